@@ -1,0 +1,64 @@
+// Helpers that run a scalar functor over N same-shape operands with for_each_run, with a
+// unit-stride fast path the compiler vectorizes.
+#pragma once
+#include "tensor/cpu/loops.h"
+#include "tensor/tensor.h"
+
+namespace marrow::cpu {
+
+// out[i] = f(x[i])
+template <typename TO, typename TX, typename F>
+void map1(const Tensor& x, const Tensor& out, F f) {
+    const TX* px = static_cast<const TX*>(x.raw_data());
+    TO* po = static_cast<TO*>(out.raw_data());
+    for_each_run<2>(out.shape(), {out.strides(), x.strides()}, [&](auto off, auto st, int64_t n) {
+        TO* o = po + off[0];
+        const TX* a = px + off[1];
+        if (st[0] == 1 && st[1] == 1) {
+            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+        } else {
+            for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
+        }
+    });
+}
+
+// out[i] = f(x[i], y[i])
+template <typename TO, typename TX, typename TY, typename F>
+void map2(const Tensor& x, const Tensor& y, const Tensor& out, F f) {
+    const TX* px = static_cast<const TX*>(x.raw_data());
+    const TY* py = static_cast<const TY*>(y.raw_data());
+    TO* po = static_cast<TO*>(out.raw_data());
+    for_each_run<3>(out.shape(), {out.strides(), x.strides(), y.strides()},
+                    [&](auto off, auto st, int64_t n) {
+                        TO* o = po + off[0];
+                        const TX* a = px + off[1];
+                        const TY* b = py + off[2];
+                        if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+                            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+                        } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+                            const TY bv = *b;  // scalar / broadcast right operand
+                            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
+                        } else {
+                            for (int64_t i = 0; i < n; ++i)
+                                o[i * st[0]] = f(a[i * st[1]], b[i * st[2]]);
+                        }
+                    });
+}
+
+// out[i] = f(x[i], y[i], z[i])
+template <typename TO, typename TX, typename TY, typename TZ, typename F>
+void map3(const Tensor& x, const Tensor& y, const Tensor& z, const Tensor& out, F f) {
+    const TX* px = static_cast<const TX*>(x.raw_data());
+    const TY* py = static_cast<const TY*>(y.raw_data());
+    const TZ* pz = static_cast<const TZ*>(z.raw_data());
+    TO* po = static_cast<TO*>(out.raw_data());
+    for_each_run<4>(out.shape(), {out.strides(), x.strides(), y.strides(), z.strides()},
+                    [&](auto off, auto st, int64_t n) {
+                        for (int64_t i = 0; i < n; ++i)
+                            po[off[0] + i * st[0]] = f(px[off[1] + i * st[1]],
+                                                       py[off[2] + i * st[2]],
+                                                       pz[off[3] + i * st[3]]);
+                    });
+}
+
+}  // namespace marrow::cpu

@@ -1,0 +1,158 @@
+// CPU reductions over the rows of an (M, R) contiguous matrix. Every reduction is built from
+// two row primitives: a sum of f(x) (16 independent accumulators, so the compiler vectorizes
+// it and rounding error grows like a blocked sum) and a first-occurrence arg-max/min that
+// propagates NaN like PyTorch. Rows run in parallel; a few long rows are instead cut into
+// per-thread chunks whose partial results are combined in a fixed order (deterministic).
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tensor/cpu/cpu_kernels.h"
+#include "tensor/cpu/loops.h"
+
+namespace marrow::cpu {
+namespace {
+
+template <typename T, typename F> T row_sum(const T* x, int64_t n, F f) {
+    constexpr int kLanes = 16;
+    T acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int l = 0; l < kLanes; ++l) acc[l] += f(x[i + l]);
+    T tail = 0;
+    for (; i < n; ++i) tail += f(x[i]);
+    for (int w = kLanes / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+    return acc[0] + tail;
+}
+
+struct ArgResult {
+    double value;
+    int64_t index;
+};
+
+template <typename T> ArgResult row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
+    T best = x[0];
+    int64_t at = 0;
+    if (best != best) return {double(best), base};
+    for (int64_t i = 1; i < n; ++i) {
+        T v = x[i];
+        if (v != v) return {double(v), base + i};
+        if (want_max ? v > best : v < best) {
+            best = v;
+            at = i;
+        }
+    }
+    return {double(best), base + at};
+}
+
+// Splits [0, n) into `parts` chunks and reduces each with `chunk_fn(begin, len)`; then
+// folds the partials left to right with `combine`.
+template <typename R, typename ChunkFn, typename Combine>
+R chunked(int64_t n, int parts, ChunkFn chunk_fn, Combine combine) {
+    std::vector<R> partial(static_cast<size_t>(parts));
+    int64_t step = (n + parts - 1) / parts;
+#pragma omp parallel for schedule(static) num_threads(parts)
+    for (int p = 0; p < parts; ++p) {
+        int64_t begin = std::min<int64_t>(n, p * step), end = std::min<int64_t>(n, begin + step);
+        partial[size_t(p)] = chunk_fn(begin, end - begin);
+    }
+    R result = partial[0];
+    for (int p = 1; p < parts; ++p) result = combine(result, partial[size_t(p)]);
+    return result;
+}
+
+template <typename T> class RowReducer {
+public:
+    RowReducer(int64_t n, int parts) : n_(n), parts_(parts) {}
+
+    template <typename F> T sum(const T* x, F f) const {
+        if (parts_ == 1) return row_sum(x, n_, f);
+        return chunked<T>(
+            n_, parts_, [&](int64_t b, int64_t len) { return len ? row_sum(x + b, len, f) : T(0); },
+            [](T a, T b) { return a + b; });
+    }
+
+    ArgResult arg(const T* x, bool want_max) const {
+        if (parts_ == 1) return row_arg(x, n_, want_max, 0);
+        return chunked<ArgResult>(
+            n_, parts_,
+            [&](int64_t b, int64_t len) {
+                return len ? row_arg(x + b, len, want_max, b)
+                           : ArgResult{std::numeric_limits<double>::quiet_NaN(), -1};
+            },
+            [want_max](ArgResult a, ArgResult b) {
+                if (b.index < 0 || a.value != a.value) return a;
+                if (b.value != b.value) return b;
+                return (want_max ? b.value > a.value : b.value < a.value) ? b : a;
+            });
+    }
+
+private:
+    int64_t n_;
+    int parts_;
+};
+
+template <typename T>
+void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, int64_t n,
+                 T* values, int64_t* indices) {
+    bool split_rows = rows * n >= kParallelGrain && rows < omp_get_max_threads();
+    RowReducer<T> r(n, split_rows ? omp_get_max_threads() : 1);
+    auto one_row = [&](int64_t m) {
+        const T* row = x + m * n;
+        T out = 0;
+        switch (op) {
+        case ReduceOp::sum: out = r.sum(row, [](T v) { return v; }); break;
+        case ReduceOp::mean: out = r.sum(row, [](T v) { return v; }) / T(n); break;
+        case ReduceOp::var: {
+            T mean = r.sum(row, [](T v) { return v; }) / T(n);
+            T ss = r.sum(row, [mean](T v) { return (v - mean) * (v - mean); });
+            out = ss / T(std::max<double>(double(n) - p.correction, 0.0));
+            break;
+        }
+        case ReduceOp::max:
+        case ReduceOp::min: {
+            ArgResult a = r.arg(row, op == ReduceOp::max);
+            out = T(a.value);
+            if (indices) indices[m] = a.index;
+            break;
+        }
+        case ReduceOp::logsumexp: {
+            T mx = T(r.arg(row, true).value);
+            if (std::isinf(mx) || mx != mx) {  // +inf, all -inf, or NaN: the max is the answer
+                out = mx;
+                break;
+            }
+            out = mx + std::log(r.sum(row, [mx](T v) { return std::exp(v - mx); }));
+            break;
+        }
+        case ReduceOp::norm: {
+            T pp = T(p.p);
+            if (p.p == 2) out = std::sqrt(r.sum(row, [](T v) { return v * v; }));
+            else if (p.p == 1) out = r.sum(row, [](T v) { return std::abs(v); });
+            else out = std::pow(r.sum(row, [pp](T v) { return std::pow(std::abs(v), pp); }),
+                                T(1) / pp);
+            break;
+        }
+        }
+        values[m] = out;
+    };
+    if (split_rows || rows * n < kParallelGrain) {
+        for (int64_t m = 0; m < rows; ++m) one_row(m);
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int64_t m = 0; m < rows; ++m) one_row(m);
+    }
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
+            const Tensor* indices) {
+    visit_float(x.dtype(), "reduce", [&]<typename T>() {
+        reduce_rows<T>(op, p, x.data<T>(), x.size(0), x.size(1), values.data<T>(),
+                       indices ? indices->data<int64_t>() : nullptr);
+    });
+}
+
+}  // namespace marrow::cpu

@@ -1,0 +1,50 @@
+#include "tensor/dispatch.h"
+
+#include <array>
+#include <mutex>
+
+#include "tensor/error.h"
+
+namespace marrow {
+namespace {
+
+using Table = std::array<std::array<AnyKernel, kNumDeviceTypes>, size_t(OpId::count)>;
+
+Table& raw_table() {
+    static Table table{};
+    return table;
+}
+
+Table& table() {
+    static std::once_flag once;
+    std::call_once(once, [] { register_cpu_kernels(); });
+    return raw_table();
+}
+
+}  // namespace
+
+std::string_view op_name(OpId op) {
+    switch (op) {
+#define MARROW_OPID_NAME(name) \
+    case OpId::name: return #name;
+        MARROW_FORALL_KERNELS(MARROW_OPID_NAME)
+#undef MARROW_OPID_NAME
+    case OpId::count: break;
+    }
+    return "?";
+}
+
+void register_kernel(OpId op, DeviceType device, AnyKernel fn) {
+    raw_table()[size_t(op)][size_t(device)] = fn;
+}
+
+AnyKernel find_kernel(OpId op, DeviceType device) {
+    AnyKernel fn = table()[size_t(op)][size_t(device)];
+    if (!fn) {
+        fail("`{}` has no {} implementation", op_name(op),
+             device == DeviceType::cpu ? "CPU" : "CUDA");
+    }
+    return fn;
+}
+
+}  // namespace marrow

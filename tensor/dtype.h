@@ -1,0 +1,129 @@
+// DType: the one list of element types (Note [DType list]). Every "for each dtype" switch is
+// generated from MARROW_FORALL_DTYPES, so adding a dtype is one line here.
+// f32 is the working type, f64 exists for gradcheck, f16/bf16 are storage formats that convert
+// to and from f32 (compute happens in f32).
+#pragma once
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "tensor/error.h"
+
+namespace marrow {
+
+// IEEE binary16, stored as bits; converts with round-to-nearest-even like torch.half.
+struct Half {
+    uint16_t bits = 0;
+    Half() = default;
+    Half(float f) : bits(from_float(f)) {}
+    operator float() const { return to_float(bits); }
+    static uint16_t from_float(float f);
+    static float to_float(uint16_t h);
+};
+
+// bfloat16: the top 16 bits of a float, rounded to nearest even (NaN stays NaN).
+struct BFloat16 {
+    uint16_t bits = 0;
+    BFloat16() = default;
+    BFloat16(float f) {
+        uint32_t u = std::bit_cast<uint32_t>(f);
+        if ((u & 0x7fffffffu) > 0x7f800000u) {
+            bits = uint16_t((u >> 16) | 0x40u);  // quiet NaN
+        } else {
+            u += 0x7fffu + ((u >> 16) & 1u);
+            bits = uint16_t(u >> 16);
+        }
+    }
+    operator float() const { return std::bit_cast<float>(uint32_t(bits) << 16); }
+};
+
+// X(enumerator, C++ type, printed name, safetensors tag)
+#define MARROW_FORALL_DTYPES(X)                \
+    X(f32, float, "float32", "F32")            \
+    X(f64, double, "float64", "F64")           \
+    X(f16, ::marrow::Half, "float16", "F16")   \
+    X(bf16, ::marrow::BFloat16, "bfloat16", "BF16") \
+    X(i32, int32_t, "int32", "I32")            \
+    X(i64, int64_t, "int64", "I64")            \
+    X(u8, uint8_t, "uint8", "U8")              \
+    X(b8, bool, "bool", "BOOL")
+
+enum class DType : uint8_t {
+#define MARROW_DTYPE_ENUM(name, type, str, tag) name,
+    MARROW_FORALL_DTYPES(MARROW_DTYPE_ENUM)
+#undef MARROW_DTYPE_ENUM
+};
+
+inline constexpr int kNumDTypes = 8;
+
+constexpr size_t dtype_size(DType d) {
+    switch (d) {
+#define MARROW_DTYPE_SIZE(name, type, str, tag) \
+    case DType::name: return sizeof(type);
+        MARROW_FORALL_DTYPES(MARROW_DTYPE_SIZE)
+#undef MARROW_DTYPE_SIZE
+    }
+    return 0;
+}
+
+constexpr std::string_view dtype_name(DType d) {
+    switch (d) {
+#define MARROW_DTYPE_NAME(name, type, str, tag) \
+    case DType::name: return str;
+        MARROW_FORALL_DTYPES(MARROW_DTYPE_NAME)
+#undef MARROW_DTYPE_NAME
+    }
+    return "?";
+}
+
+constexpr std::string_view dtype_safetensors_tag(DType d) {
+    switch (d) {
+#define MARROW_DTYPE_TAG(name, type, str, tag) \
+    case DType::name: return tag;
+        MARROW_FORALL_DTYPES(MARROW_DTYPE_TAG)
+#undef MARROW_DTYPE_TAG
+    }
+    return "?";
+}
+
+constexpr bool is_floating(DType d) {
+    return d == DType::f32 || d == DType::f64 || d == DType::f16 || d == DType::bf16;
+}
+
+template <typename T> struct dtype_of;
+#define MARROW_DTYPE_OF(name, type, str, tag) \
+    template <> struct dtype_of<type> { static constexpr DType value = DType::name; };
+MARROW_FORALL_DTYPES(MARROW_DTYPE_OF)
+#undef MARROW_DTYPE_OF
+template <typename T> inline constexpr DType dtype_v = dtype_of<T>::value;
+
+// Calls fn.template operator()<T>() with the C++ type of `d`, for every dtype.
+template <typename Fn> decltype(auto) visit_dtype(DType d, Fn&& fn) {
+    switch (d) {
+#define MARROW_DTYPE_VISIT(name, type, str, tag) \
+    case DType::name: return fn.template operator()<type>();
+        MARROW_FORALL_DTYPES(MARROW_DTYPE_VISIT)
+#undef MARROW_DTYPE_VISIT
+    }
+    fail("visit_dtype: invalid dtype {}", int(d));
+}
+
+// The compute types (f32, f64): ops that do arithmetic accept these and name the op otherwise.
+template <typename Fn> decltype(auto) visit_float(DType d, std::string_view op, Fn&& fn) {
+    switch (d) {
+    case DType::f32: return fn.template operator()<float>();
+    case DType::f64: return fn.template operator()<double>();
+    default:
+        fail("{}: dtype {} is not supported (compute dtypes are float32 and float64; "
+             "convert f16/bf16 with .to(DType::f32))", op, dtype_name(d));
+    }
+}
+
+}  // namespace marrow
+
+template <> struct fmt::formatter<marrow::DType> : fmt::formatter<std::string_view> {
+    auto format(marrow::DType d, format_context& ctx) const {
+        return fmt::formatter<std::string_view>::format(marrow::dtype_name(d), ctx);
+    }
+};

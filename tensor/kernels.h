@@ -1,0 +1,82 @@
+// Kernel signatures for the dispatch table, and the op enums they switch on. Entry points in
+// tensor/ops/ check arguments and allocate; kernels only compute. Shapes in comments are what
+// the entry point guarantees.
+#pragma once
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace marrow {
+
+#define MARROW_FORALL_UNARY(X)                                                                \
+    X(neg) X(abs) X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh)       \
+    X(sigmoid) X(relu) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar)       \
+    X(reciprocal)
+
+enum class UnaryOp {
+#define MARROW_UNARY_ENUM(name) name,
+    MARROW_FORALL_UNARY(MARROW_UNARY_ENUM)
+#undef MARROW_UNARY_ENUM
+};
+std::string_view unary_name(UnaryOp op);
+
+// clamp: [a, b]; pow_scalar: exponent a; softplus: beta a, threshold b.
+struct UnaryParams {
+    double a = 0;
+    double b = 0;
+};
+
+enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge,
+                      logical_and, logical_or };
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq; }
+
+enum class ReduceOp { sum, mean, var, max, min, logsumexp, norm };
+// var: correction (0 or 1); norm: p.
+struct ReduceParams {
+    double correction = 1;
+    double p = 2;
+};
+
+enum class RandomDist { uniform, normal, randint };
+
+using CopyKernel = void (*)(const Tensor& src, const Tensor& dst);  // same shape, any dtypes
+using FillKernel = void (*)(const Tensor& dst, double value);
+using UnaryKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& x, const Tensor& out);
+// gx = dL/dx from x, y = f(x) and g = dL/dy (all the same shape).
+using UnaryBackwardKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& x,
+                                     const Tensor& y, const Tensor& g, const Tensor& gx);
+// a, b: views already broadcast to out's shape (stride 0 on expanded dims).
+using BinaryKernel = void (*)(BinaryOp, const Tensor& a, const Tensor& b, const Tensor& out);
+using WhereKernel = void (*)(const Tensor& cond, const Tensor& a, const Tensor& b,
+                             const Tensor& out);
+// x: (M, R) contiguous; values: (M,) contiguous; indices: (M,) int64 for max/min, or null.
+using ReduceKernel = void (*)(ReduceOp, const ReduceParams&, const Tensor& x,
+                              const Tensor& values, const Tensor* indices);
+// c = alpha * a @ b + beta * c with a: (B, M, K), b: (B, K, N), c: (B, M, N); any strides
+// for a and b, c contiguous. beta == 0 ignores c's old contents (NaN included).
+using GemmKernel = void (*)(const Tensor& a, const Tensor& b, const Tensor& c, double alpha,
+                            double beta);
+// x, y: (outer, D, inner) contiguous; softmax (or log_softmax when `log`) over D.
+using SoftmaxKernel = void (*)(bool log, const Tensor& x, const Tensor& y);
+using SoftmaxBackwardKernel = void (*)(bool log, const Tensor& y, const Tensor& g,
+                                       const Tensor& gx);
+using CumsumKernel = void (*)(const Tensor& x, const Tensor& y);  // (outer, D, inner)
+// x: (outer, D, inner), index: (n,) int64 in [0, D), out: (outer, n, inner). All contiguous.
+using IndexSelectKernel = void (*)(const Tensor& x, const Tensor& index, const Tensor& out);
+// out: (outer, D, inner) += src: (outer, n, inner) at index. All contiguous.
+using IndexAddKernel = void (*)(const Tensor& src, const Tensor& index, const Tensor& out);
+// out[i][j][k] = x[i][index[i][j][k]][k] (for dim 1 of the 3-d views); index int64.
+using GatherKernel = void (*)(const Tensor& x, int64_t dim, const Tensor& index,
+                              const Tensor& out);
+// out[...index...] += src (in place on out), PyTorch scatter_add semantics.
+using ScatterAddKernel = void (*)(const Tensor& out, int64_t dim, const Tensor& index,
+                                  const Tensor& src);
+// x: (M, R) contiguous; the first k of each row sorted; values (M, k), indices (M, k) int64.
+using SortKernel = void (*)(const Tensor& x, int64_t k, bool descending, bool stable,
+                            const Tensor& values, const Tensor& indices);
+// Philox stream (seed, offset): out contiguous; uniform [a, b), normal (mean a, std b),
+// randint [a, b).
+using RandomKernel = void (*)(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out,
+                              double a, double b);
+
+}  // namespace marrow

@@ -1,0 +1,20 @@
+// Copies and conversions (no autograd): contiguous, clone, dtype and device conversion,
+// in-place copy_ and fill_ (which bump the version counter, Note [Version counter]).
+#pragma once
+#include "tensor/tensor.h"
+
+namespace marrow::op {
+
+Tensor contiguous(const Tensor& x);  // x itself when already contiguous
+Tensor clone(const Tensor& x);       // always a fresh contiguous copy
+Tensor to_dtype(const Tensor& x, DType dtype);
+Tensor to_device(const Tensor& x, Device device);
+// dst = src broadcast to dst's shape (converting dtype).
+void copy_(const Tensor& dst, const Tensor& src);
+void fill_(const Tensor& dst, double value);
+
+// Entry-point checks shared by every op family.
+void check_same_device(std::string_view op, const Tensor& a, const Tensor& b);
+void check_same_dtype(std::string_view op, const Tensor& a, const Tensor& b);
+
+}  // namespace marrow::op

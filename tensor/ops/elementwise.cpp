@@ -1,0 +1,101 @@
+#include "tensor/ops/elementwise.h"
+
+#include "tensor/dispatch.h"
+#include "tensor/factory.h"
+#include "tensor/ops/copy.h"
+
+namespace marrow {
+
+std::string_view unary_name(UnaryOp op) {
+    switch (op) {
+#define MARROW_UNARY_NAME(name) \
+    case UnaryOp::name: return #name;
+        MARROW_FORALL_UNARY(MARROW_UNARY_NAME)
+#undef MARROW_UNARY_NAME
+    }
+    return "?";
+}
+
+namespace op {
+namespace {
+
+const char* binary_name(BinaryOp op) {
+    constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
+                                     "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+                                     "logical_or"};
+    return names[int(op)];
+}
+
+Tensor broadcast_view(const Tensor& x, const Shape& shape, std::string_view op) {
+    return x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape, op), x.offset());
+}
+
+void check_divisor(BinaryOp op, const Tensor& b) {
+    if (op != BinaryOp::div || is_floating(b.dtype())) return;
+    Tensor zero = binary(BinaryOp::eq, b, 0.0);
+    Tensor any = to_dtype(zero, DType::f64);
+    bool has_zero = false;
+    const double* p = static_cast<const double*>(contiguous(any).raw_data());
+    for (int64_t i = 0; i < any.numel(); ++i) has_zero |= p[i] != 0;
+    MARROW_CHECK(!has_zero, "div: integer division by zero");
+}
+
+}  // namespace
+
+Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
+    Tensor out = empty(x.shape(), x.dtype(), x.device());
+    kernel<UnaryKernel>(OpId::unary, x.device())(op, params, x, out);
+    return out;
+}
+
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g,
+                      UnaryParams params) {
+    MARROW_CHECK(x.shape() == g.shape(), "{} backward: gradient shape {} != input shape {}",
+                 unary_name(op), g.shape(), x.shape());
+    Tensor gx = empty(x.shape(), x.dtype(), x.device());
+    kernel<UnaryBackwardKernel>(OpId::unary_backward, x.device())(op, params, x, y, g, gx);
+    return gx;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+    const char* name = binary_name(op);
+    check_same_device(name, a, b);
+    check_same_dtype(name, a, b);
+    check_divisor(op, b);
+    Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+    Tensor out = empty(shape, is_comparison(op) ? DType::b8 : a.dtype(), a.device());
+    kernel<BinaryKernel>(OpId::binary, a.device())(op, broadcast_view(a, shape, name),
+                                                   broadcast_view(b, shape, name), out);
+    return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, double b) {
+    return binary(op, a, full({}, b, a.dtype(), a.device()));
+}
+
+void binary_(BinaryOp op, const Tensor& a, const Tensor& b) {
+    const char* name = binary_name(op);
+    check_same_device(name, a, b);
+    check_same_dtype(name, a, b);
+    MARROW_CHECK(!is_comparison(op), "{}_: comparison ops have no in-place form", name);
+    kernel<BinaryKernel>(OpId::binary, a.device())(op, a, broadcast_view(b, a.shape(), name), a);
+    a.bump_version();
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+    MARROW_CHECK(cond.dtype() == DType::b8, "where: condition must be bool, got {}",
+                 cond.dtype());
+    check_same_dtype("where", a, b);
+    check_same_device("where", a, b);
+    check_same_device("where", cond, a);
+    Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
+                                   "where");
+    Tensor out = empty(shape, a.dtype(), a.device());
+    kernel<WhereKernel>(OpId::where, a.device())(broadcast_view(cond, shape, "where"),
+                                                 broadcast_view(a, shape, "where"),
+                                                 broadcast_view(b, shape, "where"), out);
+    return out;
+}
+
+}  // namespace op
+}  // namespace marrow

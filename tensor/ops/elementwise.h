@@ -1,0 +1,18 @@
+// Elementwise entry points (no autograd): unary ops and their backward, binary ops with
+// broadcasting (tensor or scalar right operand), where, and in-place updates for optimizers.
+#pragma once
+#include "tensor/kernels.h"
+
+namespace marrow::op {
+
+Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params = {});
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g,
+                      UnaryParams params = {});
+// Both operands must share a dtype; comparisons and logical ops return bool.
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor binary(BinaryOp op, const Tensor& a, double b);  // b takes a's dtype
+// a = a (op) b in place (b broadcast to a's shape); bumps a's version.
+void binary_(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+}  // namespace marrow::op

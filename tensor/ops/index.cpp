@@ -1,0 +1,134 @@
+#include "tensor/ops/index.h"
+
+#include <algorithm>
+
+#include "tensor/dispatch.h"
+#include "tensor/factory.h"
+#include "tensor/kernels.h"
+#include "tensor/ops/copy.h"
+#include "tensor/ops/view.h"
+
+namespace marrow::op {
+
+void check_index_range(std::string_view op, const Tensor& index, int64_t size) {
+    MARROW_CHECK(index.dtype() == DType::i64, "{}: index must be int64, got {}", op,
+                 index.dtype());
+    Tensor host = contiguous(to_device(index, Device::cpu()));
+    const int64_t* p = host.data<int64_t>();
+    for (int64_t i = 0; i < host.numel(); ++i)
+        MARROW_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} out of range [0, {})", op, p[i],
+                     size);
+}
+
+// (outer, D, inner) contiguous view around dim.
+static Tensor as_3d(const Tensor& x, int64_t dim) {
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < dim; ++i) outer *= x.size(i);
+    for (int64_t i = dim + 1; i < x.dim(); ++i) inner *= x.size(i);
+    return view(contiguous(x), {outer, x.size(dim), inner});
+}
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+    MARROW_CHECK(x.dim() > 0, "index_select: input must have at least one dim");
+    int64_t d = wrap_dim(dim, x.dim(), "index_select");
+    MARROW_CHECK(index.dim() <= 1, "index_select: index must be 1-d, got shape {}",
+                 index.shape());
+    check_index_range("index_select", index, x.size(d));
+    Shape shape = x.shape();
+    shape[size_t(d)] = index.numel();
+    Tensor out = empty(shape, x.dtype(), x.device());
+    kernel<IndexSelectKernel>(OpId::index_select, x.device())(
+        as_3d(x, d), contiguous(reshape(index, {-1})), as_3d(out, d));
+    return out;
+}
+
+Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index,
+                            const Tensor& src) {
+    int64_t d = wrap_dim(dim, int64_t(shape.size()), "index_add");
+    check_index_range("index_add", index, shape[size_t(d)]);
+    Tensor out = zeros(shape, src.dtype(), src.device());
+    kernel<IndexAddKernel>(OpId::index_add, src.device())(
+        as_3d(src, d), contiguous(reshape(index, {-1})), as_3d(out, d));
+    return out;
+}
+
+static void check_gather_shapes(std::string_view op, const Tensor& x, int64_t d,
+                                const Tensor& index) {
+    MARROW_CHECK(index.dim() == x.dim(), "{}: index shape {} and input shape {} differ in rank",
+                 op, index.shape(), x.shape());
+    for (int64_t i = 0; i < x.dim(); ++i)
+        MARROW_CHECK(i == d || index.size(i) <= x.size(i),
+                     "{}: index shape {} exceeds input shape {} at dim {}", op, index.shape(),
+                     x.shape(), i);
+    check_index_range(op, index, x.dim() == 0 ? 1 : x.size(d));
+}
+
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+    int64_t d = wrap_dim(dim, x.dim(), "gather");
+    check_gather_shapes("gather", x, d, index);
+    Tensor out = empty(index.shape(), x.dtype(), x.device());
+    kernel<GatherKernel>(OpId::gather, x.device())(x, d, index, out);
+    return out;
+}
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+    int64_t d = wrap_dim(dim, self.dim(), "scatter_add");
+    check_same_dtype("scatter_add", self, src);
+    check_gather_shapes("scatter_add", self, d, index);
+    for (int64_t i = 0; i < index.dim(); ++i)
+        MARROW_CHECK(index.size(i) <= src.size(i),
+                     "scatter_add: index shape {} exceeds src shape {} at dim {}", index.shape(),
+                     src.shape(), i);
+    Tensor out = clone(self);
+    kernel<ScatterAddKernel>(OpId::scatter_add, self.device())(out, d, index, src);
+    return out;
+}
+
+// Sorts along dim by moving it last, sorting rows, and moving it back.
+static std::pair<Tensor, Tensor> sort_rows(std::string_view op, const Tensor& x, int64_t k,
+                                           int64_t dim, bool descending) {
+    int64_t d = wrap_dim(dim, x.dim(), op);
+    int64_t n = x.dim() == 0 ? 1 : x.size(d);
+    MARROW_CHECK(k >= 0 && k <= n, "{}: k = {} out of range for dim of size {} (shape {})", op,
+                 k, n, x.shape());
+    Tensor moved = x.dim() == 0 ? reshape(x, {1}) : transpose(x, d, -1);
+    Shape out_shape = moved.shape();
+    out_shape.back() = k;
+    Tensor rows = reshape(contiguous(moved), {-1, n});
+    Tensor values = empty(out_shape, x.dtype(), x.device());
+    Tensor indices = empty(out_shape, DType::i64, x.device());
+    kernel<SortKernel>(OpId::sort, x.device())(rows, k, descending, true,
+                                               view(values, {rows.size(0), k}),
+                                               view(indices, {rows.size(0), k}));
+    if (x.dim() == 0) return {reshape(values, {}), reshape(indices, {})};
+    return {contiguous(transpose(values, d, -1)), contiguous(transpose(indices, d, -1))};
+}
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest) {
+    return sort_rows("topk", x, k, dim, largest);
+}
+
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending) {
+    int64_t d = wrap_dim(dim, x.dim(), "sort");
+    return sort_rows("sort", x, x.dim() == 0 ? 1 : x.size(d), dim, descending);
+}
+
+Tensor one_hot(const Tensor& index, int64_t num_classes) {
+    MARROW_CHECK(index.dtype() == DType::i64, "one_hot: index must be int64, got {}",
+                 index.dtype());
+    if (num_classes < 0) {
+        Tensor host = contiguous(to_device(index, Device::cpu()));
+        const int64_t* p = host.data<int64_t>();
+        num_classes = host.numel() ? *std::max_element(p, p + host.numel()) + 1 : 0;
+    }
+    check_index_range("one_hot", index, num_classes);
+    Shape shape = index.shape();
+    shape.push_back(num_classes);
+    Tensor out = zeros(shape, DType::i64, index.device());
+    Tensor ones_src = ones(index.shape(), DType::f64, index.device());
+    Tensor as_float = to_dtype(out, DType::f64);
+    Tensor filled = scatter_add(as_float, -1, unsqueeze(index, -1), unsqueeze(ones_src, -1));
+    return to_dtype(filled, DType::i64);
+}
+
+}  // namespace marrow::op

@@ -1,0 +1,26 @@
+// Indexing, sorting and one-hot entry points (no autograd). Index tensors are int64 and are
+// range-checked here: an out-of-range index is an error naming the op, never a wild read.
+#pragma once
+#include <utility>
+
+#include "tensor/tensor.h"
+
+namespace marrow::op {
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // index: (n,)
+// zeros of `shape` with src (shape with dim of size n) added at rows `index` along dim.
+Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index,
+                            const Tensor& src);
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// self + scatter of src at index along dim (out of place).
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// (values, indices) of the k largest (or smallest) along dim, sorted.
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest = true);
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending = false);
+// int64 (...) -> int64 (..., num_classes); num_classes < 0 means max + 1.
+Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
+
+// Checks every value of the int64 `index` lies in [0, size); names the op.
+void check_index_range(std::string_view op, const Tensor& index, int64_t size);
+
+}  // namespace marrow::op

@@ -1,0 +1,50 @@
+#include "tensor/ops/linalg.h"
+
+#include "tensor/dispatch.h"
+#include "tensor/factory.h"
+#include "tensor/kernels.h"
+#include "tensor/ops/copy.h"
+#include "tensor/ops/view.h"
+
+namespace marrow::op {
+
+static void check_operands(std::string_view op, const Tensor& a, const Tensor& b,
+                           int64_t rank) {
+    check_same_device(op, a, b);
+    check_same_dtype(op, a, b);
+    MARROW_CHECK(a.dim() == rank && b.dim() == rank,
+                 "{}: expected {}-d operands, got shapes {} and {}", op, rank, a.shape(),
+                 b.shape());
+    MARROW_CHECK(a.size(-1) == b.size(-2), "{}: shapes {} and {} cannot be multiplied ({} != {})",
+                 op, a.shape(), b.shape(), a.size(-1), b.size(-2));
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+    check_operands("bmm", a, b, 3);
+    MARROW_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ: shapes {} and {}", a.shape(),
+                 b.shape());
+    Tensor c = empty({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
+    kernel<GemmKernel>(OpId::gemm, a.device())(a, b, c, 1.0, 0.0);
+    return c;
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+    check_operands("mm", a, b, 2);
+    Tensor c = empty({a.size(0), b.size(1)}, a.dtype(), a.device());
+    kernel<GemmKernel>(OpId::gemm, a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
+                                               1.0, 0.0);
+    return c;
+}
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+    check_operands("addmm", a, b, 2);
+    check_same_dtype("addmm", bias, a);
+    Shape shape{a.size(0), b.size(1)};
+    Tensor c = empty(shape, a.dtype(), a.device());
+    copy_(c, bias);  // broadcasts; names both shapes on mismatch
+    kernel<GemmKernel>(OpId::gemm, a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
+                                               alpha, beta);
+    return c;
+}
+
+}  // namespace marrow::op

@@ -1,0 +1,111 @@
+// Tensor: a cheap handle (shared pointer to TensorImpl) onto a Storage: element offset, shape,
+// strides in elements, dtype and device, plus autograd metadata. Views share the Storage and
+// so its version counter. A Tensor is never uninitialized: there is no default constructor;
+// "maybe a tensor" is spelled std::optional<Tensor> (e.g. grad()).
+//
+// Ops are free functions: marrow::op::* (tensor/ops/, no autograd) and marrow::* (autograd/,
+// differentiable; the public API).
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tensor/dtype.h"
+#include "tensor/shape.h"
+#include "tensor/storage.h"
+
+namespace marrow {
+
+namespace autograd {
+class Node;
+}
+
+class Tensor;
+
+// Autograd metadata; absent (nullptr) on tensors that never took part in autograd.
+struct AutogradMeta {
+    bool requires_grad = false;
+    std::shared_ptr<Tensor> grad;            // accumulated by the engine into leaves
+    std::shared_ptr<autograd::Node> grad_fn;  // producer of a non-leaf tensor
+    uint32_t output_nr = 0;                   // which output of grad_fn this tensor is
+    bool retains_grad = false;
+};
+
+struct TensorImpl {
+    std::shared_ptr<Storage> storage;
+    int64_t offset = 0;
+    Shape shape;
+    Shape strides;
+    DType dtype = DType::f32;
+    std::unique_ptr<AutogradMeta> autograd;
+};
+
+class Tensor {
+public:
+    // A view of `storage` starting `offset` elements in; checks that it fits.
+    Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Shape strides,
+           DType dtype);
+
+    const Shape& shape() const { return impl_->shape; }
+    const Shape& strides() const { return impl_->strides; }
+    int64_t dim() const { return int64_t(impl_->shape.size()); }
+    int64_t size(int64_t d) const;
+    int64_t stride(int64_t d) const;
+    int64_t offset() const { return impl_->offset; }
+    int64_t numel() const { return shape_numel(impl_->shape); }
+    DType dtype() const { return impl_->dtype; }
+    Device device() const { return impl_->storage->device(); }
+    size_t element_size() const { return dtype_size(impl_->dtype); }
+    const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
+    bool is_contiguous() const;
+
+    // Pointer to the first element (storage base + offset). data<T>() checks T against dtype.
+    void* raw_data() const;
+    template <typename T> T* data() const {
+        MARROW_CHECK(dtype_v<T> == dtype(), "data<{}>() called on a {} tensor", dtype_v<T>,
+                     dtype());
+        return static_cast<T*>(raw_data());
+    }
+    // The single value of a one-element tensor, as double (CPU tensors; others are copied).
+    double item() const;
+
+    // Identity and aliasing.
+    bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+    // A new handle onto the same storage/view with no autograd history (= detach()).
+    Tensor alias() const;
+    // Same storage, new geometry (the primitive behind every view op).
+    Tensor as_strided(Shape shape, Shape strides, int64_t offset) const;
+
+    // Note [Version counter]
+    uint64_t version() const { return impl_->storage->version(); }
+    void bump_version() const { impl_->storage->bump_version(); }
+
+    // Autograd metadata. requires_grad_ is for leaves (floating dtypes only).
+    bool requires_grad() const { return impl_->autograd && impl_->autograd->requires_grad; }
+    const Tensor& requires_grad_(bool value = true) const;
+    std::optional<Tensor> grad() const;
+    void set_grad(std::optional<Tensor> grad) const;
+    // Forgets the accumulated gradient (PyTorch's zero_grad(set_to_none=True)).
+    void zero_grad() const { set_grad(std::nullopt); }
+    // Keep .grad on a non-leaf during backward (PyTorch retain_grad).
+    void retain_grad() const;
+    bool retains_grad() const { return impl_->autograd && impl_->autograd->retains_grad; }
+    const std::shared_ptr<autograd::Node>& grad_fn() const;
+    uint32_t output_nr() const { return impl_->autograd ? impl_->autograd->output_nr : 0; }
+    void set_grad_fn(std::shared_ptr<autograd::Node> fn, uint32_t output_nr) const;
+    bool is_leaf() const { return grad_fn() == nullptr; }
+
+    // Reverse-mode autograd from this tensor (defined in autograd/engine.cpp). A non-scalar
+    // needs an explicit `gradient` of the same shape.
+    void backward(std::optional<Tensor> gradient = std::nullopt,
+                  bool retain_graph = false) const;
+
+    std::string to_string() const;
+
+private:
+    AutogradMeta& meta() const;
+    std::shared_ptr<TensorImpl> impl_;
+};
+
+}  // namespace marrow
