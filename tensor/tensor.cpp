@@ -95,11 +95,6 @@ void Tensor::set_grad(std::optional<Tensor> grad) const {
     }
 }
 
-void Tensor::retain_grad() const {
-    MARROW_CHECK(requires_grad(), "retain_grad() on a tensor that does not require grad");
-    meta().retains_grad = true;
-}
-
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
     static const std::shared_ptr<autograd::Node> none;
     return impl_->autograd ? impl_->autograd->grad_fn : none;

@@ -29,7 +29,6 @@ struct AutogradMeta {
     std::shared_ptr<Tensor> grad;            // accumulated by the engine into leaves
     std::shared_ptr<autograd::Node> grad_fn;  // producer of a non-leaf tensor
     uint32_t output_nr = 0;                   // which output of grad_fn this tensor is
-    bool retains_grad = false;
 };
 
 struct TensorImpl {
@@ -88,9 +87,6 @@ public:
     void set_grad(std::optional<Tensor> grad) const;
     // Forgets the accumulated gradient (PyTorch's zero_grad(set_to_none=True)).
     void zero_grad() const { set_grad(std::nullopt); }
-    // Keep .grad on a non-leaf during backward (PyTorch retain_grad).
-    void retain_grad() const;
-    bool retains_grad() const { return impl_->autograd && impl_->autograd->retains_grad; }
     const std::shared_ptr<autograd::Node>& grad_fn() const;
     uint32_t output_nr() const { return impl_->autograd ? impl_->autograd->output_nr : 0; }
     void set_grad_fn(std::shared_ptr<autograd::Node> fn, uint32_t output_nr) const;

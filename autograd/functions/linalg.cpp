@@ -1,0 +1,122 @@
+// Matrix products, softmax and cumsum with their backward.
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "tensor/ops/linalg.h"
+#include "tensor/ops/softmax.h"
+#include "tensor/ops/view.h"
+
+namespace marrow {
+
+using autograd::Grads;
+using autograd::record;
+using autograd::SavedTensor;
+
+// C = A B: dA = dC B^T, dB = A^T dC (transposes are free: GEMM packing absorbs strides).
+Tensor mm(const Tensor& a, const Tensor& b) {
+    SavedTensor sa(a, "mm"), sb(b, "mm");
+    return record("mm", {a, b}, op::mm(a, b), [=](const Grads& g) -> Grads {
+        return {op::mm(*g[0], op::transpose(sb.get(), 0, 1)),
+                op::mm(op::transpose(sa.get(), 0, 1), *g[0])};
+    });
+}
+
+// The same per batch element.
+Tensor bmm(const Tensor& a, const Tensor& b) {
+    SavedTensor sa(a, "bmm"), sb(b, "bmm");
+    return record("bmm", {a, b}, op::bmm(a, b), [=](const Grads& g) -> Grads {
+        return {op::bmm(*g[0], op::transpose(sb.get(), 1, 2)),
+                op::bmm(op::transpose(sa.get(), 1, 2), *g[0])};
+    });
+}
+
+// out = beta bias + alpha A B: dbias = beta sum_to(g), dA = alpha g B^T, dB = alpha A^T g.
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
+    SavedTensor sa(a, "addmm"), sb(b, "addmm");
+    Shape bias_shape = bias.shape();
+    return record("addmm", {bias, a, b}, op::addmm(bias, a, b, beta, alpha),
+                  [=](const Grads& g) -> Grads {
+                      Tensor ga = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
+                      Tensor gb = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
+                      return {sum_to(*g[0] * beta, bias_shape), alpha == 1 ? ga : ga * alpha,
+                              alpha == 1 ? gb : gb * alpha};
+                  });
+}
+
+// torch.matmul semantics, composed from differentiable views and mm/bmm (backward by
+// composition): 1-d operands get a dim prepended/appended and removed after; (..., M, K) @
+// (K, N) folds the batch into M; otherwise batch dims broadcast and bmm runs over them.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    MARROW_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got "
+                 "shapes {} and {}", a.shape(), b.shape());
+    if (a.dim() == 1 && b.dim() == 1) {
+        MARROW_CHECK(a.size(0) == b.size(0), "matmul: dot of shapes {} and {}", a.shape(),
+                     b.shape());
+        return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), {});
+    }
+    if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+    if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+    MARROW_CHECK(a.size(-1) == b.size(-2), "matmul: shapes {} and {} cannot be multiplied "
+                 "({} != {})", a.shape(), b.shape(), a.size(-1), b.size(-2));
+    if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
+    if (b.dim() == 2) {
+        Shape out = a.shape();
+        out.back() = b.size(1);
+        return reshape(mm(reshape(a, {-1, a.size(-1)}), b), out);
+    }
+    Shape batch_a(a.shape().begin(), a.shape().end() - 2);
+    Shape batch_b(b.shape().begin(), b.shape().end() - 2);
+    Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+    Shape ea = batch, eb = batch, out = batch;
+    ea.insert(ea.end(), {a.size(-2), a.size(-1)});
+    eb.insert(eb.end(), {b.size(-2), b.size(-1)});
+    out.insert(out.end(), {a.size(-2), b.size(-1)});
+    Tensor a3 = reshape(expand(a, ea), {-1, a.size(-2), a.size(-1)});
+    Tensor b3 = reshape(expand(b, eb), {-1, b.size(-2), b.size(-1)});
+    return reshape(bmm(a3, b3), out);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias) {
+    MARROW_CHECK(weight.dim() == 2, "linear: weight must be (out, in), got shape {}",
+                 weight.shape());
+    MARROW_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
+                 "linear: input shape {} does not match weight shape {} (in = {})", x.shape(),
+                 weight.shape(), weight.size(1));
+    if (bias && x.dim() == 2) return addmm(*bias, x, transpose(weight, 0, 1));
+    Tensor y = matmul(x, transpose(weight, 0, 1));
+    return bias ? y + *bias : y;
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+    MARROW_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-d operands, got {} and {}",
+                 a.shape(), b.shape());
+    return mm(unsqueeze(a, 1), unsqueeze(b, 0));
+}
+
+// Backward formulas in tensor/cpu/softmax.cpp (Jacobian-vector products of softmax and
+// log_softmax along dim).
+Tensor softmax(const Tensor& x, int64_t dim) {
+    Tensor y = op::softmax(x, dim, false);
+    SavedTensor sy(y, "softmax");
+    return record("softmax", {x}, y, [=](const Grads& g) -> Grads {
+        return {op::softmax_backward(sy.get(), *g[0], dim, false)};
+    });
+}
+
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+    Tensor y = op::softmax(x, dim, true);
+    SavedTensor sy(y, "log_softmax");
+    return record("log_softmax", {x}, y, [=](const Grads& g) -> Grads {
+        return {op::softmax_backward(sy.get(), *g[0], dim, true)};
+    });
+}
+
+// y_j = sum_{i<=j} x_i: dL/dx_i = sum_{j>=i} g_j, a reversed cumsum: flip(cumsum(flip(g))).
+Tensor cumsum(const Tensor& x, int64_t dim) {
+    int64_t d = wrap_dim(dim, x.dim(), "cumsum");
+    return record("cumsum", {x}, op::cumsum(x, d), [=](const Grads& g) -> Grads {
+        if (g[0]->dim() == 0) return {*g[0]};
+        return {flip(op::cumsum(flip(*g[0], {d}), d), {d})};
+    });
+}
+
+}  // namespace marrow
