@@ -18,8 +18,31 @@ struct Half {
     Half() = default;
     Half(float f) : bits(from_float(f)) {}
     operator float() const { return to_float(bits); }
-    static uint16_t from_float(float f);
-    static float to_float(uint16_t h);
+    static uint16_t from_float(float f) {
+        uint32_t x = std::bit_cast<uint32_t>(f);
+        uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
+        if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
+        if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds past 65504: inf
+        if (abs < 0x38800000u) {  // below 2^-14: half subnormal (or zero), m * 2^-24
+            if (abs < 0x33000000u) return uint16_t(sign);  // below 2^-25: rounds to 0
+            uint32_t e = abs >> 23, m = (abs & 0x7fffffu) | 0x800000u, shift = 126 - e;
+            uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+            if (rem > half || (rem == half && (h & 1u))) ++h;  // round to nearest even
+            return uint16_t(sign | h);
+        }
+        uint32_t h = (abs - 0x38000000u) >> 13, rem = abs & 0x1fffu;  // rebias 127 -> 15
+        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into exponent
+        return uint16_t(sign | h);
+    }
+    static float to_float(uint16_t h) {
+        uint32_t sign = uint32_t(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+        if (e == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (m << 13));
+        if (e == 0) {
+            float v = float(m) * 0x1p-24f;
+            return sign ? -v : v;
+        }
+        return std::bit_cast<float>(sign | ((e + 112) << 23) | (m << 13));
+    }
 };
 
 // bfloat16: the top 16 bits of a float, rounded to nearest even (NaN stays NaN).

@@ -35,7 +35,7 @@ static std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
     const Shape& old_shape = x.shape();
     const Shape& old_strides = x.strides();
     Shape strides(shape.size());
-    if (x.numel() == 0) return contiguous_strides(shape);
+    if (x.numel() <= 1) return contiguous_strides(shape);  // empty, 0-d or one element
     int64_t view_d = int64_t(shape.size()) - 1;
     int64_t chunk_base_stride = old_strides.empty() ? 1 : old_strides.back();
     int64_t tensor_numel = 1, view_numel = 1;

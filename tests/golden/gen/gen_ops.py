@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Golden fixtures for the op-case registry (tests/ops/op_cases.cpp).
+
+Reads the registry as JSON (`build/tests/op_cases_json`), makes each case's inputs,
+runs the PyTorch twin of the case below in float64 and float32, and writes inputs,
+upstream gradient, outputs and input gradients to tests/golden/fixtures/ops.safetensors:
+  <case>/in<i>, <case>/gout, <case>/out.f64, <case>/out.f32,
+  <case>/grad<i>.f64, <case>/grad<i>.f32
+Run with Debian's python3-torch:  /usr/bin/python3 gen_ops.py cases.json out.safetensors
+(tools/regen_golden.sh does both steps).
+"""
+import json
+import sys
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+from safetensors_io import save
+
+# The PyTorch twin of every registry case, by case name.
+CASES = {
+    "neg": lambda x: -x,
+    "abs": torch.abs,
+    "sign": torch.sign,
+    "exp": torch.exp,
+    "exp_strided": torch.exp,
+    "log": torch.log,
+    "log1p": torch.log1p,
+    "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "softplus": lambda x: F.softplus(x, beta=2, threshold=3),
+    "clamp": lambda x: torch.clamp(x, -0.5, 0.7),
+    "pow_scalar": lambda x: torch.pow(x, 2.5),
+    "square": lambda x: torch.pow(x, 2.0),
+    "reciprocal": torch.reciprocal,
+    "add": lambda a, b: a + b,
+    "add_broadcast": lambda a, b: a + b,
+    "add_scalar": lambda x: x + 2.5,
+    "sub_broadcast": lambda a, b: a - b,
+    "rsub_scalar": lambda x: 2.0 - x,
+    "mul": lambda a, b: a * b,
+    "mul_broadcast": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "div_broadcast": lambda a, b: a / b,
+    "rdiv_scalar": lambda x: 2.0 / x,
+    "pow_tensor": torch.pow,
+    "maximum": torch.maximum,
+    "minimum": torch.minimum,
+    "where": lambda c, a, b: torch.where(c > 0, a, b),
+    "masked_fill": lambda x, m: x.masked_fill(m > 0, -1.5),
+    "lt": torch.lt,
+    "le": torch.le,
+    "gt": lambda x: x > 0.25,
+    "ge": torch.ge,
+    "ne": torch.ne,
+    "eq": lambda x: x == x * 1.0,
+    "sum_all": torch.sum,
+    "sum_dims": lambda x: x.sum(dim=(0, 2), keepdim=True),
+    "mean_dim": lambda x: x.mean(dim=1),
+    "var_dim": lambda x: x.var(dim=1),
+    "var_biased": lambda x: x.var(dim=(0, 2), unbiased=False, keepdim=True),
+    "std_all": torch.std,
+    "std_dim": lambda x: x.std(dim=0, unbiased=False),
+    "max_all": torch.max,
+    "max_dim": lambda x: x.max(dim=1).values,
+    "min_dim": lambda x: x.min(dim=0, keepdim=True).values,
+    "min_all": torch.min,
+    "argmax": lambda x: x.argmax(dim=1),
+    "argmin_all": torch.argmin,
+    "logsumexp": lambda x: torch.logsumexp(x, dim=1),
+    "norm2": lambda x: torch.linalg.vector_norm(x, 2, dim=1),
+    "norm1": lambda x: torch.linalg.vector_norm(x, 1),
+    "norm3": lambda x: torch.linalg.vector_norm(x, 3, dim=0, keepdim=True),
+    "all": lambda x: (x > -1.0).all(dim=1),
+    "any": lambda x: (x > 1.0).any(dim=0),
+    "mm": torch.mm,
+    "mm_transposed": torch.mm,
+    "bmm": torch.bmm,
+    "matmul_broadcast": torch.matmul,
+    "matmul_fold": torch.matmul,
+    "matmul_vec": torch.matmul,
+    "matmul_dot": torch.matmul,
+    "addmm": lambda bias, a, b: torch.addmm(bias, a, b, beta=0.5, alpha=2.0),
+    "linear": F.linear,
+    "linear_2d": F.linear,
+    "linear_bias_2d": F.linear,
+    "outer": torch.outer,
+    "softmax": lambda x: torch.softmax(x, -1),
+    "softmax_dim0": lambda x: torch.softmax(x, 0),
+    "log_softmax": lambda x: torch.log_softmax(x, 1),
+    "cumsum": lambda x: torch.cumsum(x, 1),
+    "cumsum_dim0": lambda x: torch.cumsum(x, 0),
+    "one_hot": lambda i: F.one_hot(i, 6),
+    "reshape_copy": lambda x: x.reshape(2, 6),
+    "view": lambda x: x.view(4, -1),
+    "flatten": lambda x: x.flatten(1),
+    "squeeze": lambda x: x.squeeze(1),
+    "unsqueeze": lambda x: x.unsqueeze(-1),
+    "expand": lambda x: x.expand(2, 3, 4),
+    "permute": lambda x: x.permute(2, 0, 1),
+    "transpose": lambda x: x.transpose(0, 2),
+    "narrow": lambda x: x.narrow(1, 1, 3),
+    "slice_step": lambda x: x[:, 1:7:2],
+    "chunk": lambda x: x.chunk(3, 1)[1],
+    "split_sizes": lambda x: x.split([1, 3, 1], 0)[1],
+    "cat": lambda a, b, c: torch.cat([a, b, c], 1),
+    "stack": lambda a, b: torch.stack([a, b], 1),
+    "pad_constant": lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
+    "pad_reflect": lambda x: F.pad(x, (2, 1, 1, 1), mode="reflect"),
+    "flip": lambda x: x.flip(0, 2),
+    "clone": torch.clone,
+    "contiguous": lambda x: x.contiguous(),
+    "index_select": lambda x, i: x.index_select(1, i),
+    "gather": lambda x, i: x.gather(1, i),
+    "scatter_add": lambda x, i, s: x.scatter_add(0, i, s),
+    "embedding": lambda w, i: F.embedding(i, w),
+    "topk": lambda x: x.topk(2, 1).values,
+    "topk_indices": lambda x: x.topk(3, 0, largest=False).indices,
+    "sort": lambda x: x.sort(0, descending=True).values,
+    "sort_indices": lambda x: x.sort(1).indices,
+}
+
+
+def make_input(spec, gen):
+    shape = spec["shape"]
+    domain = spec["domain"]
+    if domain == "index":
+        return torch.randint(0, spec["index_high"], shape, generator=gen, dtype=torch.int64)
+    if domain == "positive":
+        return torch.rand(shape, generator=gen, dtype=torch.float64) * 1.5 + 0.5
+    x = torch.randn(shape, generator=gen, dtype=torch.float64)
+    if domain == "nonzero":
+        x = x + torch.sign(x) * 0.2
+    return x
+
+
+def run(fn, inputs, specs, gout, dtype, differentiable):
+    args = []
+    for x, spec in zip(inputs, specs):
+        if spec["domain"] != "index":
+            x = x.to(dtype)
+        x = x.clone()
+        if spec["grad"]:
+            x.requires_grad_(True)
+        args.append(x)
+    out = fn(*args)
+    grads = {}
+    if differentiable:
+        out.backward(gout.to(dtype))
+        for i, (x, spec) in enumerate(zip(args, specs)):
+            if spec["grad"]:
+                grads[i] = x.grad if x.grad is not None else torch.zeros_like(x)
+    return out.detach(), grads
+
+
+def main(cases_json, out_path):
+    with open(cases_json) as f:
+        cases = json.load(f)
+    missing = [c["name"] for c in cases if c["name"] not in CASES]
+    if missing:
+        sys.exit(f"no PyTorch twin for registry cases: {missing}")
+    tensors = {}
+    for case in cases:
+        name, specs = case["name"], case["inputs"]
+        gen = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+        inputs = [make_input(s, gen) for s in specs]
+        for i, x in enumerate(inputs):
+            tensors[f"{name}/in{i}"] = x
+        fn = CASES[name]
+        with torch.no_grad():
+            shape = fn(*[x.clone() for x in inputs]).shape
+        gout = torch.randn(shape, generator=gen, dtype=torch.float64)
+        if case["differentiable"]:
+            tensors[f"{name}/gout"] = gout
+        for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+            out, grads = run(fn, inputs, specs, gout, dtype, case["differentiable"])
+            tensors[f"{name}/out.{tag}"] = out
+            for i, g in grads.items():
+                tensors[f"{name}/grad{i}.{tag}"] = g
+    save(out_path, tensors, {"torch": torch.__version__, "generator": "tests/golden/gen/gen_ops.py"})
+    print(f"wrote {len(cases)} cases, {len(tensors)} tensors to {out_path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
