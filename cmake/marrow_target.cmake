@@ -12,6 +12,7 @@ function(marrow_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/marrow>)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   marrow_warnings(${name})

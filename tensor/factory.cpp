@@ -5,6 +5,7 @@
 #include "tensor/dispatch.h"
 #include "tensor/kernels.h"
 #include "tensor/ops/copy.h"
+#include "tensor/ops/index.h"
 
 namespace marrow {
 
@@ -100,6 +101,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Devic
                  low, high);
     return random_tensor(RandomDist::randint, shape, dtype, device, gen, double(low),
                          double(high));
+}
+
+Tensor randperm(int64_t n, Generator& gen) {
+    MARROW_CHECK(n >= 0, "randperm: n must be >= 0, got {}", n);
+    return op::sort(rand({n}, DType::f64, Device::cpu(), gen), 0).second;
 }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, Storage::Deleter deleter,

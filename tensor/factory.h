@@ -34,6 +34,9 @@ Tensor randn(const Shape& shape, DType dtype = DType::f32, Device device = Devic
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::i64,
                Device device = Device::cpu(), Generator& gen = default_generator());
 
+// A random permutation of 0..n-1 (int64): the order that sorts n float64 uniforms.
+Tensor randperm(int64_t n, Generator& gen = default_generator());
+
 // Copies `values` into a new CPU tensor of `shape` (default: 1-d).
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, Shape shape = {}) {

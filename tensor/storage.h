@@ -41,12 +41,19 @@ private:
     std::atomic<uint64_t> version_{0};
 };
 
-// Device allocators are provided by backends; the CPU one is built in. The CUDA backend sets
-// its allocator here when it is initialized.
+// Device allocators are provided by backends; the CPU one is built in (a caching allocator,
+// see storage.cpp). The CUDA backend sets its allocator here when it is initialized.
 struct DeviceAllocator {
     void* (*allocate)(size_t nbytes, int device_index) = nullptr;
-    void (*deallocate)(void* ptr, int device_index) = nullptr;
+    void (*deallocate)(void* ptr, size_t nbytes, int device_index) = nullptr;
 };
+
+struct CpuAllocatorStats {
+    size_t cached_bytes = 0;  // freed blocks kept for reuse
+    uint64_t hits = 0;        // allocations served from the cache
+    uint64_t misses = 0;      // allocations that went to the system
+};
+CpuAllocatorStats cpu_allocator_stats();
 void set_device_allocator(DeviceType type, DeviceAllocator allocator);
 
 }  // namespace marrow

@@ -10,7 +10,6 @@
 // stays as the readable oracle (tests compare against it).
 #include <algorithm>
 #include <cstring>
-#include <memory>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm_reference.h"
@@ -95,34 +94,47 @@ void pack_a(const T* a, Matrix m, int64_t rows, int64_t i0, int64_t mc, int64_t 
     }
 }
 
-// Packs rows [k0, k0+kc) x cols [j0, j0+nc) of b into NR-column slivers: dst[s][k][c].
+// Packs sliver s (NR columns from j0 + s*NR) of rows [k0, k0+kc) of b: dst[k][c].
 template <typename T>
-void pack_b(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
-            T* dst, bool parallel) {
+void pack_b_sliver(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, int64_t j0,
+                   int64_t nc, int64_t s, T* dst) {
     constexpr int64_t NR = Blocking<T>::NR;
-    int64_t slivers = (nc + NR - 1) / NR;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t s = 0; s < slivers; ++s) {
-        T* d = dst + s * NR * kc;
-        for (int64_t k = 0; k < kc; ++k) {
-            const T* src = b + (k0 + k) * m.rs;
-            for (int64_t c = 0; c < NR; ++c) {
-                int64_t j = j0 + s * NR + c;
-                d[k * NR + c] = (s * NR + c < nc && j < cols) ? src[j * m.cs] : T(0);
-            }
+    T* d = dst + s * NR * kc;
+    for (int64_t k = 0; k < kc; ++k) {
+        const T* src = b + (k0 + k) * m.rs;
+        for (int64_t c = 0; c < NR; ++c) {
+            int64_t j = j0 + s * NR + c;
+            d[k * NR + c] = (s * NR + c < nc && j < cols) ? src[j * m.cs] : T(0);
         }
     }
 }
 
-struct AlignedFree {
-    void operator()(void* p) const { std::free(p); }
-};
-template <typename T> std::unique_ptr<T[], AlignedFree> aligned_buffer(int64_t n) {
+// Packing buffers live per thread and only grow: allocating them per call would mmap/munmap
+// a fresh block each time, and munmap in a multi-threaded process costs a TLB shootdown.
+template <typename T> T* packing_buffer(int slot, int64_t n) {
+    struct Buffer {
+        void* p = nullptr;
+        size_t bytes = 0;
+        ~Buffer() { std::free(p); }
+    };
+    thread_local Buffer buffers[2];
+    Buffer& b = buffers[slot];
     size_t bytes = (size_t(n) * sizeof(T) + 63) / 64 * 64;
-    return std::unique_ptr<T[], AlignedFree>(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    if (b.bytes < bytes) {
+        std::free(b.p);
+        b.p = std::aligned_alloc(64, bytes);
+        if (!b.p) fail("gemm: out of memory for a {} byte packing buffer", bytes);
+        b.bytes = bytes;
+    }
+    return static_cast<T*>(b.p);
 }
 
 // One (M x K) @ (K x N) product into contiguous c (ldc = N).
+//
+// Threads share one packed slice of b per (jc, pc) and split the c block grid into work
+// items (an MC-row block of a times a range of NR slivers); a thread packs the a block of
+// its items itself. So each KC step costs two barriers however large M is, and skinny
+// products (few row blocks) still split across threads by columns.
 template <typename T>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
               T* c, T alpha, T beta, bool parallel) {
@@ -132,35 +144,48 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
     }
-    auto bpack = aligned_buffer<T>(B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
-    auto apack = aligned_buffer<T>(B::KC * B::MC);
-    for (int64_t jc = 0; jc < N; jc += B::NC) {
-        int64_t nc = std::min(B::NC, N - jc);
-        for (int64_t pc = 0; pc < K; pc += B::KC) {
-            int64_t kc = std::min(B::KC, K - pc);
-            T beta_eff = pc == 0 ? beta : T(1);
-            pack_b(b, bm, N, pc, kc, jc, nc, bpack.get(), parallel);
-            for (int64_t ic = 0; ic < M; ic += B::MC) {
-                int64_t mc = std::min(B::MC, M - ic);
-                pack_a(a, am, M, ic, mc, pc, kc, apack.get());
-                int64_t n_slivers = (nc + B::NR - 1) / B::NR;
-                int64_t m_slivers = (mc + B::MR - 1) / B::MR;
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-                for (int64_t js = 0; js < n_slivers; ++js) {
-                    for (int64_t is = 0; is < m_slivers; ++is) {
-                        alignas(64) T acc[B::MR * B::NR];
-                        kernel(kc, apack.get() + is * B::MR * kc, bpack.get() + js * B::NR * kc,
-                               acc);
-                        int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
-                        int64_t mr = std::min(B::MR, M - i0), nr = std::min(B::NR, N - j0);
-                        for (int64_t r = 0; r < mr; ++r) {
-                            T* crow = c + (i0 + r) * N + j0;
-                            const T* arow = acc + r * B::NR;
-                            if (beta_eff == T(0)) {
-                                for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * arow[j];
-                            } else {
-                                for (int64_t j = 0; j < nr; ++j)
-                                    crow[j] = alpha * arow[j] + beta_eff * crow[j];
+    T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
+    int threads = parallel ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        T* apack = packing_buffer<T>(1, B::KC * B::MC);
+        int team = omp_get_num_threads();
+        for (int64_t jc = 0; jc < N; jc += B::NC) {
+            int64_t nc = std::min(B::NC, N - jc);
+            int64_t n_slivers = (nc + B::NR - 1) / B::NR;
+            for (int64_t pc = 0; pc < K; pc += B::KC) {
+                int64_t kc = std::min(B::KC, K - pc);
+                T beta_eff = pc == 0 ? beta : T(1);
+#pragma omp for schedule(static)
+                for (int64_t s = 0; s < n_slivers; ++s)
+                    pack_b_sliver(b, bm, N, pc, kc, jc, nc, s, bpack);
+                int64_t m_blocks = (M + B::MC - 1) / B::MC;
+                int64_t jparts = std::clamp<int64_t>((team + m_blocks - 1) / m_blocks, 1, n_slivers);
+                int64_t packed_block = -1;
+#pragma omp for schedule(static)
+                for (int64_t item = 0; item < m_blocks * jparts; ++item) {
+                    int64_t ib = item / jparts, jp = item % jparts;
+                    int64_t ic = ib * B::MC, mc = std::min(B::MC, M - ic);
+                    if (ib != packed_block) {
+                        pack_a(a, am, M, ic, mc, pc, kc, apack);
+                        packed_block = ib;
+                    }
+                    int64_t m_slivers = (mc + B::MR - 1) / B::MR;
+                    for (int64_t js = jp * n_slivers / jparts; js < (jp + 1) * n_slivers / jparts; ++js) {
+                        for (int64_t is = 0; is < m_slivers; ++is) {
+                            alignas(64) T acc[B::MR * B::NR];
+                            kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc, acc);
+                            int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
+                            int64_t mr = std::min(B::MR, M - i0), nr = std::min(B::NR, N - j0);
+                            for (int64_t r = 0; r < mr; ++r) {
+                                T* crow = c + (i0 + r) * N + j0;
+                                const T* arow = acc + r * B::NR;
+                                if (beta_eff == T(0)) {
+                                    for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * arow[j];
+                                } else {
+                                    for (int64_t j = 0; j < nr; ++j)
+                                        crow[j] = alpha * arow[j] + beta_eff * crow[j];
+                                }
                             }
                         }
                     }

@@ -1,0 +1,72 @@
+#include "apps/run_record.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "tensor/error.h"
+
+#ifndef MARROW_GIT_REVISION
+#define MARROW_GIT_REVISION "unknown"
+#endif
+
+namespace marrow::apps {
+
+std::string fingerprint_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    MARROW_CHECK(in.good(), "fingerprint: cannot open \"{}\"", path);
+    uint64_t h = 1469598103934665603ull;
+    char buf[1 << 16];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        for (std::streamsize i = 0; i < in.gcount(); ++i) {
+            h ^= uint8_t(buf[i]);
+            h *= 1099511628211ull;
+        }
+    }
+    return fmt::format("{:016x}", h);
+}
+
+RunRecord::RunRecord(const std::string& dir, const std::string& app, const nlohmann::json& flags,
+                     uint64_t seed, const std::vector<std::string>& data_files)
+    : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    nlohmann::json data = nlohmann::json::object();
+    for (const std::string& f : data_files) data[f] = fingerprint_file(f);
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    run_ = {{"app", app},
+            {"flags", flags},
+            {"seed", seed},
+            {"git_revision", MARROW_GIT_REVISION},
+            {"versions", {{"marrow", "0.1.0"}, {"compiler", __VERSION__}, {"cxx", __cplusplus}}},
+            {"device", {{"type", "cpu"}, {"omp_threads", omp_get_max_threads()}}},
+            {"data_fingerprint", data},
+            {"started_unix_s", std::chrono::duration_cast<std::chrono::seconds>(now).count()}};
+    write_json();
+    metrics_.open(dir + "/metrics.jsonl", std::ios::trunc);
+    MARROW_CHECK(metrics_.good(), "run record: cannot write \"{}/metrics.jsonl\"", dir);
+}
+
+void RunRecord::log(const nlohmann::json& metrics) {
+    metrics_ << metrics.dump() << "\n";
+    metrics_.flush();
+}
+
+void RunRecord::finish(const nlohmann::json& summary) {
+    run_["result"] = summary;
+    write_json();
+}
+
+void RunRecord::write_json() {  // temp file + rename: run.json is never half-written
+    std::string path = dir_ + "/run.json", tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        MARROW_CHECK(out.good(), "run record: cannot write \"{}\"", tmp);
+        out << run_.dump(2) << "\n";
+    }
+    MARROW_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0,
+                 "run record: cannot rename \"{}\" to \"{}\"", tmp, path);
+}
+
+}  // namespace marrow::apps
