@@ -3,6 +3,7 @@
 // the final test accuracy; writes a run directory (run.json, metrics.jsonl).
 //
 //   fashion_mnist_mlp [--data /usr/share/datasets/fashion-mnist] [--epochs 4] [--out DIR]
+//                     [--require-accuracy 0.85]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
@@ -25,6 +26,7 @@ struct Config {
     double lr = 0.05;
     double momentum = 0.9;
     uint64_t seed = 0;
+    double require_accuracy = 0;  // exit with an error below this test accuracy (CI)
 };
 
 // (N, 28, 28) uint8 -> (N, 784) float32, scaled to [0, 1] and standardized with the
@@ -79,6 +81,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--lr", cfg.lr, "learning rate");
     cli.add_option("--momentum", cfg.momentum, "SGD momentum");
     cli.add_option("--seed", cfg.seed, "seed for init and shuffling");
+    cli.add_option("--require-accuracy", cfg.require_accuracy,
+                   "fail (exit 1) if the final test accuracy is below this fraction");
     CLI11_PARSE(cli, argc, argv);
 
     auto start = std::chrono::steady_clock::now();
@@ -143,6 +147,11 @@ int main(int argc, char** argv) try {
     record.finish({{"test_accuracy", final_acc}, {"seconds", seconds()}});
     std::printf("final test accuracy: %.2f%% (%d epochs, %.1fs); run record in %s\n",
                 100 * final_acc, cfg.epochs, seconds(), record.dir().c_str());
+    if (final_acc < cfg.require_accuracy) {
+        std::fprintf(stderr, "fashion_mnist_mlp: test accuracy %.2f%% is below the required "
+                     "%.2f%%\n", 100 * final_acc, 100 * cfg.require_accuracy);
+        return 1;
+    }
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "fashion_mnist_mlp: error: %s\n", e.what());

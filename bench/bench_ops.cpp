@@ -1,0 +1,131 @@
+// marrow's side of the op benchmarks. Each case is described once here (kind + parameters);
+// `--list` prints the descriptions as JSON so bench/run_bench.py can build the same case in
+// PyTorch. Without --list, runs every case (or those matching --filter) and prints one JSON
+// line per case with the median seconds per call: {"bench", "case", "ours_s", "reps"}.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "marrow.h"
+
+using namespace marrow;
+using json = nlohmann::json;
+
+namespace {
+
+struct BenchCase {
+    std::string bench;  // family: gemm, unary, binary, reduce, softmax
+    std::string name;   // unique case name
+    json params;        // what the peer needs to rebuild it
+};
+
+std::vector<BenchCase> cases() {
+    std::vector<BenchCase> c;
+    for (int64_t n : {128, 256, 512, 1024, 2048})
+        c.push_back({"gemm", fmt::format("{}x{}x{}", n, n, n), {{"m", n}, {"n", n}, {"k", n}}});
+    c.push_back({"gemm", "4096x512x512", {{"m", 4096}, {"n", 512}, {"k", 512}}});
+    c.push_back({"gemm", "512x64x4096", {{"m", 512}, {"n", 64}, {"k", 4096}}});
+    const int64_t kElems = int64_t(1) << 22;  // 4M floats = 16 MB per tensor
+    for (const char* op : {"relu", "exp", "gelu", "tanh"})
+        c.push_back({"unary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
+    for (const char* op : {"add", "mul"})
+        c.push_back({"binary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
+    c.push_back({"binary", "add_bcast_2048x2048", {{"op", "add"}, {"shape", {2048, 2048}},
+                                                   {"b_shape", {2048}}}});
+    c.push_back({"reduce", "sum_all_4M", {{"op", "sum"}, {"shape", {kElems}}, {"dims", json::array()}}});
+    c.push_back({"reduce", "sum_dim1_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
+    c.push_back({"reduce", "sum_dim0_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {0}}}});
+    c.push_back({"reduce", "max_dim1_2048x2048", {{"op", "amax"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
+    c.push_back({"softmax", "softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", false}}});
+    c.push_back({"softmax", "log_softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", true}}});
+    return c;
+}
+
+Shape shape_of(const json& j) { return j.get<Shape>(); }
+
+// The call to time, with inputs made once outside it.
+std::function<void()> make_runner(const BenchCase& c) {
+    const json& p = c.params;
+    Generator gen(1);
+    if (c.bench == "gemm") {
+        Tensor a = randn({p["m"], p["k"]}, DType::f32, Device::cpu(), gen);
+        Tensor b = randn({p["k"], p["n"]}, DType::f32, Device::cpu(), gen);
+        return [a, b] { mm(a, b); };
+    }
+    Tensor x = randn(shape_of(p["shape"]), DType::f32, Device::cpu(), gen);
+    if (c.bench == "unary") {
+        std::string op = p["op"];
+        if (op == "relu") return [x] { relu(x); };
+        if (op == "exp") return [x] { exp(x); };
+        if (op == "gelu") return [x] { gelu(x); };
+        if (op == "tanh") return [x] { tanh(x); };
+    }
+    if (c.bench == "binary") {
+        Tensor y = randn(p.contains("b_shape") ? shape_of(p["b_shape"]) : shape_of(p["shape"]),
+                         DType::f32, Device::cpu(), gen);
+        if (p["op"] == "add") return [x, y] { add(x, y); };
+        if (p["op"] == "mul") return [x, y] { mul(x, y); };
+    }
+    if (c.bench == "reduce") {
+        Dims dims = p["dims"].get<Dims>();
+        if (p["op"] == "sum") return [x, dims] { sum(x, dims); };
+        if (p["op"] == "amax") return [x, dims] { max(x, dims[0]); };
+    }
+    if (c.bench == "softmax") {
+        int64_t dim = p["dim"];
+        if (p["log"]) return [x, dim] { log_softmax(x, dim); };
+        return [x, dim] { softmax(x, dim); };
+    }
+    fail("bench: no runner for case {}", c.name);
+}
+
+// Median seconds per call: one warm-up, then calls until `min_seconds` and `min_reps` are met.
+std::pair<double, int> time_median(const std::function<void()>& run, double min_seconds,
+                                   int min_reps) {
+    using clock = std::chrono::steady_clock;
+    run();
+    std::vector<double> t;
+    double total = 0;
+    while (total < min_seconds || int(t.size()) < min_reps) {
+        auto t0 = clock::now();
+        run();
+        t.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+        total += t.back();
+    }
+    std::sort(t.begin(), t.end());
+    return {t[t.size() / 2], int(t.size())};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    bool list = false;
+    std::string filter;
+    double min_seconds = 0.3;
+    CLI::App cli{"marrow op benchmarks (see bench/run_bench.py for the peer comparison)"};
+    cli.add_flag("--list", list, "print the case descriptions as JSON and exit");
+    cli.add_option("--filter", filter, "only cases whose name contains this");
+    cli.add_option("--min-seconds", min_seconds, "time each case for at least this long");
+    CLI11_PARSE(cli, argc, argv);
+    if (list) {
+        json all = json::array();
+        for (const BenchCase& c : cases())
+            all.push_back({{"bench", c.bench}, {"case", c.name}, {"params", c.params}});
+        std::cout << all.dump() << "\n";
+        return 0;
+    }
+    for (const BenchCase& c : cases()) {
+        if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
+        auto [seconds, reps] = time_median(make_runner(c), min_seconds, 5);
+        std::cout << json{{"bench", c.bench}, {"case", c.name}, {"ours_s", seconds},
+                          {"reps", reps}}.dump()
+                  << std::endl;
+    }
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "bench_ops: error: " << e.what() << "\n";
+    return 1;
+}

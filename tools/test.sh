@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Quick start #2: set up, build and run the whole test suite.
+#   tools/test.sh          Release build in build/, all tests
+#   tools/test.sh --asan   ASan+UBSan build in build-asan/ (the "asan" preset), all but the
+#                          install check (a sanitized static library can't link an
+#                          unsanitized consumer)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+. tools/setup.sh
+need_packages "${BUILD_PACKAGES[@]}"
+preset=release
+[ "${1:-}" = "--asan" ] && preset=asan
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
+build=build
+[ "$preset" = asan ] && build=build-asan
+ctest --preset "$preset" -j2
+# The op-case registry's modes report their coverage.
+grep -h "covered" "$build/Testing/Temporary/LastTest.log" | sed 's/^.*MESSAGE: /  /' | sort -u
