@@ -75,7 +75,8 @@ int main(int argc, char** argv) try {
     CLI::App cli{"Train a 2-layer MLP on Fashion-MNIST (marrow demo)"};
     cli.add_option("--data", cfg.data, "directory with the Fashion-MNIST IDX files");
     cli.add_option("--out", cfg.out, "run directory to write");
-    cli.add_option("--epochs", cfg.epochs, "passes over the training set")->check(CLI::PositiveNumber);
+    cli.add_option("--epochs", cfg.epochs, "passes over the training set")
+        ->check(CLI::PositiveNumber);
     cli.add_option("--hidden", cfg.hidden, "hidden units")->check(CLI::PositiveNumber);
     cli.add_option("--batch", cfg.batch, "mini-batch size")->check(CLI::PositiveNumber);
     cli.add_option("--lr", cfg.lr, "learning rate");
@@ -99,8 +100,9 @@ int main(int argc, char** argv) try {
 
     std::vector<std::string> files = train.files;
     files.insert(files.end(), test.files.begin(), test.files.end());
-    nlohmann::json flags = {{"data", cfg.data}, {"epochs", cfg.epochs}, {"hidden", cfg.hidden},
-                            {"batch", cfg.batch}, {"lr", cfg.lr}, {"momentum", cfg.momentum}};
+    nlohmann::json flags = {{"data", cfg.data},     {"epochs", cfg.epochs},
+                            {"hidden", cfg.hidden}, {"batch", cfg.batch},
+                            {"lr", cfg.lr},         {"momentum", cfg.momentum}};
     apps::RunRecord record(cfg.out, "fashion_mnist_mlp", flags, cfg.seed, files);
 
     Generator gen(cfg.seed);
@@ -122,7 +124,7 @@ int main(int argc, char** argv) try {
             double l = loss.item();
             MARROW_CHECK(std::isfinite(l), "step {}: loss is {} (check --lr)", step, l);
             loss_sum += l;
-            {   // SGD with momentum (PyTorch's form): v = m v + g; p -= lr v
+            {  // SGD with momentum (PyTorch's form): v = m v + g; p -= lr v
                 autograd::NoGradGuard no_grad;
                 auto params = model.parameters();
                 for (size_t i = 0; i < params.size(); ++i) {
@@ -133,23 +135,28 @@ int main(int argc, char** argv) try {
             }
             if ((b + 1) % 100 == 0 || b + 1 == steps_per_epoch)
                 std::printf("epoch %d  step %4lld/%lld  loss %.4f  %.0f steps/s\n", epoch,
-                            (long long)(b + 1), (long long)steps_per_epoch, loss_sum / double(b + 1),
-                            double(step + 1) / seconds());
+                            (long long)(b + 1), (long long)steps_per_epoch,
+                            loss_sum / double(b + 1), double(step + 1) / seconds());
         }
         double test_acc = accuracy(model, x_test, y_test);
         double train_loss = loss_sum / double(steps_per_epoch);
-        std::printf("epoch %d done: train loss %.4f, test accuracy %.2f%%, %.1fs elapsed\n",
-                    epoch, train_loss, 100 * test_acc, seconds());
-        record.log({{"epoch", epoch}, {"step", step}, {"train_loss", train_loss},
-                    {"test_accuracy", test_acc}, {"elapsed_s", seconds()}});
+        std::printf("epoch %d done: train loss %.4f, test accuracy %.2f%%, %.1fs elapsed\n", epoch,
+                    train_loss, 100 * test_acc, seconds());
+        record.log({{"epoch", epoch},
+                    {"step", step},
+                    {"train_loss", train_loss},
+                    {"test_accuracy", test_acc},
+                    {"elapsed_s", seconds()}});
     }
     double final_acc = accuracy(model, x_test, y_test);
     record.finish({{"test_accuracy", final_acc}, {"seconds", seconds()}});
     std::printf("final test accuracy: %.2f%% (%d epochs, %.1fs); run record in %s\n",
                 100 * final_acc, cfg.epochs, seconds(), record.dir().c_str());
     if (final_acc < cfg.require_accuracy) {
-        std::fprintf(stderr, "fashion_mnist_mlp: test accuracy %.2f%% is below the required "
-                     "%.2f%%\n", 100 * final_acc, 100 * cfg.require_accuracy);
+        std::fprintf(stderr,
+                     "fashion_mnist_mlp: test accuracy %.2f%% is below the required "
+                     "%.2f%%\n",
+                     100 * final_acc, 100 * cfg.require_accuracy);
         return 1;
     }
     return 0;

@@ -15,7 +15,7 @@ public:
     // Creates `dir` (and parents) and writes run.json; `flags` are the parsed options.
     RunRecord(const std::string& dir, const std::string& app, const nlohmann::json& flags,
               uint64_t seed, const std::vector<std::string>& data_files);
-    void log(const nlohmann::json& metrics);  // appends a line to metrics.jsonl
+    void log(const nlohmann::json& metrics);     // appends a line to metrics.jsonl
     void finish(const nlohmann::json& summary);  // adds "result" to run.json
     const std::string& dir() const { return dir_; }
 

@@ -27,8 +27,8 @@ void accumulate(Buffer& buffer, uint32_t slot, const Tensor& g, uint32_t num_out
 
 void backward(const std::vector<Tensor>& roots, const std::vector<std::optional<Tensor>>& grads,
               bool retain_graph) {
-    MARROW_CHECK(roots.size() == grads.size(), "backward: {} roots but {} gradients",
-                 roots.size(), grads.size());
+    MARROW_CHECK(roots.size() == grads.size(), "backward: {} roots but {} gradients", roots.size(),
+                 grads.size());
     NoGradGuard no_grad;
     std::unordered_map<Node*, Buffer> buffers;
     std::unordered_map<Node*, int> dependencies;
@@ -37,8 +37,8 @@ void backward(const std::vector<Tensor>& roots, const std::vector<std::optional<
     for (size_t i = 0; i < roots.size(); ++i) {
         const Tensor& root = roots[i];
         MARROW_CHECK(root.requires_grad(),
-                     "backward: tensor {} of shape {} does not require grad and has no grad_fn",
-                     i, root.shape());
+                     "backward: tensor {} of shape {} does not require grad and has no grad_fn", i,
+                     root.shape());
         Tensor g = grads[i] ? *grads[i] : ones_like(root);
         if (!grads[i])
             MARROW_CHECK(root.numel() == 1,
@@ -48,8 +48,8 @@ void backward(const std::vector<Tensor>& roots, const std::vector<std::optional<
         MARROW_CHECK(g.shape() == root.shape(),
                      "backward: gradient shape {} does not match tensor shape {}", g.shape(),
                      root.shape());
-        std::shared_ptr<Node> node = root.is_leaf() ? std::make_shared<AccumulateGrad>(root)
-                                                    : root.grad_fn();
+        std::shared_ptr<Node> node =
+            root.is_leaf() ? std::make_shared<AccumulateGrad>(root) : root.grad_fn();
         accumulate(buffers[node.get()], root.output_nr(), g, node->num_outputs);
         starts.push_back(node);
     }
@@ -100,8 +100,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<std::optional<
         if (any) {
             for (size_t i = 0; i < in.size(); ++i)
                 if (!in[i])
-                    in[i] = zeros(node->output_shapes[i], node->output_dtype,
-                                  node->output_device);
+                    in[i] = zeros(node->output_shapes[i], node->output_dtype, node->output_device);
             out = node->apply(std::move(in));
         }
         if (!retain_graph) node->release();

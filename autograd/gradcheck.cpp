@@ -67,9 +67,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
             if (err > result.max_abs_error || (bad && result.ok)) {
                 result.max_abs_error = std::max(result.max_abs_error, err);
                 if (bad || result.ok)
-                    result.message = fmt::format("input {} element {}: analytic {:.10g} vs "
-                                                 "numeric {:.10g} (abs error {:.3g})",
-                                                 k, i, a, numeric, err);
+                    result.message = fmt::format(
+                        "input {} element {}: analytic {:.10g} vs "
+                        "numeric {:.10g} (abs error {:.3g})",
+                        k, i, a, numeric, err);
             }
             if (bad) result.ok = false;
         }

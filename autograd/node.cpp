@@ -81,9 +81,12 @@ std::vector<Tensor> record(const char* name, const std::vector<Tensor>& inputs,
     node->output_device = outputs[0].device();
     for (const Tensor& in : inputs) {
         node->input_shapes.push_back(in.shape());
-        if (!in.requires_grad()) node->next_edges.push_back({});
-        else if (in.is_leaf()) node->next_edges.push_back({std::make_shared<AccumulateGrad>(in), 0});
-        else node->next_edges.push_back({in.grad_fn(), in.output_nr()});
+        if (!in.requires_grad())
+            node->next_edges.push_back({});
+        else if (in.is_leaf())
+            node->next_edges.push_back({std::make_shared<AccumulateGrad>(in), 0});
+        else
+            node->next_edges.push_back({in.grad_fn(), in.output_nr()});
     }
     for (uint32_t i = 0; i < outputs.size(); ++i)
         if (is_floating(outputs[i].dtype())) outputs[i].set_grad_fn(node, i);

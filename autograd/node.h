@@ -56,8 +56,8 @@ private:
 // get() throws if it was modified in place since, naming the op that saved it.
 class SavedTensor {
 public:
-    SavedTensor(const Tensor& t, const char* op) : tensor_(t.alias()), version_(t.version()),
-                                                   op_(op) {}
+    SavedTensor(const Tensor& t, const char* op)
+        : tensor_(t.alias()), version_(t.version()), op_(op) {}
     const Tensor& get() const;
 
 private:

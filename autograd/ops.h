@@ -153,8 +153,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor embedding(const Tensor& weight, const Tensor& indices);  // (V, D), (...) -> (..., D)
-std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1,
-                               bool largest = true);
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true);
 std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 

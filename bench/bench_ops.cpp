@@ -33,14 +33,22 @@ std::vector<BenchCase> cases() {
         c.push_back({"unary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
     for (const char* op : {"add", "mul"})
         c.push_back({"binary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
-    c.push_back({"binary", "add_bcast_2048x2048", {{"op", "add"}, {"shape", {2048, 2048}},
-                                                   {"b_shape", {2048}}}});
-    c.push_back({"reduce", "sum_all_4M", {{"op", "sum"}, {"shape", {kElems}}, {"dims", json::array()}}});
-    c.push_back({"reduce", "sum_dim1_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
-    c.push_back({"reduce", "sum_dim0_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {0}}}});
-    c.push_back({"reduce", "max_dim1_2048x2048", {{"op", "amax"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
-    c.push_back({"softmax", "softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", false}}});
-    c.push_back({"softmax", "log_softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", true}}});
+    c.push_back({"binary",
+                 "add_bcast_2048x2048",
+                 {{"op", "add"}, {"shape", {2048, 2048}}, {"b_shape", {2048}}}});
+    c.push_back(
+        {"reduce", "sum_all_4M", {{"op", "sum"}, {"shape", {kElems}}, {"dims", json::array()}}});
+    c.push_back(
+        {"reduce", "sum_dim1_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
+    c.push_back(
+        {"reduce", "sum_dim0_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {0}}}});
+    c.push_back(
+        {"reduce", "max_dim1_2048x2048", {{"op", "amax"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
+    c.push_back(
+        {"softmax", "softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", false}}});
+    c.push_back({"softmax",
+                 "log_softmax_4096x1024",
+                 {{"shape", {4096, 1024}}, {"dim", -1}, {"log", true}}});
     return c;
 }
 
@@ -120,8 +128,8 @@ int main(int argc, char** argv) try {
     for (const BenchCase& c : cases()) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
         auto [seconds, reps] = time_median(make_runner(c), min_seconds, 5);
-        std::cout << json{{"bench", c.bench}, {"case", c.name}, {"ours_s", seconds},
-                          {"reps", reps}}.dump()
+        std::cout << json{{"bench", c.bench}, {"case", c.name}, {"ours_s", seconds}, {"reps", reps}}
+                         .dump()
                   << std::endl;
     }
     return 0;

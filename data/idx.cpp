@@ -66,8 +66,10 @@ Tensor parse_idx(const std::string& bytes, const std::string& name) {
     MARROW_CHECK(bytes.size() >= 4, "{}: not an IDX file ({} bytes)", name, bytes.size());
     MARROW_CHECK(byte(0) == 0 && byte(1) == 0, "{}: bad IDX magic {:02x}{:02x}", name, byte(0),
                  byte(1));
-    MARROW_CHECK(byte(2) == 0x08, "{}: IDX element type 0x{:02x} is not supported (only "
-                 "unsigned bytes, 0x08)", name, byte(2));
+    MARROW_CHECK(byte(2) == 0x08,
+                 "{}: IDX element type 0x{:02x} is not supported (only "
+                 "unsigned bytes, 0x08)",
+                 name, byte(2));
     size_t ndim = byte(3);
     MARROW_CHECK(ndim >= 1 && bytes.size() >= 4 + 4 * ndim, "{}: truncated IDX header", name);
     Shape shape;
@@ -81,8 +83,8 @@ Tensor parse_idx(const std::string& bytes, const std::string& name) {
     }
     size_t header = 4 + 4 * ndim;
     MARROW_CHECK(bytes.size() - header == numel,
-                 "{}: IDX header says shape {} ({} bytes of data) but the file has {}", name,
-                 shape, numel, bytes.size() - header);
+                 "{}: IDX header says shape {} ({} bytes of data) but the file has {}", name, shape,
+                 numel, bytes.size() - header);
     Tensor t = empty(shape, DType::u8);
     std::memcpy(t.raw_data(), bytes.data() + header, numel);
     return t;

@@ -12,8 +12,7 @@ static std::string find_file(const std::string& dir, const std::string& stem) {
         std::string p = dir + "/" + stem + ext;
         if (std::filesystem::exists(p)) return p;
     }
-    fail("{}/{}[.gz]: no such file (on Debian: apt-get install dataset-fashion-mnist)", dir,
-         stem);
+    fail("{}/{}[.gz]: no such file (on Debian: apt-get install dataset-fashion-mnist)", dir, stem);
 }
 
 MnistSplit load_mnist_split(const std::string& dir, const std::string& prefix) {
@@ -24,8 +23,7 @@ MnistSplit load_mnist_split(const std::string& dir, const std::string& prefix) {
     MARROW_CHECK(images.dim() == 3, "{}: expected (N, rows, cols) images, got shape {}", ipath,
                  images.shape());
     MARROW_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0),
-                 "{}: {} labels for {} images in {}", lpath, labels.numel(), images.size(0),
-                 ipath);
+                 "{}: {} labels for {} images in {}", lpath, labels.numel(), images.size(0), ipath);
     const uint8_t* l = labels.data<uint8_t>();
     for (int64_t i = 0; i < labels.numel(); ++i)
         MARROW_CHECK(l[i] < 10, "{}: label {} at index {} is not a class in [0, 10)", lpath,

@@ -9,8 +9,8 @@
 namespace marrow::data {
 
 struct MnistSplit {
-    Tensor images;  // (N, 28, 28) uint8
-    Tensor labels;  // (N,) int64
+    Tensor images;                   // (N, 28, 28) uint8
+    Tensor labels;                   // (N,) int64
     std::vector<std::string> files;  // the files read, for the run record's fingerprint
 };
 

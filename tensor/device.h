@@ -20,7 +20,8 @@ struct Device {
 
 }  // namespace marrow
 
-template <> struct fmt::formatter<marrow::Device> : fmt::formatter<std::string_view> {
+template <>
+struct fmt::formatter<marrow::Device> : fmt::formatter<std::string_view> {
     auto format(marrow::Device d, format_context& ctx) const {
         if (d.type == marrow::DeviceType::cpu) return fmt::format_to(ctx.out(), "cpu");
         return fmt::format_to(ctx.out(), "cuda:{}", d.index);

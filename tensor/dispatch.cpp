@@ -26,10 +26,12 @@ Table& table() {
 std::string_view op_name(OpId op) {
     switch (op) {
 #define MARROW_OPID_NAME(name) \
-    case OpId::name: return #name;
+    case OpId::name:           \
+        return #name;
         MARROW_FORALL_KERNELS(MARROW_OPID_NAME)
 #undef MARROW_OPID_NAME
-    case OpId::count: break;
+        case OpId::count:
+            break;
     }
     return "?";
 }

@@ -9,10 +9,11 @@
 
 namespace marrow {
 
-#define MARROW_FORALL_KERNELS(X)                                                          \
-    X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm)       \
-    X(softmax) X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather)        \
-    X(scatter_add) X(sort) X(random)
+#define MARROW_FORALL_KERNELS(X)                                                            \
+    X(copy)                                                                                 \
+    X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm) X(softmax)      \
+        X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather) X(scatter_add) \
+            X(sort) X(random)
 
 enum class OpId {
 #define MARROW_OPID_ENUM(name) name,
@@ -28,10 +29,12 @@ void register_kernel(OpId op, DeviceType device, AnyKernel fn);
 AnyKernel find_kernel(OpId op, DeviceType device);
 
 // Typed lookup: `kernel<UnaryKernel>(OpId::unary, x.device())(...)`.
-template <typename Fn> Fn kernel(OpId op, Device device) {
+template <typename Fn>
+Fn kernel(OpId op, Device device) {
     return reinterpret_cast<Fn>(find_kernel(op, device.type));
 }
-template <typename Fn> void register_kernel(OpId op, DeviceType device, Fn fn) {
+template <typename Fn>
+void register_kernel(OpId op, DeviceType device, Fn fn) {
     register_kernel(op, device, reinterpret_cast<AnyKernel>(fn));
 }
 

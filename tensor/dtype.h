@@ -31,7 +31,7 @@ struct Half {
             return uint16_t(sign | h);
         }
         uint32_t h = (abs - 0x38000000u) >> 13, rem = abs & 0x1fffu;  // rebias 127 -> 15
-        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into exponent
+        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;       // may carry into exponent
         return uint16_t(sign | h);
     }
     static float to_float(uint16_t h) {
@@ -62,14 +62,14 @@ struct BFloat16 {
 };
 
 // X(enumerator, C++ type, printed name, safetensors tag)
-#define MARROW_FORALL_DTYPES(X)                \
-    X(f32, float, "float32", "F32")            \
-    X(f64, double, "float64", "F64")           \
-    X(f16, ::marrow::Half, "float16", "F16")   \
+#define MARROW_FORALL_DTYPES(X)                     \
+    X(f32, float, "float32", "F32")                 \
+    X(f64, double, "float64", "F64")                \
+    X(f16, ::marrow::Half, "float16", "F16")        \
     X(bf16, ::marrow::BFloat16, "bfloat16", "BF16") \
-    X(i32, int32_t, "int32", "I32")            \
-    X(i64, int64_t, "int64", "I64")            \
-    X(u8, uint8_t, "uint8", "U8")              \
+    X(i32, int32_t, "int32", "I32")                 \
+    X(i64, int64_t, "int64", "I64")                 \
+    X(u8, uint8_t, "uint8", "U8")                   \
     X(b8, bool, "bool", "BOOL")
 
 enum class DType : uint8_t {
@@ -83,7 +83,8 @@ inline constexpr int kNumDTypes = 8;
 constexpr size_t dtype_size(DType d) {
     switch (d) {
 #define MARROW_DTYPE_SIZE(name, type, str, tag) \
-    case DType::name: return sizeof(type);
+    case DType::name:                           \
+        return sizeof(type);
         MARROW_FORALL_DTYPES(MARROW_DTYPE_SIZE)
 #undef MARROW_DTYPE_SIZE
     }
@@ -93,7 +94,8 @@ constexpr size_t dtype_size(DType d) {
 constexpr std::string_view dtype_name(DType d) {
     switch (d) {
 #define MARROW_DTYPE_NAME(name, type, str, tag) \
-    case DType::name: return str;
+    case DType::name:                           \
+        return str;
         MARROW_FORALL_DTYPES(MARROW_DTYPE_NAME)
 #undef MARROW_DTYPE_NAME
     }
@@ -103,7 +105,8 @@ constexpr std::string_view dtype_name(DType d) {
 constexpr std::string_view dtype_safetensors_tag(DType d) {
     switch (d) {
 #define MARROW_DTYPE_TAG(name, type, str, tag) \
-    case DType::name: return tag;
+    case DType::name:                          \
+        return tag;
         MARROW_FORALL_DTYPES(MARROW_DTYPE_TAG)
 #undef MARROW_DTYPE_TAG
     }
@@ -114,18 +117,25 @@ constexpr bool is_floating(DType d) {
     return d == DType::f32 || d == DType::f64 || d == DType::f16 || d == DType::bf16;
 }
 
-template <typename T> struct dtype_of;
-#define MARROW_DTYPE_OF(name, type, str, tag) \
-    template <> struct dtype_of<type> { static constexpr DType value = DType::name; };
+template <typename T>
+struct dtype_of;
+#define MARROW_DTYPE_OF(name, type, str, tag)       \
+    template <>                                     \
+    struct dtype_of<type> {                         \
+        static constexpr DType value = DType::name; \
+    };
 MARROW_FORALL_DTYPES(MARROW_DTYPE_OF)
 #undef MARROW_DTYPE_OF
-template <typename T> inline constexpr DType dtype_v = dtype_of<T>::value;
+template <typename T>
+inline constexpr DType dtype_v = dtype_of<T>::value;
 
 // Calls fn.template operator()<T>() with the C++ type of `d`, for every dtype.
-template <typename Fn> decltype(auto) visit_dtype(DType d, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_dtype(DType d, Fn&& fn) {
     switch (d) {
 #define MARROW_DTYPE_VISIT(name, type, str, tag) \
-    case DType::name: return fn.template operator()<type>();
+    case DType::name:                            \
+        return fn.template operator()<type>();
         MARROW_FORALL_DTYPES(MARROW_DTYPE_VISIT)
 #undef MARROW_DTYPE_VISIT
     }
@@ -133,19 +143,25 @@ template <typename Fn> decltype(auto) visit_dtype(DType d, Fn&& fn) {
 }
 
 // The compute types (f32, f64): ops that do arithmetic accept these and name the op otherwise.
-template <typename Fn> decltype(auto) visit_float(DType d, std::string_view op, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_float(DType d, std::string_view op, Fn&& fn) {
     switch (d) {
-    case DType::f32: return fn.template operator()<float>();
-    case DType::f64: return fn.template operator()<double>();
-    default:
-        fail("{}: dtype {} is not supported (compute dtypes are float32 and float64; "
-             "convert f16/bf16 with .to(DType::f32))", op, dtype_name(d));
+        case DType::f32:
+            return fn.template operator()<float>();
+        case DType::f64:
+            return fn.template operator()<double>();
+        default:
+            fail(
+                "{}: dtype {} is not supported (compute dtypes are float32 and float64; "
+                "convert f16/bf16 with .to(DType::f32))",
+                op, dtype_name(d));
     }
 }
 
 }  // namespace marrow
 
-template <> struct fmt::formatter<marrow::DType> : fmt::formatter<std::string_view> {
+template <>
+struct fmt::formatter<marrow::DType> : fmt::formatter<std::string_view> {
     auto format(marrow::DType d, format_context& ctx) const {
         return fmt::formatter<std::string_view>::format(marrow::dtype_name(d), ctx);
     }

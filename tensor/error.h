@@ -22,7 +22,7 @@ template <typename... Args>
 }  // namespace marrow
 
 // MARROW_CHECK(cond, "fmt {}", args...): throws marrow::Error with the formatted message.
-#define MARROW_CHECK(cond, ...)          \
-    do {                                 \
+#define MARROW_CHECK(cond, ...)                   \
+    do {                                          \
         if (!(cond)) ::marrow::fail(__VA_ARGS__); \
     } while (0)

@@ -62,8 +62,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
     double step = steps > 1 ? (end - start) / double(steps - 1) : 0;
     // Symmetric formula (PyTorch): the second half counts back from `end`, so both ends are exact.
     for (int64_t i = 0; i < steps; ++i)
-        v[size_t(i)] = i < steps / 2 ? start + step * double(i)
-                                     : end - step * double(steps - 1 - i);
+        v[size_t(i)] =
+            i < steps / 2 ? start + step * double(i) : end - step * double(steps - 1 - i);
     return from_doubles(v, {steps}, dtype, device);
 }
 
@@ -83,24 +83,27 @@ static Tensor random_tensor(RandomDist dist, const Shape& shape, DType dtype, De
 }
 
 Tensor rand(const Shape& shape, DType dtype, Device device, Generator& gen) {
-    MARROW_CHECK(dtype == DType::f32 || dtype == DType::f64, "rand: dtype must be float32 or "
-                 "float64, got {}", dtype);
+    MARROW_CHECK(dtype == DType::f32 || dtype == DType::f64,
+                 "rand: dtype must be float32 or "
+                 "float64, got {}",
+                 dtype);
     return random_tensor(RandomDist::uniform, shape, dtype, device, gen, 0, 1);
 }
 
 Tensor randn(const Shape& shape, DType dtype, Device device, Generator& gen) {
-    MARROW_CHECK(dtype == DType::f32 || dtype == DType::f64, "randn: dtype must be float32 or "
-                 "float64, got {}", dtype);
+    MARROW_CHECK(dtype == DType::f32 || dtype == DType::f64,
+                 "randn: dtype must be float32 or "
+                 "float64, got {}",
+                 dtype);
     return random_tensor(RandomDist::normal, shape, dtype, device, gen, 0, 1);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Device device,
                Generator& gen) {
     MARROW_CHECK(high > low, "randint: empty range [{}, {})", low, high);
-    MARROW_CHECK(high - low <= (int64_t(1) << 32), "randint: range [{}, {}) wider than 2^32",
-                 low, high);
-    return random_tensor(RandomDist::randint, shape, dtype, device, gen, double(low),
-                         double(high));
+    MARROW_CHECK(high - low <= (int64_t(1) << 32), "randint: range [{}, {}) wider than 2^32", low,
+                 high);
+    return random_tensor(RandomDist::randint, shape, dtype, device, gen, double(low), double(high));
 }
 
 Tensor randperm(int64_t n, Generator& gen) {

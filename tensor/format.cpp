@@ -16,10 +16,14 @@ struct Printer {
     std::string out;
 
     void value(double v, DType original) {
-        if (!is_floating(original)) out += fmt::format("{}", int64_t(v));
-        else if (std::isnan(v)) out += "nan";
-        else if (std::isinf(v)) out += v > 0 ? "inf" : "-inf";
-        else out += fmt::format("{:.4f}", v);
+        if (!is_floating(original))
+            out += fmt::format("{}", int64_t(v));
+        else if (std::isnan(v))
+            out += "nan";
+        else if (std::isinf(v))
+            out += v > 0 ? "inf" : "-inf";
+        else
+            out += fmt::format("{:.4f}", v);
     }
 
     void dim(int64_t d, int64_t offset, int indent, DType original) {

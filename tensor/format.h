@@ -9,7 +9,8 @@ namespace marrow {
 std::string format_tensor(const Tensor& t);
 }
 
-template <> struct fmt::formatter<marrow::Tensor> : fmt::formatter<std::string_view> {
+template <>
+struct fmt::formatter<marrow::Tensor> : fmt::formatter<std::string_view> {
     auto format(const marrow::Tensor& t, format_context& ctx) const {
         return fmt::format_to(ctx.out(), "{}", marrow::format_tensor(t));
     }

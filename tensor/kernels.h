@@ -8,10 +8,10 @@
 
 namespace marrow {
 
-#define MARROW_FORALL_UNARY(X)                                                                \
-    X(neg) X(abs) X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh)       \
-    X(sigmoid) X(relu) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar)       \
-    X(reciprocal)
+#define MARROW_FORALL_UNARY(X)                                                              \
+    X(neg)                                                                                  \
+    X(abs) X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) \
+        X(relu) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar) X(reciprocal)
 
 enum class UnaryOp {
 #define MARROW_UNARY_ENUM(name) name,
@@ -26,8 +26,23 @@ struct UnaryParams {
     double b = 0;
 };
 
-enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge,
-                      logical_and, logical_or };
+enum class BinaryOp {
+    add,
+    sub,
+    mul,
+    div,
+    pow,
+    maximum,
+    minimum,
+    eq,
+    ne,
+    lt,
+    le,
+    gt,
+    ge,
+    logical_and,
+    logical_or
+};
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq; }
 
 enum class ReduceOp { sum, mean, var, max, min, logsumexp, norm };
@@ -43,15 +58,15 @@ using CopyKernel = void (*)(const Tensor& src, const Tensor& dst);  // same shap
 using FillKernel = void (*)(const Tensor& dst, double value);
 using UnaryKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& x, const Tensor& out);
 // gx = dL/dx from x, y = f(x) and g = dL/dy (all the same shape).
-using UnaryBackwardKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& x,
-                                     const Tensor& y, const Tensor& g, const Tensor& gx);
+using UnaryBackwardKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& x, const Tensor& y,
+                                     const Tensor& g, const Tensor& gx);
 // a, b: views already broadcast to out's shape (stride 0 on expanded dims).
 using BinaryKernel = void (*)(BinaryOp, const Tensor& a, const Tensor& b, const Tensor& out);
 using WhereKernel = void (*)(const Tensor& cond, const Tensor& a, const Tensor& b,
                              const Tensor& out);
 // x: (M, R) contiguous; values: (M,) contiguous; indices: (M,) int64 for max/min, or null.
-using ReduceKernel = void (*)(ReduceOp, const ReduceParams&, const Tensor& x,
-                              const Tensor& values, const Tensor* indices);
+using ReduceKernel = void (*)(ReduceOp, const ReduceParams&, const Tensor& x, const Tensor& values,
+                              const Tensor* indices);
 // c = alpha * a @ b + beta * c with a: (B, M, K), b: (B, K, N), c: (B, M, N); any strides
 // for a and b, c contiguous. beta == 0 ignores c's old contents (NaN included).
 using GemmKernel = void (*)(const Tensor& a, const Tensor& b, const Tensor& c, double alpha,
@@ -66,8 +81,7 @@ using IndexSelectKernel = void (*)(const Tensor& x, const Tensor& index, const T
 // out: (outer, D, inner) += src: (outer, n, inner) at index. All contiguous.
 using IndexAddKernel = void (*)(const Tensor& src, const Tensor& index, const Tensor& out);
 // out[i][j][k] = x[i][index[i][j][k]][k] (for dim 1 of the 3-d views); index int64.
-using GatherKernel = void (*)(const Tensor& x, int64_t dim, const Tensor& index,
-                              const Tensor& out);
+using GatherKernel = void (*)(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
 // out[...index...] += src (in place on out), PyTorch scatter_add semantics.
 using ScatterAddKernel = void (*)(const Tensor& out, int64_t dim, const Tensor& index,
                                   const Tensor& src);

@@ -35,8 +35,10 @@ struct Entry {
 }  // namespace
 
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& name) {
-    MARROW_CHECK(bytes.size() >= 8, "{}: not a safetensors file: {} bytes, shorter than the "
-                 "8-byte header length", name, bytes.size());
+    MARROW_CHECK(bytes.size() >= 8,
+                 "{}: not a safetensors file: {} bytes, shorter than the "
+                 "8-byte header length",
+                 name, bytes.size());
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
     MARROW_CHECK(n <= kMaxHeader, "{}: header length {} exceeds the {} byte limit", name, n,

@@ -50,8 +50,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
         int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
         int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
         MARROW_CHECK(da == db || da == 1 || db == 1,
-                     "{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op,
-                     a, b, i, da, db);
+                     "{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, a,
+                     b, i, da, db);
         out[i] = da == 1 ? db : da;
     }
     return out;

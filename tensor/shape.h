@@ -14,8 +14,7 @@ Shape contiguous_strides(const Shape& shape);
 // Wraps a possibly negative dim into [0, ndim); names the op when out of range.
 int64_t wrap_dim(int64_t dim, int64_t ndim, std::string_view op);
 // Sorted, wrapped, unique dims; an empty list means "all dims".
-std::vector<int64_t> wrap_dims(const std::vector<int64_t>& dims, int64_t ndim,
-                               std::string_view op);
+std::vector<int64_t> wrap_dims(const std::vector<int64_t>& dims, int64_t ndim, std::string_view op);
 // NumPy/PyTorch broadcasting; the error names the op and both shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op);
 // Strides of a tensor of shape `from` viewed as broadcast to `to` (stride 0 on expanded dims).

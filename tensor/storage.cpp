@@ -96,13 +96,11 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
     void* p = a.allocate(nbytes, device.index);
     auto dealloc = a.deallocate;
     int index = device.index;
-    return std::make_shared<Storage>(p, nbytes, device, [dealloc, nbytes, index](void* q) {
-        dealloc(q, nbytes, index);
-    });
+    return std::make_shared<Storage>(
+        p, nbytes, device, [dealloc, nbytes, index](void* q) { dealloc(q, nbytes, index); });
 }
 
-std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device,
-                                       Deleter deleter) {
+std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device, Deleter deleter) {
     return std::make_shared<Storage>(data, nbytes, device, std::move(deleter));
 }
 

@@ -17,8 +17,10 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Sh
     for (size_t i = 0; i < shape.size(); ++i) {
         MARROW_CHECK(shape[i] >= 0, "Tensor: negative size in shape {}", shape);
         MARROW_CHECK(strides[i] >= 0, "Tensor: negative stride in strides {}", strides);
-        if (shape[i] == 0) empty = true;
-        else last += (shape[i] - 1) * strides[i];
+        if (shape[i] == 0)
+            empty = true;
+        else
+            last += (shape[i] - 1) * strides[i];
     }
     size_t need = empty ? 0 : size_t(last + 1) * dtype_size(dtype);
     MARROW_CHECK(need <= storage->nbytes(),
@@ -33,9 +35,7 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Sh
 }
 
 int64_t Tensor::size(int64_t d) const { return shape()[size_t(wrap_dim(d, dim(), "size"))]; }
-int64_t Tensor::stride(int64_t d) const {
-    return strides()[size_t(wrap_dim(d, dim(), "stride"))];
-}
+int64_t Tensor::stride(int64_t d) const { return strides()[size_t(wrap_dim(d, dim(), "stride"))]; }
 
 bool Tensor::is_contiguous() const {
     int64_t expected = 1;

@@ -26,7 +26,7 @@ class Tensor;
 // Autograd metadata; absent (nullptr) on tensors that never took part in autograd.
 struct AutogradMeta {
     bool requires_grad = false;
-    std::shared_ptr<Tensor> grad;            // accumulated by the engine into leaves
+    std::shared_ptr<Tensor> grad;             // accumulated by the engine into leaves
     std::shared_ptr<autograd::Node> grad_fn;  // producer of a non-leaf tensor
     uint32_t output_nr = 0;                   // which output of grad_fn this tensor is
 };
@@ -61,7 +61,8 @@ public:
 
     // Pointer to the first element (storage base + offset). data<T>() checks T against dtype.
     void* raw_data() const;
-    template <typename T> T* data() const {
+    template <typename T>
+    T* data() const {
         MARROW_CHECK(dtype_v<T> == dtype(), "data<{}>() called on a {} tensor", dtype_v<T>,
                      dtype());
         return static_cast<T*>(raw_data());
@@ -94,8 +95,7 @@ public:
 
     // Reverse-mode autograd from this tensor (defined in autograd/engine.cpp). A non-scalar
     // needs an explicit `gradient` of the same shape.
-    void backward(std::optional<Tensor> gradient = std::nullopt,
-                  bool retain_graph = false) const;
+    void backward(std::optional<Tensor> gradient = std::nullopt, bool retain_graph = false) const;
 
     std::string to_string() const;
 

@@ -60,8 +60,9 @@ TEST_CASE("no_grad, detach and requires_grad rules") {
     CHECK_THROWS_WITH_AS(sum(detach(x)).backward(), doctest::Contains("does not require grad"),
                          Error);
     CHECK_THROWS_WITH_AS(arange(3).requires_grad_(), doctest::Contains("only floating"), Error);
-    CHECK_THROWS_WITH_AS(mul_(x, 2), doctest::Contains("in-place update of a tensor that "
-                                                       "requires grad"),
+    CHECK_THROWS_WITH_AS(mul_(x, 2),
+                         doctest::Contains("in-place update of a tensor that "
+                                           "requires grad"),
                          Error);
     {
         autograd::NoGradGuard guard;  // how optimizers update parameters
@@ -75,9 +76,8 @@ TEST_CASE("modifying a saved tensor in place is caught at backward, naming the o
     Tensor w = leaf({3, 4});
     Tensor y = sum(a * w);  // mul saves a to compute dL/dw
     add_(a, ones({2}, DType::f64));
-    CHECK_THROWS_WITH_AS(y.backward(),
-                         doctest::Contains("modified by an in-place operation: `mul` saved"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        y.backward(), doctest::Contains("modified by an in-place operation: `mul` saved"), Error);
 }
 
 TEST_CASE("anomaly mode names the op that made the first NaN/Inf") {
@@ -101,15 +101,14 @@ TEST_CASE("the engine checks gradient shapes, and gradcheck catches a wrong back
             return autograd::Grads{zeros({2}, DType::f64)};
         });
     };
-    CHECK_THROWS_WITH_AS(sum(wrong_shape(x)).backward(),
-                         doctest::Contains("backward of `bad_op`"), Error);
+    CHECK_THROWS_WITH_AS(sum(wrong_shape(x)).backward(), doctest::Contains("backward of `bad_op`"),
+                         Error);
     // y = x^2 with a backward that forgets the factor 2.
     auto wrong_value = [](const std::vector<Tensor>& in) {
         Tensor saved = detach(in[0]);
-        return autograd::record("half_square", {in[0]}, in[0] * in[0],
-                                [saved](const autograd::Grads& g) {
-                                    return autograd::Grads{*g[0] * saved};
-                                });
+        return autograd::record(
+            "half_square", {in[0]}, in[0] * in[0],
+            [saved](const autograd::Grads& g) { return autograd::Grads{*g[0] * saved}; });
     };
     autograd::GradcheckResult bad = autograd::gradcheck(wrong_value, {leaf({1, 2, 3})});
     CHECK(!bad.ok);
@@ -129,4 +128,20 @@ TEST_CASE("multi-output ops: a gradient on one output only") {
     sum(values).backward();
     CHECK(grad_at(m, 1) == 1);
     CHECK(grad_at(m, 0) == 0);
+}
+
+TEST_CASE("the README's library example compiles and does what it says") {
+    Tensor w = randn({10, 784}).requires_grad_();  // requires_grad_ returns the tensor
+    Tensor x = randn({32, 784});
+    Tensor loss = mean(pow(linear(x, w), 2.0));
+    loss.backward();  // w.grad() now holds dloss/dw
+    REQUIRE(w.grad().has_value());
+    Tensor before = clone(detach(w));
+    {
+        autograd::NoGradGuard g;
+        add_(w, *w.grad(), -0.1);
+    }
+    // One SGD step on a convex loss lowers it.
+    CHECK(mean(pow(linear(x, w), 2.0)).item() < loss.item());
+    CHECK(max(abs(w - before)).item() > 0);
 }

@@ -27,8 +27,8 @@ void check_mm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, DType dtype) {
     Tensor bias = randn({m, n}, dtype, Device::cpu(), g);
     Tensor ours = op::addmm(bias, a, b, 0.5, 1.5);
     Tensor ref = op::clone(bias);
-    cpu::gemm_reference<T>(m, n, k, a.data<T>(), a.stride(0), a.stride(1), b.data<T>(),
-                           b.stride(0), b.stride(1), ref.data<T>(), n, 1, 1.5, 0.5);
+    cpu::gemm_reference<T>(m, n, k, a.data<T>(), a.stride(0), a.stride(1), b.data<T>(), b.stride(0),
+                           b.stride(1), ref.data<T>(), n, 1, 1.5, 0.5);
     test::Comparison c =
         test::compare(ours, ref, test::tolerance(test::TolClass::matmul_deep, dtype));
     INFO(c.detail);
@@ -38,8 +38,12 @@ void check_mm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, DType dtype) {
 }  // namespace
 
 TEST_CASE("blocked GEMM matches the reference across block edges") {
-    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 13, 5},
-                           {6, 16, 256}, {97, 33, 300}, {200, 70, 520}, {5, 3100, 9}}) {
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                           {7, 13, 5},
+                           {6, 16, 256},
+                           {97, 33, 300},
+                           {200, 70, 520},
+                           {5, 3100, 9}}) {
         for (bool ta : {false, true})
             for (bool tb : {false, true}) {
                 check_mm<float>(m, n, k, ta, tb, DType::f32);

@@ -15,8 +15,8 @@ using namespace marrow;
 namespace {
 
 std::string temp_path(const std::string& name) {
-    return (std::filesystem::temp_directory_path() /
-            fmt::format("marrow_{}_{}", getpid(), name)).string();
+    return (std::filesystem::temp_directory_path() / fmt::format("marrow_{}_{}", getpid(), name))
+        .string();
 }
 
 // A file image with the given JSON header and `data_bytes` zero bytes of data.
@@ -56,7 +56,8 @@ TEST_CASE("round trip of every dtype, with metadata") {
     // Overwrite goes through a temp file and rename: no leftovers.
     save_safetensors(path, {{"x", ones({2})}});
     CHECK(load_safetensors(path).tensors.size() == 1);
-    for (auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+    for (auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
         CHECK(entry.path().string().find(path + ".tmp") == std::string::npos);
     std::remove(path.c_str());
 }
@@ -86,10 +87,9 @@ TEST_CASE("broken files give clear errors") {
                           "f"),
         doctest::Contains("span 8 bytes but shape [3] of float32 needs 12"), Error);
     CHECK_THROWS_WITH_AS(
-        parse_safetensors(image("{" + ok_entry +
-                                    R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                8),
-                          "f"),
+        parse_safetensors(
+            image("{" + ok_entry + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+            "f"),
         doctest::Contains("overlap"), Error);
     CHECK_THROWS_WITH_AS(
         parse_safetensors(image(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", 0),

@@ -104,9 +104,8 @@ TEST_CASE("printing like PyTorch") {
 
 TEST_CASE("errors name the op and both shapes") {
     Tensor a = zeros({2, 3}), b = zeros({4, 5});
-    CHECK_THROWS_WITH_AS(a + b,
-                         doctest::Contains("add: shapes [2, 3] and [4, 5] cannot be broadcast"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        a + b, doctest::Contains("add: shapes [2, 3] and [4, 5] cannot be broadcast"), Error);
     CHECK_THROWS_WITH_AS(mm(a, b), doctest::Contains("mm: shapes [2, 3] and [4, 5]"), Error);
     CHECK_THROWS_WITH_AS(a + zeros({2, 3}, DType::f64),
                          doctest::Contains("add: dtype mismatch: float32 (shape [2, 3]) vs "
@@ -117,8 +116,7 @@ TEST_CASE("errors name the op and both shapes") {
     CHECK_THROWS_WITH_AS(index_select(a, 1, from_vector<int64_t>({0, 3})),
                          doctest::Contains("index_select: index 3 out of range [0, 3)"), Error);
     CHECK_THROWS_WITH_AS(sum(a, {2}), doctest::Contains("sum: dim 2 out of range"), Error);
-    CHECK_THROWS_WITH_AS(to(a, Device::cuda()), doctest::Contains("no backend for cuda:0"),
-                         Error);
+    CHECK_THROWS_WITH_AS(to(a, Device::cuda()), doctest::Contains("no backend for cuda:0"), Error);
     CHECK_THROWS_WITH_AS(arange(4, DType::i64) / from_vector<int64_t>({1, 0, 1, 1}),
                          doctest::Contains("integer division by zero"), Error);
 }

@@ -29,8 +29,7 @@ TEST_CASE("reshape copies a non-viewable tensor, view refuses it") {
     CHECK(r.data<float>()[1] == 3);
     CHECK_THROWS_WITH_AS(view(t, {6}), doctest::Contains("without copying"), Error);
     CHECK(view(m, {3, -1}).shape() == Shape{3, 2});
-    CHECK_THROWS_WITH_AS(view(m, {4, -1}), doctest::Contains("invalid for input of size 6"),
-                         Error);
+    CHECK_THROWS_WITH_AS(view(m, {4, -1}), doctest::Contains("invalid for input of size 6"), Error);
 }
 
 TEST_CASE("slice, expand, squeeze, unsqueeze, permute, flatten") {

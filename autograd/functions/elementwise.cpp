@@ -2,11 +2,11 @@
 // backward kernel computing f'(x) * g (formulas and derivations in tensor/cpu/unary.cpp, the
 // reference every backend matches). Binary ops derive here; every broadcasting backward
 // ends with sum_to(grad, input shape).
+#include "tensor/ops/elementwise.h"
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "autograd/grad_mode.h"
 #include "tensor/ops/copy.h"
-#include "tensor/ops/elementwise.h"
 
 namespace marrow {
 
@@ -129,9 +129,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     return extremum("minimum", BinaryOp::minimum, a, b);
 }
 
-Tensor scalar_like(const Tensor& t, double value) {
-    return full({}, value, t.dtype(), t.device());
-}
+Tensor scalar_like(const Tensor& t, double value) { return full({}, value, t.dtype(), t.device()); }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -180,8 +178,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 // masked_fill(x, m, v) = where(m, v, x): the gradient is g with masked positions zeroed.
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
-    MARROW_CHECK(mask.dtype() == DType::b8, "masked_fill: mask must be bool, got {}",
-                 mask.dtype());
+    MARROW_CHECK(mask.dtype() == DType::b8, "masked_fill: mask must be bool, got {}", mask.dtype());
     Tensor m = mask;
     Shape sx = x.shape();
     Tensor y = op::where(mask, full({}, value, x.dtype(), x.device()), x);
@@ -197,7 +194,8 @@ Tensor to(const Tensor& x, DType dtype) {
     DType from = x.dtype();
     Tensor y = op::to_dtype(x, dtype);
     if (!is_floating(dtype) || !is_floating(from)) return y.is_same(x) ? y.alias() : y;
-    return record("to", {x}, y, [=](const Grads& g) -> Grads { return {op::to_dtype(*g[0], from)}; });
+    return record("to", {x}, y,
+                  [=](const Grads& g) -> Grads { return {op::to_dtype(*g[0], from)}; });
 }
 
 Tensor to(const Tensor& x, Device device) {

@@ -1,9 +1,9 @@
 // Indexing and sorting ops with their backward: every "read at indices" op sends its gradient
 // back by adding at the same indices (index_select -> index_add, gather -> scatter_add).
+#include "tensor/ops/index.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/ops/copy.h"
-#include "tensor/ops/index.h"
 #include "tensor/ops/view.h"
 
 namespace marrow {
@@ -16,10 +16,9 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     Shape shape = x.shape();
     int64_t d = wrap_dim(dim, x.dim(), "index_select");
     Tensor idx = index;
-    return record("index_select", {x}, op::index_select(x, d, index),
-                  [=](const Grads& g) -> Grads {
-                      return {op::index_add_into_zeros(shape, d, idx, *g[0])};
-                  });
+    return record("index_select", {x}, op::index_select(x, d, index), [=](const Grads& g) -> Grads {
+        return {op::index_add_into_zeros(shape, d, idx, *g[0])};
+    });
 }
 
 // y[c] = x[c with c[dim] := idx[c]]: the gradient scatters back with addition.
@@ -81,8 +80,6 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending) {
     return sorted("sort", x, op::sort(x, dim, descending), dim);
 }
 
-Tensor one_hot(const Tensor& index, int64_t num_classes) {
-    return op::one_hot(index, num_classes);
-}
+Tensor one_hot(const Tensor& index, int64_t num_classes) { return op::one_hot(index, num_classes); }
 
 }  // namespace marrow

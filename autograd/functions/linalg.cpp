@@ -1,7 +1,7 @@
 // Matrix products, softmax and cumsum with their backward.
+#include "tensor/ops/linalg.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "tensor/ops/linalg.h"
 #include "tensor/ops/softmax.h"
 #include "tensor/ops/view.h"
 
@@ -46,8 +46,10 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
 // composition): 1-d operands get a dim prepended/appended and removed after; (..., M, K) @
 // (K, N) folds the batch into M; otherwise batch dims broadcast and bmm runs over them.
 Tensor matmul(const Tensor& a, const Tensor& b) {
-    MARROW_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got "
-                 "shapes {} and {}", a.shape(), b.shape());
+    MARROW_CHECK(a.dim() >= 1 && b.dim() >= 1,
+                 "matmul: both operands need at least 1 dim, got "
+                 "shapes {} and {}",
+                 a.shape(), b.shape());
     if (a.dim() == 1 && b.dim() == 1) {
         MARROW_CHECK(a.size(0) == b.size(0), "matmul: dot of shapes {} and {}", a.shape(),
                      b.shape());
@@ -55,8 +57,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     }
     if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
     if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
-    MARROW_CHECK(a.size(-1) == b.size(-2), "matmul: shapes {} and {} cannot be multiplied "
-                 "({} != {})", a.shape(), b.shape(), a.size(-1), b.size(-2));
+    MARROW_CHECK(a.size(-1) == b.size(-2),
+                 "matmul: shapes {} and {} cannot be multiplied "
+                 "({} != {})",
+                 a.shape(), b.shape(), a.size(-1), b.size(-2));
     if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
     if (b.dim() == 2) {
         Shape out = a.shape();

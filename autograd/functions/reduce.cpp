@@ -58,10 +58,9 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
     Shape shape = x.shape();
     double n = double(count_over(shape, dims));
-    return record("mean", {x}, op::reduce(ReduceOp::mean, x, dims, keepdim),
-                  [=](const Grads& g) -> Grads {
-                      return {expand_back(*g[0], shape, dims, keepdim) / n};
-                  });
+    return record(
+        "mean", {x}, op::reduce(ReduceOp::mean, x, dims, keepdim),
+        [=](const Grads& g) -> Grads { return {expand_back(*g[0], shape, dims, keepdim) / n}; });
 }
 
 // var = sum (x - m)^2 / (N - c): d var / dx_i = 2 (x_i - m) / (N - c)  (the m term cancels
@@ -83,8 +82,8 @@ Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
 Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
     double correction = unbiased ? 1 : 0;
     double n = double(count_over(x.shape(), dims));
-    Tensor s = op::unary(UnaryOp::sqrt, op::reduce(ReduceOp::var, x, dims, keepdim,
-                                                   {correction, 2}));
+    Tensor s =
+        op::unary(UnaryOp::sqrt, op::reduce(ReduceOp::var, x, dims, keepdim, {correction, 2}));
     SavedTensor sx(x, "std"), ss(s, "std");
     return record("std", {x}, s, [=](const Grads& g) -> Grads {
         const Tensor& in = sx.get();
@@ -128,8 +127,7 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
     return extreme_dim("min", ReduceOp::min, x, dim, keepdim);
 }
 
-static Tensor arg_extreme(ReduceOp op, const Tensor& x, std::optional<int64_t> dim,
-                          bool keepdim) {
+static Tensor arg_extreme(ReduceOp op, const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
     if (dim) return op::reduce_with_indices(op, x, *dim, keepdim).second;
     Tensor flat = op::reshape(x, {-1});
     Tensor idx = op::reduce_with_indices(op, flat, 0, false).second;

@@ -184,8 +184,7 @@ static Tensor pad_reflect(const Tensor& x, const std::vector<int64_t>& pads) {
     return y;
 }
 
-Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, std::string_view mode,
-           double value) {
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, std::string_view mode, double value) {
     MARROW_CHECK(pads.size() % 2 == 0 && int64_t(pads.size()) / 2 <= x.dim(),
                  "pad: {} pad values for a {}-d tensor (need pairs, at most 2 per dim)",
                  pads.size(), x.dim());

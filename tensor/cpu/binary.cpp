@@ -8,14 +8,16 @@
 namespace marrow::cpu {
 namespace {
 
-template <typename T> inline T max_nan(T a, T b) {
+template <typename T>
+inline T max_nan(T a, T b) {
     if constexpr (std::is_floating_point_v<T>) {
         if (a != a) return a;
         if (b != b) return b;
     }
     return a > b ? a : b;
 }
-template <typename T> inline T min_nan(T a, T b) {
+template <typename T>
+inline T min_nan(T a, T b) {
     if constexpr (std::is_floating_point_v<T>) {
         if (a != a) return a;
         if (b != b) return b;
@@ -23,41 +25,54 @@ template <typename T> inline T min_nan(T a, T b) {
     return a < b ? a : b;
 }
 
-template <typename T> void arithmetic(BinaryOp op, const Tensor& a, const Tensor& b,
-                                      const Tensor& out) {
+template <typename T>
+void arithmetic(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
     switch (op) {
-    case BinaryOp::add: return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x + y); });
-    case BinaryOp::sub: return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x - y); });
-    case BinaryOp::mul: return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x * y); });
-    case BinaryOp::div:
-        if constexpr (std::is_integral_v<T>) {
-            // The entry point rejects zero divisors; never trap inside the parallel loop.
-            return map2<T, T, T>(a, b, out, [](T x, T y) { return y == 0 ? T(0) : T(x / y); });
-        } else {
-            return map2<T, T, T>(a, b, out, [](T x, T y) { return x / y; });
-        }
-    case BinaryOp::pow:
-        return map2<T, T, T>(a, b, out, [](T x, T y) { return T(std::pow(x, y)); });
-    case BinaryOp::maximum: return map2<T, T, T>(a, b, out, max_nan<T>);
-    case BinaryOp::minimum: return map2<T, T, T>(a, b, out, min_nan<T>);
-    default: break;
+        case BinaryOp::add:
+            return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x + y); });
+        case BinaryOp::sub:
+            return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x - y); });
+        case BinaryOp::mul:
+            return map2<T, T, T>(a, b, out, [](T x, T y) { return T(x * y); });
+        case BinaryOp::div:
+            if constexpr (std::is_integral_v<T>) {
+                // The entry point rejects zero divisors; never trap inside the parallel loop.
+                return map2<T, T, T>(a, b, out, [](T x, T y) { return y == 0 ? T(0) : T(x / y); });
+            } else {
+                return map2<T, T, T>(a, b, out, [](T x, T y) { return x / y; });
+            }
+        case BinaryOp::pow:
+            return map2<T, T, T>(a, b, out, [](T x, T y) { return T(std::pow(x, y)); });
+        case BinaryOp::maximum:
+            return map2<T, T, T>(a, b, out, max_nan<T>);
+        case BinaryOp::minimum:
+            return map2<T, T, T>(a, b, out, min_nan<T>);
+        default:
+            break;
     }
 }
 
-template <typename T> void compare(BinaryOp op, const Tensor& a, const Tensor& b,
-                                   const Tensor& out) {
+template <typename T>
+void compare(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
     switch (op) {
-    case BinaryOp::eq: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x == y; });
-    case BinaryOp::ne: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x != y; });
-    case BinaryOp::lt: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x < y; });
-    case BinaryOp::le: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x <= y; });
-    case BinaryOp::gt: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x > y; });
-    case BinaryOp::ge: return map2<bool, T, T>(a, b, out, [](T x, T y) { return x >= y; });
-    case BinaryOp::logical_and:
-        return map2<bool, T, T>(a, b, out, [](T x, T y) { return bool(x) && bool(y); });
-    case BinaryOp::logical_or:
-        return map2<bool, T, T>(a, b, out, [](T x, T y) { return bool(x) || bool(y); });
-    default: break;
+        case BinaryOp::eq:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x == y; });
+        case BinaryOp::ne:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x != y; });
+        case BinaryOp::lt:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x < y; });
+        case BinaryOp::le:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x <= y; });
+        case BinaryOp::gt:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x > y; });
+        case BinaryOp::ge:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return x >= y; });
+        case BinaryOp::logical_and:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return bool(x) && bool(y); });
+        case BinaryOp::logical_or:
+            return map2<bool, T, T>(a, b, out, [](T x, T y) { return bool(x) || bool(y); });
+        default:
+            break;
     }
 }
 

@@ -7,7 +7,8 @@
 namespace marrow::cpu {
 namespace {
 
-template <typename D, typename S> inline D convert(S s) {
+template <typename D, typename S>
+inline D convert(S s) {
     if constexpr (std::is_same_v<D, S>) {
         return s;
     } else if constexpr (std::is_same_v<D, bool>) {

@@ -55,9 +55,9 @@ void map3(const Tensor& x, const Tensor& y, const Tensor& z, const Tensor& out, 
     for_each_run<4>(out.shape(), {out.strides(), x.strides(), y.strides(), z.strides()},
                     [&](auto off, auto st, int64_t n) {
                         for (int64_t i = 0; i < n; ++i)
-                            po[off[0] + i * st[0]] = f(px[off[1] + i * st[1]],
-                                                       py[off[2] + i * st[2]],
-                                                       pz[off[3] + i * st[3]]);
+                            po[off[0] + i * st[0]] =
+                                f(px[off[1] + i * st[1]], py[off[2] + i * st[2]],
+                                  pz[off[3] + i * st[3]]);
                     });
 }
 

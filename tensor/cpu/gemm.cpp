@@ -18,23 +18,30 @@
 namespace marrow::cpu {
 namespace {
 
-template <typename T> struct Blocking;
-template <> struct Blocking<float> {
+template <typename T>
+struct Blocking;
+template <>
+struct Blocking<float> {
     static constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 96, NC = 3072;
 };
-template <> struct Blocking<double> {
+template <>
+struct Blocking<double> {
     static constexpr int64_t MR = 6, NR = 8, KC = 256, MC = 96, NC = 1536;
 };
 
 // 32-byte SIMD vectors (one AVX register; two SSE registers on the baseline build).
-template <typename T> struct VecOf;
-template <> struct VecOf<float> {
+template <typename T>
+struct VecOf;
+template <>
+struct VecOf<float> {
     typedef float type __attribute__((vector_size(32)));
 };
-template <> struct VecOf<double> {
+template <>
+struct VecOf<double> {
     typedef double type __attribute__((vector_size(32)));
 };
-template <typename T> using Vec = typename VecOf<T>::type;
+template <typename T>
+using Vec = typename VecOf<T>::type;
 
 // acc(MR x NR, row-major) = sum_k a[k][0..MR) (x) b[k][0..NR)
 template <typename T>
@@ -55,14 +62,16 @@ template <typename T>
         b += B::NR;
     }
     for (int r = 0; r < int(B::MR); ++r)
-        for (int j = 0; j < kCols; ++j) std::memcpy(acc + r * B::NR + j * kW, &c[r][j], sizeof(Vec<T>));
+        for (int j = 0; j < kCols; ++j)
+            std::memcpy(acc + r * B::NR + j * kW, &c[r][j], sizeof(Vec<T>));
 }
 
 template <typename T>
 [[gnu::target("avx2,fma")]] void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* acc) {
     micro_kernel_body(kc, a, b, acc);
 }
-template <typename T> void micro_kernel_base(int64_t kc, const T* a, const T* b, T* acc) {
+template <typename T>
+void micro_kernel_base(int64_t kc, const T* a, const T* b, T* acc) {
     micro_kernel_body(kc, a, b, acc);
 }
 
@@ -111,7 +120,8 @@ void pack_b_sliver(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, i
 
 // Packing buffers live per thread and only grow: allocating them per call would mmap/munmap
 // a fresh block each time, and munmap in a multi-threaded process costs a TLB shootdown.
-template <typename T> T* packing_buffer(int slot, int64_t n) {
+template <typename T>
+T* packing_buffer(int slot, int64_t n) {
     struct Buffer {
         void* p = nullptr;
         size_t bytes = 0;
@@ -136,8 +146,8 @@ template <typename T> T* packing_buffer(int slot, int64_t n) {
 // its items itself. So each KC step costs two barriers however large M is, and skinny
 // products (few row blocks) still split across threads by columns.
 template <typename T>
-void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
-              T* c, T alpha, T beta, bool parallel) {
+void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
+              T alpha, T beta, bool parallel) {
     using B = Blocking<T>;
     auto kernel = has_avx2() ? micro_kernel_avx2<T> : micro_kernel_base<T>;
     if (K == 0) {  // no products: c = beta * c
@@ -160,7 +170,8 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
                 for (int64_t s = 0; s < n_slivers; ++s)
                     pack_b_sliver(b, bm, N, pc, kc, jc, nc, s, bpack);
                 int64_t m_blocks = (M + B::MC - 1) / B::MC;
-                int64_t jparts = std::clamp<int64_t>((team + m_blocks - 1) / m_blocks, 1, n_slivers);
+                int64_t jparts =
+                    std::clamp<int64_t>((team + m_blocks - 1) / m_blocks, 1, n_slivers);
                 int64_t packed_block = -1;
 #pragma omp for schedule(static)
                 for (int64_t item = 0; item < m_blocks * jparts; ++item) {
@@ -171,7 +182,8 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
                         packed_block = ib;
                     }
                     int64_t m_slivers = (mc + B::MR - 1) / B::MR;
-                    for (int64_t js = jp * n_slivers / jparts; js < (jp + 1) * n_slivers / jparts; ++js) {
+                    for (int64_t js = jp * n_slivers / jparts; js < (jp + 1) * n_slivers / jparts;
+                         ++js) {
                         for (int64_t is = 0; is < m_slivers; ++is) {
                             alignas(64) T acc[B::MR * B::NR];
                             kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc, acc);
@@ -209,8 +221,8 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
         bool across_batch = !big && batch > 1 && batch * M * N * K >= kParallelGrain;
 #pragma omp parallel for schedule(static) if (across_batch)
         for (int64_t i = 0; i < batch; ++i) {
-            gemm_one<T>(M, N, K, pa + i * a.stride(0), am, pb + i * b.stride(0), bm,
-                        pc + i * M * N, T(alpha), T(beta), big);
+            gemm_one<T>(M, N, K, pa + i * a.stride(0), am, pb + i * b.stride(0), bm, pc + i * M * N,
+                        T(alpha), T(beta), big);
         }
     });
 }

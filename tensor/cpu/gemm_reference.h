@@ -13,7 +13,8 @@ void gemm_reference(int64_t M, int64_t N, int64_t K, const T* a, int64_t ars, in
     for (int64_t i = 0; i < M; ++i) {
         for (int64_t j = 0; j < N; ++j) {
             double sum = 0;
-            for (int64_t k = 0; k < K; ++k) sum += double(a[i * ars + k * acs]) * b[k * brs + j * bcs];
+            for (int64_t k = 0; k < K; ++k)
+                sum += double(a[i * ars + k * acs]) * b[k * brs + j * bcs];
             T& out = c[i * crs + j * ccs];
             out = T(alpha * sum + (beta == 0 ? 0.0 : beta * double(out)));
         }

@@ -122,8 +122,10 @@ void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor
                 return !gt && a < b;  // ties keep index order: stable and deterministic
             };
             (void)stable;  // every sort here is stable (ties by index)
-            if (k < n) std::partial_sort(order.begin(), order.begin() + k, order.end(), cmp);
-            else std::sort(order.begin(), order.end(), cmp);
+            if (k < n)
+                std::partial_sort(order.begin(), order.begin() + k, order.end(), cmp);
+            else
+                std::sort(order.begin(), order.end(), cmp);
             for (int64_t j = 0; j < k; ++j) {
                 pv[r * k + j] = row[order[size_t(j)]];
                 pi[r * k + j] = order[size_t(j)];

@@ -14,12 +14,14 @@ namespace marrow::cpu {
 
 inline constexpr int64_t kParallelGrain = 32768;
 
-template <size_t N> struct Runs {
-    Shape shape;                    // coalesced; empty means a single element
-    std::array<Shape, N> strides;   // per operand, same rank as shape
+template <size_t N>
+struct Runs {
+    Shape shape;                   // coalesced; empty means a single element
+    std::array<Shape, N> strides;  // per operand, same rank as shape
 };
 
-template <size_t N> Runs<N> coalesce(const Shape& shape, const std::array<Shape, N>& strides) {
+template <size_t N>
+Runs<N> coalesce(const Shape& shape, const std::array<Shape, N>& strides) {
     Runs<N> r;
     for (size_t d = 0; d < shape.size(); ++d) {
         if (shape[d] == 1) continue;  // size-1 dims never move the pointer

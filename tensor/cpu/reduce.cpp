@@ -13,7 +13,8 @@
 namespace marrow::cpu {
 namespace {
 
-template <typename T, typename F> T row_sum(const T* x, int64_t n, F f) {
+template <typename T, typename F>
+T row_sum(const T* x, int64_t n, F f) {
     constexpr int kLanes = 16;
     T acc[kLanes] = {};
     int64_t i = 0;
@@ -31,7 +32,8 @@ struct ArgResult {
     int64_t index;
 };
 
-template <typename T> ArgResult row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
+template <typename T>
+ArgResult row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
     T best = x[0];
     int64_t at = 0;
     if (best != best) return {double(best), base};
@@ -62,11 +64,13 @@ R chunked(int64_t n, int parts, ChunkFn chunk_fn, Combine combine) {
     return result;
 }
 
-template <typename T> class RowReducer {
+template <typename T>
+class RowReducer {
 public:
     RowReducer(int64_t n, int parts) : n_(n), parts_(parts) {}
 
-    template <typename F> T sum(const T* x, F f) const {
+    template <typename F>
+    T sum(const T* x, F f) const {
         if (parts_ == 1) return row_sum(x, n_, f);
         return chunked<T>(
             n_, parts_, [&](int64_t b, int64_t len) { return len ? row_sum(x + b, len, f) : T(0); },
@@ -94,46 +98,53 @@ private:
 };
 
 template <typename T>
-void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, int64_t n,
-                 T* values, int64_t* indices) {
+void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, int64_t n, T* values,
+                 int64_t* indices) {
     bool split_rows = rows * n >= kParallelGrain && rows < omp_get_max_threads();
     RowReducer<T> r(n, split_rows ? omp_get_max_threads() : 1);
     auto one_row = [&](int64_t m) {
         const T* row = x + m * n;
         T out = 0;
         switch (op) {
-        case ReduceOp::sum: out = r.sum(row, [](T v) { return v; }); break;
-        case ReduceOp::mean: out = r.sum(row, [](T v) { return v; }) / T(n); break;
-        case ReduceOp::var: {
-            T mean = r.sum(row, [](T v) { return v; }) / T(n);
-            T ss = r.sum(row, [mean](T v) { return (v - mean) * (v - mean); });
-            out = ss / T(std::max<double>(double(n) - p.correction, 0.0));
-            break;
-        }
-        case ReduceOp::max:
-        case ReduceOp::min: {
-            ArgResult a = r.arg(row, op == ReduceOp::max);
-            out = T(a.value);
-            if (indices) indices[m] = a.index;
-            break;
-        }
-        case ReduceOp::logsumexp: {
-            T mx = T(r.arg(row, true).value);
-            if (std::isinf(mx) || mx != mx) {  // +inf, all -inf, or NaN: the max is the answer
-                out = mx;
+            case ReduceOp::sum:
+                out = r.sum(row, [](T v) { return v; });
+                break;
+            case ReduceOp::mean:
+                out = r.sum(row, [](T v) { return v; }) / T(n);
+                break;
+            case ReduceOp::var: {
+                T mean = r.sum(row, [](T v) { return v; }) / T(n);
+                T ss = r.sum(row, [mean](T v) { return (v - mean) * (v - mean); });
+                out = ss / T(std::max<double>(double(n) - p.correction, 0.0));
                 break;
             }
-            out = mx + std::log(r.sum(row, [mx](T v) { return std::exp(v - mx); }));
-            break;
-        }
-        case ReduceOp::norm: {
-            T pp = T(p.p);
-            if (p.p == 2) out = std::sqrt(r.sum(row, [](T v) { return v * v; }));
-            else if (p.p == 1) out = r.sum(row, [](T v) { return std::abs(v); });
-            else out = std::pow(r.sum(row, [pp](T v) { return std::pow(std::abs(v), pp); }),
-                                T(1) / pp);
-            break;
-        }
+            case ReduceOp::max:
+            case ReduceOp::min: {
+                ArgResult a = r.arg(row, op == ReduceOp::max);
+                out = T(a.value);
+                if (indices) indices[m] = a.index;
+                break;
+            }
+            case ReduceOp::logsumexp: {
+                T mx = T(r.arg(row, true).value);
+                if (std::isinf(mx) || mx != mx) {  // +inf, all -inf, or NaN: the max is the answer
+                    out = mx;
+                    break;
+                }
+                out = mx + std::log(r.sum(row, [mx](T v) { return std::exp(v - mx); }));
+                break;
+            }
+            case ReduceOp::norm: {
+                T pp = T(p.p);
+                if (p.p == 2)
+                    out = std::sqrt(r.sum(row, [](T v) { return v * v; }));
+                else if (p.p == 1)
+                    out = r.sum(row, [](T v) { return std::abs(v); });
+                else
+                    out = std::pow(r.sum(row, [pp](T v) { return std::pow(std::abs(v), pp); }),
+                                   T(1) / pp);
+                break;
+            }
         }
         values[m] = out;
     };

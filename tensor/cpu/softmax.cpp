@@ -16,7 +16,8 @@ struct Geometry {
 };
 Geometry geometry(const Tensor& t) { return {t.size(0), t.size(1), t.size(2)}; }
 
-template <typename T> void softmax_slab(bool log, const T* x, T* y, Geometry g) {
+template <typename T>
+void softmax_slab(bool log, const T* x, T* y, Geometry g) {
     std::vector<T> mx(static_cast<size_t>(g.inner), -std::numeric_limits<T>::infinity());
     std::vector<T> sum(static_cast<size_t>(g.inner), T(0));
     for (int64_t k = 0; k < g.d; ++k)
@@ -35,15 +36,17 @@ template <typename T> void softmax_slab(bool log, const T* x, T* y, Geometry g) 
     for (int64_t k = 0; k < g.d; ++k)
         for (int64_t i = 0; i < g.inner; ++i) {
             int64_t at = k * g.inner + i;
-            if (log) y[at] = x[at] - mx[size_t(i)] - std::log(sum[size_t(i)]);
-            else y[at] = y[at] / sum[size_t(i)];
+            if (log)
+                y[at] = x[at] - mx[size_t(i)] - std::log(sum[size_t(i)]);
+            else
+                y[at] = y[at] / sum[size_t(i)];
         }
 }
 
 // softmax:     gx = y * (g - sum_k g_k y_k)          (Jacobian diag(y) - y y^T)
 // log_softmax: gx = g - exp(y) * sum_k g_k           (Jacobian I - 1 softmax^T)
-template <typename T> void softmax_backward_slab(bool log, const T* y, const T* g, T* gx,
-                                                 Geometry geo) {
+template <typename T>
+void softmax_backward_slab(bool log, const T* y, const T* g, T* gx, Geometry geo) {
     std::vector<T> dot(static_cast<size_t>(geo.inner), T(0));
     for (int64_t k = 0; k < geo.d; ++k)
         for (int64_t i = 0; i < geo.inner; ++i) {
@@ -53,12 +56,13 @@ template <typename T> void softmax_backward_slab(bool log, const T* y, const T* 
     for (int64_t k = 0; k < geo.d; ++k)
         for (int64_t i = 0; i < geo.inner; ++i) {
             int64_t at = k * geo.inner + i;
-            gx[at] = log ? g[at] - std::exp(y[at]) * dot[size_t(i)]
-                         : y[at] * (g[at] - dot[size_t(i)]);
+            gx[at] =
+                log ? g[at] - std::exp(y[at]) * dot[size_t(i)] : y[at] * (g[at] - dot[size_t(i)]);
         }
 }
 
-template <typename F> void for_each_slab(Geometry g, F f) {
+template <typename F>
+void for_each_slab(Geometry g, F f) {
 #pragma omp parallel for schedule(static) if (g.outer * g.d * g.inner >= kParallelGrain)
     for (int64_t o = 0; o < g.outer; ++o) f(o * g.d * g.inner);
 }
@@ -80,9 +84,8 @@ void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& 
         const T* py = y.data<T>();
         const T* pg = g.data<T>();
         T* pgx = gx.data<T>();
-        for_each_slab(geo, [&](int64_t at) {
-            softmax_backward_slab(log, py + at, pg + at, pgx + at, geo);
-        });
+        for_each_slab(
+            geo, [&](int64_t at) { softmax_backward_slab(log, py + at, pg + at, pgx + at, geo); });
     });
 }
 

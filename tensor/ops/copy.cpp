@@ -34,8 +34,8 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 
 Tensor to_device(const Tensor& x, Device device) {
     if (device == x.device()) return x;
-    fail("to({}): this build has no backend for {} (tensor of shape {} is on {})", device,
-         device, x.shape(), x.device());
+    fail("to({}): this build has no backend for {} (tensor of shape {} is on {})", device, device,
+         x.shape(), x.device());
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {

@@ -9,7 +9,8 @@ namespace marrow {
 std::string_view unary_name(UnaryOp op) {
     switch (op) {
 #define MARROW_UNARY_NAME(name) \
-    case UnaryOp::name: return #name;
+    case UnaryOp::name:         \
+        return #name;
         MARROW_FORALL_UNARY(MARROW_UNARY_NAME)
 #undef MARROW_UNARY_NAME
     }
@@ -20,9 +21,9 @@ namespace op {
 namespace {
 
 const char* binary_name(BinaryOp op) {
-    constexpr const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
-                                     "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-                                     "logical_or"};
+    constexpr const char* names[] = {"add",     "sub",     "mul", "div",         "pow",
+                                     "maximum", "minimum", "eq",  "ne",          "lt",
+                                     "le",      "gt",      "ge",  "logical_and", "logical_or"};
     return names[int(op)];
 }
 
@@ -83,13 +84,12 @@ void binary_(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-    MARROW_CHECK(cond.dtype() == DType::b8, "where: condition must be bool, got {}",
-                 cond.dtype());
+    MARROW_CHECK(cond.dtype() == DType::b8, "where: condition must be bool, got {}", cond.dtype());
     check_same_dtype("where", a, b);
     check_same_device("where", a, b);
     check_same_device("where", cond, a);
-    Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
-                                   "where");
+    Shape shape =
+        broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
     Tensor out = empty(shape, a.dtype(), a.device());
     kernel<WhereKernel>(OpId::where, a.device())(broadcast_view(cond, shape, "where"),
                                                  broadcast_view(a, shape, "where"),

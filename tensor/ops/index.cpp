@@ -11,34 +11,23 @@
 namespace marrow::op {
 
 void check_index_range(std::string_view op, const Tensor& index, int64_t size) {
-    MARROW_CHECK(index.dtype() == DType::i64, "{}: index must be int64, got {}", op,
-                 index.dtype());
+    MARROW_CHECK(index.dtype() == DType::i64, "{}: index must be int64, got {}", op, index.dtype());
     Tensor host = contiguous(to_device(index, Device::cpu()));
     const int64_t* p = host.data<int64_t>();
     for (int64_t i = 0; i < host.numel(); ++i)
-        MARROW_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} out of range [0, {})", op, p[i],
-                     size);
-}
-
-// (outer, D, inner) contiguous view around dim.
-static Tensor as_3d(const Tensor& x, int64_t dim) {
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < dim; ++i) outer *= x.size(i);
-    for (int64_t i = dim + 1; i < x.dim(); ++i) inner *= x.size(i);
-    return view(contiguous(x), {outer, x.size(dim), inner});
+        MARROW_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} out of range [0, {})", op, p[i], size);
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     MARROW_CHECK(x.dim() > 0, "index_select: input must have at least one dim");
     int64_t d = wrap_dim(dim, x.dim(), "index_select");
-    MARROW_CHECK(index.dim() <= 1, "index_select: index must be 1-d, got shape {}",
-                 index.shape());
+    MARROW_CHECK(index.dim() <= 1, "index_select: index must be 1-d, got shape {}", index.shape());
     check_index_range("index_select", index, x.size(d));
     Shape shape = x.shape();
     shape[size_t(d)] = index.numel();
     Tensor out = empty(shape, x.dtype(), x.device());
     kernel<IndexSelectKernel>(OpId::index_select, x.device())(
-        as_3d(x, d), contiguous(reshape(index, {-1})), as_3d(out, d));
+        as_3d_around(x, d), contiguous(reshape(index, {-1})), as_3d_around(out, d));
     return out;
 }
 
@@ -48,14 +37,14 @@ Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index
     check_index_range("index_add", index, shape[size_t(d)]);
     Tensor out = zeros(shape, src.dtype(), src.device());
     kernel<IndexAddKernel>(OpId::index_add, src.device())(
-        as_3d(src, d), contiguous(reshape(index, {-1})), as_3d(out, d));
+        as_3d_around(src, d), contiguous(reshape(index, {-1})), as_3d_around(out, d));
     return out;
 }
 
 static void check_gather_shapes(std::string_view op, const Tensor& x, int64_t d,
                                 const Tensor& index) {
-    MARROW_CHECK(index.dim() == x.dim(), "{}: index shape {} and input shape {} differ in rank",
-                 op, index.shape(), x.shape());
+    MARROW_CHECK(index.dim() == x.dim(), "{}: index shape {} and input shape {} differ in rank", op,
+                 index.shape(), x.shape());
     for (int64_t i = 0; i < x.dim(); ++i)
         MARROW_CHECK(i == d || index.size(i) <= x.size(i),
                      "{}: index shape {} exceeds input shape {} at dim {}", op, index.shape(),
@@ -89,8 +78,8 @@ static std::pair<Tensor, Tensor> sort_rows(std::string_view op, const Tensor& x,
                                            int64_t dim, bool descending) {
     int64_t d = wrap_dim(dim, x.dim(), op);
     int64_t n = x.dim() == 0 ? 1 : x.size(d);
-    MARROW_CHECK(k >= 0 && k <= n, "{}: k = {} out of range for dim of size {} (shape {})", op,
-                 k, n, x.shape());
+    MARROW_CHECK(k >= 0 && k <= n, "{}: k = {} out of range for dim of size {} (shape {})", op, k,
+                 n, x.shape());
     Tensor moved = x.dim() == 0 ? reshape(x, {1}) : transpose(x, d, -1);
     Shape out_shape = moved.shape();
     out_shape.back() = k;

@@ -8,8 +8,7 @@
 
 namespace marrow::op {
 
-static void check_operands(std::string_view op, const Tensor& a, const Tensor& b,
-                           int64_t rank) {
+static void check_operands(std::string_view op, const Tensor& a, const Tensor& b, int64_t rank) {
     check_same_device(op, a, b);
     check_same_dtype(op, a, b);
     MARROW_CHECK(a.dim() == rank && b.dim() == rank,

@@ -38,8 +38,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
     Shape out;
     for (size_t d = 0; d < shape.size(); ++d) {
         bool reduced = std::find(dims.begin(), dims.end(), int64_t(d)) != dims.end();
-        if (!reduced) out.push_back(shape[d]);
-        else if (keepdim) out.push_back(1);
+        if (!reduced)
+            out.push_back(shape[d]);
+        else if (keepdim)
+            out.push_back(1);
     }
     return out;
 }

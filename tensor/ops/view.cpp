@@ -188,4 +188,11 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     return out;
 }
 
+Tensor as_3d_around(const Tensor& x, int64_t dim) {
+    int64_t outer = 1, inner = 1, d = x.dim() == 0 ? 1 : x.size(dim);
+    for (int64_t i = 0; i < dim; ++i) outer *= x.size(i);
+    for (int64_t i = dim + 1; i < x.dim(); ++i) inner *= x.size(i);
+    return view(contiguous(x), {outer, d, inner});
+}
+
 }  // namespace marrow::op

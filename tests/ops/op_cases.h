@@ -13,10 +13,10 @@
 namespace marrow::test {
 
 enum class Domain {
-    any,        // standard normal
-    positive,   // uniform [0.5, 2.0]
-    nonzero,    // standard normal pushed away from 0 (|x| >= 0.2): kinks of abs/relu/sign
-    index,      // int64 in [0, index_high)
+    any,       // standard normal
+    positive,  // uniform [0.5, 2.0]
+    nonzero,   // standard normal pushed away from 0 (|x| >= 0.2): kinks of abs/relu/sign
+    index,     // int64 in [0, index_high)
 };
 
 enum class Layout {

@@ -16,7 +16,9 @@ int main() {
                               {"domain", domains[int(s.domain)]},
                               {"index_high", s.index_high},
                               {"grad", s.differentiable && c.differentiable}});
-        cases.push_back({{"name", c.name}, {"op", c.op}, {"inputs", inputs},
+        cases.push_back({{"name", c.name},
+                         {"op", c.op},
+                         {"inputs", inputs},
                          {"differentiable", c.differentiable}});
     }
     std::cout << cases.dump(1) << "\n";

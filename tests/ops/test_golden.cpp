@@ -23,8 +23,11 @@ const SafetensorsFile& fixture() {
 
 const Tensor& get(const std::string& key) {
     auto it = fixture().tensors.find(key);
-    if (it == fixture().tensors.end()) fail("golden fixture has no \"{}\": regenerate it with "
-                                            "tools/regen_golden.sh", key);
+    if (it == fixture().tensors.end())
+        fail(
+            "golden fixture has no \"{}\": regenerate it with "
+            "tools/regen_golden.sh",
+            key);
     return it->second;
 }
 

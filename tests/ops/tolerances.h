@@ -27,28 +27,31 @@ struct Tolerance {
 constexpr Tolerance tolerance(TolClass c, DType dtype) {
     bool f64 = dtype == DType::f64;
     switch (c) {
-    case TolClass::exact:
-        return {0, 0, "copies and index selection move values without arithmetic"};
-    case TolClass::elementwise:
-        return f64 ? Tolerance{1e-14, 1e-13, "f64: an ulp or two after composition"}
-                   : Tolerance{1e-6, 1e-5, "f32: an ulp or two, composed backward formulas"};
-    case TolClass::transcendental:
-        return f64 ? Tolerance{1e-12, 1e-11, "f64: glibc vs SLEEF/MKL differ by a few ulp"}
-                   : Tolerance{1e-5, 1e-4, "f32: vectorized libm in PyTorch differs by ~4 ulp, "
-                                           "amplified in backward chains"};
-    case TolClass::reduction:
-        return f64 ? Tolerance{1e-12, 1e-11, "f64: summation order differs"}
-                   : Tolerance{1e-5, 1e-4, "f32: blocked vs cascade summation order"};
-    case TolClass::matmul:
-        return f64 ? Tolerance{1e-12, 1e-11, "f64: K-term dot product, different order"}
-                   : Tolerance{1e-5, 1e-4, "f32: K-term dot products with FMA vs OpenBLAS"};
-    case TolClass::matmul_deep:
-        return f64 ? Tolerance{1e-11, 1e-10, "f64: K ~ 500 terms of size ~1, outputs ~ sqrt(K)"}
-                   : Tolerance{5e-4, 1e-4, "f32: outputs ~ sqrt(K) ~ 23 for K ~ 500; float "
-                                           "summation error ~ sqrt(K) eps |out| ~ 5e-5, x10"};
-    case TolClass::gradcheck:
-        return {1e-6, 1e-4, "central differences with eps=1e-6 in f64: truncation O(eps^2) "
-                            "and cancellation O(1e-16/eps) errors around 1e-8..1e-10"};
+        case TolClass::exact:
+            return {0, 0, "copies and index selection move values without arithmetic"};
+        case TolClass::elementwise:
+            return f64 ? Tolerance{1e-14, 1e-13, "f64: an ulp or two after composition"}
+                       : Tolerance{1e-6, 1e-5, "f32: an ulp or two, composed backward formulas"};
+        case TolClass::transcendental:
+            return f64 ? Tolerance{1e-12, 1e-11, "f64: glibc vs SLEEF/MKL differ by a few ulp"}
+                       : Tolerance{1e-5, 1e-4,
+                                   "f32: vectorized libm in PyTorch differs by ~4 ulp, "
+                                   "amplified in backward chains"};
+        case TolClass::reduction:
+            return f64 ? Tolerance{1e-12, 1e-11, "f64: summation order differs"}
+                       : Tolerance{1e-5, 1e-4, "f32: blocked vs cascade summation order"};
+        case TolClass::matmul:
+            return f64 ? Tolerance{1e-12, 1e-11, "f64: K-term dot product, different order"}
+                       : Tolerance{1e-5, 1e-4, "f32: K-term dot products with FMA vs OpenBLAS"};
+        case TolClass::matmul_deep:
+            return f64 ? Tolerance{1e-11, 1e-10, "f64: K ~ 500 terms of size ~1, outputs ~ sqrt(K)"}
+                       : Tolerance{5e-4, 1e-4,
+                                   "f32: outputs ~ sqrt(K) ~ 23 for K ~ 500; float "
+                                   "summation error ~ sqrt(K) eps |out| ~ 5e-5, x10"};
+        case TolClass::gradcheck:
+            return {1e-6, 1e-4,
+                    "central differences with eps=1e-6 in f64: truncation O(eps^2) "
+                    "and cancellation O(1e-16/eps) errors around 1e-8..1e-10"};
     }
     return {0, 0, ""};
 }
