@@ -64,7 +64,8 @@ using UnaryBackwardKernel = void (*)(UnaryOp, const UnaryParams&, const Tensor& 
 using BinaryKernel = void (*)(BinaryOp, const Tensor& a, const Tensor& b, const Tensor& out);
 using WhereKernel = void (*)(const Tensor& cond, const Tensor& a, const Tensor& b,
                              const Tensor& out);
-// x: (M, R) contiguous; values: (M,) contiguous; indices: (M,) int64 for max/min, or null.
+// x: (M, R), either contiguous rows, or (for sum and mean only) columns with strides (1, M);
+// values: (M,) contiguous; indices: (M,) int64 for max/min, or null.
 using ReduceKernel = void (*)(ReduceOp, const ReduceParams&, const Tensor& x, const Tensor& values,
                               const Tensor* indices);
 // c = alpha * a @ b + beta * c with a: (B, M, K), b: (B, K, N), c: (B, M, N); any strides

@@ -156,11 +156,38 @@ void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, i
     }
 }
 
+// Sum (or mean) over R columns of an (R x M) row-major block: out[m] = sum_r x[r][m]. The
+// inner loop runs along m, contiguous, so it vectorizes; threads split m.
+template <typename T>
+void reduce_columns(bool mean, const T* x, int64_t m, int64_t r, T* out) {
+    constexpr int64_t kChunk = 1024;
+    int64_t chunks = (m + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (m * r >= kParallelGrain && chunks > 1)
+    for (int64_t c = 0; c < chunks; ++c) {
+        int64_t begin = c * kChunk, end = std::min(m, begin + kChunk);
+        T* o = out + begin;
+        for (int64_t j = 0; j < end - begin; ++j) o[j] = T(0);
+        for (int64_t i = 0; i < r; ++i) {
+            const T* row = x + i * m + begin;
+            for (int64_t j = 0; j < end - begin; ++j) o[j] += row[j];
+        }
+        if (mean)
+            for (int64_t j = 0; j < end - begin; ++j) o[j] /= T(r);
+    }
+}
+
 }  // namespace
 
 void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
             const Tensor* indices) {
     visit_float(x.dtype(), "reduce", [&]<typename T>() {
+        if (x.stride(1) != 1 || x.size(1) == 1) {  // column layout (see kernels.h)
+            if (x.stride(0) == 1 && x.size(1) > 1) {
+                reduce_columns<T>(op == ReduceOp::mean, x.data<T>(), x.size(0), x.size(1),
+                                  values.data<T>());
+                return;
+            }
+        }
         reduce_rows<T>(op, p, x.data<T>(), x.size(0), x.size(1), values.data<T>(),
                        indices ? indices->data<int64_t>() : nullptr);
     });

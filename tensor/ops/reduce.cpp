@@ -16,8 +16,19 @@ const char* reduce_name(ReduceOp op) {
     return names[int(op)];
 }
 
-// x permuted so kept dims come first, reduced last, made contiguous and viewed as (M, R).
-Tensor as_rows(const Tensor& x, const std::vector<int64_t>& reduced) {
+// x as the kernel's (M, R) matrix. Sums and means over the leading dims of a contiguous x
+// use it in place as columns: (M, R) with strides (1, M), no copy. Everything else is
+// permuted so kept dims come first, reduced last, and made contiguous: rows (R, 1).
+Tensor as_rows(const Tensor& x, const std::vector<int64_t>& reduced, ReduceOp op) {
+    bool leading = true;
+    for (size_t i = 0; i < reduced.size(); ++i) leading &= reduced[i] == int64_t(i);
+    if (leading && x.is_contiguous() && (op == ReduceOp::sum || op == ReduceOp::mean) &&
+        !reduced.empty() && int64_t(reduced.size()) < x.dim()) {
+        int64_t r = 1;
+        for (int64_t d : reduced) r *= x.shape()[size_t(d)];
+        int64_t m = x.numel() / r;
+        return x.as_strided({m, r}, {1, m}, x.offset());
+    }
     std::vector<int64_t> order;
     std::vector<bool> is_reduced(size_t(x.dim()), false);
     for (int64_t d : reduced) is_reduced[size_t(d)] = true;
@@ -62,7 +73,7 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, bo
         fill_(values, 0);
         return values;
     }
-    Tensor rows = as_rows(x, reduced);
+    Tensor rows = as_rows(x, reduced, op);
     Tensor flat = view(values, {rows.size(0)});
     kernel<ReduceKernel>(OpId::reduce, x.device())(op, params, rows, flat, nullptr);
     return values;
@@ -79,7 +90,7 @@ std::pair<Tensor, Tensor> reduce_with_indices(ReduceOp op, const Tensor& x, int6
     Shape out_shape = reduced_shape(x.shape(), reduced, keepdim);
     Tensor values = empty(out_shape, x.dtype(), x.device());
     Tensor indices = empty(out_shape, DType::i64, x.device());
-    Tensor rows = as_rows(x, reduced);
+    Tensor rows = as_rows(x, reduced, op);
     Tensor flat_v = view(values, {rows.size(0)});
     Tensor flat_i = view(indices, {rows.size(0)});
     kernel<ReduceKernel>(OpId::reduce, x.device())(op, {}, rows, flat_v, &flat_i);
