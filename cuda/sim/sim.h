@@ -16,6 +16,7 @@
 // fibers see each other's writes immediately), Hopper-only instructions. docs/design.md.
 #pragma once
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
