@@ -3,26 +3,10 @@
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/math/convert.h"
 
 namespace marrow::cpu {
-namespace {
-
-template <typename D, typename S>
-inline D convert(S s) {
-    if constexpr (std::is_same_v<D, S>) {
-        return s;
-    } else if constexpr (std::is_same_v<D, bool>) {
-        return float(s) != 0.0f;
-    } else if constexpr (std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>) {
-        return D(float(s));
-    } else if constexpr (std::is_same_v<D, Half> || std::is_same_v<D, BFloat16>) {
-        return D(float(s));
-    } else {
-        return static_cast<D>(s);
-    }
-}
-
-}  // namespace
+using math::convert;
 
 void copy(const Tensor& src, const Tensor& dst) {
     visit_dtype(src.dtype(), [&]<typename S>() {

@@ -8,36 +8,14 @@
 #include <array>
 #include <cstdint>
 
-#include "tensor/shape.h"
+#include "tensor/coalesce.h"
 
 namespace marrow::cpu {
 
+using marrow::coalesce;
+using marrow::Runs;
+
 inline constexpr int64_t kParallelGrain = 32768;
-
-template <size_t N>
-struct Runs {
-    Shape shape;                   // coalesced; empty means a single element
-    std::array<Shape, N> strides;  // per operand, same rank as shape
-};
-
-template <size_t N>
-Runs<N> coalesce(const Shape& shape, const std::array<Shape, N>& strides) {
-    Runs<N> r;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;  // size-1 dims never move the pointer
-        bool merge = !r.shape.empty();
-        for (size_t k = 0; k < N && merge; ++k)
-            merge = r.strides[k].back() == strides[k][d] * shape[d];
-        if (merge) {
-            r.shape.back() *= shape[d];
-            for (size_t k = 0; k < N; ++k) r.strides[k].back() = strides[k][d];
-        } else {
-            r.shape.push_back(shape[d]);
-            for (size_t k = 0; k < N; ++k) r.strides[k].push_back(strides[k][d]);
-        }
-    }
-    return r;
-}
 
 // Calls body(offset, step, n) for runs covering every element: offset[k] is the element offset
 // of operand k at the run's start, step[k] its stride along the run, n the run length.
