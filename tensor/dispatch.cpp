@@ -17,11 +17,16 @@ Table& raw_table() {
 
 Table& table() {
     static std::once_flag once;
-    std::call_once(once, [] { register_cpu_kernels(); });
+    std::call_once(once, [] {
+        register_cpu_kernels();
+        register_cuda_kernels();
+    });
     return raw_table();
 }
 
 }  // namespace
+
+void ensure_backends() { table(); }
 
 std::string_view op_name(OpId op) {
     switch (op) {

@@ -9,11 +9,12 @@
 
 namespace marrow {
 
-#define MARROW_FORALL_KERNELS(X)                                                            \
-    X(copy)                                                                                 \
-    X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm) X(softmax)      \
-        X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather) X(scatter_add) \
-            X(sort) X(random)
+// clang-format off
+#define MARROW_FORALL_KERNELS(X)                                                          \
+    X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm)       \
+    X(softmax) X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather)        \
+    X(scatter_add) X(sort) X(random) X(transfer)
+// clang-format on
 
 enum class OpId {
 #define MARROW_OPID_ENUM(name) name,
@@ -38,7 +39,12 @@ void register_kernel(OpId op, DeviceType device, Fn fn) {
     register_kernel(op, device, reinterpret_cast<AnyKernel>(fn));
 }
 
-// Backend registration functions, called once by the table on first use.
+// Backend registration functions, called once by the table on first use. The CUDA one is
+// defined by cuda/register.cpp when the build has a CUDA backend (nvcc or the SIMT
+// simulator) and by cuda/no_cuda.cpp (registers nothing) otherwise.
 void register_cpu_kernels();
+void register_cuda_kernels();
+// Runs the registrations if they have not run yet (allocators are set there too).
+void ensure_backends();
 
 }  // namespace marrow

@@ -94,4 +94,8 @@ using SortKernel = void (*)(const Tensor& x, int64_t k, bool descending, bool st
 using RandomKernel = void (*)(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out,
                               double a, double b);
 
+// src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
+// registered in the column of the non-CPU device.
+using TransferKernel = void (*)(const Tensor& src, const Tensor& dst);
+
 }  // namespace marrow

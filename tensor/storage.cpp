@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tensor/dispatch.h"
 #include "tensor/error.h"
 
 namespace marrow {
@@ -91,6 +92,7 @@ void set_device_allocator(DeviceType type, DeviceAllocator allocator) {
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+    if (device.type != DeviceType::cpu) ensure_backends();  // backends set their allocators
     const DeviceAllocator& a = allocators()[size_t(device.type)];
     if (!a.allocate) fail("cannot allocate on {}: this build has no backend for it", device);
     void* p = a.allocate(nbytes, device.index);

@@ -108,6 +108,10 @@ template <typename T> T atomic_min(T* p, T v) {
 
 using marrow::sim::dim3;
 
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+
 #define __global__
 #define __device__
 #define __host__

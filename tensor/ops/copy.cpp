@@ -34,8 +34,15 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 
 Tensor to_device(const Tensor& x, Device device) {
     if (device == x.device()) return x;
-    fail("to({}): this build has no backend for {} (tensor of shape {} is on {})", device, device,
-         x.shape(), x.device());
+    MARROW_CHECK(device.type == DeviceType::cpu || x.device().type == DeviceType::cpu,
+                 "to({}): copies between two accelerators go through the CPU (tensor of shape "
+                 "{} is on {})",
+                 device, x.shape(), x.device());
+    Tensor src = contiguous(x);
+    Tensor dst = empty(x.shape(), x.dtype(), device);  // names a missing backend or device
+    Device accelerator = device.type == DeviceType::cpu ? x.device() : device;
+    kernel<TransferKernel>(OpId::transfer, accelerator)(src, dst);
+    return dst;
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {

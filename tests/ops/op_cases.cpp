@@ -393,7 +393,7 @@ Tensor apply_layout(const Tensor& values, Layout layout) {
     }
     Shape wide = values.shape();
     wide.back() *= 2;
-    Tensor base = zeros(wide, values.dtype());
+    Tensor base = zeros(wide, values.dtype(), values.device());
     Tensor view = op::slice(base, -1, 0, wide.back(), 2);
     op::copy_(view, values);
     return view;

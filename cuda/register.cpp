@@ -1,0 +1,20 @@
+// The CUDA column of the dispatch table: one explicit line per kernel, plus the device
+// allocator. Kernels not listed yet throw "`<op>` has no CUDA implementation".
+#include "cuda/cuda_kernels.h"
+#include "tensor/dispatch.h"
+
+namespace marrow {
+
+void register_cuda_kernels() {
+    constexpr DeviceType dev = DeviceType::cuda;
+    set_device_allocator(dev, {cuda::device_allocate, cuda::device_deallocate});
+    register_kernel<TransferKernel>(OpId::transfer, dev, cuda::transfer);
+    register_kernel<CopyKernel>(OpId::copy, dev, cuda::copy);
+    register_kernel<FillKernel>(OpId::fill, dev, cuda::fill);
+    register_kernel<UnaryKernel>(OpId::unary, dev, cuda::unary);
+    register_kernel<UnaryBackwardKernel>(OpId::unary_backward, dev, cuda::unary_backward);
+    register_kernel<BinaryKernel>(OpId::binary, dev, cuda::binary);
+    register_kernel<WhereKernel>(OpId::where, dev, cuda::where);
+}
+
+}  // namespace marrow
