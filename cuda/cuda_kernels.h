@@ -13,6 +13,8 @@ void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Ten
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
 void transfer(const Tensor& src, const Tensor& dst);
+void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
+            const Tensor* indices);
 
 // Device memory (host memory in the simulator).
 void* device_allocate(size_t nbytes, int device_index);

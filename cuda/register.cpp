@@ -15,6 +15,7 @@ void register_cuda_kernels() {
     register_kernel<UnaryBackwardKernel>(OpId::unary_backward, dev, cuda::unary_backward);
     register_kernel<BinaryKernel>(OpId::binary, dev, cuda::binary);
     register_kernel<WhereKernel>(OpId::where, dev, cuda::where);
+    register_kernel<ReduceKernel>(OpId::reduce, dev, cuda::reduce);
 }
 
 }  // namespace marrow
