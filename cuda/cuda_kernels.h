@@ -15,6 +15,18 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
 void transfer(const Tensor& src, const Tensor& dst);
 void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
             const Tensor* indices);
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
+void softmax(bool log, const Tensor& x, const Tensor& y);
+void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& gx);
+void cumsum(const Tensor& x, const Tensor& y);
+void index_select(const Tensor& x, const Tensor& index, const Tensor& out);
+void index_add(const Tensor& src, const Tensor& index, const Tensor& out);
+void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
+void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
+void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor& values,
+          const Tensor& indices);
+void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
+            double b);
 
 // Device memory (host memory in the simulator).
 void* device_allocate(size_t nbytes, int device_index);

@@ -16,6 +16,16 @@ void register_cuda_kernels() {
     register_kernel<BinaryKernel>(OpId::binary, dev, cuda::binary);
     register_kernel<WhereKernel>(OpId::where, dev, cuda::where);
     register_kernel<ReduceKernel>(OpId::reduce, dev, cuda::reduce);
+    register_kernel<GemmKernel>(OpId::gemm, dev, cuda::gemm);
+    register_kernel<SoftmaxKernel>(OpId::softmax, dev, cuda::softmax);
+    register_kernel<SoftmaxBackwardKernel>(OpId::softmax_backward, dev, cuda::softmax_backward);
+    register_kernel<CumsumKernel>(OpId::cumsum, dev, cuda::cumsum);
+    register_kernel<IndexSelectKernel>(OpId::index_select, dev, cuda::index_select);
+    register_kernel<IndexAddKernel>(OpId::index_add, dev, cuda::index_add);
+    register_kernel<GatherKernel>(OpId::gather, dev, cuda::gather);
+    register_kernel<ScatterAddKernel>(OpId::scatter_add, dev, cuda::scatter_add);
+    register_kernel<SortKernel>(OpId::sort, dev, cuda::sort);
+    register_kernel<RandomKernel>(OpId::random, dev, cuda::random);
 }
 
 }  // namespace marrow

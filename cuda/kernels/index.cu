@@ -1,0 +1,246 @@
+// CUDA indexing kernels (index_select, index_add, gather, scatter_add), sort/topk for small
+// rows, and the Philox random fill. The accumulating kernels are deterministic: each thread
+// owns one output element and adds its contributions in the same order as the CPU kernel
+// (so the results are the same bits), instead of racing with atomics.
+#include <algorithm>
+
+#include "cuda/cuda_kernels.h"
+#include "cuda/launch.h"
+#include "tensor/philox.h"
+
+namespace marrow::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxDims = 8;
+
+int blocks_for(int64_t n) {
+    return int(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, 4096));
+}
+
+#define MARROW_GRID_STRIDE(i, n)                                              \
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+         i += int64_t(blockDim.x) * gridDim.x)
+
+// index_select / index_add: (outer, D, inner) and (outer, n, inner) contiguous views.
+template <typename T>
+__global__ void index_select_kernel(const T* x, const int64_t* index, T* out, int64_t d,
+                                    int64_t n, int64_t inner, int64_t total) {
+    MARROW_GRID_STRIDE(e, total) {
+        int64_t i = e % inner, j = (e / inner) % n, o = e / (inner * n);
+        out[e] = x[(o * d + index[j]) * inner + i];
+    }
+}
+
+template <typename T>
+__global__ void index_add_kernel(const T* src, const int64_t* index, T* out, int64_t d,
+                                 int64_t n, int64_t inner, int64_t total) {
+    MARROW_GRID_STRIDE(e, total) {  // e indexes out: (o, k, i)
+        int64_t i = e % inner, k = (e / inner) % d, o = e / (inner * d);
+        T acc = out[e];
+        for (int64_t j = 0; j < n; ++j)
+            if (index[j] == k) acc += src[(o * n + j) * inner + i];
+        out[e] = acc;
+    }
+}
+
+// gather / scatter_add over N-d coordinates (row-major over `shape`).
+struct Coords {
+    int ndim;
+    int64_t shape[kMaxDims];   // index's shape (gather), out's shape (scatter_add)
+    int64_t index_shape[kMaxDims];
+    int64_t a[kMaxDims];       // strides of x (gather) or out (scatter_add)
+    int64_t index[kMaxDims];   // strides of index
+    int64_t b[kMaxDims];       // strides of out (gather) or src (scatter_add)
+};
+
+template <typename T>
+__global__ void gather_kernel(const T* x, const int64_t* index, T* out, Coords c, int dim,
+                              int64_t total) {
+    MARROW_GRID_STRIDE(e, total) {
+        int64_t rem = e, ox = 0, oi = 0, oo = 0;
+        for (int d = c.ndim - 1; d >= 0; --d) {
+            int64_t idx = rem % c.shape[d];
+            rem /= c.shape[d];
+            if (d != dim) ox += idx * c.a[d];
+            oi += idx * c.index[d];
+            oo += idx * c.b[d];
+        }
+        out[oo] = x[ox + index[oi] * c.a[dim]];
+    }
+}
+
+template <typename T>
+__global__ void scatter_add_kernel(T* out, const int64_t* index, const T* src, Coords c, int dim,
+                                   int64_t total) {
+    MARROW_GRID_STRIDE(e, total) {  // e indexes out (contiguous, shape c.shape)
+        int64_t rem = e, oi = 0, os = 0, target = 0;
+        bool covered = true;
+        for (int d = c.ndim - 1; d >= 0; --d) {
+            int64_t idx = rem % c.shape[d];
+            rem /= c.shape[d];
+            if (d == dim) {
+                target = idx;
+                continue;
+            }
+            covered = covered && idx < c.index_shape[d];
+            oi += idx * c.index[d];
+            os += idx * c.b[d];
+        }
+        if (!covered) continue;
+        T acc = out[e];
+        for (int64_t j = 0; j < c.index_shape[dim]; ++j)
+            if (index[oi + j * c.index[dim]] == target) acc += src[os + j * c.b[dim]];
+        out[e] = acc;
+    }
+}
+
+// One thread per row: the k first elements in the order (value, then index); NaN is the
+// largest value (PyTorch). Each step picks the smallest element after the previous pick:
+// O(k n) work, no scratch memory. For the small rows of kNN; large sorts come later.
+template <typename T>
+__device__ bool comes_before(T va, int64_t ia, T vb, int64_t ib, bool descending) {
+    auto less = [](T a, T b) { return b != b ? a == a : a < b; };
+    bool lt = descending ? less(vb, va) : less(va, vb);
+    bool gt = descending ? less(va, vb) : less(vb, va);
+    return lt || (!gt && ia < ib);
+}
+
+template <typename T>
+__global__ void sort_rows_kernel(const T* x, int64_t rows, int64_t n, int64_t k, bool descending,
+                                 T* values, int64_t* indices) {
+    MARROW_GRID_STRIDE(r, rows) {
+        const T* row = x + r * n;
+        T last_v = T(0);
+        int64_t last_i = -1;
+        for (int64_t j = 0; j < k; ++j) {
+            int64_t best = -1;
+            for (int64_t i = 0; i < n; ++i) {
+                if (last_i >= 0 && !comes_before(last_v, last_i, row[i], i, descending)) continue;
+                if (best < 0 || comes_before(row[i], i, row[best], best, descending)) best = i;
+            }
+            values[r * k + j] = row[best];
+            indices[r * k + j] = best;
+            last_v = row[best];
+            last_i = best;
+        }
+    }
+}
+
+// Note [Philox stream]: block b of the draw holds elements 4b .. 4b+3.
+template <typename T>
+__global__ void random_kernel(RandomDist dist, uint64_t seed, uint64_t offset, T* out, int64_t n,
+                              double a, double b) {
+    int64_t blocks = (n + 3) / 4;
+    MARROW_GRID_STRIDE(blk, blocks) {
+        philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
+        for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
+            double v;
+            if (dist == RandomDist::normal) {
+                v = a + b * philox::normal_from_block(bits, lane);
+            } else if (dist == RandomDist::randint) {
+                uint64_t range = uint64_t(b - a);
+                v = a + double((uint64_t(bits.v[lane]) * range) >> 32);
+            } else if (sizeof(T) == 8) {
+                v = a + (b - a) * philox::to_unit_double(bits.v[lane]);
+            } else {
+                v = a + (b - a) * double(philox::to_unit_float(bits.v[lane]));
+            }
+            out[blk * 4 + lane] = T(v);
+        }
+    }
+}
+
+Coords make_coords(const Shape& shape, const Tensor& a, const Tensor& index, const Tensor& b) {
+    MARROW_CHECK(int(shape.size()) <= kMaxDims, "CUDA gather/scatter: {} dims (at most {})",
+                 shape.size(), kMaxDims);
+    Coords c{};
+    c.ndim = int(shape.size());
+    for (int d = 0; d < c.ndim; ++d) {
+        c.shape[d] = shape[size_t(d)];
+        c.index_shape[d] = index.size(d);
+        c.a[d] = a.stride(d);
+        c.index[d] = index.stride(d);
+        c.b[d] = b.stride(d);
+    }
+    return c;
+}
+
+}  // namespace
+
+void index_select(const Tensor& x, const Tensor& index, const Tensor& out) {
+    int64_t total = out.numel();
+    if (total == 0) return;
+    visit_dtype(x.dtype(), [&]<typename T>() {
+        auto* index_select_k = &index_select_kernel<T>;
+        MARROW_LAUNCH(index_select_k, blocks_for(total), kThreads, 0, x.data<T>(),
+                      index.data<int64_t>(), out.data<T>(), x.size(1), index.numel(), x.size(2),
+                      total);
+    });
+}
+
+void index_add(const Tensor& src, const Tensor& index, const Tensor& out) {
+    int64_t total = out.numel();
+    if (total == 0) return;
+    visit_float(src.dtype(), "index_add", [&]<typename T>() {
+        auto* index_add_k = &index_add_kernel<T>;
+        MARROW_LAUNCH(index_add_k, blocks_for(total), kThreads, 0, src.data<T>(),
+                      index.data<int64_t>(), out.data<T>(), out.size(1), index.numel(),
+                      out.size(2), total);
+    });
+}
+
+void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) {
+    int64_t total = index.numel();
+    if (total == 0) return;
+    Coords c = make_coords(index.shape(), x, index, out);
+    visit_dtype(x.dtype(), [&]<typename T>() {
+        auto* gather_k = &gather_kernel<T>;
+        MARROW_LAUNCH(gather_k, blocks_for(total), kThreads, 0,
+                      static_cast<const T*>(x.raw_data()),
+                      static_cast<const int64_t*>(index.raw_data()), static_cast<T*>(out.raw_data()),
+                      c, int(dim), total);
+    });
+}
+
+void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) {
+    int64_t total = out.numel();
+    if (total == 0 || index.numel() == 0) return;
+    Coords c = make_coords(out.shape(), out, index, src);
+    visit_float(out.dtype(), "scatter_add", [&]<typename T>() {
+        auto* scatter_add_k = &scatter_add_kernel<T>;
+        MARROW_LAUNCH(scatter_add_k, blocks_for(total), kThreads, 0,
+                      static_cast<T*>(out.raw_data()),
+                      static_cast<const int64_t*>(index.raw_data()),
+                      static_cast<const T*>(src.raw_data()), c, int(dim), total);
+    });
+}
+
+void sort(const Tensor& x, int64_t k, bool descending, bool, const Tensor& values,
+          const Tensor& indices) {
+    int64_t rows = x.size(0), n = x.size(1);
+    if (rows == 0 || k == 0) return;
+    visit_float(x.dtype(), "sort", [&]<typename T>() {
+        auto* sort_rows = &sort_rows_kernel<T>;
+        MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data<T>(), rows, n, k,
+                      descending, values.data<T>(), indices.data<int64_t>());
+    });
+}
+
+void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
+            double b) {
+    int64_t n = out.numel();
+    if (n == 0) return;
+    visit_dtype(out.dtype(), [&]<typename T>() {
+        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16> ||
+                      std::is_same_v<T, bool>) {
+            fail("random: dtype {} is not supported on CUDA", out.dtype());
+        } else {
+            auto* random_k = &random_kernel<T>;
+            MARROW_LAUNCH(random_k, blocks_for((n + 3) / 4), kThreads, 0, dist, seed, offset,
+                          static_cast<T*>(out.raw_data()), n, a, b);
+        }
+    });
+}
+
+}  // namespace marrow::cuda

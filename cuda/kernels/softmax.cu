@@ -1,0 +1,158 @@
+// CUDA softmax / log_softmax (forward, backward) and cumsum over the middle dim D of an
+// (outer, D, inner) contiguous tensor. inner == 1 (the usual last-dim case): one block per
+// row with block reductions for the max and the sums. inner > 1: one thread per (outer,
+// inner) column walking D (neighbouring threads read neighbouring addresses).
+// Formulas as in tensor/cpu/softmax.cpp:
+//   softmax:     y = e^(x - max) / sum;   gx = y (g - sum_k g_k y_k)
+//   log_softmax: y = x - max - log(sum);  gx = g - e^y sum_k g_k
+#include <algorithm>
+#include <limits>
+
+#include "cuda/cuda_kernels.h"
+#include "cuda/kernels/block_reduce.h"
+#include "cuda/launch.h"
+
+namespace marrow::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+struct Add {
+    MARROW_HOST_DEVICE T operator()(T a, T b) const { return a + b; }
+};
+template <typename T>
+struct Max {  // NaN wins
+    MARROW_HOST_DEVICE T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
+};
+
+template <typename T>
+__global__ void softmax_rows_kernel(bool log, const T* x, T* y, int64_t d) {
+    const T* row = x + int64_t(blockIdx.x) * d;
+    T* out = y + int64_t(blockIdx.x) * d;
+    T mx = -std::numeric_limits<T>::infinity();
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x) mx = Max<T>()(mx, row[i]);
+    mx = block_reduce(mx, -std::numeric_limits<T>::infinity(), Max<T>());
+    if (MARROW_MATH(isinf)(mx) && mx < T(0)) mx = T(0);  // all -inf: NaN result, as PyTorch
+    T sum = T(0);
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x) sum += MARROW_MATH(exp)(row[i] - mx);
+    sum = block_reduce(sum, T(0), Add<T>());
+    T log_sum = MARROW_MATH(log)(sum);
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x)
+        out[i] = log ? row[i] - mx - log_sum : MARROW_MATH(exp)(row[i] - mx) / sum;
+}
+
+template <typename T>
+__global__ void softmax_backward_rows_kernel(bool log, const T* y, const T* g, T* gx, int64_t d) {
+    int64_t base = int64_t(blockIdx.x) * d;
+    T dot = T(0);
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x)
+        dot += log ? g[base + i] : g[base + i] * y[base + i];
+    dot = block_reduce(dot, T(0), Add<T>());
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
+        int64_t at = base + i;
+        gx[at] = log ? g[at] - MARROW_MATH(exp)(y[at]) * dot : y[at] * (g[at] - dot);
+    }
+}
+
+#define MARROW_COLUMNS(col, outer, inner)                                                  \
+    for (int64_t col = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; col < (outer) * (inner); \
+         col += int64_t(blockDim.x) * gridDim.x)
+
+template <typename T>
+__global__ void softmax_columns_kernel(bool log, const T* x, T* y, int64_t outer, int64_t d,
+                                       int64_t inner) {
+    MARROW_COLUMNS(col, outer, inner) {
+        int64_t base = (col / inner) * d * inner + col % inner;
+        T mx = -std::numeric_limits<T>::infinity();
+        for (int64_t k = 0; k < d; ++k) mx = Max<T>()(mx, x[base + k * inner]);
+        if (MARROW_MATH(isinf)(mx) && mx < T(0)) mx = T(0);
+        T sum = T(0);
+        for (int64_t k = 0; k < d; ++k) sum += MARROW_MATH(exp)(x[base + k * inner] - mx);
+        T log_sum = MARROW_MATH(log)(sum);
+        for (int64_t k = 0; k < d; ++k) {
+            T v = x[base + k * inner];
+            y[base + k * inner] = log ? v - mx - log_sum : MARROW_MATH(exp)(v - mx) / sum;
+        }
+    }
+}
+
+template <typename T>
+__global__ void softmax_backward_columns_kernel(bool log, const T* y, const T* g, T* gx,
+                                                int64_t outer, int64_t d, int64_t inner) {
+    MARROW_COLUMNS(col, outer, inner) {
+        int64_t base = (col / inner) * d * inner + col % inner;
+        T dot = T(0);
+        for (int64_t k = 0; k < d; ++k) {
+            int64_t at = base + k * inner;
+            dot += log ? g[at] : g[at] * y[at];
+        }
+        for (int64_t k = 0; k < d; ++k) {
+            int64_t at = base + k * inner;
+            gx[at] = log ? g[at] - MARROW_MATH(exp)(y[at]) * dot : y[at] * (g[at] - dot);
+        }
+    }
+}
+
+// Running sums in double (PyTorch's CPU accumulate type, and what the CPU kernel does).
+template <typename T>
+__global__ void cumsum_columns_kernel(const T* x, T* y, int64_t outer, int64_t d, int64_t inner) {
+    MARROW_COLUMNS(col, outer, inner) {
+        int64_t base = (col / inner) * d * inner + col % inner;
+        double acc = 0;
+        for (int64_t k = 0; k < d; ++k) {
+            acc += double(x[base + k * inner]);
+            y[base + k * inner] = T(acc);
+        }
+    }
+}
+
+int column_blocks(int64_t columns) {
+    return int(std::clamp<int64_t>((columns + kThreads - 1) / kThreads, 1, 4096));
+}
+
+}  // namespace
+
+void softmax(bool log, const Tensor& x, const Tensor& y) {
+    int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
+    if (x.numel() == 0) return;
+    visit_float(x.dtype(), log ? "log_softmax" : "softmax", [&]<typename T>() {
+        if (inner == 1) {
+            auto* softmax_rows = &softmax_rows_kernel<T>;
+            MARROW_LAUNCH(softmax_rows, unsigned(outer), kThreads, 0, log, x.data<T>(),
+                          y.data<T>(), d);
+        } else {
+            auto* softmax_columns = &softmax_columns_kernel<T>;
+            MARROW_LAUNCH(softmax_columns, column_blocks(outer * inner), kThreads, 0, log,
+                          x.data<T>(), y.data<T>(), outer, d, inner);
+        }
+    });
+}
+
+void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& gx) {
+    int64_t outer = y.size(0), d = y.size(1), inner = y.size(2);
+    if (y.numel() == 0) return;
+    visit_float(y.dtype(), "softmax_backward", [&]<typename T>() {
+        if (inner == 1) {
+            auto* softmax_backward_rows = &softmax_backward_rows_kernel<T>;
+            MARROW_LAUNCH(softmax_backward_rows, unsigned(outer), kThreads, 0, log, y.data<T>(),
+                          g.data<T>(), gx.data<T>(), d);
+        } else {
+            auto* softmax_backward_columns = &softmax_backward_columns_kernel<T>;
+            MARROW_LAUNCH(softmax_backward_columns, column_blocks(outer * inner), kThreads, 0, log,
+                          y.data<T>(), g.data<T>(), gx.data<T>(), outer, d, inner);
+        }
+    });
+}
+
+void cumsum(const Tensor& x, const Tensor& y) {
+    int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
+    if (x.numel() == 0) return;
+    visit_float(x.dtype(), "cumsum", [&]<typename T>() {
+        auto* cumsum_columns = &cumsum_columns_kernel<T>;
+        MARROW_LAUNCH(cumsum_columns, column_blocks(outer * inner), kThreads, 0, x.data<T>(),
+                      y.data<T>(), outer, d, inner);
+    });
+}
+
+}  // namespace marrow::cuda
