@@ -87,3 +87,42 @@ TEST_CASE("parity: CPU vs CUDA, forward and backward, float32") {
                         ops.size(), ran, pending.size()));
     if (!pending.empty()) MESSAGE(fmt::format("waiting: {}", fmt::join(pending, ", ")));
 }
+
+// Sizes that cross the CUDA kernels' tile, block and warp edges (the registry's cases are
+// small): GEMM tiles of 64 and K steps of 16, rows longer than a 256-thread block, column
+// paths, many rows.
+TEST_CASE("parity at sizes crossing tile and block edges") {
+    Generator gen(5);
+    auto check = [](const Tensor& dev, const Tensor& cpu, TolClass tol, const char* what) {
+        check_close(dev, cpu, tol, what);
+    };
+    auto on_dev = [](const Tensor& t) { return to(t, Device::cuda()); };
+    Tensor a = randn({3, 130, 40}, DType::f32, Device::cpu(), gen);
+    Tensor b = randn({3, 70, 40}, DType::f32, Device::cpu(), gen);
+    Tensor bt = transpose(b, 1, 2);  // (3, 40, 70), strided
+    check(bmm(on_dev(a), on_dev(bt)), bmm(a, bt), TolClass::matmul_deep, "bmm 130x40x70");
+    Tensor x = randn({5, 1000}, DType::f32, Device::cpu(), gen);
+    check(sum(on_dev(x), {1}), sum(x, {1}), TolClass::reduction, "row sums");
+    check(sum(on_dev(x), {0}), sum(x, {0}), TolClass::reduction, "column sums");
+    check(max(on_dev(x), 1).second, max(x, 1).second, TolClass::exact, "argmax rows");
+    check(var(on_dev(x), {1}), var(x, {1}), TolClass::reduction, "var rows");
+    check(logsumexp(on_dev(x), {1}), logsumexp(x, {1}), TolClass::transcendental, "logsumexp");
+    check(softmax(on_dev(x), 1), softmax(x, 1), TolClass::transcendental, "softmax rows");
+    check(log_softmax(on_dev(x), 0), log_softmax(x, 0), TolClass::transcendental,
+          "log_softmax columns");
+    check(cumsum(on_dev(x), 1), cumsum(x, 1), TolClass::reduction, "cumsum");
+    check(topk(on_dev(x), 7, 1).second, topk(x, 7, 1).second, TolClass::exact, "topk indices");
+    Tensor big = randn({300000}, DType::f32, Device::cpu(), gen);
+    check(gelu(on_dev(big)), gelu(big), TolClass::transcendental, "gelu, many blocks");
+    check(on_dev(big) * on_dev(big), big * big, TolClass::elementwise, "mul, many blocks");
+}
+
+TEST_CASE("the CUDA backend draws the same Philox stream as the CPU") {
+    Generator g_cpu(123), g_dev(123);
+    Tensor c = randn({1001}, DType::f32, Device::cpu(), g_cpu);
+    Tensor d = randn({1001}, DType::f32, Device::cuda(), g_dev);
+    check_close(d, c, TolClass::exact, "randn");
+    Tensor u = rand({77}, DType::f64, Device::cpu(), g_cpu);
+    Tensor v = rand({77}, DType::f64, Device::cuda(), g_dev);
+    check_close(v, u, TolClass::exact, "rand f64");
+}
