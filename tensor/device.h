@@ -1,7 +1,6 @@
 // Device: where a tensor's storage lives. The CPU backend is always present; the CUDA backend
 // (cuda/) registers kernels for DeviceType::cuda into the same dispatch table.
 #pragma once
-#include <fmt/format.h>
 
 #include <cstdint>
 
@@ -20,6 +19,9 @@ struct Device {
 
 }  // namespace marrow
 
+#if !defined(__CUDACC__)
+#include <fmt/format.h>
+
 template <>
 struct fmt::formatter<marrow::Device> : fmt::formatter<std::string_view> {
     auto format(marrow::Device d, format_context& ctx) const {
@@ -27,3 +29,13 @@ struct fmt::formatter<marrow::Device> : fmt::formatter<std::string_view> {
         return fmt::format_to(ctx.out(), "cuda:{}", d.index);
     }
 };
+#else
+#include <sstream>
+
+namespace marrow {
+inline void append_arg(std::ostringstream& os, Device d) {
+    if (d.type == DeviceType::cpu) os << "cpu";
+    else os << "cuda:" << d.index;
+}
+}  // namespace marrow
+#endif

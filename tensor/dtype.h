@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "tensor/error.h"
+#include "tensor/math/host_device.h"
 
 namespace marrow {
 
@@ -16,9 +17,9 @@ namespace marrow {
 struct Half {
     uint16_t bits = 0;
     Half() = default;
-    Half(float f) : bits(from_float(f)) {}
-    operator float() const { return to_float(bits); }
-    static uint16_t from_float(float f) {
+    MARROW_HOST_DEVICE Half(float f) : bits(from_float(f)) {}
+    MARROW_HOST_DEVICE operator float() const { return to_float(bits); }
+    MARROW_HOST_DEVICE static uint16_t from_float(float f) {
         uint32_t x = std::bit_cast<uint32_t>(f);
         uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
         if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
@@ -34,7 +35,7 @@ struct Half {
         if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;       // may carry into exponent
         return uint16_t(sign | h);
     }
-    static float to_float(uint16_t h) {
+    MARROW_HOST_DEVICE static float to_float(uint16_t h) {
         uint32_t sign = uint32_t(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
         if (e == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (m << 13));
         if (e == 0) {
@@ -49,7 +50,7 @@ struct Half {
 struct BFloat16 {
     uint16_t bits = 0;
     BFloat16() = default;
-    BFloat16(float f) {
+    MARROW_HOST_DEVICE BFloat16(float f) {
         uint32_t u = std::bit_cast<uint32_t>(f);
         if ((u & 0x7fffffffu) > 0x7f800000u) {
             bits = uint16_t((u >> 16) | 0x40u);  // quiet NaN
@@ -58,7 +59,9 @@ struct BFloat16 {
             bits = uint16_t(u >> 16);
         }
     }
-    operator float() const { return std::bit_cast<float>(uint32_t(bits) << 16); }
+    MARROW_HOST_DEVICE operator float() const {
+        return std::bit_cast<float>(uint32_t(bits) << 16);
+    }
 };
 
 // X(enumerator, C++ type, printed name, safetensors tag)
@@ -160,9 +163,15 @@ decltype(auto) visit_float(DType d, std::string_view op, Fn&& fn) {
 
 }  // namespace marrow
 
+#if !defined(__CUDACC__)
 template <>
 struct fmt::formatter<marrow::DType> : fmt::formatter<std::string_view> {
     auto format(marrow::DType d, format_context& ctx) const {
         return fmt::formatter<std::string_view>::format(marrow::dtype_name(d), ctx);
     }
 };
+#else
+namespace marrow {
+inline void append_arg(std::ostringstream& os, DType d) { os << dtype_name(d); }
+}  // namespace marrow
+#endif

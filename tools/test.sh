@@ -4,17 +4,22 @@
 #   tools/test.sh --asan   ASan+UBSan build in build-asan/ (the "asan" preset), all but the
 #                          install check (a sanitized static library can't link an
 #                          unsanitized consumer)
+#   tools/test.sh --nvcc   the nvcc build in build-nvcc/ (warnings are errors); runs the CPU
+#                          suite (the CUDA tests need a GPU: tools/gpu_check.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . tools/setup.sh
 need_packages "${BUILD_PACKAGES[@]}"
 preset=release
-[ "${1:-}" = "--asan" ] && preset=asan
+case "${1:-}" in
+    --asan) preset=asan ;;
+    --nvcc) preset=nvcc ;;
+esac
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 build=build
-[ "$preset" = asan ] && build=build-asan
+[ "$preset" = release ] || build=build-$preset
 ctest --preset "$preset" -j2
 # The op-case registry's modes report their coverage.
 grep -h "covered" "$build/Testing/Temporary/LastTest.log" | sed 's/^.*MESSAGE: /  /' | sort -u
