@@ -85,6 +85,8 @@ Tensor to(const Tensor& x, Device device);
 Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor detach(const Tensor& x);
+// Waits for queued device work (CUDA kernels are asynchronous; a no-op on the CPU).
+void synchronize(Device device);
 
 // ---- in-place updates (for optimizers and initialization; not recorded: they refuse a
 // tensor that requires grad while grad mode is on, like PyTorch's leaf check)

@@ -22,9 +22,11 @@ struct BenchCase {
     json params;        // what the peer needs to rebuild it
 };
 
-std::vector<BenchCase> cases() {
+std::vector<BenchCase> cases(bool gpu) {
     std::vector<BenchCase> c;
-    for (int64_t n : {128, 256, 512, 1024, 2048})
+    std::vector<int64_t> sizes = {128, 256, 512, 1024, 2048};
+    if (gpu) sizes = {1024, 2048, 4096, 8192};
+    for (int64_t n : sizes)
         c.push_back({"gemm", fmt::format("{}x{}x{}", n, n, n), {{"m", n}, {"n", n}, {"k", n}}});
     c.push_back({"gemm", "4096x512x512", {{"m", 4096}, {"n", 512}, {"k", 512}}});
     c.push_back({"gemm", "512x64x4096", {{"m", 512}, {"n", 64}, {"k", 4096}}});
@@ -54,16 +56,16 @@ std::vector<BenchCase> cases() {
 
 Shape shape_of(const json& j) { return j.get<Shape>(); }
 
-// The call to time, with inputs made once outside it.
-std::function<void()> make_runner(const BenchCase& c) {
+// The call to time, with inputs made once outside it (on `device`).
+std::function<void()> make_op(const BenchCase& c, Device device) {
     const json& p = c.params;
     Generator gen(1);
     if (c.bench == "gemm") {
-        Tensor a = randn({p["m"], p["k"]}, DType::f32, Device::cpu(), gen);
-        Tensor b = randn({p["k"], p["n"]}, DType::f32, Device::cpu(), gen);
+        Tensor a = randn({p["m"], p["k"]}, DType::f32, device, gen);
+        Tensor b = randn({p["k"], p["n"]}, DType::f32, device, gen);
         return [a, b] { mm(a, b); };
     }
-    Tensor x = randn(shape_of(p["shape"]), DType::f32, Device::cpu(), gen);
+    Tensor x = randn(shape_of(p["shape"]), DType::f32, device, gen);
     if (c.bench == "unary") {
         std::string op = p["op"];
         if (op == "relu") return [x] { relu(x); };
@@ -73,7 +75,7 @@ std::function<void()> make_runner(const BenchCase& c) {
     }
     if (c.bench == "binary") {
         Tensor y = randn(p.contains("b_shape") ? shape_of(p["b_shape"]) : shape_of(p["shape"]),
-                         DType::f32, Device::cpu(), gen);
+                         DType::f32, device, gen);
         if (p["op"] == "add") return [x, y] { add(x, y); };
         if (p["op"] == "mul") return [x, y] { mul(x, y); };
     }
@@ -88,6 +90,15 @@ std::function<void()> make_runner(const BenchCase& c) {
         return [x, dim] { softmax(x, dim); };
     }
     fail("bench: no runner for case {}", c.name);
+}
+
+// CUDA kernels are asynchronous: every timed call waits for its device.
+std::function<void()> make_runner(const BenchCase& c, Device device) {
+    std::function<void()> op = make_op(c, device);
+    return [op, device] {
+        op();
+        synchronize(device);
+    };
 }
 
 // Median seconds per call: one warm-up, then calls until `min_seconds` and `min_reps` are met.
@@ -113,24 +124,32 @@ int main(int argc, char** argv) try {
     bool list = false;
     std::string filter;
     double min_seconds = 0.3;
+    std::string device_name = "cpu";
     CLI::App cli{"marrow op benchmarks (see bench/run_bench.py for the peer comparison)"};
     cli.add_flag("--list", list, "print the case descriptions as JSON and exit");
     cli.add_option("--filter", filter, "only cases whose name contains this");
     cli.add_option("--min-seconds", min_seconds, "time each case for at least this long");
+    cli.add_option("--device", device_name, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     CLI11_PARSE(cli, argc, argv);
+    bool gpu = device_name == "cuda";
+    Device device = gpu ? Device::cuda() : Device::cpu();
     if (list) {
         json all = json::array();
-        for (const BenchCase& c : cases())
+        for (const BenchCase& c : cases(gpu))
             all.push_back({{"bench", c.bench}, {"case", c.name}, {"params", c.params}});
         std::cout << all.dump() << "\n";
         return 0;
     }
-    for (const BenchCase& c : cases()) {
+#if defined(MARROW_CUDA_SIM)
+    MARROW_CHECK(!gpu, "bench_ops: this build runs CUDA kernels on the SIMT simulator, which "
+                       "checks correctness, not speed; benchmark an nvcc build on a GPU");
+#endif
+    for (const BenchCase& c : cases(gpu)) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
-        auto [seconds, reps] = time_median(make_runner(c), min_seconds, 5);
-        std::cout << json{{"bench", c.bench}, {"case", c.name}, {"ours_s", seconds}, {"reps", reps}}
-                         .dump()
-                  << std::endl;
+        auto [seconds, reps] = time_median(make_runner(c, device), min_seconds, 5);
+        json line = {{"bench", c.bench}, {"case", c.name}, {"device", device_name},
+                     {"ours_s", seconds}, {"reps", reps}};
+        std::cout << line.dump() << std::endl;
     }
     return 0;
 } catch (const std::exception& e) {

@@ -14,19 +14,22 @@ import torch
 import torch.nn.functional as F
 
 
-def runner(case):
+DEVICE = os.environ.get("BENCH_DEVICE", "cpu")
+
+
+def op(case):
     p = case["params"]
     g = torch.Generator().manual_seed(1)
     if case["bench"] == "gemm":
-        a = torch.randn(p["m"], p["k"], generator=g)
-        b = torch.randn(p["k"], p["n"], generator=g)
+        a = torch.randn(p["m"], p["k"], generator=g).to(DEVICE)
+        b = torch.randn(p["k"], p["n"], generator=g).to(DEVICE)
         return lambda: torch.mm(a, b)
-    x = torch.randn(*p["shape"], generator=g)
+    x = torch.randn(*p["shape"], generator=g).to(DEVICE)
     if case["bench"] == "unary":
         fn = {"relu": torch.relu, "exp": torch.exp, "gelu": F.gelu, "tanh": torch.tanh}[p["op"]]
         return lambda: fn(x)
     if case["bench"] == "binary":
-        y = torch.randn(*p.get("b_shape", p["shape"]), generator=g)
+        y = torch.randn(*p.get("b_shape", p["shape"]), generator=g).to(DEVICE)
         fn = {"add": torch.add, "mul": torch.mul}[p["op"]]
         return lambda: fn(x, y)
     if case["bench"] == "reduce":
@@ -38,6 +41,17 @@ def runner(case):
         fn = torch.log_softmax if p["log"] else torch.softmax
         return lambda: fn(x, p["dim"])
     raise SystemExit(f"peer_torch: no runner for {case['case']}")
+
+
+def runner(case):
+    fn = op(case)
+    if DEVICE == "cpu":
+        return fn
+
+    def synced():  # CUDA work is asynchronous: time it to completion
+        fn()
+        torch.cuda.synchronize()
+    return synced
 
 
 def time_median(run, min_seconds, min_reps):
@@ -55,10 +69,13 @@ def main():
     cases = json.loads(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "-" else sys.stdin.read())
     min_seconds = float(os.environ.get("BENCH_MIN_SECONDS", "0.3"))
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
+    if DEVICE == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # compare fp32 with fp32
     with torch.no_grad():
         for case in cases:
             seconds, reps = time_median(runner(case), min_seconds, 5)
             print(json.dumps({"case": case["case"], "peer_s": seconds, "reps": reps,
+                              "device": DEVICE,
                               "threads": f"torch {torch.get_num_threads()}, openblas "
                                          f"{os.environ.get('OPENBLAS_NUM_THREADS', '?')}"}),
                   flush=True)

@@ -13,6 +13,7 @@ void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Ten
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
 void transfer(const Tensor& src, const Tensor& dst);
+void synchronize(int device_index);
 void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
             const Tensor* indices);
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);

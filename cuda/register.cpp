@@ -9,6 +9,7 @@ void register_cuda_kernels() {
     constexpr DeviceType dev = DeviceType::cuda;
     set_device_allocator(dev, {cuda::device_allocate, cuda::device_deallocate});
     register_kernel<TransferKernel>(OpId::transfer, dev, cuda::transfer);
+    register_kernel<SynchronizeKernel>(OpId::synchronize, dev, cuda::synchronize);
     register_kernel<CopyKernel>(OpId::copy, dev, cuda::copy);
     register_kernel<FillKernel>(OpId::fill, dev, cuda::fill);
     register_kernel<UnaryKernel>(OpId::unary, dev, cuda::unary);

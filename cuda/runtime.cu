@@ -114,6 +114,11 @@ void device_deallocate(void* p, size_t nbytes, int device) {
     cache.allocated_bytes -= bytes;
 }
 
+void synchronize(int device) {
+    MARROW_CUDA_CHECK(cudaSetDevice(device));
+    MARROW_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 void transfer(const Tensor& src, const Tensor& dst) {
     size_t bytes = size_t(src.numel()) * src.element_size();
     if (bytes == 0) return;

@@ -13,7 +13,7 @@ namespace marrow {
 #define MARROW_FORALL_KERNELS(X)                                                          \
     X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm)       \
     X(softmax) X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather)        \
-    X(scatter_add) X(sort) X(random) X(transfer)
+    X(scatter_add) X(sort) X(random) X(transfer) X(synchronize)
 // clang-format on
 
 enum class OpId {

@@ -97,5 +97,7 @@ using RandomKernel = void (*)(RandomDist, uint64_t seed, uint64_t offset, const 
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void (*)(const Tensor& src, const Tensor& dst);
+// Waits until all work queued on the device has finished (and reports its errors).
+using SynchronizeKernel = void (*)(int device_index);
 
 }  // namespace marrow

@@ -215,6 +215,8 @@ Tensor clone(const Tensor& x) {
 
 Tensor detach(const Tensor& x) { return x.alias(); }
 
+void synchronize(Device device) { op::synchronize(device); }
+
 // ---- in-place
 static void check_inplace(const char* name, const Tensor& t) {
     MARROW_CHECK(!(autograd::grad_enabled() && t.requires_grad()),

@@ -25,6 +25,8 @@ void* device_allocate(size_t nbytes, int device_index) {
 
 void device_deallocate(void* p, size_t, int) { std::free(p); }
 
+void synchronize(int) {}  // simulated launches complete before they return
+
 void transfer(const Tensor& src, const Tensor& dst) {
     std::memcpy(dst.raw_data(), src.raw_data(), size_t(src.numel()) * src.element_size());
 }

@@ -45,6 +45,11 @@ Tensor to_device(const Tensor& x, Device device) {
     return dst;
 }
 
+void synchronize(Device device) {
+    if (device.type == DeviceType::cpu) return;
+    kernel<SynchronizeKernel>(OpId::synchronize, device)(device.index);
+}
+
 void copy_(const Tensor& dst, const Tensor& src) {
     check_same_device("copy_", dst, src);
     Shape strides = broadcast_strides(src.shape(), src.strides(), dst.shape(), "copy_");

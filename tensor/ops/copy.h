@@ -12,6 +12,9 @@ Tensor to_device(const Tensor& x, Device device);
 // dst = src broadcast to dst's shape (converting dtype).
 void copy_(const Tensor& dst, const Tensor& src);
 void fill_(const Tensor& dst, double value);
+// Waits for the device's queued kernels (a no-op on the CPU and in the simulator). Timing
+// code must call it: CUDA kernels run asynchronously.
+void synchronize(Device device);
 
 // Entry-point checks shared by every op family.
 void check_same_device(std::string_view op, const Tensor& a, const Tensor& b);
