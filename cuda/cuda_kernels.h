@@ -17,6 +17,8 @@ void synchronize(int device_index);
 void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
             const Tensor* indices);
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
+// The vendor provider (nvcc builds): MARROW_KERNELS=vendor selects it.
+void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
 void softmax(bool log, const Tensor& x, const Tensor& y);
 void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& gx);
 void cumsum(const Tensor& x, const Tensor& y);

@@ -1,5 +1,9 @@
 // The CUDA column of the dispatch table: one explicit line per kernel, plus the device
-// allocator. Kernels not listed yet throw "`<op>` has no CUDA implementation".
+// allocator. An op without a line throws "`<op>` has no CUDA implementation". Vendor
+// providers are opt-in per run (MARROW_KERNELS=vendor: cuBLAS for GEMM, nvcc builds only).
+#include <cstdlib>
+#include <string_view>
+
 #include "cuda/cuda_kernels.h"
 #include "tensor/dispatch.h"
 
@@ -17,7 +21,13 @@ void register_cuda_kernels() {
     register_kernel<BinaryKernel>(OpId::binary, dev, cuda::binary);
     register_kernel<WhereKernel>(OpId::where, dev, cuda::where);
     register_kernel<ReduceKernel>(OpId::reduce, dev, cuda::reduce);
+#if defined(MARROW_CUDA_NVCC)
+    const char* provider = std::getenv("MARROW_KERNELS");
+    bool vendor = provider && std::string_view(provider) == "vendor";
+    register_kernel<GemmKernel>(OpId::gemm, dev, vendor ? cuda::gemm_cublas : cuda::gemm);
+#else
     register_kernel<GemmKernel>(OpId::gemm, dev, cuda::gemm);
+#endif
     register_kernel<SoftmaxKernel>(OpId::softmax, dev, cuda::softmax);
     register_kernel<SoftmaxBackwardKernel>(OpId::softmax_backward, dev, cuda::softmax_backward);
     register_kernel<CumsumKernel>(OpId::cumsum, dev, cuda::cumsum);

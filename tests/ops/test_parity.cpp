@@ -126,3 +126,17 @@ TEST_CASE("the CUDA backend draws the same Philox stream as the CPU") {
     Tensor v = rand({77}, DType::f64, Device::cuda(), g_dev);
     check_close(v, u, TolClass::exact, "rand f64");
 }
+
+TEST_CASE("f16 and bf16 casts on the CUDA backend round like the CPU's") {
+    Generator gen(8);
+    Tensor x = randn({3, 1000}, DType::f32, Device::cpu(), gen) * 100.0;
+    for (DType storage : {DType::f16, DType::bf16}) {
+        CAPTURE(storage);
+        Tensor cpu = to(to(x, storage), DType::f32);
+        Tensor dev = to(to(to(x, Device::cuda()), storage), DType::f32);
+        check_close(dev, cpu, TolClass::exact, "cast round trip");
+        Tensor strided = transpose(to(x, Device::cuda()), 0, 1);  // cast through a strided view
+        check_close(to(strided, storage), to(transpose(x, 0, 1), storage), TolClass::exact,
+                    "strided cast");
+    }
+}
