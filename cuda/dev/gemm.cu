@@ -1,0 +1,111 @@
+// The SGEMM ladder (STYLE.md habits 1 and 10). Each version is checked against the CPU
+// reference loop (tensor/cpu/gemm_reference.h) with the matmul_deep tolerance and, on a GPU,
+// timed (median of runs) against cuBLAS when this is an nvcc build.
+//
+//   version 1  naive: one thread per element of c, reading a and b from global memory
+//   version 2  tiled: cuda/kernels/gemm_tiled.cuh, the production kernel (#included here,
+//              so what is measured is what ships)
+//
+// Run:  build/cuda/dev_gemm [--version 0 (all)] [--m 1024 --n 1024 --k 1024] [--check-only]
+// On the SIMT simulator (MARROW_CUDA_SIM builds) it only checks: simulator timings are not
+// performance. ctest runs a small check of every version (label cuda).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "cuda/kernels/gemm_tiled.cuh"
+#include "cuda/launch.h"
+#include "autograd/ops.h"
+#include "tensor/cpu/gemm_reference.h"
+#include "tests/compare.h"
+
+using namespace marrow;
+
+namespace {
+
+__global__ void gemm_naive_kernel(const float* a, const float* b, float* c, int64_t M, int64_t N,
+                                  int64_t K) {
+    int64_t row = int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
+    int64_t col = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (row >= M || col >= N) return;
+    float acc = 0;
+    for (int64_t k = 0; k < K; ++k) acc += a[row * K + k] * b[k * N + col];
+    c[row * N + col] = acc;
+}
+
+// c = a @ b with version v; a (M, K), b (K, N), c (M, N), all contiguous on the device.
+void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
+    int64_t M = a.size(0), K = a.size(1), N = b.size(1);
+    if (v == 1) {
+        auto* naive = &gemm_naive_kernel;
+        MARROW_LAUNCH(naive, dim3(unsigned((N + 15) / 16), unsigned((M + 15) / 16)), dim3(16, 16),
+                      0, a.data<float>(), b.data<float>(), c.data<float>(), M, N, K);
+    } else {
+        using namespace cuda::gemm_v2;
+        auto* tiled = &gemm_tiled_kernel<float>;
+        MARROW_LAUNCH(tiled, dim3(unsigned((N + kBN - 1) / kBN), unsigned((M + kBM - 1) / kBM)),
+                      kThreads, 0, a.data<float>(), Operand{0, K, 1}, b.data<float>(),
+                      Operand{0, N, 1}, c.data<float>(), M, N, K, 1.0f, 0.0f);
+    }
+    synchronize(c.device());
+}
+
+double median_seconds(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
+    std::vector<double> t;
+    run_version(v, a, b, c);  // warm-up
+    for (int i = 0; i < 10; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        run_version(v, a, b, c);
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    int version = 0;
+    int64_t M = 1024, N = 1024, K = 1024;
+    bool check_only = false;
+    CLI::App cli{"SGEMM ladder: check (and on a GPU, time) each kernel version"};
+    cli.add_option("--version", version, "1 naive, 2 tiled (production); 0 all");
+    cli.add_option("--m", M);
+    cli.add_option("--n", N);
+    cli.add_option("--k", K);
+    cli.add_flag("--check-only", check_only, "validate, do not time");
+    CLI11_PARSE(cli, argc, argv);
+#if defined(MARROW_CUDA_SIM)
+    check_only = true;  // simulator timings are not performance
+#endif
+    Generator gen(3);
+    Tensor a = randn({M, K}, DType::f32, Device::cpu(), gen);
+    Tensor b = randn({K, N}, DType::f32, Device::cpu(), gen);
+    Tensor ref = zeros({M, N});
+    cpu::gemm_reference<float>(M, N, K, a.data<float>(), K, 1, b.data<float>(), N, 1,
+                               ref.data<float>(), N, 1, 1.0, 0.0);
+    Tensor da = to(a, Device::cuda()), db = to(b, Device::cuda());
+    Tensor dc = zeros({M, N}, DType::f32, Device::cuda());
+    bool ok = true;
+    for (int v = 1; v <= 2; ++v) {
+        if (version != 0 && v != version) continue;
+        fill_(dc, std::nan(""));
+        run_version(v, da, db, dc);
+        test::Comparison cmp = test::compare(to(dc, Device::cpu()), ref,
+                                             test::tolerance(test::TolClass::matmul_deep, DType::f32));
+        ok = ok && cmp.ok;
+        std::printf("version %d  %lldx%lldx%lld  %s  %s", v, (long long)M, (long long)N,
+                    (long long)K, cmp.ok ? "ok" : "MISMATCH", cmp.detail.c_str());
+        if (!check_only) {
+            double s = median_seconds(v, da, db, dc);
+            std::printf("  %.3f ms  %.1f GFLOP/s", s * 1e3, 2.0 * double(M) * N * K / s / 1e9);
+        }
+        std::printf("\n");
+    }
+    return ok ? 0 : 1;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "dev_gemm: error: %s\n", e.what());
+    return 1;
+}
