@@ -141,14 +141,18 @@ int main(int argc, char** argv) try {
         return 0;
     }
 #if defined(MARROW_CUDA_SIM)
-    MARROW_CHECK(!gpu, "bench_ops: this build runs CUDA kernels on the SIMT simulator, which "
-                       "checks correctness, not speed; benchmark an nvcc build on a GPU");
+    MARROW_CHECK(!gpu,
+                 "bench_ops: this build runs CUDA kernels on the SIMT simulator, which "
+                 "checks correctness, not speed; benchmark an nvcc build on a GPU");
 #endif
     for (const BenchCase& c : cases(gpu)) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
         auto [seconds, reps] = time_median(make_runner(c, device), min_seconds, 5);
-        json line = {{"bench", c.bench}, {"case", c.name}, {"device", device_name},
-                     {"ours_s", seconds}, {"reps", reps}};
+        json line = {{"bench", c.bench},
+                     {"case", c.name},
+                     {"device", device_name},
+                     {"ours_s", seconds},
+                     {"reps", reps}};
         std::cout << line.dump() << std::endl;
     }
     return 0;

@@ -5,10 +5,10 @@
 
 #include "tensor/error.h"
 
-#define MARROW_CUDA_CHECK(call)                                                            \
-    do {                                                                                   \
-        cudaError_t marrow_err = (call);                                                   \
-        if (marrow_err != cudaSuccess)                                                     \
+#define MARROW_CUDA_CHECK(call)                                                                \
+    do {                                                                                       \
+        cudaError_t marrow_err = (call);                                                       \
+        if (marrow_err != cudaSuccess)                                                         \
             ::marrow::fail("CUDA call {} failed at {}:{}: {} ({})", #call, __FILE__, __LINE__, \
-                           cudaGetErrorString(marrow_err), cudaGetErrorName(marrow_err));  \
+                           cudaGetErrorString(marrow_err), cudaGetErrorName(marrow_err));      \
     } while (0)

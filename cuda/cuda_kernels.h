@@ -28,8 +28,7 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
 void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
 void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor& values,
           const Tensor& indices);
-void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
-            double b);
+void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a, double b);
 
 // Device memory (host memory in the simulator).
 void* device_allocate(size_t nbytes, int device_index);

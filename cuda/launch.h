@@ -7,18 +7,21 @@
 #if defined(MARROW_CUDA_SIM)
 #include "cuda/sim/scheduler.h"
 
-#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)                          \
+#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)             \
     ::marrow::sim::launch(#kernel, dim3(grid), dim3(block), shared_bytes, \
                           [&] { kernel(__VA_ARGS__); })
 #else
 #include <cuda_runtime.h>
 
+#include "cuda/stream.h"
 #include "tensor/error.h"
 
 #define MARROW_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
-#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)                                \
+#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)                                 \
     do {                                                                                      \
-        kernel<<<grid, block, shared_bytes>>>(__VA_ARGS__);                                   \
+        kernel<<<grid, block, shared_bytes,                                                   \
+                 static_cast<cudaStream_t>(::marrow::cuda::current_stream_handle())>>>(       \
+            __VA_ARGS__);                                                                     \
         cudaError_t marrow_launch_err = cudaGetLastError();                                   \
         if (marrow_launch_err != cudaSuccess)                                                 \
             ::marrow::fail("launch of `{}` failed at {}:{}: {}", #kernel, __FILE__, __LINE__, \

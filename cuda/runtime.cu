@@ -12,6 +12,7 @@
 
 #include "cuda/check.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/stream.h"
 
 namespace marrow::cuda {
 namespace {
@@ -69,11 +70,10 @@ const char* device_name() {
 void* device_allocate(size_t nbytes, int device) {
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
-    MARROW_CHECK(err == cudaSuccess && count > 0,
-                 "cuda:{}: no CUDA device available ({})", device,
+    MARROW_CHECK(err == cudaSuccess && count > 0, "cuda:{}: no CUDA device available ({})", device,
                  err == cudaSuccess ? "the driver reports 0 devices" : cudaGetErrorString(err));
-    MARROW_CHECK(device >= 0 && device < count, "cuda:{} does not exist: {} CUDA device(s)",
-                 device, count);
+    MARROW_CHECK(device >= 0 && device < count, "cuda:{} does not exist: {} CUDA device(s)", device,
+                 count);
     size_t bytes = size_class(nbytes == 0 ? 1 : nbytes);
     Allocator& a = allocator();
     std::lock_guard lock(a.mutex);
@@ -95,9 +95,10 @@ void* device_allocate(size_t nbytes, int device) {
             (void)cudaGetLastError();
             size_t free_bytes = 0, total = 0;
             cudaMemGetInfo(&free_bytes, &total);
-            fail("cuda:{}: out of memory: requested {} bytes; {} free of {}; {} allocated by "
-                 "marrow, {} cached (released before retrying)",
-                 device, nbytes, free_bytes, total, cache.allocated_bytes, cache.cached_bytes);
+            fail(
+                "cuda:{}: out of memory: requested {} bytes; {} free of {}; {} allocated by "
+                "marrow, {} cached (released before retrying)",
+                device, nbytes, free_bytes, total, cache.allocated_bytes, cache.cached_bytes);
         }
     }
     cache.allocated_bytes += bytes;
@@ -116,15 +117,18 @@ void device_deallocate(void* p, size_t nbytes, int device) {
 
 void synchronize(int device) {
     MARROW_CUDA_CHECK(cudaSetDevice(device));
-    MARROW_CUDA_CHECK(cudaDeviceSynchronize());
+    MARROW_CUDA_CHECK(cudaDeviceSynchronize());  // every stream of the device
 }
 
 void transfer(const Tensor& src, const Tensor& dst) {
     size_t bytes = size_t(src.numel()) * src.element_size();
     if (bytes == 0) return;
-    cudaMemcpyKind kind = src.device().type == DeviceType::cpu ? cudaMemcpyHostToDevice
-                                                               : cudaMemcpyDeviceToHost;
-    MARROW_CUDA_CHECK(cudaMemcpy(dst.raw_data(), src.raw_data(), bytes, kind));
+    cudaMemcpyKind kind =
+        src.device().type == DeviceType::cpu ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost;
+    // On the current stream, then wait: the host side may use the data on return.
+    auto stream = static_cast<cudaStream_t>(current_stream_handle());
+    MARROW_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), bytes, kind, stream));
+    MARROW_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 }  // namespace marrow::cuda

@@ -14,17 +14,18 @@
 
 #include "cuda/check.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/stream.h"
 #include "tensor/ops/copy.h"
 
 namespace marrow::cuda {
 namespace {
 
-#define MARROW_CUBLAS_CHECK(call)                                                          \
-    do {                                                                                   \
-        cublasStatus_t marrow_status = (call);                                             \
-        if (marrow_status != CUBLAS_STATUS_SUCCESS)                                        \
+#define MARROW_CUBLAS_CHECK(call)                                                           \
+    do {                                                                                    \
+        cublasStatus_t marrow_status = (call);                                              \
+        if (marrow_status != CUBLAS_STATUS_SUCCESS)                                         \
             ::marrow::fail("cuBLAS call {} failed at {}:{}: {}", #call, __FILE__, __LINE__, \
-                           cublasGetStatusString(marrow_status));                          \
+                           cublasGetStatusString(marrow_status));                           \
     } while (0)
 
 cublasHandle_t handle(int device) {
@@ -65,13 +66,14 @@ void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha
     if (batch == 0 || M == 0 || N == 0) return;
     ColumnMajor ca = as_transposed(a), cb = as_transposed(b);
     cublasHandle_t h = handle(a.device().index);
+    MARROW_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(current_stream_handle())));
     auto i32 = [](int64_t v) { return int(v); };
     if (a.dtype() == DType::f32) {
         float al = float(alpha), be = float(beta);
         MARROW_CUBLAS_CHECK(cublasSgemmStridedBatched(
             h, cb.op, ca.op, i32(N), i32(M), i32(K), &al, cb.t.data<float>(), i32(cb.ld),
-            cb.t.stride(0), ca.t.data<float>(), i32(ca.ld), ca.t.stride(0), &be,
-            c.data<float>(), i32(N), M * N, i32(batch)));
+            cb.t.stride(0), ca.t.data<float>(), i32(ca.ld), ca.t.stride(0), &be, c.data<float>(),
+            i32(N), M * N, i32(batch)));
     } else if (a.dtype() == DType::f64) {
         MARROW_CUBLAS_CHECK(cublasDgemmStridedBatched(
             h, cb.op, ca.op, i32(N), i32(M), i32(K), &alpha, cb.t.data<double>(), i32(cb.ld),

@@ -34,8 +34,10 @@ struct fmt::formatter<marrow::Device> : fmt::formatter<std::string_view> {
 
 namespace marrow {
 inline void append_arg(std::ostringstream& os, Device d) {
-    if (d.type == DeviceType::cpu) os << "cpu";
-    else os << "cuda:" << d.index;
+    if (d.type == DeviceType::cpu)
+        os << "cpu";
+    else
+        os << "cuda:" << d.index;
 }
 }  // namespace marrow
 #endif

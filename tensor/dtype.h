@@ -59,9 +59,7 @@ struct BFloat16 {
             bits = uint16_t(u >> 16);
         }
     }
-    MARROW_HOST_DEVICE operator float() const {
-        return std::bit_cast<float>(uint32_t(bits) << 16);
-    }
+    MARROW_HOST_DEVICE operator float() const { return std::bit_cast<float>(uint32_t(bits) << 16); }
 };
 
 // X(enumerator, C++ type, printed name, safetensors tag)

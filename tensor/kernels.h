@@ -8,10 +8,11 @@
 
 namespace marrow {
 
-#define MARROW_FORALL_UNARY(X)                                                              \
-    X(neg)                                                                                  \
-    X(abs) X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) \
-        X(relu) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar) X(reciprocal)
+#define MARROW_FORALL_UNARY(X)                                                               \
+    X(neg)                                                                                   \
+    X(abs)                                                                                   \
+    X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) X(relu) \
+        X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar) X(reciprocal)
 
 enum class UnaryOp {
 #define MARROW_UNARY_ENUM(name) name,

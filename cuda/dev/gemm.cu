@@ -15,9 +15,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "autograd/ops.h"
 #include "cuda/kernels/gemm_tiled.cuh"
 #include "cuda/launch.h"
-#include "autograd/ops.h"
 #include "tensor/cpu/gemm_reference.h"
 #include "tests/compare.h"
 
@@ -93,8 +93,8 @@ int main(int argc, char** argv) try {
         if (version != 0 && v != version) continue;
         fill_(dc, std::nan(""));
         run_version(v, da, db, dc);
-        test::Comparison cmp = test::compare(to(dc, Device::cpu()), ref,
-                                             test::tolerance(test::TolClass::matmul_deep, DType::f32));
+        test::Comparison cmp = test::compare(
+            to(dc, Device::cpu()), ref, test::tolerance(test::TolClass::matmul_deep, DType::f32));
         ok = ok && cmp.ok;
         std::printf("version %d  %lldx%lldx%lld  %s  %s", v, (long long)M, (long long)N,
                     (long long)K, cmp.ok ? "ok" : "MISMATCH", cmp.detail.c_str());

@@ -5,10 +5,10 @@
 // map each flat index to per-operand offsets through a coalesced Geometry.
 #include <algorithm>
 
-#include "cuda/launch.h"
 #include "cuda/cuda_kernels.h"
 #include "cuda/kernels/geometry.h"
 #include "cuda/kernels/vec.h"
+#include "cuda/launch.h"
 #include "tensor/math/binary_math.h"
 #include "tensor/math/convert.h"
 #include "tensor/math/unary_math.h"
@@ -158,8 +158,8 @@ void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Ten
     visit_float(x.dtype(), unary_name(op), [&]<typename T>() {
         math::visit_unary(op, [&]<UnaryOp Op>() {
             auto* unary_backward = &unary_backward_kernel<Op, T>;
-            MARROW_LAUNCH(unary_backward, blocks_for(n), kThreads, 0, in<T>(x), in<T>(y),
-                          in<T>(g), out<T>(gx), geo, n, T(p.a), T(p.b));
+            MARROW_LAUNCH(unary_backward, blocks_for(n), kThreads, 0, in<T>(x), in<T>(y), in<T>(g),
+                          out<T>(gx), geo, n, T(p.a), T(p.b));
         });
     });
 }
@@ -175,8 +175,9 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& o) {
             math::visit_binary(op, [&]<BinaryOp Op>() {
                 using R = decltype(math::Binary<Op>::apply(T(), T()));
                 if constexpr (std::is_same_v<T, bool> && !std::is_same_v<R, bool>) {
-                    fail("arithmetic on bool tensors is not supported; convert to an integer "
-                         "dtype");
+                    fail(
+                        "arithmetic on bool tensors is not supported; convert to an integer "
+                        "dtype");
                 } else {
                     if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
                         if (g.contiguous && aligned16(a.raw_data()) && aligned16(b.raw_data()) &&

@@ -17,7 +17,8 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
     int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
     if (batch == 0 || M == 0 || N == 0) return;
     visit_float(a.dtype(), "gemm", [&]<typename T>() {
-        Operand am{a.stride(0), a.stride(1), a.stride(2)}, bm{b.stride(0), b.stride(1), b.stride(2)};
+        Operand am{a.stride(0), a.stride(1), a.stride(2)},
+            bm{b.stride(0), b.stride(1), b.stride(2)};
         unsigned gx = unsigned((N + kBN - 1) / kBN), gy = unsigned((M + kBM - 1) / kBM);
         MARROW_CHECK(gy <= 65535, "CUDA gemm: M = {} needs {} row blocks (limit 65535)", M, gy);
         auto* gemm_tiled = &gemm_v2::gemm_tiled_kernel<T>;
@@ -25,8 +26,8 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
             unsigned gz = unsigned(std::min<int64_t>(65535, batch - b0));
             MARROW_LAUNCH(gemm_tiled, dim3(gx, gy, gz), kThreads, 0,
                           a.data<T>() + b0 * am.batch_stride, am,
-                          b.data<T>() + b0 * bm.batch_stride, bm, c.data<T>() + b0 * M * N, M, N,
-                          K, T(alpha), T(beta));
+                          b.data<T>() + b0 * bm.batch_stride, bm, c.data<T>() + b0 * M * N, M, N, K,
+                          T(alpha), T(beta));
         }
     });
 }

@@ -24,8 +24,8 @@ int blocks_for(int64_t n) {
 
 // index_select / index_add: (outer, D, inner) and (outer, n, inner) contiguous views.
 template <typename T>
-__global__ void index_select_kernel(const T* x, const int64_t* index, T* out, int64_t d,
-                                    int64_t n, int64_t inner, int64_t total) {
+__global__ void index_select_kernel(const T* x, const int64_t* index, T* out, int64_t d, int64_t n,
+                                    int64_t inner, int64_t total) {
     MARROW_GRID_STRIDE(e, total) {
         int64_t i = e % inner, j = (e / inner) % n, o = e / (inner * n);
         out[e] = x[(o * d + index[j]) * inner + i];
@@ -33,8 +33,8 @@ __global__ void index_select_kernel(const T* x, const int64_t* index, T* out, in
 }
 
 template <typename T>
-__global__ void index_add_kernel(const T* src, const int64_t* index, T* out, int64_t d,
-                                 int64_t n, int64_t inner, int64_t total) {
+__global__ void index_add_kernel(const T* src, const int64_t* index, T* out, int64_t d, int64_t n,
+                                 int64_t inner, int64_t total) {
     MARROW_GRID_STRIDE(e, total) {  // e indexes out: (o, k, i)
         int64_t i = e % inner, k = (e / inner) % d, o = e / (inner * d);
         T acc = out[e];
@@ -47,11 +47,11 @@ __global__ void index_add_kernel(const T* src, const int64_t* index, T* out, int
 // gather / scatter_add over N-d coordinates (row-major over `shape`).
 struct Coords {
     int ndim;
-    int64_t shape[kMaxDims];   // index's shape (gather), out's shape (scatter_add)
+    int64_t shape[kMaxDims];  // index's shape (gather), out's shape (scatter_add)
     int64_t index_shape[kMaxDims];
-    int64_t a[kMaxDims];       // strides of x (gather) or out (scatter_add)
-    int64_t index[kMaxDims];   // strides of index
-    int64_t b[kMaxDims];       // strides of out (gather) or src (scatter_add)
+    int64_t a[kMaxDims];      // strides of x (gather) or out (scatter_add)
+    int64_t index[kMaxDims];  // strides of index
+    int64_t b[kMaxDims];      // strides of out (gather) or src (scatter_add)
 };
 
 template <typename T>
@@ -185,8 +185,8 @@ void index_add(const Tensor& src, const Tensor& index, const Tensor& out) {
     visit_float(src.dtype(), "index_add", [&]<typename T>() {
         auto* index_add_k = &index_add_kernel<T>;
         MARROW_LAUNCH(index_add_k, blocks_for(total), kThreads, 0, src.data<T>(),
-                      index.data<int64_t>(), out.data<T>(), out.size(1), index.numel(),
-                      out.size(2), total);
+                      index.data<int64_t>(), out.data<T>(), out.size(1), index.numel(), out.size(2),
+                      total);
     });
 }
 
@@ -196,10 +196,9 @@ void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out
     Coords c = make_coords(index.shape(), x, index, out);
     visit_dtype(x.dtype(), [&]<typename T>() {
         auto* gather_k = &gather_kernel<T>;
-        MARROW_LAUNCH(gather_k, blocks_for(total), kThreads, 0,
-                      static_cast<const T*>(x.raw_data()),
-                      static_cast<const int64_t*>(index.raw_data()), static_cast<T*>(out.raw_data()),
-                      c, int(dim), total);
+        MARROW_LAUNCH(gather_k, blocks_for(total), kThreads, 0, static_cast<const T*>(x.raw_data()),
+                      static_cast<const int64_t*>(index.raw_data()),
+                      static_cast<T*>(out.raw_data()), c, int(dim), total);
     });
 }
 
@@ -222,8 +221,8 @@ void sort(const Tensor& x, int64_t k, bool descending, bool, const Tensor& value
     if (rows == 0 || k == 0) return;
     visit_float(x.dtype(), "sort", [&]<typename T>() {
         auto* sort_rows = &sort_rows_kernel<T>;
-        MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data<T>(), rows, n, k,
-                      descending, values.data<T>(), indices.data<int64_t>());
+        MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data<T>(), rows, n, k, descending,
+                      values.data<T>(), indices.data<int64_t>());
     });
 }
 

@@ -26,12 +26,24 @@ __device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
         T v = row[i];
         switch (kind) {
-            case 0: acc += v; break;
-            case 1: acc += (v - shift) * (v - shift); break;
-            case 2: acc += MARROW_MATH(exp)(v - shift); break;
-            case 3: acc += MARROW_MATH(abs)(v); break;
-            case 4: acc += v * v; break;
-            default: acc += MARROW_MATH(pow)(MARROW_MATH(abs)(v), p); break;
+            case 0:
+                acc += v;
+                break;
+            case 1:
+                acc += (v - shift) * (v - shift);
+                break;
+            case 2:
+                acc += MARROW_MATH(exp)(v - shift);
+                break;
+            case 3:
+                acc += MARROW_MATH(abs)(v);
+                break;
+            case 4:
+                acc += v * v;
+                break;
+            default:
+                acc += MARROW_MATH(pow)(MARROW_MATH(abs)(v), p);
+                break;
         }
     }
     return block_reduce(acc, T(0), Sum<T>());
@@ -46,14 +58,18 @@ __device__ ArgBest<T> row_arg(const T* row, int64_t n, bool want_max) {
 }
 
 template <typename T>
-__global__ void reduce_rows_kernel(ReduceOp op, const T* x, int64_t n, T* values,
-                                   int64_t* indices, T correction, T p) {
+__global__ void reduce_rows_kernel(ReduceOp op, const T* x, int64_t n, T* values, int64_t* indices,
+                                   T correction, T p) {
     int64_t m = blockIdx.x;
     const T* row = x + m * n;
     T out = T(0);
     switch (op) {
-        case ReduceOp::sum: out = row_sum_of(row, n, 0, T(0), p); break;
-        case ReduceOp::mean: out = row_sum_of(row, n, 0, T(0), p) / T(n); break;
+        case ReduceOp::sum:
+            out = row_sum_of(row, n, 0, T(0), p);
+            break;
+        case ReduceOp::mean:
+            out = row_sum_of(row, n, 0, T(0), p) / T(n);
+            break;
         case ReduceOp::var: {
             T mean = row_sum_of(row, n, 0, T(0), p) / T(n);
             T denom = T(n) - correction;
@@ -69,14 +85,19 @@ __global__ void reduce_rows_kernel(ReduceOp op, const T* x, int64_t n, T* values
         }
         case ReduceOp::logsumexp: {
             T mx = row_arg(row, n, true).value;
-            if (MARROW_MATH(isinf)(mx) || mx != mx) out = mx;
-            else out = mx + MARROW_MATH(log)(row_sum_of(row, n, 2, mx, p));
+            if (MARROW_MATH(isinf)(mx) || mx != mx)
+                out = mx;
+            else
+                out = mx + MARROW_MATH(log)(row_sum_of(row, n, 2, mx, p));
             break;
         }
         case ReduceOp::norm:
-            if (p == T(2)) out = MARROW_MATH(sqrt)(row_sum_of(row, n, 4, T(0), p));
-            else if (p == T(1)) out = row_sum_of(row, n, 3, T(0), p);
-            else out = MARROW_MATH(pow)(row_sum_of(row, n, 5, T(0), p), T(1) / p);
+            if (p == T(2))
+                out = MARROW_MATH(sqrt)(row_sum_of(row, n, 4, T(0), p));
+            else if (p == T(1))
+                out = row_sum_of(row, n, 3, T(0), p);
+            else
+                out = MARROW_MATH(pow)(row_sum_of(row, n, 5, T(0), p), T(1) / p);
             break;
     }
     if (threadIdx.x == 0) values[m] = out;
@@ -103,15 +124,14 @@ void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& v
         if (x.stride(1) != 1 && x.stride(0) == 1 && n > 1) {  // column layout
             auto* reduce_columns = &reduce_columns_kernel<T>;
             int blocks = int(std::min<int64_t>((m + kThreads - 1) / kThreads, 4096));
-            MARROW_LAUNCH(reduce_columns, blocks, kThreads, 0, x.data<T>(), m, n,
-                          values.data<T>(), op == ReduceOp::mean);
+            MARROW_LAUNCH(reduce_columns, blocks, kThreads, 0, x.data<T>(), m, n, values.data<T>(),
+                          op == ReduceOp::mean);
             return;
         }
         auto* reduce_rows = &reduce_rows_kernel<T>;
         MARROW_CHECK(m <= 2147483647, "CUDA reduce: {} rows exceed the grid limit", m);
-        MARROW_LAUNCH(reduce_rows, unsigned(m), kThreads, 0, op, x.data<T>(), n,
-                      values.data<T>(), indices ? indices->data<int64_t>() : nullptr,
-                      T(p.correction), T(p.p));
+        MARROW_LAUNCH(reduce_rows, unsigned(m), kThreads, 0, op, x.data<T>(), n, values.data<T>(),
+                      indices ? indices->data<int64_t>() : nullptr, T(p.correction), T(p.p));
     });
 }
 

@@ -55,7 +55,7 @@ __global__ void softmax_backward_rows_kernel(bool log, const T* y, const T* g, T
     }
 }
 
-#define MARROW_COLUMNS(col, outer, inner)                                                  \
+#define MARROW_COLUMNS(col, outer, inner)                                                       \
     for (int64_t col = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; col < (outer) * (inner); \
          col += int64_t(blockDim.x) * gridDim.x)
 
@@ -119,8 +119,8 @@ void softmax(bool log, const Tensor& x, const Tensor& y) {
     visit_float(x.dtype(), log ? "log_softmax" : "softmax", [&]<typename T>() {
         if (inner == 1) {
             auto* softmax_rows = &softmax_rows_kernel<T>;
-            MARROW_LAUNCH(softmax_rows, unsigned(outer), kThreads, 0, log, x.data<T>(),
-                          y.data<T>(), d);
+            MARROW_LAUNCH(softmax_rows, unsigned(outer), kThreads, 0, log, x.data<T>(), y.data<T>(),
+                          d);
         } else {
             auto* softmax_columns = &softmax_columns_kernel<T>;
             MARROW_LAUNCH(softmax_columns, column_blocks(outer * inner), kThreads, 0, log,

@@ -18,8 +18,7 @@ void* device_allocate(size_t nbytes, int device_index) {
                  device_count(), device_name());
     size_t bytes = (nbytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-    MARROW_CHECK(p != nullptr, "cuda:{}: out of memory allocating {} bytes", device_index,
-                 nbytes);
+    MARROW_CHECK(p != nullptr, "cuda:{}: out of memory allocating {} bytes", device_index, nbytes);
     return p;
 }
 

@@ -91,7 +91,8 @@ char* fiber_stack(int i) {
         void operator()(char* p) const { std::free(p); }
     };
     thread_local std::vector<std::unique_ptr<char, Free>> stacks;
-    while (int(stacks.size()) <= i) stacks.emplace_back(static_cast<char*>(std::malloc(kStackBytes)));
+    while (int(stacks.size()) <= i)
+        stacks.emplace_back(static_cast<char*>(std::malloc(kStackBytes)));
     return stacks[size_t(i)].get();
 }
 
@@ -169,8 +170,8 @@ bool release_barrier(BlockRun& b) {
     if (!exited.empty())
         fail_block(b, fmt::format("{} threads wait at __syncthreads ({}:{}) but {} threads of "
                                   "the block exited without reaching it (e.g. {})",
-                                  waiting.size(), waiting[0]->file, waiting[0]->line,
-                                  exited.size(), where(exited[0]->st)));
+                                  waiting.size(), waiting[0]->file, waiting[0]->line, exited.size(),
+                                  where(exited[0]->st)));
     for (Fiber* f : waiting)
         if (f->line != waiting[0]->line || std::string_view(f->file) != waiting[0]->file)
             fail_block(b, fmt::format("threads of one block wait at different __syncthreads: "
@@ -239,10 +240,10 @@ uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const 
         w.file = file;
         w.line = line;
     } else if (w.op != op || w.mask != (mask & existing)) {
-        fail_block(b, fmt::format("lanes of warp {} disagree: {} is at {}:{} (mask {:#010x}) "
-                                  "while others are at {}:{} (mask {:#010x})",
-                                  f.st.warp, where(f.st), file, line, mask, w.file, w.line,
-                                  w.mask));
+        fail_block(b,
+                   fmt::format("lanes of warp {} disagree: {} is at {}:{} (mask {:#010x}) "
+                               "while others are at {}:{} (mask {:#010x})",
+                               f.st.warp, where(f.st), file, line, mask, w.file, w.line, w.mask));
     }
     w.value[lane] = value;
     w.src[lane] = src;
@@ -263,18 +264,26 @@ uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const 
         Fiber& lf = b.fibers[size_t(first + l)];
         uint64_t r = 0;
         switch (w.op) {
-        case WarpOp::ballot: r = votes; break;
-        case WarpOp::any: r = votes != 0; break;
-        case WarpOp::all: r = votes == w.mask; break;
-        case WarpOp::sync: break;
-        default:
-            if (w.src[l] >= 0) {
-                if (!(w.mask & (1u << w.src[l])))
-                    fail_block(b, fmt::format("{}:{}: lane {} of warp {} shuffles from lane {}, "
-                                              "which is not in the mask {:#010x}",
-                                              w.file, w.line, l, f.st.warp, w.src[l], w.mask));
-                r = w.value[w.src[l]];
-            }
+            case WarpOp::ballot:
+                r = votes;
+                break;
+            case WarpOp::any:
+                r = votes != 0;
+                break;
+            case WarpOp::all:
+                r = votes == w.mask;
+                break;
+            case WarpOp::sync:
+                break;
+            default:
+                if (w.src[l] >= 0) {
+                    if (!(w.mask & (1u << w.src[l])))
+                        fail_block(b,
+                                   fmt::format("{}:{}: lane {} of warp {} shuffles from lane {}, "
+                                               "which is not in the mask {:#010x}",
+                                               w.file, w.line, l, f.st.warp, w.src[l], w.mask));
+                    r = w.value[w.src[l]];
+                }
         }
         lf.warp_result = r;
         if (l != lane) lf.state = FiberState::runnable;

@@ -49,13 +49,15 @@ enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, sync }
 uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const char* file,
                        int line);
 
-template <typename T> uint64_t to_bits(T v) {
+template <typename T>
+uint64_t to_bits(T v) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>);
     uint64_t bits = 0;
     std::memcpy(&bits, &v, sizeof(T));
     return bits;
 }
-template <typename T> T from_bits(uint64_t bits) {
+template <typename T>
+T from_bits(uint64_t bits) {
     T v;
     std::memcpy(&v, &bits, sizeof(T));
     return v;
@@ -65,14 +67,18 @@ template <typename T> T from_bits(uint64_t bits) {
 inline int shuffle_source(WarpOp op, int lane, int arg, int width) {
     int base = lane & ~(width - 1);
     switch (op) {
-    case WarpOp::shfl: return base + (arg & (width - 1));
-    case WarpOp::shfl_up: return lane - arg >= base ? lane - arg : -1;
-    case WarpOp::shfl_down: return lane + arg < base + width ? lane + arg : -1;
-    case WarpOp::shfl_xor: {
-        int src = lane ^ arg;
-        return src >= base && src < base + width ? src : -1;
-    }
-    default: return -1;
+        case WarpOp::shfl:
+            return base + (arg & (width - 1));
+        case WarpOp::shfl_up:
+            return lane - arg >= base ? lane - arg : -1;
+        case WarpOp::shfl_down:
+            return lane + arg < base + width ? lane + arg : -1;
+        case WarpOp::shfl_xor: {
+            int src = lane ^ arg;
+            return src >= base && src < base + width ? src : -1;
+        }
+        default:
+            return -1;
     }
 }
 
@@ -83,20 +89,29 @@ T shuffle(WarpOp op, unsigned mask, T v, int arg, int width, const char* file, i
     return src < 0 ? v : from_bits<T>(got);
 }
 
-template <typename T> T atomic_add(T* p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
-template <typename T> T atomic_cas(T* p, T expected, T desired) {
+template <typename T>
+T atomic_add(T* p, T v) {
+    return std::atomic_ref<T>(*p).fetch_add(v);
+}
+template <typename T>
+T atomic_cas(T* p, T expected, T desired) {
     std::atomic_ref<T>(*p).compare_exchange_strong(expected, desired);
     return expected;
 }
-template <typename T> T atomic_exch(T* p, T v) { return std::atomic_ref<T>(*p).exchange(v); }
-template <typename T> T atomic_max(T* p, T v) {
+template <typename T>
+T atomic_exch(T* p, T v) {
+    return std::atomic_ref<T>(*p).exchange(v);
+}
+template <typename T>
+T atomic_max(T* p, T v) {
     std::atomic_ref<T> r(*p);
     T old = r.load();
     while (old < v && !r.compare_exchange_weak(old, v)) {
     }
     return old;
 }
-template <typename T> T atomic_min(T* p, T v) {
+template <typename T>
+T atomic_min(T* p, T v) {
     std::atomic_ref<T> r(*p);
     T old = r.load();
     while (old > v && !r.compare_exchange_weak(old, v)) {
@@ -128,27 +143,49 @@ struct alignas(16) float4 {
 #define MARROW_SIM_MASK(...) (0xffffffffu __VA_OPT__(&(__VA_ARGS__)))
 #define MARROW_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::marrow::sim::dynamic_shared())
 
-#define __shfl_sync(mask, v, src, ...) \
-    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl, mask, v, src, MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
-#define __shfl_up_sync(mask, v, d, ...) \
-    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_up, mask, v, d, MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
-#define __shfl_down_sync(mask, v, d, ...) \
-    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_down, mask, v, d, MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
-#define __shfl_xor_sync(mask, v, m, ...) \
-    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_xor, mask, v, m, MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
+#define __shfl_sync(mask, v, src, ...)                                \
+    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl, mask, v, src, \
+                           MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
+#define __shfl_up_sync(mask, v, d, ...)                                \
+    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_up, mask, v, d, \
+                           MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
+#define __shfl_down_sync(mask, v, d, ...)                                \
+    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_down, mask, v, d, \
+                           MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
+#define __shfl_xor_sync(mask, v, m, ...)                                \
+    ::marrow::sim::shuffle(::marrow::sim::WarpOp::shfl_xor, mask, v, m, \
+                           MARROW_SIM_WIDTH(__VA_ARGS__), __FILE__, __LINE__)
 #define MARROW_SIM_WIDTH(...) (32 __VA_OPT__(*0 + (__VA_ARGS__)))
-#define __ballot_sync(mask, p) \
-    unsigned(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::ballot, mask, bool(p), -1, __FILE__, __LINE__))
-#define __any_sync(mask, p) \
-    int(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::any, mask, bool(p), -1, __FILE__, __LINE__))
-#define __all_sync(mask, p) \
-    int(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::all, mask, bool(p), -1, __FILE__, __LINE__))
+#define __ballot_sync(mask, p)                                                              \
+    unsigned(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::ballot, mask, bool(p), -1, \
+                                          __FILE__, __LINE__))
+#define __any_sync(mask, p)                                                                   \
+    int(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::any, mask, bool(p), -1, __FILE__, \
+                                     __LINE__))
+#define __all_sync(mask, p)                                                                   \
+    int(::marrow::sim::warp_exchange(::marrow::sim::WarpOp::all, mask, bool(p), -1, __FILE__, \
+                                     __LINE__))
 
-template <typename T> T atomicAdd(T* p, T v) { return ::marrow::sim::atomic_add(p, v); }
-template <typename T> T atomicMax(T* p, T v) { return ::marrow::sim::atomic_max(p, v); }
-template <typename T> T atomicMin(T* p, T v) { return ::marrow::sim::atomic_min(p, v); }
-template <typename T> T atomicCAS(T* p, T e, T d) { return ::marrow::sim::atomic_cas(p, e, d); }
-template <typename T> T atomicExch(T* p, T v) { return ::marrow::sim::atomic_exch(p, v); }
+template <typename T>
+T atomicAdd(T* p, T v) {
+    return ::marrow::sim::atomic_add(p, v);
+}
+template <typename T>
+T atomicMax(T* p, T v) {
+    return ::marrow::sim::atomic_max(p, v);
+}
+template <typename T>
+T atomicMin(T* p, T v) {
+    return ::marrow::sim::atomic_min(p, v);
+}
+template <typename T>
+T atomicCAS(T* p, T e, T d) {
+    return ::marrow::sim::atomic_cas(p, e, d);
+}
+template <typename T>
+T atomicExch(T* p, T v) {
+    return ::marrow::sim::atomic_exch(p, v);
+}
 
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }

@@ -14,8 +14,9 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
             math::visit_binary(op, [&]<BinaryOp Op>() {
                 using R = decltype(math::Binary<Op>::apply(T(), T()));
                 if constexpr (std::is_same_v<T, bool> && !std::is_same_v<R, bool>) {
-                    fail("arithmetic on bool tensors is not supported; convert to an integer "
-                         "dtype");
+                    fail(
+                        "arithmetic on bool tensors is not supported; convert to an integer "
+                        "dtype");
                 } else {
                     map2<R, T, T>(a, b, out, math::Binary<Op>::template apply<T>);
                 }

@@ -13,13 +13,19 @@ template <BinaryOp Op>
 struct Binary {
     template <typename T>
     MARROW_HOST_DEVICE static auto apply(T x, T y) {
-        if constexpr (Op == BinaryOp::add) return T(x + y);
-        else if constexpr (Op == BinaryOp::sub) return T(x - y);
-        else if constexpr (Op == BinaryOp::mul) return T(x * y);
+        if constexpr (Op == BinaryOp::add)
+            return T(x + y);
+        else if constexpr (Op == BinaryOp::sub)
+            return T(x - y);
+        else if constexpr (Op == BinaryOp::mul)
+            return T(x * y);
         else if constexpr (Op == BinaryOp::div) {
-            if constexpr (std::is_integral_v<T>) return y == T(0) ? T(0) : T(x / y);
-            else return T(x / y);
-        } else if constexpr (Op == BinaryOp::pow) return T(MARROW_MATH(pow)(x, y));
+            if constexpr (std::is_integral_v<T>)
+                return y == T(0) ? T(0) : T(x / y);
+            else
+                return T(x / y);
+        } else if constexpr (Op == BinaryOp::pow)
+            return T(MARROW_MATH(pow)(x, y));
         else if constexpr (Op == BinaryOp::maximum) {
             if constexpr (std::is_floating_point_v<T>)
                 if (x != x || y != y) return x != x ? x : y;
@@ -28,20 +34,29 @@ struct Binary {
             if constexpr (std::is_floating_point_v<T>)
                 if (x != x || y != y) return x != x ? x : y;
             return x < y ? x : y;
-        } else if constexpr (Op == BinaryOp::eq) return bool(x == y);
-        else if constexpr (Op == BinaryOp::ne) return bool(x != y);
-        else if constexpr (Op == BinaryOp::lt) return bool(x < y);
-        else if constexpr (Op == BinaryOp::le) return bool(x <= y);
-        else if constexpr (Op == BinaryOp::gt) return bool(x > y);
-        else if constexpr (Op == BinaryOp::ge) return bool(x >= y);
-        else if constexpr (Op == BinaryOp::logical_and) return bool(x) && bool(y);
-        else return bool(x) || bool(y);
+        } else if constexpr (Op == BinaryOp::eq)
+            return bool(x == y);
+        else if constexpr (Op == BinaryOp::ne)
+            return bool(x != y);
+        else if constexpr (Op == BinaryOp::lt)
+            return bool(x < y);
+        else if constexpr (Op == BinaryOp::le)
+            return bool(x <= y);
+        else if constexpr (Op == BinaryOp::gt)
+            return bool(x > y);
+        else if constexpr (Op == BinaryOp::ge)
+            return bool(x >= y);
+        else if constexpr (Op == BinaryOp::logical_and)
+            return bool(x) && bool(y);
+        else
+            return bool(x) || bool(y);
     }
 };
 
-#define MARROW_FORALL_BINARY(X)                                                              \
-    X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(eq) X(ne) X(lt) X(le) X(gt) \
-        X(ge) X(logical_and) X(logical_or)
+#define MARROW_FORALL_BINARY(X)                                                           \
+    X(add)                                                                                \
+    X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(eq) X(ne) X(lt) X(le) X(gt) X(ge) \
+        X(logical_and) X(logical_or)
 
 // Calls fn.template operator()<Op>() with `op` as a compile-time constant (host side).
 template <typename Fn>

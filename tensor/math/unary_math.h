@@ -25,24 +25,24 @@ MARROW_HOST_DEVICE inline T sigmoid_of(T x) {
 template <UnaryOp Op>
 struct Unary;
 
-#define MARROW_UNARY(OP, FORWARD, BACKWARD)                                       \
-    template <>                                                                   \
-    struct Unary<UnaryOp::OP> {                                                   \
-        template <typename T>                                                     \
-        MARROW_HOST_DEVICE static T forward(T x, T a, T b) {                      \
-            (void)a;                                                              \
-            (void)b;                                                              \
-            FORWARD;                                                              \
-        }                                                                         \
-        template <typename T>                                                     \
-        MARROW_HOST_DEVICE static T backward(T x, T y, T g, T a, T b) {           \
-            (void)x;                                                              \
-            (void)y;                                                              \
-            (void)g;                                                              \
-            (void)a;                                                              \
-            (void)b;                                                              \
-            BACKWARD;                                                             \
-        }                                                                         \
+#define MARROW_UNARY(OP, FORWARD, BACKWARD)                             \
+    template <>                                                         \
+    struct Unary<UnaryOp::OP> {                                         \
+        template <typename T>                                           \
+        MARROW_HOST_DEVICE static T forward(T x, T a, T b) {            \
+            (void)a;                                                    \
+            (void)b;                                                    \
+            FORWARD;                                                    \
+        }                                                               \
+        template <typename T>                                           \
+        MARROW_HOST_DEVICE static T backward(T x, T y, T g, T a, T b) { \
+            (void)x;                                                    \
+            (void)y;                                                    \
+            (void)g;                                                    \
+            (void)a;                                                    \
+            (void)b;                                                    \
+            BACKWARD;                                                   \
+        }                                                               \
     };
 
 MARROW_UNARY(neg, return -x, return -g)
@@ -68,15 +68,18 @@ MARROW_UNARY(gelu, return T(0.5) * x * (T(1) + MARROW_MATH(erf)(x * T(kSqrtHalf)
 })
 // y = x/2 (1 + tanh u), u = k (x + c x^3):
 // dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) k (1 + 3 c x^2)
-MARROW_UNARY(gelu_tanh, {
-    T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
-    return T(0.5) * x * (T(1) + MARROW_MATH(tanh)(u));
-}, {
-    T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
-    T t = MARROW_MATH(tanh)(u);
-    T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluC) * x * x);
-    return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
-})
+MARROW_UNARY(
+    gelu_tanh,
+    {
+        T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
+        return T(0.5) * x * (T(1) + MARROW_MATH(tanh)(u));
+    },
+    {
+        T u = T(kSqrt2OverPi) * (x + T(kGeluC) * x * x * x);
+        T t = MARROW_MATH(tanh)(u);
+        T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluC) * x * x);
+        return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
+    })
 // silu = x s(x): d/dx = s + x s (1 - s)
 MARROW_UNARY(silu, return x * sigmoid_of(x), {
     T s = sigmoid_of(x);
