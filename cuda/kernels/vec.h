@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "cuda/launch.h"
 #include "tensor/math/host_device.h"
 
 namespace marrow::cuda {
