@@ -3,8 +3,10 @@
 // timed (median of runs) against cuBLAS when this is an nvcc build.
 //
 //   version 1  naive: one thread per element of c, reading a and b from global memory
-//   version 2  tiled: cuda/kernels/gemm_tiled.cuh, the production kernel (#included here,
-//              so what is measured is what ships)
+//   version 2  tiled: cuda/kernels/gemm_tiled.cuh (#included here, so what is measured is
+//              what ships): 64x64 tiles through shared memory, 4x4 outputs per thread
+//   version 3  version 2 filling the tiles with 16-byte loads: the production path for
+//              row-major float operands with sizes that are multiples of 4
 //
 // Run:  build/cuda/dev_gemm [--version 0 (all)] [--m 1024 --n 1024 --k 1024] [--check-only]
 // On the SIMT simulator (MARROW_CUDA_SIM builds) it only checks: simulator timings are not
@@ -44,7 +46,7 @@ void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
                       0, a.data<float>(), b.data<float>(), c.data<float>(), M, N, K);
     } else {
         using namespace cuda::gemm_v2;
-        auto* tiled = &gemm_tiled_kernel<float>;
+        auto* tiled = v == 3 ? &gemm_tiled_kernel<float, true> : &gemm_tiled_kernel<float, false>;
         MARROW_LAUNCH(tiled, dim3(unsigned((N + kBN - 1) / kBN), unsigned((M + kBM - 1) / kBM)),
                       kThreads, 0, a.data<float>(), Operand{0, K, 1}, b.data<float>(),
                       Operand{0, N, 1}, c.data<float>(), M, N, K, 1.0f, 0.0f);
@@ -71,7 +73,7 @@ int main(int argc, char** argv) try {
     int64_t M = 1024, N = 1024, K = 1024;
     bool check_only = false;
     CLI::App cli{"SGEMM ladder: check (and on a GPU, time) each kernel version"};
-    cli.add_option("--version", version, "1 naive, 2 tiled (production); 0 all");
+    cli.add_option("--version", version, "1 naive, 2 tiled, 3 tiled + float4 loads; 0 all");
     cli.add_option("--m", M);
     cli.add_option("--n", N);
     cli.add_option("--k", K);
@@ -89,8 +91,9 @@ int main(int argc, char** argv) try {
     Tensor da = to(a, Device::cuda()), db = to(b, Device::cuda());
     Tensor dc = zeros({M, N}, DType::f32, Device::cuda());
     bool ok = true;
-    for (int v = 1; v <= 2; ++v) {
+    for (int v = 1; v <= 3; ++v) {
         if (version != 0 && v != version) continue;
+        if (v == 3 && (K % 4 != 0 || N % 4 != 0)) continue;  // version 3 needs multiples of 4
         fill_(dc, std::nan(""));
         run_version(v, da, db, dc);
         test::Comparison cmp = test::compare(

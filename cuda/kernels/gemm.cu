@@ -1,5 +1,6 @@
-// CUDA GEMM launcher: the kernel is cuda/kernels/gemm_tiled.cuh (version 2 of the ladder in
-// cuda/dev/gemm.cu); this file picks the grid and splits batches beyond grid.z's limit.
+// CUDA GEMM launcher: the kernel is cuda/kernels/gemm_tiled.cuh (versions 2 and 3 of the
+// ladder in cuda/dev/gemm.cu); this picks the version and the grid, and splits batches
+// beyond grid.z's limit.
 #include <algorithm>
 
 #include "cuda/cuda_kernels.h"
@@ -21,7 +22,10 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
             bm{b.stride(0), b.stride(1), b.stride(2)};
         unsigned gx = unsigned((N + kBN - 1) / kBN), gy = unsigned((M + kBM - 1) / kBM);
         MARROW_CHECK(gy <= 65535, "CUDA gemm: M = {} needs {} row blocks (limit 65535)", M, gy);
-        auto* gemm_tiled = &gemm_v2::gemm_tiled_kernel<T>;
+        auto* gemm_tiled = &gemm_v2::gemm_tiled_kernel<T, false>;
+        if constexpr (std::is_same_v<T, float>)
+            if (gemm_v2::vec4_ok(a.data<T>(), am, b.data<T>(), bm, N, K))
+                gemm_tiled = &gemm_v2::gemm_tiled_kernel<T, true>;
         for (int64_t b0 = 0; b0 < batch; b0 += 65535) {  // grid.z is limited to 65535
             unsigned gz = unsigned(std::min<int64_t>(65535, batch - b0));
             MARROW_LAUNCH(gemm_tiled, dim3(gx, gy, gz), kThreads, 0,

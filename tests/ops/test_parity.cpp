@@ -101,6 +101,9 @@ TEST_CASE("parity at sizes crossing tile and block edges") {
     Tensor b = randn({3, 70, 40}, DType::f32, Device::cpu(), gen);
     Tensor bt = transpose(b, 1, 2);  // (3, 40, 70), strided
     check(bmm(on_dev(a), on_dev(bt)), bmm(a, bt), TolClass::matmul_deep, "bmm 130x40x70");
+    Tensor b4 = randn({3, 40, 72}, DType::f32, Device::cpu(), gen);  // row-major, N % 4 == 0
+    check(bmm(on_dev(a), on_dev(b4)), bmm(a, b4), TolClass::matmul_deep,
+          "bmm 130x40x72 (16-byte tile loads)");
     Tensor x = randn({5, 1000}, DType::f32, Device::cpu(), gen);
     check(sum(on_dev(x), {1}), sum(x, {1}), TolClass::reduction, "row sums");
     check(sum(on_dev(x), {0}), sum(x, {0}), TolClass::reduction, "column sums");
