@@ -3,7 +3,8 @@
 #   1. configures and builds the nvcc configuration (build-gpu/; MARROW_CUDA_ARCHITECTURES,
 #      default "80;90", can be overridden: ARCHS=90 tools/gpu_check.sh),
 #   2. runs the CUDA tests natively (ctest -L "cuda|gpu": the parity suite on the GPU),
-#   3. runs the benchmarks on the GPU against PyTorch CUDA (bench/run_bench.py --device cuda),
+#   3. runs the benchmarks on the GPU against PyTorch CUDA (bench/run_bench.py --device cuda)
+#      and the memory-bound kernels against a float4 copy kernel (bench_bandwidth),
 #   4. writes docs/perf/<date>-<gpu>.md with the results and the exact commands.
 # A bare GPU box (CUDA toolkit, CMake, ninja, PyTorch; none of our Debian packages) builds
 # from the headers staged by tools/stage_deps.sh in .deps/ (carry it with the tree).
@@ -34,6 +35,8 @@ ctest_rc=$?
 "$python" bench/run_bench.py --build "$build" --device cuda --rounds "$rounds" \
     --python "$python" >"$log/bench.txt" 2>"$log/bench_err.txt"
 bench_rc=$?
+"$build/bench/bench_bandwidth" --mb 256 >"$log/bandwidth.txt" 2>&1
+bandwidth_rc=$?
 
 {
     echo "# GPU check: $gpu, $(date +%F)"
@@ -53,6 +56,7 @@ bench_rc=$?
     echo "cmake --build $build -j $(nproc)"
     echo "ctest --test-dir $build -L \"cuda|gpu\" --output-on-failure"
     echo "$python bench/run_bench.py --build $build --device cuda --rounds $rounds --python $python"
+    echo "$build/bench/bench_bandwidth --mb 256"
     echo '```'
     echo
     echo "## Tests (exit code $ctest_rc)"
@@ -65,6 +69,11 @@ bench_rc=$?
     cat "$log/bench.txt"
     tail -5 "$log/bench_err.txt"
     echo '```'
+    echo
+    echo "## Memory-bound kernels vs a float4 copy kernel (exit code $bandwidth_rc)"
+    echo '```'
+    cat "$log/bandwidth.txt"
+    echo '```'
 } >"$report"
 echo "gpu_check: wrote $report (tests rc=$ctest_rc, bench rc=$bench_rc)"
-[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ]
+[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $bandwidth_rc -eq 0 ]
