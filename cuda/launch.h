@@ -14,6 +14,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/stream.h"
+#include "tensor/dispatch.h"
 #include "tensor/error.h"
 
 #define MARROW_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
@@ -24,7 +25,8 @@
             __VA_ARGS__);                                                                     \
         cudaError_t marrow_launch_err = cudaGetLastError();                                   \
         if (marrow_launch_err != cudaSuccess)                                                 \
-            ::marrow::fail("launch of `{}` failed at {}:{}: {}", #kernel, __FILE__, __LINE__, \
+            ::marrow::fail("launch of `{}` (op `{}`) failed at {}:{}: {}", #kernel,           \
+                           ::marrow::current_op(), __FILE__, __LINE__,                        \
                            cudaGetErrorString(marrow_launch_err));                            \
     } while (0)
 #endif

@@ -29,9 +29,15 @@ using AnyKernel = void (*)();
 void register_kernel(OpId op, DeviceType device, AnyKernel fn);
 AnyKernel find_kernel(OpId op, DeviceType device);
 
+// The op whose kernel this thread looked up last: CUDA error messages name it, since CUDA
+// reports a failing kernel at a later call.
+std::string_view current_op();
+void set_current_op(OpId op);
+
 // Typed lookup: `kernel<UnaryKernel>(OpId::unary, x.device())(...)`.
 template <typename Fn>
 Fn kernel(OpId op, Device device) {
+    set_current_op(op);
     return reinterpret_cast<Fn>(find_kernel(op, device.type));
 }
 template <typename Fn>
