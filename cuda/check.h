@@ -7,11 +7,11 @@
 #include "tensor/dispatch.h"
 #include "tensor/error.h"
 
-#define MARROW_CUDA_CHECK(call)                                                              \
-    do {                                                                                     \
-        cudaError_t marrow_err = (call);                                                     \
-        if (marrow_err != cudaSuccess)                                                       \
+#define MARROW_CUDA_CHECK(call)                                                                \
+    do {                                                                                       \
+        cudaError_t marrow_err = (call);                                                       \
+        if (marrow_err != cudaSuccess)                                                         \
             ::marrow::fail("CUDA call {} failed at {}:{} (op `{}`): {} ({})", #call, __FILE__, \
-                           __LINE__, ::marrow::current_op(), cudaGetErrorString(marrow_err), \
-                           cudaGetErrorName(marrow_err));                                    \
+                           __LINE__, ::marrow::current_op(), cudaGetErrorString(marrow_err),   \
+                           cudaGetErrorName(marrow_err));                                      \
     } while (0)

@@ -18,15 +18,15 @@
 #include "tensor/error.h"
 
 #define MARROW_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
-#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)                                 \
-    do {                                                                                      \
-        kernel<<<grid, block, shared_bytes,                                                   \
-                 static_cast<cudaStream_t>(::marrow::cuda::current_stream_handle())>>>(       \
-            __VA_ARGS__);                                                                     \
-        cudaError_t marrow_launch_err = cudaGetLastError();                                   \
-        if (marrow_launch_err != cudaSuccess)                                                 \
-            ::marrow::fail("launch of `{}` (op `{}`) failed at {}:{}: {}", #kernel,           \
-                           ::marrow::current_op(), __FILE__, __LINE__,                        \
-                           cudaGetErrorString(marrow_launch_err));                            \
+#define MARROW_LAUNCH(kernel, grid, block, shared_bytes, ...)                           \
+    do {                                                                                \
+        kernel<<<grid, block, shared_bytes,                                             \
+                 static_cast<cudaStream_t>(::marrow::cuda::current_stream_handle())>>>( \
+            __VA_ARGS__);                                                               \
+        cudaError_t marrow_launch_err = cudaGetLastError();                             \
+        if (marrow_launch_err != cudaSuccess)                                           \
+            ::marrow::fail("launch of `{}` (op `{}`) failed at {}:{}: {}", #kernel,     \
+                           ::marrow::current_op(), __FILE__, __LINE__,                  \
+                           cudaGetErrorString(marrow_launch_err));                      \
     } while (0)
 #endif

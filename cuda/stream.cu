@@ -3,10 +3,6 @@
 #include "cuda/stream.h"
 
 namespace marrow::cuda {
-namespace {
-thread_local std::unique_ptr<Stream> t_current;
-}  // namespace
-
 Stream Stream::create(int device) {
     MARROW_CUDA_CHECK(cudaSetDevice(device));
     cudaStream_t s = nullptr;
@@ -22,17 +18,6 @@ void Stream::synchronize() const {
     MARROW_CUDA_CHECK(cudaSetDevice(device_));
     MARROW_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(native())));
 }
-
-Stream current_stream(int device) {
-    return t_current ? *t_current : Stream::default_stream(device);
-}
-void* current_stream_handle() { return t_current ? t_current->native() : nullptr; }
-
-StreamGuard::StreamGuard(const Stream& stream) {
-    if (t_current) previous_ = std::make_unique<Stream>(*t_current);
-    t_current = std::make_unique<Stream>(stream);
-}
-StreamGuard::~StreamGuard() { t_current = std::move(previous_); }
 
 Event::Event() {
     cudaEvent_t e = nullptr;

@@ -29,7 +29,9 @@ Table& table() {
 void ensure_backends() { table(); }
 
 static thread_local OpId t_current_op = OpId::count;
-std::string_view current_op() { return t_current_op == OpId::count ? "none" : op_name(t_current_op); }
+std::string_view current_op() {
+    return t_current_op == OpId::count ? "none" : op_name(t_current_op);
+}
 void set_current_op(OpId op) { t_current_op = op; }
 
 std::string_view op_name(OpId op) {

@@ -11,8 +11,9 @@ namespace marrow {
 #define MARROW_FORALL_UNARY(X)                                                               \
     X(neg)                                                                                   \
     X(abs)                                                                                   \
-    X(sign) X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) X(relu) \
-        X(gelu) X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar) X(reciprocal)
+    X(sign)                                                                                  \
+    X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) X(relu) X(gelu) \
+        X(gelu_tanh) X(silu) X(softplus) X(clamp) X(pow_scalar) X(reciprocal)
 
 enum class UnaryOp {
 #define MARROW_UNARY_ENUM(name) name,
@@ -53,7 +54,7 @@ struct ReduceParams {
     double p = 2;
 };
 
-enum class RandomDist { uniform, normal, randint };
+enum class RandomDist { uniform = 0, normal = 1, randint = 2 };  // philox::sample's kinds
 
 using CopyKernel = void (*)(const Tensor& src, const Tensor& dst);  // same shape, any dtypes
 using FillKernel = void (*)(const Tensor& dst, double value);

@@ -8,13 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef MARROW_HOST_DEVICE
-#if defined(__CUDACC__)
-#define MARROW_HOST_DEVICE __host__ __device__
-#else
-#define MARROW_HOST_DEVICE
-#endif
-#endif
+#include "tensor/math/host_device.h"
 
 namespace marrow::philox {
 
@@ -61,6 +55,25 @@ MARROW_HOST_DEVICE inline double normal_from_block(const Block& b, int lane) {
     double r = std::sqrt(-2.0 * std::log(u1));
     double theta = 6.283185307179586476925 * u2;
     return (lane % 2 == 0) ? r * std::cos(theta) : r * std::sin(theta);
+}
+
+// Lane `lane` of block `b` as a sample: kind 0 uniform [a, b) (24 random bits for float, 32
+// for double), 1 normal (mean a, std b), 2 integer in [a, b). The CPU and CUDA random
+// kernels both call this, so they produce the same values.
+template <typename T>
+MARROW_HOST_DEVICE inline T sample(int kind, const Block& bits, int lane, double a, double b) {
+    double v;
+    if (kind == 1) {
+        v = a + b * normal_from_block(bits, lane);
+    } else if (kind == 2) {
+        uint64_t range = uint64_t(b - a);
+        v = a + double((uint64_t(bits.v[lane]) * range) >> 32);
+    } else if (sizeof(T) == 8) {
+        v = a + (b - a) * to_unit_double(bits.v[lane]);
+    } else {
+        v = a + (b - a) * double(to_unit_float(bits.v[lane]));
+    }
+    return T(v);
 }
 
 }  // namespace marrow::philox

@@ -9,6 +9,15 @@ namespace marrow::cuda {
 
 inline constexpr unsigned kFullMask = 0xffffffffu;
 
+template <typename T>
+struct Add {
+    MARROW_HOST_DEVICE T operator()(T a, T b) const { return a + b; }
+};
+template <typename T>
+struct Max {  // NaN wins, like PyTorch's max
+    MARROW_HOST_DEVICE T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
+};
+
 // v combined over the block with `combine` (associative); `identity` pads missing warps.
 template <typename T, typename Combine>
 __device__ T block_reduce(T v, T identity, Combine combine) {

@@ -173,32 +173,19 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& o) {
     int64_t n = o.numel();
     if (n == 0) return;
     Geometry<3> g = make_geometry<3>({&o, &a, &b});
-    visit_dtype(a.dtype(), [&]<typename T>() {
-        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-            fail("binary op on {}: f16/bf16 are storage dtypes, convert to f32 first", a.dtype());
-        } else {
-            math::visit_binary(op, [&]<BinaryOp Op>() {
-                using R = decltype(math::Binary<Op>::apply(T(), T()));
-                if constexpr (std::is_same_v<T, bool> && !std::is_same_v<R, bool>) {
-                    fail(
-                        "arithmetic on bool tensors is not supported; convert to an integer "
-                        "dtype");
-                } else {
-                    if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
-                        if (g.contiguous && aligned16(a.raw_data()) && aligned16(b.raw_data()) &&
-                            aligned16(o.raw_data())) {
-                            auto* binary_vec4 = &binary_vec4_kernel<Op>;
-                            MARROW_LAUNCH(binary_vec4, blocks_for((n + 3) / 4), kThreads, 0,
-                                          in<float>(a), in<float>(b), out<float>(o), n);
-                            return;
-                        }
-                    }
-                    auto* binary_strided = &binary_kernel<Op, T, R>;
-                    MARROW_LAUNCH(binary_strided, blocks_for(n), kThreads, 0, in<T>(a), in<T>(b),
-                                  out<R>(o), g, n);
-                }
-            });
+    math::visit_binary_typed(a.dtype(), op, [&]<typename T, BinaryOp Op, typename R>() {
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
+            if (g.contiguous && aligned16(a.raw_data()) && aligned16(b.raw_data()) &&
+                aligned16(o.raw_data())) {
+                auto* binary_vec4 = &binary_vec4_kernel<Op>;
+                MARROW_LAUNCH(binary_vec4, blocks_for((n + 3) / 4), kThreads, 0, in<float>(a),
+                              in<float>(b), out<float>(o), n);
+                return;
+            }
         }
+        auto* binary_strided = &binary_kernel<Op, T, R>;
+        MARROW_LAUNCH(binary_strided, blocks_for(n), kThreads, 0, in<T>(a), in<T>(b), out<R>(o), g,
+                      n);
     });
 }
 

@@ -134,20 +134,8 @@ __global__ void random_kernel(RandomDist dist, uint64_t seed, uint64_t offset, T
     int64_t blocks = (n + 3) / 4;
     MARROW_GRID_STRIDE(blk, blocks) {
         philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
-        for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
-            double v;
-            if (dist == RandomDist::normal) {
-                v = a + b * philox::normal_from_block(bits, lane);
-            } else if (dist == RandomDist::randint) {
-                uint64_t range = uint64_t(b - a);
-                v = a + double((uint64_t(bits.v[lane]) * range) >> 32);
-            } else if (sizeof(T) == 8) {
-                v = a + (b - a) * philox::to_unit_double(bits.v[lane]);
-            } else {
-                v = a + (b - a) * double(philox::to_unit_float(bits.v[lane]));
-            }
-            out[blk * 4 + lane] = T(v);
-        }
+        for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane)
+            out[blk * 4 + lane] = philox::sample<T>(int(dist), bits, lane, a, b);
     }
 }
 

@@ -15,11 +15,6 @@ namespace {
 constexpr int kThreads = 256;
 
 template <typename T>
-struct Sum {
-    MARROW_HOST_DEVICE T operator()(T a, T b) const { return a + b; }
-};
-
-template <typename T>
 __device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
     // kind: 0 x, 1 (x - shift)^2, 2 exp(x - shift), 3 |x|, 4 x^2, 5 |x|^p
     T acc = T(0);
@@ -46,7 +41,7 @@ __device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
                 break;
         }
     }
-    return block_reduce(acc, T(0), Sum<T>());
+    return block_reduce(acc, T(0), Add<T>());
 }
 
 template <typename T>

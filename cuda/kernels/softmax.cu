@@ -18,15 +18,6 @@ namespace {
 constexpr int kThreads = 256;
 
 template <typename T>
-struct Add {
-    MARROW_HOST_DEVICE T operator()(T a, T b) const { return a + b; }
-};
-template <typename T>
-struct Max {  // NaN wins
-    MARROW_HOST_DEVICE T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
-};
-
-template <typename T>
 __global__ void softmax_rows_kernel(bool log, const T* x, T* y, int64_t d) {
     const T* row = x + int64_t(blockIdx.x) * d;
     T* out = y + int64_t(blockIdx.x) * d;

@@ -6,24 +6,12 @@
 
 namespace marrow::cuda {
 namespace {
-thread_local std::unique_ptr<Stream> t_current;
 using Clock = std::chrono::steady_clock;
 }  // namespace
 
 Stream Stream::create(int device) { return Stream(std::make_shared<int>(0), device); }
 Stream Stream::default_stream(int device) { return Stream(nullptr, device); }
 void Stream::synchronize() const {}
-
-Stream current_stream(int device) {
-    return t_current ? *t_current : Stream::default_stream(device);
-}
-void* current_stream_handle() { return t_current ? t_current->native() : nullptr; }
-
-StreamGuard::StreamGuard(const Stream& stream) {
-    if (t_current) previous_ = std::make_unique<Stream>(*t_current);
-    t_current = std::make_unique<Stream>(stream);
-}
-StreamGuard::~StreamGuard() { t_current = std::move(previous_); }
 
 Event::Event() : handle_(std::make_shared<Clock::time_point>()) {}
 void Event::record(const Stream&) {

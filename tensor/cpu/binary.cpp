@@ -7,21 +7,8 @@
 namespace marrow::cpu {
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-    visit_dtype(a.dtype(), [&]<typename T>() {
-        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-            fail("binary op on {}: f16/bf16 are storage dtypes, convert to f32 first", a.dtype());
-        } else {
-            math::visit_binary(op, [&]<BinaryOp Op>() {
-                using R = decltype(math::Binary<Op>::apply(T(), T()));
-                if constexpr (std::is_same_v<T, bool> && !std::is_same_v<R, bool>) {
-                    fail(
-                        "arithmetic on bool tensors is not supported; convert to an integer "
-                        "dtype");
-                } else {
-                    map2<R, T, T>(a, b, out, math::Binary<Op>::template apply<T>);
-                }
-            });
-        }
+    math::visit_binary_typed(a.dtype(), op, [&]<typename T, BinaryOp Op, typename R>() {
+        map2<R, T, T>(a, b, out, math::Binary<Op>::template apply<T>);
     });
 }
 

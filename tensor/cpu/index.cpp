@@ -142,20 +142,8 @@ void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, 
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain)
         for (int64_t blk = 0; blk < blocks; ++blk) {
             philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
-            for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
-                double v;
-                if (dist == RandomDist::normal) {
-                    v = a + b * philox::normal_from_block(bits, lane);
-                } else if (dist == RandomDist::randint) {
-                    uint64_t range = uint64_t(b - a);
-                    v = a + double((uint64_t(bits.v[lane]) * range) >> 32);
-                } else if constexpr (std::is_same_v<T, double>) {
-                    v = a + (b - a) * philox::to_unit_double(bits.v[lane]);
-                } else {
-                    v = a + (b - a) * double(philox::to_unit_float(bits.v[lane]));
-                }
-                po[blk * 4 + lane] = T(v);
-            }
+            for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane)
+                po[blk * 4 + lane] = philox::sample<T>(int(dist), bits, lane, a, b);
         }
     });
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <type_traits>
 
+#include "tensor/dtype.h"
 #include "tensor/kernels.h"
 #include "tensor/math/host_device.h"
 
@@ -53,10 +54,11 @@ struct Binary {
     }
 };
 
-#define MARROW_FORALL_BINARY(X)                                                           \
-    X(add)                                                                                \
-    X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(eq) X(ne) X(lt) X(le) X(gt) X(ge) \
-        X(logical_and) X(logical_or)
+#define MARROW_FORALL_BINARY(X)                                                                   \
+    X(add)                                                                                        \
+    X(sub)                                                                                        \
+    X(mul) X(div) X(pow) X(maximum) X(minimum) X(eq) X(ne) X(lt) X(le) X(gt) X(ge) X(logical_and) \
+        X(logical_or)
 
 // Calls fn.template operator()<Op>() with `op` as a compile-time constant (host side).
 template <typename Fn>
@@ -68,6 +70,29 @@ void visit_binary(BinaryOp op, Fn&& fn) {
         MARROW_FORALL_BINARY(MARROW_BINARY_VISIT)
 #undef MARROW_BINARY_VISIT
     }
+}
+
+// The host-side dispatch every backend's binary kernel uses: calls
+// fn.template operator()<T, Op, R>() with the operand type T, the op and its result type R,
+// after rejecting f16/bf16 (storage-only) and arithmetic on bool.
+template <typename Fn>
+void visit_binary_typed(DType dtype, BinaryOp op, Fn&& fn) {
+    visit_dtype(dtype, [&]<typename T>() {
+        if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+            fail("binary op on {}: f16/bf16 are storage dtypes, convert to f32 first", dtype);
+        } else {
+            visit_binary(op, [&]<BinaryOp Op>() {
+                using R = decltype(Binary<Op>::apply(T(), T()));
+                if constexpr (std::is_same_v<T, bool> && !std::is_same_v<R, bool>) {
+                    fail(
+                        "arithmetic on bool tensors is not supported; convert to an integer "
+                        "dtype");
+                } else {
+                    fn.template operator()<T, Op, R>();
+                }
+            });
+        }
+    });
 }
 
 }  // namespace marrow::math
