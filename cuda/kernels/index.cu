@@ -95,9 +95,9 @@ __global__ void scatter_add_kernel(T* out, const int64_t* index, const T* src, C
     }
 }
 
-// One thread per row: the k first elements in the order (value, then index); NaN is the
-// largest value (PyTorch). Each step picks the smallest element after the previous pick:
-// O(k n) work, no scratch memory. For the small rows of kNN; large sorts come later.
+// Short rows, one thread per row: the k first elements in the order (value, then index);
+// NaN is the largest value (PyTorch). Each step picks the smallest element after the
+// previous pick: O(k n) work, no scratch memory.
 template <typename T>
 __device__ bool comes_before(T va, int64_t ia, T vb, int64_t ib, bool descending) {
     auto less = [](T a, T b) { return b != b ? a == a : a < b; };
@@ -124,6 +124,50 @@ __global__ void sort_rows_kernel(const T* x, int64_t rows, int64_t n, int64_t k,
             last_v = row[best];
             last_i = best;
         }
+    }
+}
+
+// Long rows: one block per row. Each of the k steps is a block-wide reduction for the
+// element that comes next after the previous pick (same order as above), so a row of n is
+// O(k n / threads) per thread: topk with small k over long rows (kNN) stays cheap.
+template <typename T>
+__global__ void sort_rows_block_kernel(const T* x, int64_t n, int64_t k, bool descending, T* values,
+                                       int64_t* indices) {
+    __shared__ T best_v[kThreads];
+    __shared__ int64_t best_i[kThreads];
+    const T* row = x + int64_t(blockIdx.x) * n;
+    int t = int(threadIdx.x);
+    T last_v = T(0);
+    int64_t last_i = -1;
+    for (int64_t j = 0; j < k; ++j) {
+        T cand_v = T(0);
+        int64_t cand_i = -1;
+        for (int64_t i = t; i < n; i += blockDim.x) {
+            if (last_i >= 0 && !comes_before(last_v, last_i, row[i], i, descending)) continue;
+            if (cand_i < 0 || comes_before(row[i], i, cand_v, cand_i, descending)) {
+                cand_v = row[i];
+                cand_i = i;
+            }
+        }
+        best_v[t] = cand_v;
+        best_i[t] = cand_i;
+        __syncthreads();
+        for (int s = kThreads / 2; s > 0; s /= 2) {
+            if (t < s && best_i[t + s] >= 0 &&
+                (best_i[t] < 0 ||
+                 comes_before(best_v[t + s], best_i[t + s], best_v[t], best_i[t], descending))) {
+                best_v[t] = best_v[t + s];
+                best_i[t] = best_i[t + s];
+            }
+            __syncthreads();
+        }
+        last_v = best_v[0];
+        last_i = best_i[0];
+        if (t == 0) {
+            values[int64_t(blockIdx.x) * k + j] = last_v;
+            indices[int64_t(blockIdx.x) * k + j] = last_i;
+        }
+        __syncthreads();  // best_* are rewritten by the next step
     }
 }
 
@@ -208,6 +252,12 @@ void sort(const Tensor& x, int64_t k, bool descending, bool, const Tensor& value
     int64_t rows = x.size(0), n = x.size(1);
     if (rows == 0 || k == 0) return;
     visit_float(x.dtype(), "sort", [&]<typename T>() {
+        if (n > 64 && rows <= 2147483647) {  // long rows: a block per row
+            auto* sort_rows_block = &sort_rows_block_kernel<T>;
+            MARROW_LAUNCH(sort_rows_block, unsigned(rows), kThreads, 0, x.data<T>(), n, k,
+                          descending, values.data<T>(), indices.data<int64_t>());
+            return;
+        }
         auto* sort_rows = &sort_rows_kernel<T>;
         MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data<T>(), rows, n, k, descending,
                       values.data<T>(), indices.data<int64_t>());

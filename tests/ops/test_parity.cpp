@@ -7,6 +7,7 @@
 // CUDA kernel yet is listed, not failed; every case that runs must match.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <set>
 
 #include "autograd/ops.h"
@@ -115,6 +116,15 @@ TEST_CASE("parity at sizes crossing tile and block edges") {
           "log_softmax columns");
     check(cumsum(on_dev(x), 1), cumsum(x, 1), TolClass::reduction, "cumsum");
     check(topk(on_dev(x), 7, 1).second, topk(x, 7, 1).second, TolClass::exact, "topk indices");
+    Tensor w = contiguous(narrow(x, 1, 0, 150));  // rows longer than 64: a block per row
+    check(sort(on_dev(w), 1, true).first, sort(w, 1, true).first, TolClass::exact,
+          "sort long rows");
+    Tensor with_nan = masked_fill(w, gt(w, 2.0), std::nan(""));  // NaN sorts last
+    check(sort(on_dev(with_nan), 1).second, sort(with_nan, 1).second, TolClass::exact,
+          "sort with NaN");
+    Tensor ties = clamp(x, -0.5, 0.5);  // many equal values: ties go by index
+    check(topk(on_dev(ties), 50, 1, false).second, topk(ties, 50, 1, false).second, TolClass::exact,
+          "topk with ties");
     Tensor big = randn({300000}, DType::f32, Device::cpu(), gen);
     check(gelu(on_dev(big)), gelu(big), TolClass::transcendental, "gelu, many blocks");
     check(on_dev(big) * on_dev(big), big * big, TolClass::elementwise, "mul, many blocks");
