@@ -194,13 +194,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, std::string_view m
     fail("pad: unknown mode \"{}\" (constant or reflect)", mode);
 }
 
+// Reverses the given dims (empty: all dims, like numpy.flip) with reversed-index selects.
 Tensor flip(const Tensor& x, const Dims& dims) {
-    Tensor y = x;
-    for (int64_t d : wrap_dims(dims, x.dim(), "flip")) {
-        if (dims.empty()) break;
+    Tensor y = clone(x);
+    for (int64_t d : wrap_dims(dims, x.dim(), "flip"))
         y = index_select(y, d, arange(double(x.size(d) - 1), -1, -1));
-    }
-    return dims.empty() ? clone(x) : y;
+    return y;
 }
 
 }  // namespace marrow

@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_kernels.h"
 #include "cuda/kernels/geometry.h"
+#include "cuda/kernels/grid.h"
 #include "cuda/kernels/vec.h"
 #include "cuda/launch.h"
 #include "tensor/math/binary_math.h"
@@ -15,17 +16,6 @@
 
 namespace marrow::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;
-
-int blocks_for(int64_t n) {
-    return int(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, kMaxBlocks));
-}
-
-#define MARROW_GRID_STRIDE(i, n)                                              \
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
-         i += int64_t(blockDim.x) * gridDim.x)
 
 // ---- unary
 template <UnaryOp Op, typename T>

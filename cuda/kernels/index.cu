@@ -5,22 +5,14 @@
 #include <algorithm>
 
 #include "cuda/cuda_kernels.h"
+#include "cuda/kernels/grid.h"
 #include "cuda/launch.h"
 #include "tensor/philox.h"
 
 namespace marrow::cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kMaxDims = 8;
-
-int blocks_for(int64_t n) {
-    return int(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, 4096));
-}
-
-#define MARROW_GRID_STRIDE(i, n)                                              \
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
-         i += int64_t(blockDim.x) * gridDim.x)
 
 // index_select / index_add: (outer, D, inner) and (outer, n, inner) contiguous views.
 template <typename T>

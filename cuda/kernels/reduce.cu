@@ -7,12 +7,11 @@
 
 #include "cuda/cuda_kernels.h"
 #include "cuda/kernels/block_reduce.h"
+#include "cuda/kernels/grid.h"
 #include "cuda/launch.h"
 
 namespace marrow::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 template <typename T>
 __device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
@@ -116,11 +115,10 @@ void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& v
     int64_t m = x.size(0), n = x.size(1);
     if (m == 0) return;
     visit_float(x.dtype(), "reduce", [&]<typename T>() {
-        if (x.stride(1) != 1 && x.stride(0) == 1 && n > 1) {  // column layout
+        if (n > 1 && x.stride(1) != 1) {  // column layout, strides (1, M): kernels.h
             auto* reduce_columns = &reduce_columns_kernel<T>;
-            int blocks = int(std::min<int64_t>((m + kThreads - 1) / kThreads, 4096));
-            MARROW_LAUNCH(reduce_columns, blocks, kThreads, 0, x.data<T>(), m, n, values.data<T>(),
-                          op == ReduceOp::mean);
+            MARROW_LAUNCH(reduce_columns, blocks_for(m), kThreads, 0, x.data<T>(), m, n,
+                          values.data<T>(), op == ReduceOp::mean);
             return;
         }
         auto* reduce_rows = &reduce_rows_kernel<T>;

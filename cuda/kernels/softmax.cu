@@ -10,12 +10,11 @@
 
 #include "cuda/cuda_kernels.h"
 #include "cuda/kernels/block_reduce.h"
+#include "cuda/kernels/grid.h"
 #include "cuda/launch.h"
 
 namespace marrow::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 template <typename T>
 __global__ void softmax_rows_kernel(bool log, const T* x, T* y, int64_t d) {
@@ -98,10 +97,6 @@ __global__ void cumsum_columns_kernel(const T* x, T* y, int64_t outer, int64_t d
     }
 }
 
-int column_blocks(int64_t columns) {
-    return int(std::clamp<int64_t>((columns + kThreads - 1) / kThreads, 1, 4096));
-}
-
 }  // namespace
 
 void softmax(bool log, const Tensor& x, const Tensor& y) {
@@ -114,8 +109,8 @@ void softmax(bool log, const Tensor& x, const Tensor& y) {
                           d);
         } else {
             auto* softmax_columns = &softmax_columns_kernel<T>;
-            MARROW_LAUNCH(softmax_columns, column_blocks(outer * inner), kThreads, 0, log,
-                          x.data<T>(), y.data<T>(), outer, d, inner);
+            MARROW_LAUNCH(softmax_columns, blocks_for(outer * inner), kThreads, 0, log, x.data<T>(),
+                          y.data<T>(), outer, d, inner);
         }
     });
 }
@@ -130,7 +125,7 @@ void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& 
                           g.data<T>(), gx.data<T>(), d);
         } else {
             auto* softmax_backward_columns = &softmax_backward_columns_kernel<T>;
-            MARROW_LAUNCH(softmax_backward_columns, column_blocks(outer * inner), kThreads, 0, log,
+            MARROW_LAUNCH(softmax_backward_columns, blocks_for(outer * inner), kThreads, 0, log,
                           y.data<T>(), g.data<T>(), gx.data<T>(), outer, d, inner);
         }
     });
@@ -141,7 +136,7 @@ void cumsum(const Tensor& x, const Tensor& y) {
     if (x.numel() == 0) return;
     visit_float(x.dtype(), "cumsum", [&]<typename T>() {
         auto* cumsum_columns = &cumsum_columns_kernel<T>;
-        MARROW_LAUNCH(cumsum_columns, column_blocks(outer * inner), kThreads, 0, x.data<T>(),
+        MARROW_LAUNCH(cumsum_columns, blocks_for(outer * inner), kThreads, 0, x.data<T>(),
                       y.data<T>(), outer, d, inner);
     });
 }

@@ -181,12 +181,10 @@ void reduce_columns(bool mean, const T* x, int64_t m, int64_t r, T* out) {
 void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
             const Tensor* indices) {
     visit_float(x.dtype(), "reduce", [&]<typename T>() {
-        if (x.stride(1) != 1 || x.size(1) == 1) {  // column layout (see kernels.h)
-            if (x.stride(0) == 1 && x.size(1) > 1) {
-                reduce_columns<T>(op == ReduceOp::mean, x.data<T>(), x.size(0), x.size(1),
-                                  values.data<T>());
-                return;
-            }
+        if (x.size(1) > 1 && x.stride(1) != 1) {  // column layout, strides (1, M): kernels.h
+            reduce_columns<T>(op == ReduceOp::mean, x.data<T>(), x.size(0), x.size(1),
+                              values.data<T>());
+            return;
         }
         reduce_rows<T>(op, p, x.data<T>(), x.size(0), x.size(1), values.data<T>(),
                        indices ? indices->data<int64_t>() : nullptr);
