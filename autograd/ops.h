@@ -148,7 +148,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
 // mode "constant" (with value) or "reflect".
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, std::string_view mode = "constant",
            double value = 0);
-Tensor flip(const Tensor& x, const Dims& dims);
+Tensor flip(const Tensor& x, const Dims& dims);  // empty dims: all dims (numpy.flip)
 
 // ---- indexing and sorting (autograd/functions/index.cpp); indices are int64
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
