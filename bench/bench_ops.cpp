@@ -151,6 +151,7 @@ int main(int argc, char** argv) try {
         json line = {{"bench", c.bench},
                      {"case", c.name},
                      {"device", device_name},
+                     {"device_model", marrow::device_name(device)},
                      {"ours_s", seconds},
                      {"reps", reps}};
         std::cout << line.dump() << std::endl;

@@ -2,6 +2,7 @@
 // cuda/register.cpp.
 #pragma once
 #include "tensor/kernels.h"
+#include "tensor/storage.h"
 
 namespace marrow::cuda {
 
@@ -30,10 +31,8 @@ void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor
           const Tensor& indices);
 void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a, double b);
 
-// Device memory (host memory in the simulator).
-void* device_allocate(size_t nbytes, int device_index);
-void device_deallocate(void* p, size_t nbytes, int device_index);
-int device_count();
-const char* device_name();
+// Device query and the caching allocator over device memory (host memory in the simulator).
+// With no device, device_name(0) says why (no driver, no GPU).
+DeviceRuntime device_runtime();
 
 }  // namespace marrow::cuda

@@ -11,7 +11,7 @@ namespace marrow {
 
 void register_cuda_kernels() {
     constexpr DeviceType dev = DeviceType::cuda;
-    set_device_allocator(dev, {cuda::device_allocate, cuda::device_deallocate});
+    set_device_runtime(dev, cuda::device_runtime());
     register_kernel<TransferKernel>(OpId::transfer, dev, cuda::transfer);
     register_kernel<SynchronizeKernel>(OpId::synchronize, dev, cuda::synchronize);
     register_kernel<CopyKernel>(OpId::copy, dev, cuda::copy);

@@ -2,104 +2,83 @@
 
 #include <array>
 #include <cstdlib>
-#include <mutex>
-#include <new>
-#include <unordered_map>
-#include <vector>
 
+#include "tensor/caching_allocator.h"
 #include "tensor/dispatch.h"
 #include "tensor/error.h"
 
 namespace marrow {
 namespace {
 
-// CPU caching allocator. Blocks of at least kCacheFrom bytes are rounded up to a size class
-// (four classes per power of two, so at most 25% waste) and, when freed, kept in a free list
-// of their class instead of going back to the system: large blocks come from mmap, and
-// munmap in a multi-threaded process costs a TLB shootdown on every core. The cache holds at
-// most kCacheLimit bytes; beyond that blocks are released.
-constexpr size_t kAlign = 64;
-constexpr size_t kCacheFrom = 64 << 10;
-constexpr size_t kCacheLimit = size_t(2) << 30;
+// The CPU's caching allocator: blocks of at least 64 KB are cached (smaller ones come from
+// malloc's own free lists cheaply), up to 2 GB in all.
+void* cpu_raw_allocate(size_t bytes, int) { return std::aligned_alloc(64, bytes); }
+void cpu_raw_free(void* p, size_t, int) { std::free(p); }
 
-struct CpuCache {
-    std::mutex mutex;
-    std::unordered_map<size_t, std::vector<void*>> free_blocks;
-    CpuAllocatorStats stats;
-};
-CpuCache& cpu_cache() {
-    static CpuCache* cache = new CpuCache;  // never destroyed: tensors may outlive statics
-    return *cache;
+DeviceRuntime cpu_runtime() {
+    static CachingAllocator* cpu = new CachingAllocator(  // never destroyed: tensors may
+        {cpu_raw_allocate, cpu_raw_free, nullptr},        // outlive statics
+        {.device_prefix = "cpu",
+         .granularity = 64,
+         .cache_from = 64 << 10,
+         .cache_limit = size_t(2) << 30});
+    return {cpu, [] { return 1; }, [](int) { return std::string("cpu"); }};
 }
 
-size_t size_class(size_t nbytes) {
-    if (nbytes < kCacheFrom) return (nbytes + kAlign - 1) / kAlign * kAlign;
-    size_t top = size_t(1) << (63 - __builtin_clzll(nbytes));  // largest power of 2 <= nbytes
-    size_t step = top / 4;
-    return (nbytes + step - 1) / step * step;
-}
-
-void* cpu_allocate(size_t nbytes, int) {
-    size_t bytes = size_class(nbytes == 0 ? 1 : nbytes);
-    if (bytes >= kCacheFrom) {
-        CpuCache& c = cpu_cache();
-        std::lock_guard lock(c.mutex);
-        auto it = c.free_blocks.find(bytes);
-        if (it != c.free_blocks.end() && !it->second.empty()) {
-            void* p = it->second.back();
-            it->second.pop_back();
-            c.stats.cached_bytes -= bytes;
-            ++c.stats.hits;
-            return p;
-        }
-        ++c.stats.misses;
-    }
-    void* p = std::aligned_alloc(kAlign, bytes);
-    if (!p) fail("cpu allocator: out of memory allocating {} bytes", nbytes);
-    return p;
-}
-
-void cpu_deallocate(void* p, size_t nbytes, int) {
-    size_t bytes = size_class(nbytes == 0 ? 1 : nbytes);
-    if (bytes >= kCacheFrom) {
-        CpuCache& c = cpu_cache();
-        std::lock_guard lock(c.mutex);
-        if (c.stats.cached_bytes + bytes <= kCacheLimit) {
-            c.free_blocks[bytes].push_back(p);
-            c.stats.cached_bytes += bytes;
-            return;
-        }
-    }
-    std::free(p);
-}
-
-std::array<DeviceAllocator, kNumDeviceTypes>& allocators() {
-    static std::array<DeviceAllocator, kNumDeviceTypes> table = {
-        DeviceAllocator{cpu_allocate, cpu_deallocate}, DeviceAllocator{}};
+std::array<DeviceRuntime, kNumDeviceTypes>& runtimes() {
+    static std::array<DeviceRuntime, kNumDeviceTypes> table = {cpu_runtime(), DeviceRuntime{}};
     return table;
+}
+
+const DeviceRuntime& runtime(DeviceType type) {
+    if (type != DeviceType::cpu) ensure_backends();  // backends set their runtimes
+    return runtimes()[size_t(type)];
+}
+
+const DeviceRuntime& runtime_with_device(Device device) {
+    const DeviceRuntime& r = runtime(device.type);
+    if (!r.allocator) fail("cannot use {}: this build has no backend for it", device);
+    int count = r.device_count();
+    if (count == 0) fail("{}: no device available ({})", device, r.device_name(0));
+    if (device.index < 0 || device.index >= count)
+        fail("{} does not exist: {} device(s) ({})", device, count, r.device_name(0));
+    return r;
 }
 
 }  // namespace
 
-CpuAllocatorStats cpu_allocator_stats() {
-    CpuCache& c = cpu_cache();
-    std::lock_guard lock(c.mutex);
-    return c.stats;
+void set_device_runtime(DeviceType type, DeviceRuntime runtime) {
+    runtimes()[size_t(type)] = runtime;
 }
 
-void set_device_allocator(DeviceType type, DeviceAllocator allocator) {
-    allocators()[size_t(type)] = allocator;
+int device_count(DeviceType type) {
+    const DeviceRuntime& r = runtime(type);
+    return r.device_count ? r.device_count() : 0;
+}
+
+std::string device_name(Device device) {
+    return runtime_with_device(device).device_name(device.index);
+}
+
+MemoryStats memory_stats(Device device) {
+    return runtime_with_device(device).allocator->stats(device.index);
+}
+
+void reset_peak_memory(Device device) {
+    runtime_with_device(device).allocator->reset_peak(device.index);
+}
+
+void empty_cache(Device device) {
+    runtime_with_device(device).allocator->empty_cache(device.index);
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
-    if (device.type != DeviceType::cpu) ensure_backends();  // backends set their allocators
-    const DeviceAllocator& a = allocators()[size_t(device.type)];
-    if (!a.allocate) fail("cannot allocate on {}: this build has no backend for it", device);
-    void* p = a.allocate(nbytes, device.index);
-    auto dealloc = a.deallocate;
+    CachingAllocator* allocator = runtime_with_device(device).allocator;
+    void* p = allocator->allocate(nbytes, device.index);
     int index = device.index;
-    return std::make_shared<Storage>(
-        p, nbytes, device, [dealloc, nbytes, index](void* q) { dealloc(q, nbytes, index); });
+    return std::make_shared<Storage>(p, nbytes, device, [allocator, nbytes, index](void* q) {
+        allocator->deallocate(q, nbytes, index);
+    });
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device, Deleter deleter) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "tensor/device.h"
 
@@ -41,19 +42,35 @@ private:
     std::atomic<uint64_t> version_{0};
 };
 
-// Device allocators are provided by backends; the CPU one is built in (a caching allocator,
-// see storage.cpp). The CUDA backend sets its allocator here when it is initialized.
-struct DeviceAllocator {
-    void* (*allocate)(size_t nbytes, int device_index) = nullptr;
-    void (*deallocate)(void* ptr, size_t nbytes, int device_index) = nullptr;
+// Memory statistics of one device's caching allocator (tensor/caching_allocator.h). Bytes are
+// size-class rounded, as the allocator holds them.
+struct MemoryStats {
+    size_t allocated_bytes = 0;       // in live tensors' storages
+    size_t peak_allocated_bytes = 0;  // since start or the last reset_peak_memory
+    size_t cached_bytes = 0;          // freed blocks kept for reuse
+    uint64_t allocations = 0;         // allocate calls
+    uint64_t cache_hits = 0;          // ... served from the cache
+    uint64_t raw_allocations = 0;     // ... that went to the system (aligned_alloc / cudaMalloc)
+    uint64_t cache_flushes = 0;       // caches released to retry a failed raw allocation
 };
 
-struct CpuAllocatorStats {
-    size_t cached_bytes = 0;  // freed blocks kept for reuse
-    uint64_t hits = 0;        // allocations served from the cache
-    uint64_t misses = 0;      // allocations that went to the system
+// Device query and memory control. CPU: always one device. CUDA: the backend's devices (the
+// simulator has one; a build without a CUDA backend, or a machine without a driver or GPU,
+// has none).
+int device_count(DeviceType type);
+std::string device_name(Device device);  // "cpu", the GPU's name, or "SIMT simulator"
+MemoryStats memory_stats(Device device);
+void reset_peak_memory(Device device);
+void empty_cache(Device device);  // gives cached blocks back to the system / driver
+
+// What a backend provides for its device type; the CPU one is built in, the CUDA backend sets
+// its own when it registers its kernels.
+class CachingAllocator;
+struct DeviceRuntime {
+    CachingAllocator* allocator = nullptr;
+    int (*device_count)() = nullptr;
+    std::string (*device_name)(int device_index) = nullptr;
 };
-CpuAllocatorStats cpu_allocator_stats();
-void set_device_allocator(DeviceType type, DeviceAllocator allocator);
+void set_device_runtime(DeviceType type, DeviceRuntime runtime);
 
 }  // namespace marrow

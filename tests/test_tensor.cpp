@@ -120,7 +120,7 @@ TEST_CASE("errors name the op and both shapes") {
     // No device 99 anywhere: "does not exist", or "no CUDA device" on a machine without one.
     CHECK_THROWS_WITH_AS(to(a, Device::cuda(99)), doctest::Contains("cuda:99"), Error);
 #else
-    CHECK_THROWS_WITH_AS(to(a, Device::cuda()), doctest::Contains("no backend for cuda:0"), Error);
+    CHECK_THROWS_WITH_AS(to(a, Device::cuda()), doctest::Contains("no backend for it"), Error);
 #endif
     CHECK_THROWS_WITH_AS(arange(4, DType::i64) / from_vector<int64_t>({1, 0, 1, 1}),
                          doctest::Contains("integer division by zero"), Error);

@@ -1,28 +1,25 @@
-// The simulator's "device": one device whose memory is host memory and whose transfers are
-// memcpy. (The nvcc build's runtime, with streams and a caching allocator over cudaMalloc,
-// replaces this file.)
+// The simulator's "device": one device whose memory is host memory, behind the same caching
+// allocator as the nvcc build (so its reuse, statistics and errors are tested in CI), and
+// whose transfers are memcpy.
 #include <cstdlib>
 #include <cstring>
 
 #include "cuda/cuda_kernels.h"
-#include "tensor/error.h"
+#include "tensor/caching_allocator.h"
 
 namespace marrow::cuda {
+namespace {
 
-int device_count() { return 1; }
-const char* device_name() { return "SIMT simulator"; }
+void* raw_allocate(size_t bytes, int) { return std::aligned_alloc(64, bytes); }
+void raw_free(void* p, size_t, int) { std::free(p); }
 
-void* device_allocate(size_t nbytes, int device_index) {
-    MARROW_CHECK(device_index >= 0 && device_index < device_count(),
-                 "cuda:{} does not exist: this build has {} device ({})", device_index,
-                 device_count(), device_name());
-    size_t bytes = (nbytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-    MARROW_CHECK(p != nullptr, "cuda:{}: out of memory allocating {} bytes", device_index, nbytes);
-    return p;
+}  // namespace
+
+DeviceRuntime device_runtime() {
+    static CachingAllocator* allocator =  // never destroyed: tensors may outlive statics
+        new CachingAllocator({raw_allocate, raw_free, nullptr}, {.device_prefix = "cuda"});
+    return {allocator, [] { return 1; }, [](int) { return std::string("SIMT simulator"); }};
 }
-
-void device_deallocate(void* p, size_t, int) { std::free(p); }
 
 void synchronize(int) {}  // simulated launches complete before they return
 
