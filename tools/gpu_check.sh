@@ -5,7 +5,8 @@
 #   2. runs the CUDA tests natively (ctest -L "cuda|gpu": the parity suite on the GPU),
 #   3. runs the benchmarks on the GPU against PyTorch CUDA (bench/run_bench.py --device cuda)
 #      and the memory-bound kernels against a float4 copy kernel (bench_bandwidth),
-#   4. writes docs/perf/<date>-<gpu>.md with the results and the exact commands.
+#   4. runs the kernel ladders (cuda/dev/: each version vs cuBLAS or a copy kernel),
+#   5. writes docs/perf/<date>-<gpu>.md with the results and the exact commands.
 # A bare GPU box (CUDA toolkit, CMake, ninja, PyTorch; none of our Debian packages) builds
 # from the headers staged by tools/stage_deps.sh in .deps/ (carry it with the tree).
 # Environment: ARCHS, PYTHON (interpreter with torch, default python3), ROUNDS (default 3).
@@ -37,6 +38,12 @@ ctest_rc=$?
 bench_rc=$?
 "$build/bench/bench_bandwidth" --mb 256 >"$log/bandwidth.txt" 2>&1
 bandwidth_rc=$?
+ladders=("$build/tests/dev_gemm --m 4096 --n 4096 --k 4096" "$build/tests/dev_softmax --rows 4096 --d 4096")
+ladder_rc=0
+for l in "${ladders[@]}"; do
+    echo "\$ $l" >>"$log/ladders.txt"
+    $l >>"$log/ladders.txt" 2>&1 || ladder_rc=1
+done
 
 {
     echo "# GPU check: $gpu, $(date +%F)"
@@ -57,6 +64,7 @@ bandwidth_rc=$?
     echo "ctest --test-dir $build -L \"cuda|gpu\" --output-on-failure"
     echo "$python bench/run_bench.py --build $build --device cuda --rounds $rounds --python $python"
     echo "$build/bench/bench_bandwidth --mb 256"
+    printf '%s\n' "${ladders[@]}"
     echo '```'
     echo
     echo "## Tests (exit code $ctest_rc)"
@@ -74,6 +82,11 @@ bandwidth_rc=$?
     echo '```'
     cat "$log/bandwidth.txt"
     echo '```'
+    echo
+    echo "## Kernel ladders (cuda/dev/; exit code $ladder_rc)"
+    echo '```'
+    cat "$log/ladders.txt"
+    echo '```'
 } >"$report"
 echo "gpu_check: wrote $report (tests rc=$ctest_rc, bench rc=$bench_rc)"
-[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $bandwidth_rc -eq 0 ]
+[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $bandwidth_rc -eq 0 ] && [ $ladder_rc -eq 0 ]

@@ -19,4 +19,5 @@ need_packages() {
 }
 
 # What every build needs (ccache is used when present).
-BUILD_PACKAGES=(g++ cmake ninja-build ccache doctest-dev libfmt-dev nlohmann-json3-dev libcli11-dev)
+BUILD_PACKAGES=(g++ cmake ninja-build ccache doctest-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+                libstb-dev libtiff-dev)

@@ -12,12 +12,11 @@
 // On the SIMT simulator (MARROW_CUDA_SIM builds) it only checks: simulator timings are not
 // performance. ctest runs a small check of every version (label cuda).
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <vector>
 
 #include "autograd/ops.h"
+#include "cuda/cuda_kernels.h"
+#include "cuda/dev/ladder.h"
 #include "cuda/kernels/gemm_tiled.cuh"
 #include "cuda/launch.h"
 #include "tensor/cpu/gemm_reference.h"
@@ -54,18 +53,6 @@ void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
     synchronize(c.device());
 }
 
-double median_seconds(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
-    std::vector<double> t;
-    run_version(v, a, b, c);  // warm-up
-    for (int i = 0; i < 10; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        run_version(v, a, b, c);
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -79,9 +66,7 @@ int main(int argc, char** argv) try {
     cli.add_option("--k", K);
     cli.add_flag("--check-only", check_only, "validate, do not time");
     CLI11_PARSE(cli, argc, argv);
-#if defined(MARROW_CUDA_SIM)
-    check_only = true;  // simulator timings are not performance
-#endif
+    check_only = check_only || !dev::kCanTime;
     Generator gen(3);
     Tensor a = randn({M, K}, DType::f32, Device::cpu(), gen);
     Tensor b = randn({K, N}, DType::f32, Device::cpu(), gen);
@@ -90,6 +75,16 @@ int main(int argc, char** argv) try {
                                ref.data<float>(), N, 1, 1.0, 0.0);
     Tensor da = to(a, Device::cuda()), db = to(b, Device::cuda());
     Tensor dc = zeros({M, N}, DType::f32, Device::cuda());
+    double flop = 2.0 * double(M) * N * K, vendor_s = 0;
+#if defined(MARROW_CUDA_NVCC)
+    if (!check_only) {  // the peer: cuBLAS SGEMM (TF32 off) on the same operands
+        vendor_s = dev::median_seconds([&] {
+            cuda::gemm_cublas(da, db, dc, 1.0, 0.0);
+            synchronize(dc.device());
+        });
+        std::printf("cuBLAS     %.3f ms  %.1f GFLOP/s\n", vendor_s * 1e3, flop / vendor_s / 1e9);
+    }
+#endif
     bool ok = true;
     for (int v = 1; v <= 3; ++v) {
         if (version != 0 && v != version) continue;
@@ -102,8 +97,9 @@ int main(int argc, char** argv) try {
         std::printf("version %d  %lldx%lldx%lld  %s  %s", v, (long long)M, (long long)N,
                     (long long)K, cmp.ok ? "ok" : "MISMATCH", cmp.detail.c_str());
         if (!check_only) {
-            double s = median_seconds(v, da, db, dc);
-            std::printf("  %.3f ms  %.1f GFLOP/s", s * 1e3, 2.0 * double(M) * N * K / s / 1e9);
+            double s = dev::median_seconds([&] { run_version(v, da, db, dc); });
+            std::printf("  %.3f ms  %.1f GFLOP/s", s * 1e3, flop / s / 1e9);
+            if (vendor_s > 0) std::printf("  %.2fx cuBLAS", vendor_s / s);
         }
         std::printf("\n");
     }

@@ -1,0 +1,45 @@
+// Image I/O: decode PNG, JPEG, BMP (stb_image, Debian's libstb-dev) and TIFF (libtiff: 8-bit
+// grayscale, RGB, RGBA and palette; uncompressed, LZW, deflate, ...) into 8-bit RGB, and
+// encode PNG. The format is recognised from the file's first bytes, not its name. Like the
+// reference pipelines' PIL `.convert("RGB")`, grayscale is replicated into three channels and
+// alpha is dropped (not composited). A truncated or corrupt file is an Error naming the file
+// and the reason.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace marrow::data {
+
+// 8-bit pixels, rows top to bottom, channels interleaved: pixels[(y * width + x) * channels + c].
+struct Image {
+    int height = 0, width = 0, channels = 3;  // 3 (RGB) or 1 (gray)
+    std::vector<uint8_t> pixels;
+
+    Image() = default;
+    Image(int h, int w, int c) : height(h), width(w), channels(c), pixels(size_t(h) * w * c) {}
+    uint8_t& at(int y, int x, int c) { return pixels[(size_t(y) * width + x) * channels + c]; }
+    uint8_t at(int y, int x, int c) const { return pixels[(size_t(y) * width + x) * channels + c]; }
+};
+
+// `name` (usually the path) is what errors mention.
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name);
+Image read_image(const std::filesystem::path& path);
+
+// PNG (8-bit RGB or gray), written to a temporary file and renamed, so an existing file is
+// never left half-written.
+void write_png(const std::filesystem::path& path, const Image& image);
+
+// u8 HWC -> f32 (C, H, W) in [0, 1] (x / 255, as torchvision's to_tensor), and back (values
+// clamped to [0, 1], scaled by 255 and rounded to nearest).
+Tensor image_to_tensor(const Image& image);
+Image tensor_to_image(const Tensor& chw);
+
+// Whether this build can decode images (stb_image and libtiff were found at configure time).
+bool image_io_available();
+
+}  // namespace marrow::data
