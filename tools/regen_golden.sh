@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed PyTorch golden fixtures. Needs Debian's python3-torch
-# and PIL (apt-get install python3-torch python3-pil) and a configured build directory (default: build).
+# torchvision and PIL (apt-get install python3-torch python3-torchvision python3-pil) and a configured build directory (default: build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -8,4 +8,5 @@ cmake --build "$build" --target op_cases_json
 "$build/tests/op_cases_json" > "$build/op_cases.json"
 cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_ops.py "$build/op_cases.json" "$root/tests/golden/fixtures/ops.safetensors"
+/usr/bin/python3 gen_transforms.py "$root/tests/golden/fixtures/transforms.safetensors"
 /usr/bin/python3 gen_images.py "$root/tests/data/images" "$root/tests/golden/fixtures/images.safetensors"
