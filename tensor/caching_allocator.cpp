@@ -22,6 +22,10 @@ void CachingAllocator::release(int device, DeviceState& state) {
     state.stats.cached_bytes = 0;
 }
 
+CachingAllocator::~CachingAllocator() {
+    for (auto& [device, state] : devices_) release(device, state);
+}
+
 void* CachingAllocator::allocate(size_t nbytes, int device) {
     size_t bytes = size_class(nbytes);
     std::lock_guard lock(mutex_);

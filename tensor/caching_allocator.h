@@ -36,6 +36,9 @@ public:
     };
 
     CachingAllocator(Raw raw, Options options) : raw_(raw), options_(std::move(options)) {}
+    ~CachingAllocator();  // returns cached blocks; live ones belong to their owners
+    CachingAllocator(const CachingAllocator&) = delete;
+    CachingAllocator& operator=(const CachingAllocator&) = delete;
 
     void* allocate(size_t nbytes, int device);
     void deallocate(void* p, size_t nbytes, int device);
