@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/ops.h"
 #include "tensor/error.h"
 
 namespace marrow::data {
@@ -75,6 +76,28 @@ CropBox random_resized_crop_box(int64_t h, int64_t w, std::array<double, 2> scal
     return {(h - ch) / 2, (w - cw) / 2, ch, cw};
 }
 
+Tensor random_erase(const Tensor& img, double p, SampleRng& rng, std::array<double, 2> scale,
+                    std::array<double, 2> ratio, float value) {
+    if (!rng.bernoulli(p)) return img;
+    int64_t h = img.size(1), w = img.size(2);
+    double area = double(h) * double(w);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        double target = area * rng.uniform(scale[0], scale[1]);
+        double aspect = std::exp(rng.uniform(std::log(ratio[0]), std::log(ratio[1])));
+        int64_t eh = std::llround(std::sqrt(target * aspect));
+        int64_t ew = std::llround(std::sqrt(target / aspect));
+        if (!(eh < h && ew < w)) continue;
+        int64_t top = rng.integer(0, h - eh + 1), left = rng.integer(0, w - ew + 1);
+        Tensor out = clone(img);
+        float* y = out.data<float>();
+        for (int64_t c = 0; c < img.size(0); ++c)
+            for (int64_t i = top; i < top + eh; ++i)
+                std::fill_n(y + (c * h + i) * w + left, ew, value);
+        return out;
+    }
+    return img;
+}
+
 // Draw order (fixed, Note [Sample randomness]): crop box, hflip, vflip, rot90, rotation,
 // jitter (apply, order, four factors), grayscale, blur (apply, sigma), solarize.
 Tensor augment_view(const Tensor& img, const ViewSpec& s, SampleRng& rng) {
@@ -114,6 +137,7 @@ Tensor augment_view(const Tensor& img, const ViewSpec& s, SampleRng& rng) {
     }
     if (rng.bernoulli(s.solarize_p)) x = solarize(x, 128.0 / 255.0);  // PIL's threshold 128
     if (s.normalize) x = normalize(x, s.mean, s.std);
+    if (s.erase_p > 0) x = random_erase(x, s.erase_p, rng);
     return x;
 }
 

@@ -42,6 +42,13 @@ struct CropBox {
 CropBox random_resized_crop_box(int64_t h, int64_t w, std::array<double, 2> scale,
                                 std::array<double, 2> ratio, SampleRng& rng);
 
+// torchvision's RandomErasing: with probability p, up to 10 tries of a box with area fraction
+// ~ U(scale) and log aspect ~ U(log ratio) that fits strictly inside; the box gets `value`.
+// Usually applied after normalization.
+Tensor random_erase(const Tensor& img, double p, SampleRng& rng,
+                    std::array<double, 2> scale = {0.02, 0.33},
+                    std::array<double, 2> ratio = {0.3, 3.3}, float value = 0);
+
 // One view's recipe; probabilities are per view and independent.
 struct ViewSpec {
     int64_t size = 224;
@@ -61,6 +68,7 @@ struct ViewSpec {
     double blur_kernel_fraction = 0;
     double solarize_p = 0;
     bool normalize = true;
+    double erase_p = 0;  // random erasing (after normalization), torchvision's defaults
     std::array<float, 3> mean = kImageNetMean, std = kImageNetStd;
 };
 

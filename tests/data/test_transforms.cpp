@@ -93,3 +93,19 @@ TEST_CASE("an unnormalized view stays in [0, 1] through every colour op") {
     CHECK(min(v).item() >= 0.0);
     CHECK(max(v).item() <= 1.0 + 1e-6);
 }
+
+TEST_CASE("random erasing: one box of the fill value, inside the image, or nothing") {
+    Tensor img = test_image() + 1.0;  // values in [1, 2): erased pixels are the only zeros
+    SampleRng rng(8, 0, 0, 0);
+    int erased = 0;
+    for (int i = 0; i < 50; ++i) {
+        Tensor out = random_erase(img, 0.5, rng);
+        int64_t zeros_count = int64_t(sum(to(eq(out, 0.0), DType::f64)).item());
+        CHECK(zeros_count % 3 == 0);  // the same box in every channel
+        double fraction = double(zeros_count) / double(img.numel());
+        CHECK(fraction <= 0.34);
+        if (zeros_count > 0) ++erased;
+    }
+    CHECK(erased > 15);
+    CHECK(erased < 35);
+}
