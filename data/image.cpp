@@ -269,6 +269,40 @@ void write_png(const std::filesystem::path& path, const Image& image) {
 #endif
 }
 
+void write_tiff(const std::filesystem::path& path, const Image& image) {
+    MARROW_CHECK(image.channels == 1 || image.channels == 3,
+                 "write_tiff: {}: {} channels (1 or 3 supported)", path.string(), image.channels);
+#if defined(MARROW_IMAGE_IO)
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    TIFF* tif = TIFFOpen(tmp.c_str(), "w");
+    if (!tif) fail("write_tiff: cannot create {}", tmp.string());
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(image.width));
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(image.height));
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, uint16_t(image.channels));
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, uint16_t(8));
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
+                 image.channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
+    bool ok = true;
+    std::vector<uint8_t> row(size_t(image.width) * size_t(image.channels));
+    for (int y = 0; y < image.height && ok; ++y) {
+        std::copy_n(image.pixels.data() + size_t(y) * row.size(), row.size(), row.data());
+        ok = TIFFWriteScanline(tif, row.data(), uint32_t(y), 0) == 1;
+    }
+    TIFFClose(tif);
+    if (!ok) fail("write_tiff: error writing {}", tmp.string());
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec)
+        fail("write_tiff: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+#else
+    fail("write_tiff: {}: this build has no TIFF encoder (libtiff-dev)", path.string());
+#endif
+}
+
 Tensor image_to_tensor(const Image& image) {
     int64_t c = image.channels, h = image.height, w = image.width;
     Tensor t = empty({c, h, w}, DType::f32);

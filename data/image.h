@@ -34,6 +34,10 @@ Image read_image(const std::filesystem::path& path);
 // never left half-written.
 void write_png(const std::filesystem::path& path, const Image& image);
 
+// TIFF (8-bit RGB or gray, LZW-compressed), as the AML datasets ship their cells; also written
+// to a temporary file and renamed.
+void write_tiff(const std::filesystem::path& path, const Image& image);
+
 // u8 HWC -> f32 (C, H, W) in [0, 1] (x / 255, as torchvision's to_tensor), and back (values
 // clamped to [0, 1], scaled by 255 and rounded to nearest).
 Tensor image_to_tensor(const Image& image);

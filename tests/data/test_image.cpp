@@ -84,6 +84,10 @@ TEST_CASE("PNG round trip, and tensors in [0, 1]") {
     Image back = read_image(path);
     CHECK(back.pixels == rgb.pixels);
     std::remove(path.c_str());
+    std::string tif = (std::filesystem::temp_directory_path() / "marrow_test_rgb.tif").string();
+    write_tiff(tif, rgb);
+    CHECK(read_image(tif).pixels == rgb.pixels);  // LZW is lossless
+    std::remove(tif.c_str());
 
     Tensor t = image_to_tensor(rgb);
     CHECK(t.shape() == std::vector<int64_t>{3, rgb.height, rgb.width});

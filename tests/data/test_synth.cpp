@@ -1,0 +1,111 @@
+// The synthetic cohort: its plan (classes, bag sizes, diagnostic cells only where they belong,
+// and only a minority), pure-function rendering, and a written cohort read back by the AML
+// Hehr reader and decoded.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "data/csv.h"
+#include "data/datasets.h"
+#include "data/synth_cohort.h"
+#include "marrow.h"
+
+using namespace marrow;
+using namespace marrow::data;
+
+namespace {
+
+double mean_of(const Image& img, int y0, int x0, int size) {
+    double s = 0;
+    for (int y = y0; y < y0 + size; ++y)
+        for (int x = x0; x < x0 + size; ++x)
+            for (int c = 0; c < 3; ++c) s += img.at(y, x, c);
+    return s / (3.0 * size * size);
+}
+
+}  // namespace
+
+TEST_CASE("cohort plan: five classes, bag sizes, diagnostic cells a minority of their class") {
+    Cohort cohort = plan_cohort(
+        {.patients_per_class = 6, .min_cells = 60, .max_cells = 200, .image_size = 64, .seed = 3});
+    REQUIRE(cohort.patients.size() == 30);
+    std::set<std::string> ids;
+    for (const SynthPatient& p : cohort.patients) {
+        CAPTURE(p.id);
+        ids.insert(p.id);
+        CHECK(p.cells.size() >= 60);
+        CHECK(p.cells.size() <= 200);
+        size_t diagnostic = 0;
+        for (const CellSpec& c : p.cells) {
+            diagnostic += is_diagnostic(c);
+            const Morphology& m = c.morphology;
+            if (p.label != "PML_RARA") CHECK(!(m.hypergranular || m.auer_bundle || m.bilobed));
+            if (p.label != "NPM1") CHECK(!m.cup_nucleus);
+            if (p.label != "CBFB_MYH11") CHECK(!(m.myelomonocytic || m.abnormal_granules));
+            if (p.label != "RUNX1_RUNX1T1")
+                CHECK(!(m.single_auer_rod || m.perinuclear_clearing || m.salmon_cytoplasm));
+        }
+        double fraction = double(diagnostic) / double(p.cells.size());
+        if (p.label == "control") {
+            CHECK(diagnostic == 0);
+        } else {
+            CHECK(fraction > 0.03);
+            CHECK(fraction < 0.5);
+        }
+        double sum = 0;
+        for (const auto& [col, pct] : p.differential) sum += pct;
+        CHECK(sum == doctest::Approx(100.0));
+    }
+    CHECK(ids.size() == 30);
+    Cohort again = plan_cohort(cohort.options);
+    CHECK(again.patients[7].id == cohort.patients[7].id);
+    CHECK(again.patients[7].cells.size() == cohort.patients[7].cells.size());
+}
+
+TEST_CASE("every cell type and morphology renders; an image is a function of its key") {
+    Stain stain;
+    for (int t = 0; t < kNumCellTypes; ++t) {
+        CAPTURE(cell_type_name(CellType(t)));
+        SampleRng a(1, 2, uint64_t(t), 0), b(1, 2, uint64_t(t), 0);
+        Image x = render_cell({CellType(t), {}}, 64, stain, a);
+        Image y = render_cell({CellType(t), {}}, 64, stain, b);
+        CHECK(x.pixels == y.pixels);
+        // The cell sits in the middle: the centre differs from the pale plasma colour.
+        CHECK(mean_of(x, 26, 26, 12) < 225);
+    }
+    Morphology all;
+    all.auer_bundle = all.hypergranular = all.bilobed = all.cup_nucleus = true;
+    all.single_auer_rod = all.perinuclear_clearing = all.salmon_cytoplasm = true;
+    SampleRng r(4, 0, 0, 0);
+    Image m = render_cell({CellType::promyelocyte, all}, 48, stain, r);
+    CHECK(m.width == 48);
+    CHECK(all.describe() ==
+          "auer_bundle;hypergranular;bilobed;cup_nucleus;single_auer_rod;perinuclear_clearing;"
+          "salmon_cytoplasm");
+    SampleRng tiny(0, 0, 0, 0);
+    CHECK_THROWS_WITH_AS(render_cell({}, 8, stain, tiny), doctest::Contains("too small"), Error);
+}
+
+TEST_CASE("a written cohort is an AML Hehr dataset: read, joined, decoded") {
+    if (!image_io_available()) return;
+    fs::path root = fs::temp_directory_path() / "marrow_synth_cohort";
+    fs::remove_all(root);
+    Cohort cohort = plan_cohort(
+        {.patients_per_class = 1, .min_cells = 5, .max_cells = 8, .image_size = 40, .seed = 9});
+    int64_t written = write_cohort(cohort, root);
+    BagDataset ds = read_aml_hehr(root);
+    CHECK(ds.classes == cohort.classes);
+    int64_t images = 0;
+    for (const Patient& p : ds.patients) {
+        images += int64_t(p.images.size());
+        CHECK(p.metadata.count("pb_myeloblast") == 1);
+    }
+    CHECK(images == written);
+    CsvTable cells = read_csv(root / "cells.csv");
+    CHECK(int64_t(cells.rows.size()) == written);
+    Image first = read_image(ds.patients[0].images[0]);
+    size_t p0 = 0;
+    while (cohort.patients[p0].id != ds.patients[0].id) ++p0;
+    CHECK(first.pixels == render_cohort_cell(cohort, p0, 0).pixels);
+    fs::remove_all(root);
+}
