@@ -1,10 +1,11 @@
-// synth_cohort: renders the synthetic AML cohort (data/synth_cohort.h) in the AML Hehr layout,
+// synth_cohort: renders a synthetic cohort (data/synth_cohort.h) in a real dataset's layout,
 // so the SSL and MIL apps run with no download, and optionally a montage of example cells.
 //
 //   synth_cohort --out runs/synth --patients-per-class 4 --min-cells 50 --max-cells 500
 //
 // writes runs/synth/data/<label>/<patient>/NNN.TIF, metadata.csv, cells.csv (per-cell ground
-// truth), montage.png (with --montage) and run.json.
+// truth), montage.png (with --montage) and run.json; --kind lymphocytosis writes the
+// challenge's trainset/<ID>/NNN.jpg + trainset/trainset_true.csv instead.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -27,8 +28,10 @@ Image montage(const Cohort& cohort, int per_row) {
         while (cohort.patients[p].label != cohort.classes[c]) ++p;
         std::vector<size_t> order(cohort.patients[p].cells.size());
         for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::stable_partition(order.begin(), order.end(),
-                              [&](size_t i) { return is_diagnostic(cohort.patients[p].cells[i]); });
+        std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+            return morphology_class(cohort.patients[p].cells[i].morphology) ==
+                   cohort.patients[p].label;
+        });
         for (int k = 0; k < per_row && k < int(order.size()); ++k) {
             Image cell = render_cohort_cell(cohort, p, order[size_t(k)]);
             for (int y = 0; y < s; ++y)
@@ -53,12 +56,31 @@ int main(int argc, char** argv) try {
     cli.add_option("--max-cells", o.max_cells, "largest bag")->check(CLI::PositiveNumber);
     cli.add_option("--size", o.image_size, "image side in pixels")->check(CLI::Range(16, 1024));
     cli.add_option("--seed", o.seed);
+    std::string kind = "aml";
+    cli.add_option("--kind", kind, "aml (AML Hehr layout) or lymphocytosis (challenge layout)")
+        ->check(CLI::IsMember({"aml", "lymphocytosis"}));
+    cli.add_option("--format", o.format,
+                   "image files: tif or png (aml), jpg or png "
+                   "(lymphocytosis); default tif / jpg");
+    cli.add_option("--diagnostic-rate", o.diagnostic_rate,
+                   "multiplies the share of each class's diagnostic cells");
+    cli.add_option("--morphology-noise", o.morphology_noise,
+                   "diagnostic cells without features (p/2), ordinary cells with another "
+                   "class's (p/10)");
+    cli.add_option("--domain-strength", o.domain_strength, "how different the 3 sites look");
     cli.add_flag("--montage", with_montage, "also write montage.png (8 cells per class)");
     CLI11_PARSE(cli, argc, argv);
 
+    o.kind = kind == "aml" ? CohortKind::aml : CohortKind::lymphocytosis;
+    if (o.kind == CohortKind::lymphocytosis && cli.count("--format") == 0) o.format = "jpg";
     auto t0 = std::chrono::steady_clock::now();
     Cohort cohort = plan_cohort(o);
-    nlohmann::json flags = {{"patients_per_class", o.patients_per_class},
+    nlohmann::json flags = {{"kind", kind},
+                            {"format", o.format},
+                            {"diagnostic_rate", o.diagnostic_rate},
+                            {"morphology_noise", o.morphology_noise},
+                            {"domain_strength", o.domain_strength},
+                            {"patients_per_class", o.patients_per_class},
                             {"min_cells", o.min_cells},
                             {"max_cells", o.max_cells},
                             {"size", o.image_size}};

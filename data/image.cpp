@@ -269,6 +269,25 @@ void write_png(const std::filesystem::path& path, const Image& image) {
 #endif
 }
 
+void write_jpeg(const std::filesystem::path& path, const Image& image, int quality) {
+    MARROW_CHECK(image.channels == 1 || image.channels == 3,
+                 "write_jpeg: {}: {} channels (1 or 3 supported)", path.string(), image.channels);
+    MARROW_CHECK(quality >= 1 && quality <= 100, "write_jpeg: quality {} (1-100)", quality);
+#if defined(MARROW_IMAGE_IO)
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    if (!stbi_write_jpg(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(),
+                        quality))
+        fail("write_jpeg: cannot write {}", tmp.string());
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec)
+        fail("write_jpeg: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+#else
+    fail("write_jpeg: {}: this build has no image encoder (libstb-dev)", path.string());
+#endif
+}
+
 void write_tiff(const std::filesystem::path& path, const Image& image) {
     MARROW_CHECK(image.channels == 1 || image.channels == 3,
                  "write_tiff: {}: {} channels (1 or 3 supported)", path.string(), image.channels);

@@ -34,6 +34,9 @@ Image read_image(const std::filesystem::path& path);
 // never left half-written.
 void write_png(const std::filesystem::path& path, const Image& image);
 
+// JPEG (quality 1-100), as the lymphocytosis dataset ships its cells; temp file + rename.
+void write_jpeg(const std::filesystem::path& path, const Image& image, int quality = 95);
+
 // TIFF (8-bit RGB or gray, LZW-compressed), as the AML datasets ship their cells; also written
 // to a temporary file and renamed.
 void write_tiff(const std::filesystem::path& path, const Image& image);

@@ -20,9 +20,9 @@ Rgb mix(Rgb a, Rgb b, float t) {
 }
 Rgb scale(Rgb a, float s) { return {a.r * s, a.g * s, a.b * s}; }
 
-// The stain changes every colour the same way: hue rotation about the gray axis, saturation
+// The appearance changes every colour the same way: hue rotation about the gray axis, saturation
 // and brightness around it.
-Rgb stained(Rgb c, const Stain& s) {
+Rgb stained(Rgb c, const Appearance& s) {
     float gray = (c.r + c.g + c.b) / 3;
     float angle = 2 * kPi * s.hue_shift, cs = std::cos(angle), sn = std::sin(angle);
     // Rotation about (1,1,1)/sqrt(3) (Rodrigues), on the offset from gray.
@@ -75,18 +75,31 @@ Sdf circle(float cx, float cy, float r) {
 Sdf capsule(float ax, float ay, float bx, float by, float r) {
     return [=](float x, float y) { return segment_distance(x, y, ax, ay, bx, by) - r; };
 }
-// An irregular round shape: radius r (1 + sum_k a_k cos(k theta + phi_k)), stretched by
-// `aspect` along `angle`.
+// An irregular round shape: radius r (1 + sum_k a_k cos(k theta + phi_k)) for k = 2..5,
+// stretched by `aspect` along `angle`. cos(k theta) and sin(k theta) come from the direction
+// vector by the angle-addition recurrence (no atan2 or cos per pixel: this is the renderer's
+// hot loop).
 Sdf blob(float cx, float cy, float r, float aspect, float angle, std::array<float, 4> amp,
          std::array<float, 4> phase) {
     float c = std::cos(angle), s = std::sin(angle);
+    std::array<float, 4> cp, sp;
+    for (size_t k = 0; k < 4; ++k) {
+        cp[k] = amp[k] * std::cos(phase[k]);
+        sp[k] = amp[k] * std::sin(phase[k]);
+    }
     return [=](float x, float y) {
         float dx = x - cx, dy = y - cy;
         float u = c * dx + s * dy, v = (-s * dx + c * dy) * aspect;
-        float theta = std::atan2(v, u), d = std::hypot(u, v);
+        float d = std::sqrt(u * u + v * v);
+        float c1 = d > 0 ? u / d : 1, s1 = d > 0 ? v / d : 0;
+        float ck = c1 * c1 - s1 * s1, sk = 2 * c1 * s1;  // k = 2
         float rr = 1;
-        for (int k = 0; k < 4; ++k)
-            rr += amp[size_t(k)] * std::cos(float(k + 2) * theta + phase[size_t(k)]);
+        for (size_t k = 0; k < 4; ++k) {
+            rr += cp[k] * ck - sp[k] * sk;  // a cos(k theta + phi)
+            float next_c = ck * c1 - sk * s1;
+            sk = sk * c1 + ck * s1;
+            ck = next_c;
+        }
         return (d - r * rr) / std::max(aspect, 1.0f);
     };
 }
@@ -202,11 +215,12 @@ TypeLook look_of(CellType t) {
 }
 
 // Red cells around the field, possibly under the leukocyte's edge.
-void paint_background(Canvas& canvas, const Colors& col, const Stain& stain, SampleRng& rng) {
+void paint_background(Canvas& canvas, const Colors& col, const Appearance& stain, float size_scale,
+                      SampleRng& rng) {
     float n = float(canvas.n);
     int count = int(rng.integer(5, 12));
     for (int i = 0; i < count; ++i) {
-        float r = n * float(rng.uniform(0.10, 0.14));
+        float r = n * size_scale * float(rng.uniform(0.10, 0.14));
         float a = float(rng.uniform(0, 2 * kPi)), d = n * float(rng.uniform(0.25, 0.62));
         float cx = n / 2 + d * std::cos(a), cy = n / 2 + d * std::sin(a);
         Sdf disc = blob(cx, cy, r, float(rng.uniform(1.0, 1.15)), float(rng.uniform(0, kPi)),
@@ -226,8 +240,8 @@ Sdf nucleus_shape(const CellSpec& spec, float cx, float cy, float R, SampleRng& 
     TypeLook look = look_of(spec.type);
     float angle = float(rng.uniform(0, 2 * kPi));
     float ox = cx + look.offset * R * std::cos(angle), oy = cy + look.offset * R * std::sin(angle);
-    float rn = look.nucleus * R;
     const Morphology& m = spec.morphology;
+    float rn = (m.clumped_chromatin ? 0.9f : look.nucleus) * R;
     auto lobes_along_arc = [&](int lobes, float arc_r, float span, float lobe_r, float strand) {
         Sdf shape = nullptr;
         float start = angle - span / 2;
@@ -311,12 +325,42 @@ void paint_auer_rod(Canvas& canvas, const Shape& cytoplasm, const Sdf& nucleus, 
         y + std::abs(dy) + width, [&](float, float) { return color; }, 0.9f, 0.7f);
 }
 
-// 8 bits per channel, with a little sensor noise.
+// Optical defocus: a separable Gaussian (kernel +-2 sigma, clamped at the borders).
+void blur(Canvas& canvas, float sigma) {
+    int half = std::max(1, int(std::ceil(2 * sigma)));
+    std::vector<float> k(static_cast<size_t>(2 * half + 1));
+    float total = 0;
+    for (int i = -half; i <= half; ++i)
+        total += k[size_t(i + half)] = std::exp(-0.5f * float(i * i) / (sigma * sigma));
+    for (float& v : k) v /= total;
+    int n = canvas.n;
+    std::vector<Rgb> tmp(canvas.px.size());
+    for (int pass = 0; pass < 2; ++pass) {
+        const std::vector<Rgb>& src = pass == 0 ? canvas.px : tmp;
+        std::vector<Rgb>& dst = pass == 0 ? tmp : canvas.px;
+        for (int y = 0; y < n; ++y)
+            for (int x = 0; x < n; ++x) {
+                Rgb acc{0, 0, 0};
+                for (int i = -half; i <= half; ++i) {
+                    int xx = pass == 0 ? std::clamp(x + i, 0, n - 1) : x;
+                    int yy = pass == 1 ? std::clamp(y + i, 0, n - 1) : y;
+                    const Rgb& p = src[size_t(yy) * size_t(n) + size_t(xx)];
+                    float w = k[size_t(i + half)];
+                    acc = {acc.r + w * p.r, acc.g + w * p.g, acc.b + w * p.b};
+                }
+                dst[size_t(y) * size_t(n) + size_t(x)] = acc;
+            }
+    }
+}
+
+// 8 bits per channel, with a little sensor noise (a hash of the pixel index and a seed drawn
+// from the cell's stream: cheap, and still a function of the key).
 Image to_image(const Canvas& canvas, SampleRng& rng) {
     Image image(canvas.n, canvas.n, 3);
-    auto quantize = [](float v) { return uint8_t(std::lround(std::clamp(v, 0.0f, 1.0f) * 255)); };
+    uint32_t seed = uint32_t(rng.integer(0, 1 << 30));
+    auto quantize = [](float v) { return uint8_t(std::clamp(v, 0.0f, 1.0f) * 255.0f + 0.5f); };
     for (size_t i = 0; i < canvas.px.size(); ++i) {
-        float noise = float(rng.uniform(-0.012, 0.012));
+        float noise = 0.024f * (hash01(int(i), 0, seed) - 0.5f);
         image.pixels[3 * i + 0] = quantize(canvas.px[i].r + noise);
         image.pixels[3 * i + 1] = quantize(canvas.px[i].g + noise);
         image.pixels[3 * i + 2] = quantize(canvas.px[i].b + noise);
@@ -355,26 +399,47 @@ std::string Morphology::describe() const {
     add(single_auer_rod, "single_auer_rod");
     add(perinuclear_clearing, "perinuclear_clearing");
     add(salmon_cytoplasm, "salmon_cytoplasm");
+    add(clumped_chromatin, "clumped_chromatin");
     return out;
 }
 
-Stain random_stain(SampleRng& rng) {
-    return {float(rng.uniform(-0.025, 0.025)), float(rng.uniform(0.85, 1.15)),
-            float(rng.uniform(0.94, 1.04))};
+std::string site_name(int site) { return std::string("site_") + char('a' + site); }
+
+Appearance site_appearance(int site, float strength) {
+    MARROW_CHECK(site >= 0 && site < kNumSites, "site_appearance: site {} (0..{})", site,
+                 kNumSites - 1);
+    Appearance a;
+    if (site == 1) {
+        a = {0.03f, 1.2f, 0.96f, 0.9f, 1.1f};
+    } else if (site == 2) {
+        a = {-0.035f, 0.8f, 1.05f, 0.0f, 0.9f};
+    }
+    // Interpolate from the reference look (site_a) by `strength`.
+    auto lerp = [&](float ref, float v) { return ref + (v - ref) * strength; };
+    return {lerp(0, a.hue_shift), lerp(1, a.saturation), lerp(1, a.brightness),
+            std::max(0.0f, lerp(0, a.blur_sigma)), lerp(1, a.scale)};
 }
 
-Image render_cell(const CellSpec& spec, int size, const Stain& stain, SampleRng& rng) {
+Appearance patient_appearance(int site, float strength, SampleRng& rng) {
+    Appearance a = site_appearance(site, strength);
+    a.hue_shift += float(rng.uniform(-0.012, 0.012));
+    a.saturation *= float(rng.uniform(0.92, 1.08));
+    a.brightness *= float(rng.uniform(0.97, 1.03));
+    return a;
+}
+
+Image render_cell(const CellSpec& spec, int size, const Appearance& stain, SampleRng& rng) {
     MARROW_CHECK(size >= 16, "render_cell: size {} too small (at least 16 pixels)", size);
     const Colors col;
     const Morphology& m = spec.morphology;
     auto st = [&](Rgb c) { return stained(c, stain); };
     Canvas canvas(size, st(col.plasma));
     uint32_t texture_seed = uint32_t(rng.integer(0, 1 << 30));
-    paint_background(canvas, col, stain, rng);
+    paint_background(canvas, col, stain, stain.scale, rng);
 
     float n = float(size);
     TypeLook look = look_of(spec.type);
-    float R = look.radius * n * float(rng.uniform(0.9, 1.1));
+    float R = look.radius * n * stain.scale * float(rng.uniform(0.9, 1.1));
     float cx = n / 2 + float(rng.uniform(-0.04, 0.04)) * n;
     float cy = n / 2 + float(rng.uniform(-0.04, 0.04)) * n;
     Shape cell{
@@ -475,6 +540,10 @@ Image render_cell(const CellSpec& spec, int size, const Stain& stain, SampleRng&
     bool dense = spec.type == CellType::lymphocyte_typical || spec.type == CellType::erythroblast;
     Rgb base = st(blast_like ? col.blast_nucleus : dense ? col.dark_nucleus : col.nucleus);
     float grain = blast_like ? 0.05f * R : 0.12f * R, contrast = blast_like ? 0.18f : 0.4f;
+    if (m.clumped_chromatin) {  // coarse dark blocks separated by pale streaks
+        grain = 0.22f * R;
+        contrast = 0.95f;
+    }
     canvas.paint(nucleus, cx - cell.r, cy - cell.r, cx + cell.r, cy + cell.r,
                  [&](float x, float y) {
                      float t = texture(x, y, grain, texture_seed + 7);
@@ -510,6 +579,7 @@ Image render_cell(const CellSpec& spec, int size, const Stain& stain, SampleRng&
     if (m.single_auer_rod)
         paint_auer_rod(canvas, cell, nucleus, 0.55f * R, 0.025f * R + 0.4f, st(col.auer), rng);
 
+    if (stain.blur_sigma > 0) blur(canvas, stain.blur_sigma);
     return to_image(canvas, rng);
 }
 

@@ -40,6 +40,8 @@ struct Morphology {
     bool single_auer_rod = false;       // RUNX1::RUNX1T1: one long, thin Auer rod
     bool perinuclear_clearing = false;  // RUNX1::RUNX1T1
     bool salmon_cytoplasm = false;      // RUNX1::RUNX1T1
+    bool clumped_chromatin = false;     // tumoral (CLL-like) lymphocytes: coarse "soccer-ball"
+                                        // chromatin, scant cytoplasm
     bool any() const;
     std::string describe() const;  // "auer_bundle;bilobed" ("" when none)
 };
@@ -49,14 +51,26 @@ struct CellSpec {
     Morphology morphology;
 };
 
-// Per-patient stain: a slide's colour differs a little from the next one's.
-struct Stain {
+// How a slide and its scanner render cells: stain colour, focus and magnification. Each
+// patient has one (a site's typical look plus the patient's own slide variation).
+struct Appearance {
     float hue_shift = 0;   // added to every colour's hue (fraction of a turn)
     float saturation = 1;  // multiplies saturation
     float brightness = 1;  // multiplies values
+    float blur_sigma = 0;  // optical blur in pixels (0: sharp)
+    float scale = 1;       // magnification: multiplies every size
 };
-Stain random_stain(SampleRng& rng);
 
-Image render_cell(const CellSpec& spec, int size, const Stain& stain, SampleRng& rng);
+// Acquisition sites for domain-shift experiments: "site_a" (the reference look), "site_b"
+// (cooler, more saturated stain, slightly defocused, 10% higher magnification) and "site_c"
+// (warmer, paler, brighter stain, 10% lower magnification). `strength` scales every
+// difference from site_a (0: all sites look alike).
+inline constexpr int kNumSites = 3;
+std::string site_name(int site);
+Appearance site_appearance(int site, float strength);
+// A patient's slide: the site's look with a small random per-slide variation.
+Appearance patient_appearance(int site, float strength, SampleRng& rng);
+
+Image render_cell(const CellSpec& spec, int size, const Appearance& look, SampleRng& rng);
 
 }  // namespace marrow::data

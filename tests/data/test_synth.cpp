@@ -3,6 +3,8 @@
 // Hehr reader and decoded.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <set>
 
 #include "data/csv.h"
@@ -26,8 +28,12 @@ double mean_of(const Image& img, int y0, int x0, int size) {
 }  // namespace
 
 TEST_CASE("cohort plan: five classes, bag sizes, diagnostic cells a minority of their class") {
-    Cohort cohort = plan_cohort(
-        {.patients_per_class = 6, .min_cells = 60, .max_cells = 200, .image_size = 64, .seed = 3});
+    Cohort cohort = plan_cohort({.patients_per_class = 6,
+                                 .min_cells = 60,
+                                 .max_cells = 200,
+                                 .image_size = 64,
+                                 .seed = 3,
+                                 .morphology_noise = 0});
     REQUIRE(cohort.patients.size() == 30);
     std::set<std::string> ids;
     for (const SynthPatient& p : cohort.patients) {
@@ -37,7 +43,7 @@ TEST_CASE("cohort plan: five classes, bag sizes, diagnostic cells a minority of 
         CHECK(p.cells.size() <= 200);
         size_t diagnostic = 0;
         for (const CellSpec& c : p.cells) {
-            diagnostic += is_diagnostic(c);
+            diagnostic += morphology_class(c.morphology) == p.label;
             const Morphology& m = c.morphology;
             if (p.label != "PML_RARA") CHECK(!(m.hypergranular || m.auer_bundle || m.bilobed));
             if (p.label != "NPM1") CHECK(!m.cup_nucleus);
@@ -45,6 +51,7 @@ TEST_CASE("cohort plan: five classes, bag sizes, diagnostic cells a minority of 
             if (p.label != "RUNX1_RUNX1T1")
                 CHECK(!(m.single_auer_rod || m.perinuclear_clearing || m.salmon_cytoplasm));
         }
+        CHECK(p.site == int(&p - &cohort.patients[0]) % 6 % 3);  // 2 per site and class
         double fraction = double(diagnostic) / double(p.cells.size());
         if (p.label == "control") {
             CHECK(diagnostic == 0);
@@ -63,7 +70,7 @@ TEST_CASE("cohort plan: five classes, bag sizes, diagnostic cells a minority of 
 }
 
 TEST_CASE("every cell type and morphology renders; an image is a function of its key") {
-    Stain stain;
+    Appearance stain;
     for (int t = 0; t < kNumCellTypes; ++t) {
         CAPTURE(cell_type_name(CellType(t)));
         SampleRng a(1, 2, uint64_t(t), 0), b(1, 2, uint64_t(t), 0);
@@ -108,4 +115,94 @@ TEST_CASE("a written cohort is an AML Hehr dataset: read, joined, decoded") {
     while (cohort.patients[p0].id != ds.patients[0].id) ++p0;
     CHECK(first.pixels == render_cohort_cell(cohort, p0, 0).pixels);
     fs::remove_all(root);
+}
+
+TEST_CASE("difficulty knobs: diagnostic rate, morphology noise, domain strength") {
+    auto count = [](const Cohort& c, bool own) {
+        int64_t n = 0;
+        for (const SynthPatient& p : c.patients)
+            for (const CellSpec& cell : p.cells) {
+                std::string cls = morphology_class(cell.morphology);
+                n += own ? cls == p.label : (!cls.empty() && cls != p.label);
+            }
+        return n;
+    };
+    CohortOptions o{.patients_per_class = 3, .min_cells = 100, .max_cells = 100, .seed = 1};
+    o.diagnostic_rate = 0;
+    o.morphology_noise = 0;
+    CHECK(count(plan_cohort(o), true) == 0);
+    o.diagnostic_rate = 1;
+    int64_t clean = count(plan_cohort(o), true);
+    CHECK(count(plan_cohort(o), false) == 0);
+    o.morphology_noise = 0.5;
+    Cohort noisy = plan_cohort(o);
+    CHECK(count(noisy, false) > 0);     // ordinary cells showing another class's morphology
+    CHECK(count(noisy, true) < clean);  // diagnostic cells that lost theirs
+
+    Appearance ref = site_appearance(0, 1), b = site_appearance(1, 1), flat = site_appearance(1, 0);
+    CHECK(ref.hue_shift == 0);
+    CHECK(ref.scale == 1);
+    CHECK(b.blur_sigma > 0);
+    CHECK(b.scale != 1);
+    CHECK(flat.hue_shift == 0);
+    CHECK(flat.blur_sigma == 0);
+    CHECK(site_name(2) == "site_c");
+}
+
+TEST_CASE("lymphocytosis cohort: the challenge layout, clinical attributes tied to the label") {
+    if (!image_io_available()) return;
+    fs::path root = fs::temp_directory_path() / "marrow_synth_lympho";
+    fs::remove_all(root);
+    CohortOptions o{.kind = CohortKind::lymphocytosis,
+                    .patients_per_class = 12,
+                    .min_cells = 2,
+                    .max_cells = 3,
+                    .image_size = 32,
+                    .seed = 2,
+                    .format = "jpg"};
+    Cohort cohort = plan_cohort(o);
+    write_cohort(cohort, root);
+    BagDataset ds = read_lymphocytosis(root);
+    REQUIRE(ds.patients.size() == 24);
+    double age[2] = {0, 0}, count[2] = {0, 0};
+    for (const Patient& p : ds.patients) {
+        REQUIRE((p.label == 0 || p.label == 1));
+        age[p.label] += *p.age_years / 12;
+        count[p.label] += *p.lymph_count / 12;
+        CHECK(read_image(p.images[0]).width == 32);
+    }
+    CHECK(age[1] > age[0] + 5);      // malignant patients are older on average
+    CHECK(count[1] > count[0] + 3);  // and have higher lymphocyte counts
+    // The written DOB round-trips to the planned age (within a day).
+    const SynthPatient& first = cohort.patients[0];
+    auto it = std::find_if(ds.patients.begin(), ds.patients.end(),
+                           [&](const Patient& p) { return p.id == first.id; });
+    REQUIRE(it != ds.patients.end());
+    CHECK(*it->age_years == doctest::Approx(first.age).epsilon(0.001));
+    fs::remove_all(root);
+}
+
+TEST_CASE("same seed, same bytes") {
+    if (!image_io_available()) return;
+    fs::path a = fs::temp_directory_path() / "marrow_synth_a";
+    fs::path b = fs::temp_directory_path() / "marrow_synth_b";
+    fs::remove_all(a);
+    fs::remove_all(b);
+    CohortOptions o{
+        .patients_per_class = 1, .min_cells = 3, .max_cells = 4, .image_size = 32, .seed = 5};
+    write_cohort(plan_cohort(o), a);
+    write_cohort(plan_cohort(o), b);
+    int64_t compared = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(a)) {
+        if (!entry.is_regular_file()) continue;
+        fs::path other = b / fs::relative(entry.path(), a);
+        std::ifstream x(entry.path(), std::ios::binary), y(other, std::ios::binary);
+        std::string bx{std::istreambuf_iterator<char>(x), {}},
+            by{std::istreambuf_iterator<char>(y), {}};
+        CHECK_MESSAGE(bx == by, entry.path().string());
+        ++compared;
+    }
+    CHECK(compared > 10);
+    fs::remove_all(a);
+    fs::remove_all(b);
 }
