@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "apps/losses.h"
 #include "apps/run_record.h"
 #include "data/mnist.h"
 #include "marrow.h"
@@ -50,12 +51,6 @@ struct Mlp {
     Tensor forward(const Tensor& x) const { return linear(relu(linear(x, w1, b1)), w2, b2); }
     std::vector<Tensor> parameters() const { return {w1, b1, w2, b2}; }
 };
-
-// Cross entropy: -mean_i log softmax(logits_i)[y_i].
-Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
-    Tensor picked = gather(log_softmax(logits, 1), 1, unsqueeze(labels, 1));
-    return -mean(picked);
-}
 
 double accuracy(const Mlp& model, const Tensor& x, const Tensor& y) {
     autograd::NoGradGuard no_grad;
@@ -117,8 +112,8 @@ int main(int argc, char** argv) try {
         double loss_sum = 0;
         for (int64_t b = 0; b < steps_per_epoch; ++b, ++step) {
             Tensor idx = narrow(order, 0, b * cfg.batch, std::min(cfg.batch, n - b * cfg.batch));
-            Tensor loss = cross_entropy(model.forward(index_select(x_train, 0, idx)),
-                                        index_select(y_train, 0, idx));
+            Tensor loss = apps::cross_entropy(model.forward(index_select(x_train, 0, idx)),
+                                              index_select(y_train, 0, idx));
             for (const Tensor& p : model.parameters()) p.zero_grad();
             loss.backward();
             double l = loss.item();

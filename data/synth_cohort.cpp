@@ -58,18 +58,21 @@ std::vector<Component> class_components(const std::string& label) {
                 {CellType::myelocyte, 3, 8},
                 {CellType::promyelocyte, 2, 6}};
     if (label == "control") return {{CellType::myeloblast, 0, 1}};
+    // Lymphocytosis: both classes are mostly lymphocytes in similar proportions; the
+    // tumoral ones differ in chromatin texture, so colour statistics alone stay weak.
     if (label == "reactive")
-        return {{CellType::lymphocyte_typical, 40, 60},
-                {CellType::lymphocyte_atypical, 20, 45},
+        return {{CellType::lymphocyte_typical, 45, 65},
+                {CellType::lymphocyte_atypical, 8, 25},
                 {CellType::neutrophil_segmented, 3, 10},
                 {CellType::monocyte, 2, 6},
-                {CellType::smudge_cell, 0, 3}};
+                {CellType::smudge_cell, 0, 6}};
     if (label == "malignant")
-        return {{CellType::lymphocyte_typical, 25, 55, kTumoral},
-                {CellType::lymphocyte_typical, 15, 35},
-                {CellType::lymphocyte_atypical, 2, 10},
-                {CellType::smudge_cell, 5, 20},
-                {CellType::neutrophil_segmented, 2, 6}};
+        return {{CellType::lymphocyte_typical, 15, 40, kTumoral},
+                {CellType::lymphocyte_typical, 20, 45},
+                {CellType::lymphocyte_atypical, 4, 18},
+                {CellType::smudge_cell, 2, 10},
+                {CellType::neutrophil_segmented, 2, 8},
+                {CellType::monocyte, 1, 5}};
     fail("synth_cohort: no class '{}'", label);
 }
 
