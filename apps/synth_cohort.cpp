@@ -4,7 +4,7 @@
 //   synth_cohort --out runs/synth --patients-per-class 4 --min-cells 50 --max-cells 500
 //
 // writes runs/synth/data/<label>/<patient>/NNN.TIF, metadata.csv, cells.csv (per-cell ground
-// truth), montage.png (with --montage) and run.json; --kind lymphocytosis writes the
+// truth), montage_<class>.png (with --montage) and run.json; --kind lymphocytosis writes the
 // challenge's trainset/<ID>/NNN.jpg + trainset/trainset_true.csv instead.
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -19,26 +19,23 @@ using namespace marrow::data;
 
 namespace {
 
-// One row per class: its first patient's first `per_row` cells, diagnostic cells first.
-Image montage(const Cohort& cohort, int per_row) {
-    int s = cohort.options.image_size;
-    Image out(int(cohort.classes.size()) * s, per_row * s, 3);
-    for (size_t c = 0; c < cohort.classes.size(); ++c) {
-        size_t p = 0;
-        while (cohort.patients[p].label != cohort.classes[c]) ++p;
-        std::vector<size_t> order(cohort.patients[p].cells.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::stable_partition(order.begin(), order.end(), [&](size_t i) {
-            return morphology_class(cohort.patients[p].cells[i].morphology) ==
-                   cohort.patients[p].label;
-        });
-        for (int k = 0; k < per_row && k < int(order.size()); ++k) {
-            Image cell = render_cohort_cell(cohort, p, order[size_t(k)]);
-            for (int y = 0; y < s; ++y)
-                for (int x = 0; x < s; ++x)
-                    for (int ch = 0; ch < 3; ++ch)
-                        out.at(int(c) * s + y, k * s + x, ch) = cell.at(y, x, ch);
-        }
+// A row of `count` cells of the class's first patient, its diagnostic cells first.
+Image montage(const Cohort& cohort, const std::string& label, int count) {
+    size_t p = 0;
+    while (cohort.patients[p].label != label) ++p;
+    const SynthPatient& patient = cohort.patients[p];
+    std::vector<size_t> order(patient.cells.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+        return morphology_class(patient.cells[i].morphology) == label;
+    });
+    int s = cohort.options.image_size, n = std::min(count, int(order.size()));
+    Image out(s, n * s, 3);
+    for (int k = 0; k < n; ++k) {
+        Image cell = render_cohort_cell(cohort, p, order[size_t(k)]);
+        for (int y = 0; y < s; ++y)
+            for (int x = 0; x < s; ++x)
+                for (int ch = 0; ch < 3; ++ch) out.at(y, k * s + x, ch) = cell.at(y, x, ch);
     }
     return out;
 }
@@ -68,7 +65,8 @@ int main(int argc, char** argv) try {
                    "diagnostic cells without features (p/2), ordinary cells with another "
                    "class's (p/10)");
     cli.add_option("--domain-strength", o.domain_strength, "how different the 3 sites look");
-    cli.add_flag("--montage", with_montage, "also write montage.png (8 cells per class)");
+    cli.add_flag("--montage", with_montage,
+                 "also write montage_<class>.png (8 cells of one patient per class)");
     CLI11_PARSE(cli, argc, argv);
 
     o.kind = kind == "aml" ? CohortKind::aml : CohortKind::lymphocytosis;
@@ -86,7 +84,10 @@ int main(int argc, char** argv) try {
                             {"size", o.image_size}};
     apps::RunRecord record(out, "synth_cohort", flags, o.seed, {});
     int64_t images = write_cohort(cohort, out);
-    if (with_montage) write_png(std::filesystem::path(out) / "montage.png", montage(cohort, 8));
+    if (with_montage)
+        for (const std::string& label : cohort.classes)
+            write_png(std::filesystem::path(out) / ("montage_" + label + ".png"),
+                      montage(cohort, label, 8));
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     record.finish({{"patients", cohort.patients.size()}, {"images", images}, {"seconds", seconds}});
     std::printf("synth_cohort: %zu patients, %lld images in %.1fs -> %s\n", cohort.patients.size(),
