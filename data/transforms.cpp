@@ -98,47 +98,123 @@ Tensor random_erase(const Tensor& img, double p, SampleRng& rng, std::array<doub
     return img;
 }
 
-// Draw order (fixed, Note [Sample randomness]): crop box, hflip, vflip, rot90, rotation,
-// jitter (apply, order, four factors), grayscale, blur (apply, sigma), solarize.
-Tensor augment_view(const Tensor& img, const ViewSpec& s, SampleRng& rng) {
-    CropBox box = random_resized_crop_box(img.size(1), img.size(2), s.scale, s.ratio, rng);
-    Tensor x = resize(crop(img, box.top, box.left, box.height, box.width), s.size, s.size,
-                      s.interpolation, true);
-    if (rng.bernoulli(s.hflip_p)) x = hflip(x);
-    if (rng.bernoulli(s.vflip_p)) x = vflip(x);
-    if (rng.bernoulli(s.rot90_p)) x = rot90(x, int(rng.integer(1, 4)));
-    if (rng.bernoulli(s.rotate_p)) {
+RandomOp compose(std::vector<RandomOp> ops) {
+    return [ops = std::move(ops)](const Tensor& img, SampleRng& rng) {
+        Tensor x = img;
+        for (const RandomOp& op : ops) x = op(x, rng);
+        return x;
+    };
+}
+
+RandomOp random_resized_crop(int64_t size, std::array<double, 2> scale, std::array<double, 2> ratio,
+                             Interpolation mode) {
+    MARROW_CHECK(size > 0, "random_resized_crop: size {} must be positive", size);
+    return [=](const Tensor& img, SampleRng& rng) {
+        CropBox box = random_resized_crop_box(img.size(1), img.size(2), scale, ratio, rng);
+        return resize(crop(img, box.top, box.left, box.height, box.width), size, size, mode, true);
+    };
+}
+
+RandomOp random_hflip(double p) {
+    return [p](const Tensor& x, SampleRng& rng) { return rng.bernoulli(p) ? hflip(x) : x; };
+}
+
+RandomOp random_vflip(double p) {
+    return [p](const Tensor& x, SampleRng& rng) { return rng.bernoulli(p) ? vflip(x) : x; };
+}
+
+RandomOp random_rot90(double p) {
+    return [p](const Tensor& x, SampleRng& rng) {
+        return rng.bernoulli(p) ? rot90(x, int(rng.integer(1, 4))) : x;
+    };
+}
+
+RandomOp random_rotation(double p) {
+    return [p](const Tensor& x, SampleRng& rng) {
+        if (!rng.bernoulli(p)) return x;
         double angle = rng.uniform(0, 360);
         float gray = float(rng.uniform());
-        x = rotate(x, angle, Interpolation::bilinear, {gray, gray, gray});
-    }
-    if (rng.bernoulli(s.jitter_p)) {
+        return rotate(x, angle, Interpolation::bilinear, {gray, gray, gray});
+    };
+}
+
+// torchvision's ColorJitter: factors ~ U(max(0, 1 - v), 1 + v) (hue ~ U(-h, h)), the four
+// adjustments in a fresh random order; a zero strength skips its adjustment.
+RandomOp color_jitter(double p, double brightness, double contrast, double saturation, double hue) {
+    return [=](const Tensor& img, SampleRng& rng) {
+        if (!rng.bernoulli(p)) return img;
         std::array<int, 4> order = rng.permutation4();
-        double b = rng.uniform(std::max(0.0, 1 - s.brightness), 1 + s.brightness);
-        double c = rng.uniform(std::max(0.0, 1 - s.contrast), 1 + s.contrast);
-        double sat = rng.uniform(std::max(0.0, 1 - s.saturation), 1 + s.saturation);
-        double hue = rng.uniform(-s.hue, s.hue);
+        double b = rng.uniform(std::max(0.0, 1 - brightness), 1 + brightness);
+        double c = rng.uniform(std::max(0.0, 1 - contrast), 1 + contrast);
+        double s = rng.uniform(std::max(0.0, 1 - saturation), 1 + saturation);
+        double h = rng.uniform(-hue, hue);
+        Tensor x = img;
         for (int op : order) {
-            if (op == 0 && s.brightness > 0) x = adjust_brightness(x, b);
-            if (op == 1 && s.contrast > 0) x = adjust_contrast(x, c);
-            if (op == 2 && s.saturation > 0) x = adjust_saturation(x, sat);
-            if (op == 3 && s.hue > 0) x = adjust_hue(x, hue);
+            if (op == 0 && brightness > 0) x = adjust_brightness(x, b);
+            if (op == 1 && contrast > 0) x = adjust_contrast(x, c);
+            if (op == 2 && saturation > 0) x = adjust_saturation(x, s);
+            if (op == 3 && hue > 0) x = adjust_hue(x, h);
         }
-    }
-    if (rng.bernoulli(s.gray_p)) x = rgb_to_grayscale(x, x.size(0));
-    if (rng.bernoulli(s.blur_p)) {
-        double sigma = rng.uniform(s.blur_sigma[0], s.blur_sigma[1]);
-        int64_t k = s.blur_kernel > 0 ? s.blur_kernel
-                    : s.blur_kernel_fraction > 0
-                        ? odd_at_least_3(int64_t(s.blur_kernel_fraction * double(s.size)))
-                        : 2 * int64_t(std::ceil(3 * sigma)) + 1;
-        k = std::min(k, 2 * s.size - 1);  // reflect padding needs k / 2 < size
-        x = gaussian_blur(x, k, sigma);
-    }
-    if (rng.bernoulli(s.solarize_p)) x = solarize(x, 128.0 / 255.0);  // PIL's threshold 128
-    if (s.normalize) x = normalize(x, s.mean, s.std);
-    if (s.erase_p > 0) x = random_erase(x, s.erase_p, rng);
-    return x;
+        return x;
+    };
+}
+
+RandomOp random_grayscale(double p) {
+    return [p](const Tensor& x, SampleRng& rng) {
+        return rng.bernoulli(p) ? rgb_to_grayscale(x, x.size(0)) : x;
+    };
+}
+
+RandomOp random_gaussian_blur(double p, std::array<double, 2> sigma, int64_t kernel,
+                              double kernel_fraction) {
+    return [=](const Tensor& x, SampleRng& rng) {
+        if (!rng.bernoulli(p)) return x;
+        double s = rng.uniform(sigma[0], sigma[1]);
+        int64_t side = std::min(x.size(1), x.size(2));
+        int64_t k = kernel > 0            ? kernel
+                    : kernel_fraction > 0 ? odd_at_least_3(int64_t(kernel_fraction * double(side)))
+                                          : 2 * int64_t(std::ceil(3 * s)) + 1;
+        return gaussian_blur(x, std::min(k, 2 * side - 1), s);  // reflect padding: k / 2 < side
+    };
+}
+
+RandomOp random_solarize(double p, double threshold) {
+    return [=](const Tensor& x, SampleRng& rng) {
+        return rng.bernoulli(p) ? solarize(x, threshold) : x;
+    };
+}
+
+RandomOp normalize_op(std::array<float, 3> mean, std::array<float, 3> std) {
+    return [=](const Tensor& x, SampleRng&) { return normalize(x, mean, std); };
+}
+
+RandomOp random_erasing(double p, std::array<double, 2> scale, std::array<double, 2> ratio,
+                        float value) {
+    return [=](const Tensor& x, SampleRng& rng) {
+        return random_erase(x, p, rng, scale, ratio, value);
+    };
+}
+
+// Draw order (fixed, Note [Sample randomness]): crop box, hflip, vflip, rot90, rotation,
+// jitter (apply, order, four factors), grayscale, blur (apply, sigma), solarize, erasing.
+RandomOp view_pipeline(const ViewSpec& s) {
+    std::vector<RandomOp> ops = {
+        random_resized_crop(s.size, s.scale, s.ratio, s.interpolation),
+        random_hflip(s.hflip_p),
+        random_vflip(s.vflip_p),
+        random_rot90(s.rot90_p),
+        random_rotation(s.rotate_p),
+        color_jitter(s.jitter_p, s.brightness, s.contrast, s.saturation, s.hue),
+        random_grayscale(s.gray_p),
+        random_gaussian_blur(s.blur_p, s.blur_sigma, s.blur_kernel, s.blur_kernel_fraction),
+        random_solarize(s.solarize_p)};
+    if (s.normalize) ops.push_back(normalize_op(s.mean, s.std));
+    if (s.erase_p > 0) ops.push_back(random_erasing(s.erase_p));
+    return compose(std::move(ops));
+}
+
+Tensor augment_view(const Tensor& img, const ViewSpec& spec, SampleRng& rng) {
+    return view_pipeline(spec)(img, rng);
 }
 
 std::vector<Tensor> multi_crop(const Tensor& img, const MultiCropSpec& spec, uint64_t seed,

@@ -9,6 +9,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,33 @@ Tensor random_erase(const Tensor& img, double p, SampleRng& rng,
                     std::array<double, 2> scale = {0.02, 0.33},
                     std::array<double, 2> ratio = {0.3, 3.3}, float value = 0);
 
+// Composable random ops (torchvision's transforms): each draws what it needs from the view's
+// stream when it runs, so a composition's draws follow its order.
+//
+//   RandomOp hema = compose({random_resized_crop(224, {0.32, 1.0}), random_vflip(0.5),
+//                            color_jitter(0.8, 0.3, 0.2, 0.3, 0.15), normalize_op()});
+//   Tensor view = hema(image, rng);
+using RandomOp = std::function<Tensor(const Tensor& image, SampleRng& rng)>;
+RandomOp compose(std::vector<RandomOp> ops);
+RandomOp random_resized_crop(int64_t size, std::array<double, 2> scale = {0.08, 1.0},
+                             std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0},
+                             Interpolation mode = Interpolation::bilinear);
+RandomOp random_hflip(double p = 0.5);
+RandomOp random_vflip(double p = 0.5);
+RandomOp random_rot90(double p = 0.5);  // k uniform in {1, 2, 3} quarter turns
+RandomOp random_rotation(double p);     // any angle, a random gray fill (DinoBloom "hema")
+RandomOp color_jitter(double p, double brightness, double contrast, double saturation, double hue);
+RandomOp random_grayscale(double p);
+// Kernel: `kernel` when > 0, else kernel_fraction x the image side made odd when > 0, else
+// 2 ceil(3 sigma) + 1.
+RandomOp random_gaussian_blur(double p, std::array<double, 2> sigma = {0.1, 2.0},
+                              int64_t kernel = 0, double kernel_fraction = 0);
+RandomOp random_solarize(double p, double threshold = 128.0 / 255.0);  // PIL's 128 of 255
+RandomOp normalize_op(std::array<float, 3> mean = kImageNetMean,
+                      std::array<float, 3> std = kImageNetStd);
+RandomOp random_erasing(double p, std::array<double, 2> scale = {0.02, 0.33},
+                        std::array<double, 2> ratio = {0.3, 3.3}, float value = 0);
+
 // One view's recipe; probabilities are per view and independent.
 struct ViewSpec {
     int64_t size = 224;
@@ -72,7 +100,9 @@ struct ViewSpec {
     std::array<float, 3> mean = kImageNetMean, std = kImageNetStd;
 };
 
-// A float (C, H, W) image in [0, 1] -> one augmented view (3 or C channels, size x size).
+// The recipe as a composition of the ops above, and one view drawn with it: a float (C, H, W)
+// image in [0, 1] -> (C, size, size).
+RandomOp view_pipeline(const ViewSpec& spec);
 Tensor augment_view(const Tensor& img, const ViewSpec& spec, SampleRng& rng);
 
 struct MultiCropSpec {

@@ -109,3 +109,20 @@ TEST_CASE("random erasing: one box of the fill value, inside the image, or nothi
     CHECK(erased > 15);
     CHECK(erased < 35);
 }
+
+TEST_CASE("compose runs its ops in order, each drawing from the view's stream") {
+    Tensor img = test_image();
+    SampleRng rng(1, 0, 0, 0);
+    RandomOp op = compose({random_hflip(1.0), random_rot90(0.0), normalize_op()});
+    CHECK(same(op(img, rng), normalize(hflip(img), kImageNetMean, kImageNetStd)));
+    // A recipe and its hand-written composition draw the same numbers in the same order.
+    ViewSpec s;
+    s.size = 16;
+    s.blur_p = 1;
+    SampleRng a(2, 0, 5, 1), b(2, 0, 5, 1);
+    RandomOp by_hand =
+        compose({random_resized_crop(16), random_hflip(0.5), random_vflip(0), random_rot90(0),
+                 random_rotation(0), color_jitter(0.8, 0.4, 0.4, 0.2, 0.1), random_grayscale(0.2),
+                 random_gaussian_blur(1.0), random_solarize(0), normalize_op()});
+    CHECK(same(augment_view(img, s, a), by_hand(img, b)));
+}
