@@ -70,11 +70,14 @@ CellDataset class_folders(const fs::path& root, const std::string& name, bool re
 }
 
 // Descends through wrappers such as PBC_dataset_normal_DIB/PBC_dataset_normal_DIB/: folders
-// holding exactly one folder and no images.
+// holding exactly one folder and no images, whose one folder holds no images either (else it
+// is a class folder, and `dir` the root).
 fs::path unwrap(fs::path dir) {
     for (int depth = 0; depth < 4 && fs::is_directory(dir); ++depth) {
         std::vector<fs::path> subs = subdirectories(dir);
-        if (subs.size() != 1 || !image_files(dir, false).empty()) break;
+        if (subs.size() != 1 || !image_files(dir, false).empty() ||
+            !image_files(subs[0], false).empty())
+            break;
         dir = subs[0];
     }
     return dir;

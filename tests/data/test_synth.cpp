@@ -9,6 +9,7 @@
 
 #include "data/csv.h"
 #include "data/datasets.h"
+#include "data/loader.h"
 #include "data/synth_cohort.h"
 #include "marrow.h"
 
@@ -205,4 +206,53 @@ TEST_CASE("same seed, same bytes") {
     CHECK(compared > 10);
     fs::remove_all(a);
     fs::remove_all(b);
+}
+
+TEST_CASE("single-cell layouts filled by the generator: read, decoded, a corrupt file reported") {
+    if (!image_io_available()) return;
+    fs::path root = fs::temp_directory_path() / "marrow_synth_layouts";
+    fs::remove_all(root);
+    Appearance look;
+    auto cell = [&](CellType type, uint64_t k) {
+        SampleRng rng(3, 0, k, 0);
+        return render_cell({type, {}}, 32, look, rng);
+    };
+    // Matek-19: TIFF class folders; Acevedo: nested JPEG groups; BMC: JPEG range folders.
+    for (int i = 0; i < 3; ++i) {
+        std::string n = "000" + std::to_string(i + 1);
+        fs::create_directories(root / "matek/MYO");
+        fs::create_directories(root / "matek/LYT");
+        write_tiff(root / "matek/MYO" / ("MYO_" + n + ".tiff"), cell(CellType::myeloblast, 10 + i));
+        write_tiff(root / "matek/LYT" / ("LYT_" + n + ".tiff"),
+                   cell(CellType::lymphocyte_typical, 20 + i));
+        fs::create_directories(root / "acevedo/PBC_dataset_normal_DIB/neutrophil");
+        write_jpeg(root / "acevedo/PBC_dataset_normal_DIB/neutrophil" / ("SNE_" + n + ".jpg"),
+                   cell(CellType::neutrophil_segmented, 30 + i));
+        fs::create_directories(root / "bmc/EOS/0001-1000");
+        write_jpeg(root / "bmc/EOS/0001-1000" / ("EOS_0" + n + ".jpg"),
+                   cell(CellType::eosinophil, 40 + i));
+    }
+    std::ofstream(root / "matek/MYO/MYO_0009.tiff") << std::string("II*\0garbage", 11);  // corrupt
+    for (CellDataset cells : {read_matek19(root / "matek"), read_acevedo(root / "acevedo", true),
+                              read_bmc(root / "bmc")}) {
+        CAPTURE(cells.name);
+        ImageDataset ds(cells, eval_transform(16));
+        Loader loader(ds, {.batch_size = 4,
+                           .sampling = Sampling::sequential,
+                           .workers = 2,
+                           .skip_bad_files = true});
+        loader.start_epoch(0);
+        int64_t seen = 0;
+        while (auto b = loader.next()) {
+            seen += int64_t(b->indices.size());
+            CHECK(b->tensors[0].size(1) == 3);
+        }
+        bool corrupt = cells.name == "matek19";
+        CHECK(seen == int64_t(cells.samples.size()) - (corrupt ? 1 : 0));
+        REQUIRE(loader.bad_files().size() == (corrupt ? 1u : 0u));
+        if (corrupt)
+            CHECK(loader.bad_files()[0].find("MYO_0009.tiff: cannot decode TIFF") !=
+                  std::string::npos);
+    }
+    fs::remove_all(root);
 }
