@@ -22,6 +22,36 @@ void map1(const Tensor& x, const Tensor& out, F f) {
     });
 }
 
+// map1 with a vectorized kernel for the runs: unit-stride runs go to `run` whole, strided
+// ones element by element.
+template <typename T>
+void map1_run(const Tensor& x, const Tensor& out, void (*run)(const T*, T*, int64_t)) {
+    const T* px = static_cast<const T*>(x.raw_data());
+    T* po = static_cast<T*>(out.raw_data());
+    for_each_run<2>(out.shape(), {out.strides(), x.strides()}, [&](auto off, auto st, int64_t n) {
+        if (st[0] == 1 && st[1] == 1) return run(px + off[1], po + off[0], n);
+        for (int64_t i = 0; i < n; ++i) run(px + off[1] + i * st[1], po + off[0] + i * st[0], 1);
+    });
+}
+
+// The same for backward kernels gx = f'(x, y) g.
+template <typename T>
+void map3_run(const Tensor& x, const Tensor& y, const Tensor& g, const Tensor& gx,
+              void (*run)(const T*, const T*, const T*, T*, int64_t)) {
+    const T* px = static_cast<const T*>(x.raw_data());
+    const T* py = static_cast<const T*>(y.raw_data());
+    const T* pg = static_cast<const T*>(g.raw_data());
+    T* po = static_cast<T*>(gx.raw_data());
+    for_each_run<4>(gx.shape(), {gx.strides(), x.strides(), y.strides(), g.strides()},
+                    [&](auto off, auto st, int64_t n) {
+                        if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1)
+                            return run(px + off[1], py + off[2], pg + off[3], po + off[0], n);
+                        for (int64_t i = 0; i < n; ++i)
+                            run(px + off[1] + i * st[1], py + off[2] + i * st[2],
+                                pg + off[3] + i * st[3], po + off[0] + i * st[0], 1);
+                    });
+}
+
 // out[i] = f(x[i], y[i])
 template <typename TO, typename TX, typename TY, typename F>
 void map2(const Tensor& x, const Tensor& y, const Tensor& out, F f) {

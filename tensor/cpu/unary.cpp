@@ -1,13 +1,19 @@
 // CPU unary kernels (forward and backward): the formulas of tensor/math/unary_math.h, one
-// loop instantiation per op so each loop body is branch-free and vectorizable.
+// loop instantiation per op so each loop body is branch-free and vectorizable. Float32 ops
+// whose formula calls libm (exp, log, tanh, sigmoid, silu, gelu) use the vectorized kernels
+// of tensor/cpu/vec_unary.h instead; float64 keeps libm.
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/elementwise.h"
+#include "tensor/cpu/vec_unary.h"
 #include "tensor/math/unary_math.h"
 
 namespace marrow::cpu {
 
 void unary(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& out) {
     visit_float(x.dtype(), unary_name(op), [&]<typename T>() {
+        if constexpr (std::is_same_v<T, float>) {
+            if (UnaryRun run = fast_unary(op)) return map1_run<float>(x, out, run);
+        }
         const T a = T(p.a), b = T(p.b);
         math::visit_unary(op, [&]<UnaryOp Op>() {
             map1<T, T>(x, out, [a, b](T v) { return math::Unary<Op>::forward(v, a, b); });
@@ -18,6 +24,10 @@ void unary(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& out)
 void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& y,
                     const Tensor& g, const Tensor& gx) {
     visit_float(x.dtype(), unary_name(op), [&]<typename T>() {
+        if constexpr (std::is_same_v<T, float>) {
+            if (UnaryBackwardRun run = fast_unary_backward(op))
+                return map3_run<float>(x, y, g, gx, run);
+        }
         const T a = T(p.a), b = T(p.b);
         math::visit_unary(op, [&]<UnaryOp Op>() {
             map3<T, T, T, T>(x, y, g, gx, [a, b](T xv, T yv, T gv) {

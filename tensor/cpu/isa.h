@@ -1,0 +1,17 @@
+// The x86 vector ISA the CPU kernels use: the best the processor supports, or lower when the
+// environment asks (MARROW_CPU_ISA=avx2 or base), so every code path can be tested and
+// benchmarked on one machine. Read once per process.
+#pragma once
+
+namespace marrow::cpu {
+
+enum class Isa { base, avx2, avx512 };  // baseline x86-64 (SSE2), AVX2 + FMA, AVX-512 (F/DQ/VL/BW)
+Isa cpu_isa();
+const char* isa_name(Isa isa);
+
+// Target attributes for the per-ISA copies of a kernel.
+#define MARROW_TARGET_AVX2 [[gnu::target("avx2,fma")]]
+#define MARROW_TARGET_AVX512 \
+    [[gnu::target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,prefer-vector-width=512")]]
+
+}  // namespace marrow::cpu

@@ -1,0 +1,136 @@
+// The vectorized float32 transcendentals (tensor/cpu/vec_math.h), measured through the public
+// ops: maximum error in ulp against double-precision libm rounded to float, over every 61st
+// float bit pattern of each function's domain (all binades), plus the special values. ctest runs
+// this once per ISA (MARROW_CPU_ISA=avx512 / avx2 / base where supported).
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "marrow.h"
+#include "tensor/cpu/isa.h"
+#include "tensor/cpu/vec_unary.h"
+
+using namespace marrow;
+
+namespace {
+
+int64_t ordered(float f) {
+    int32_t i = std::bit_cast<int32_t>(f);
+    return i < 0 ? int64_t(INT32_MIN) - int64_t(i) : int64_t(i);
+}
+
+// Max ulp distance of op(x) from ref(x) rounded to float, over floats in [lo, hi] stepping
+// through bit patterns (every pattern when step = 1).
+template <typename Op, typename Ref>
+int64_t max_ulp(Op op, Ref ref, float lo, float hi, int64_t step, float* worst_x) {
+    std::vector<float> xs;
+    for (int64_t i = ordered(lo); i <= ordered(hi); i += step) {
+        int32_t bits = i < 0 ? int32_t(int64_t(INT32_MIN) - i) : int32_t(i);
+        xs.push_back(std::bit_cast<float>(bits));
+    }
+    Tensor x = from_vector<float>(xs);
+    Tensor y = op(x);
+    const float* py = y.data<float>();
+    int64_t worst = 0;
+    for (size_t k = 0; k < xs.size(); ++k) {
+        float want = float(ref(double(xs[k])));
+        int64_t d = (std::isnan(want) || std::isnan(py[k]))
+                        ? (std::isnan(want) == std::isnan(py[k]) ? 0 : 1 << 30)
+                        : std::abs(ordered(py[k]) - ordered(want));
+        if (d > worst) {
+            worst = d;
+            *worst_x = xs[k];
+        }
+    }
+    return worst;
+}
+
+struct Case {
+    const char* name;
+    Tensor (*op)(const Tensor&);
+    double (*ref)(double);
+    float lo, hi;
+    int64_t bound;
+};
+
+// False (with a message) when MARROW_CPU_ISA asks for more than this processor has: the
+// per-ISA ctest runs then have nothing to test here.
+bool isa_available() {
+    try {
+        cpu::cpu_isa();
+        return true;
+    } catch (const Error& e) {
+        MESSAGE("skipped: " << e.what());
+        return false;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("vectorized exp, log, tanh, erf: maximum ulp error within the documented bounds") {
+    if (!isa_available()) return;
+    std::printf("ISA: %s\n", cpu::isa_name(cpu::cpu_isa()));
+    const float inf = std::numeric_limits<float>::infinity();
+    Case cases[] = {
+        {"exp", [](const Tensor& x) { return exp(x); }, [](double v) { return std::exp(v); },
+         -110.0f, 100.0f, 1},
+        {"log", [](const Tensor& x) { return log(x); }, [](double v) { return std::log(v); },
+         1e-45f, 3e38f, 1},
+        {"tanh", [](const Tensor& x) { return tanh(x); }, [](double v) { return std::tanh(v); },
+         -20.0f, 20.0f, 2},
+        {"erf",
+         [](const Tensor& x) {
+             Tensor y = empty_like(x);
+             cpu::fast_erf()(x.data<float>(), y.data<float>(), x.numel());
+             return y;
+         },
+         [](double v) { return std::erf(v); }, -10.0f, 10.0f, 3},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.name);
+        float worst_x = 0;
+        int64_t ulp = max_ulp(c.op, c.ref, c.lo, c.hi, 61, &worst_x);
+        std::printf("  %-11s max %lld ulp (at %.9g)\n", c.name, (long long)ulp, worst_x);
+        CHECK(ulp <= c.bound);
+    }
+    // Special values.
+    Tensor s = from_vector<float>({inf, -inf, std::nanf(""), 0.0f, -0.0f, 1e-40f, -1.0f});
+    auto f = [](const Tensor& t, int k) { return t.data<float>()[k]; };
+    Tensor e = exp(s), l = log(s), t = tanh(s);
+    CHECK(f(e, 0) == inf);
+    CHECK(f(e, 1) == 0.0f);
+    CHECK(std::isnan(f(e, 2)));
+    CHECK(f(e, 3) == 1.0f);
+    CHECK(f(l, 0) == inf);
+    CHECK(std::isnan(f(l, 1)));
+    CHECK(std::isnan(f(l, 2)));
+    CHECK(f(l, 3) == -inf);
+    CHECK(f(l, 5) == doctest::Approx(std::log(1e-40)));
+    CHECK(std::isnan(f(l, 6)));
+    CHECK(f(t, 0) == 1.0f);
+    CHECK(f(t, 1) == -1.0f);
+    CHECK(std::isnan(f(t, 2)));
+}
+
+TEST_CASE("vectorized sigmoid, silu and the gelu backward agree with the float64 formulas") {
+    if (!isa_available()) return;
+    Generator gen(1);
+    Tensor x = randn({100003}, DType::f32, Device::cpu(), gen) * 6.0;
+    Tensor x64 = to(x, DType::f64);
+    for (auto [name, f] : std::initializer_list<std::pair<const char*, Tensor (*)(const Tensor&)>>{
+             {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},
+             {"silu", [](const Tensor& t) { return silu(t); }},
+             {"gelu_tanh", [](const Tensor& t) { return gelu(t, "tanh"); }}}) {
+        CAPTURE(name);
+        double err = max(abs(to(f(x), DType::f64) - f(x64))).item();
+        CHECK(err < 3e-6);
+    }
+    // gelu's backward at float32 against float64.
+    Tensor a = clone(x).requires_grad_(), b = clone(x64).requires_grad_();
+    sum(gelu(a)).backward();
+    sum(gelu(b)).backward();
+    CHECK(max(abs(to(*a.grad(), DType::f64) - *b.grad())).item() < 3e-6);
+}
