@@ -11,7 +11,7 @@
 
 #include "marrow.h"
 #include "tensor/cpu/isa.h"
-#include "tensor/cpu/vec_unary.h"
+#include "tensor/cpu/vec_kernels.h"
 
 using namespace marrow;
 
@@ -133,4 +133,30 @@ TEST_CASE("vectorized sigmoid, silu and the gelu backward agree with the float64
     sum(gelu(a)).backward();
     sum(gelu(b)).backward();
     CHECK(max(abs(to(*a.grad(), DType::f64) - *b.grad())).item() < 3e-6);
+}
+
+TEST_CASE("vectorized softmax rows against the float64 reference loops, sizes around the lanes") {
+    if (!isa_available()) return;
+    Generator gen(2);
+    for (int64_t d : {1, 7, 15, 16, 17, 31, 33, 257, 4099}) {
+        CAPTURE(d);
+        Tensor x = randn({5, d}, DType::f32, Device::cpu(), gen) * 8.0;
+        fill_(narrow(x, 0, 3, 1), -INFINITY);  // an all -inf row: NaN, as PyTorch
+        Tensor x64 = to(x, DType::f64);
+        for (bool log : {false, true}) {
+            CAPTURE(log);
+            Tensor y = log ? log_softmax(x, 1) : softmax(x, 1);
+            Tensor ref = log ? log_softmax(x64, 1) : softmax(x64, 1);
+            Tensor ok_rows = narrow(y, 0, 0, 3), ref_rows = narrow(ref, 0, 0, 3);
+            CHECK(max(abs(to(ok_rows, DType::f64) - ref_rows)).item() < (log ? 2e-5 : 1e-6));
+            CHECK(std::isnan(y.data<float>()[3 * d]));
+            // backward
+            Tensor a = clone(x).requires_grad_(), b = clone(x64).requires_grad_();
+            Tensor w = randn({5, d}, DType::f32, Device::cpu(), gen);
+            sum(mul(log ? log_softmax(a, 1) : softmax(a, 1), w)).backward();
+            sum(mul(log ? log_softmax(b, 1) : softmax(b, 1), to(w, DType::f64))).backward();
+            Tensor ga = narrow(*a.grad(), 0, 0, 3), gb = narrow(*b.grad(), 0, 0, 3);
+            CHECK(max(abs(to(ga, DType::f64) - gb)).item() < 1e-4);
+        }
+    }
 }

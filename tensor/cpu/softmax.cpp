@@ -1,12 +1,14 @@
 // CPU softmax / log_softmax (forward, backward) and cumsum over the middle dim D of an
 // (outer, D, inner) contiguous tensor. inner == 1 is the common "last dim" case with
-// contiguous rows; inner > 1 walks D with a vector of `inner` running values.
+// contiguous rows (float32: the vectorized kernels of tensor/cpu/vec_softmax.cpp); inner > 1
+// walks D with a vector of `inner` running values.
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/vec_kernels.h"
 
 namespace marrow::cpu {
 namespace {
@@ -74,6 +76,12 @@ void softmax(bool log, const Tensor& x, const Tensor& y) {
         Geometry g = geometry(x);
         const T* px = x.data<T>();
         T* py = y.data<T>();
+        if constexpr (std::is_same_v<T, float>) {
+            if (g.inner == 1) {  // contiguous rows: the vectorized kernel, rows split by thread
+                SoftmaxRows rows = fast_softmax_rows();
+                return for_each_slab(g, [&](int64_t at) { rows(log, px + at, py + at, 1, g.d); });
+            }
+        }
         for_each_slab(g, [&](int64_t at) { softmax_slab(log, px + at, py + at, g); });
     });
 }
@@ -84,6 +92,13 @@ void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& 
         const T* py = y.data<T>();
         const T* pg = g.data<T>();
         T* pgx = gx.data<T>();
+        if constexpr (std::is_same_v<T, float>) {
+            if (geo.inner == 1) {
+                SoftmaxBackwardRows rows = fast_softmax_backward_rows();
+                return for_each_slab(
+                    geo, [&](int64_t at) { rows(log, py + at, pg + at, pgx + at, 1, geo.d); });
+            }
+        }
         for_each_slab(
             geo, [&](int64_t at) { softmax_backward_slab(log, py + at, pg + at, pgx + at, geo); });
     });

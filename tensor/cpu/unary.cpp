@@ -1,10 +1,10 @@
 // CPU unary kernels (forward and backward): the formulas of tensor/math/unary_math.h, one
 // loop instantiation per op so each loop body is branch-free and vectorizable. Float32 ops
 // whose formula calls libm (exp, log, tanh, sigmoid, silu, gelu) use the vectorized kernels
-// of tensor/cpu/vec_unary.h instead; float64 keeps libm.
+// of tensor/cpu/vec_kernels.h instead; float64 keeps libm.
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/elementwise.h"
-#include "tensor/cpu/vec_unary.h"
+#include "tensor/cpu/vec_kernels.h"
 #include "tensor/math/unary_math.h"
 
 namespace marrow::cpu {

@@ -1,4 +1,4 @@
-#include "tensor/cpu/vec_unary.h"
+#include "tensor/cpu/vec_kernels.h"
 
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_math.h"
