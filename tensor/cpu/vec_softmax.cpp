@@ -1,9 +1,10 @@
 // Vectorized float32 softmax / log_softmax over contiguous rows (tensor/cpu/vec_kernels.h).
-// Per row: a max pass, an exp-and-sum pass (storing the exponentials for softmax), a scaling
-// pass, over data that stays in L1/L2 for typical rows; one exp per element. Maxima and sums
-// run in kLanes independent accumulators combined in a fixed order at the end, so the loops
-// vectorize without reassociation flags and results do not depend on thread count.
+// Per row: a max pass, an exp pass into y, a sum pass, a scaling pass, over data that stays
+// in L1/L2 for typical rows; one exp per element. Maxima and sums run in kLanes independent
+// accumulators combined in a fixed order at the end, so the loops vectorize without
+// reassociation flags and results do not depend on thread count.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "tensor/cpu/isa.h"
@@ -14,77 +15,90 @@ namespace marrow::cpu {
 namespace {
 
 constexpr int64_t kLanes = 16;
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // 1 zmm, 2 ymm, 4 xmm
 
-MARROW_VEC_INLINE float nan_max(float a, float b) { return (b > a || b != b) ? b : a; }
+// Lanes values pass between always-inlined helpers only, so the vector ABI never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
+MARROW_VEC_INLINE Lanes load(const float* p) {
+    Lanes v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// The row's maximum, NaN if it holds one. Explicit vectors with one compare-and-blend per
+// accumulator (a combined "greater or NaN" mask does not compile to a blend).
 MARROW_VEC_INLINE float row_max(const float* __restrict x, int64_t d) {
-    float m[kLanes];
-    for (int64_t l = 0; l < kLanes; ++l) m[l] = -std::numeric_limits<float>::infinity();
+    const float ninf = -std::numeric_limits<float>::infinity();
+    Lanes m = Lanes{} + ninf, nan = Lanes{};
     int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) m[l] = nan_max(m[l], x[i + l]);
-    for (int64_t i = full; i < d; ++i) m[0] = nan_max(m[0], x[i]);
-    float r = m[0];
-    for (int64_t l = 1; l < kLanes; ++l) r = nan_max(r, m[l]);
-    return r;
-}
-
-// sum_i e^(x_i - mx), storing the exponentials in y when y is not null.
-MARROW_VEC_INLINE float exp_sum(const float* __restrict x, float* __restrict y, float mx,
-                                int64_t d) {
-    float s[kLanes] = {};
-    int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) {
-            float e = vexp(x[i + l] - mx);
-            if (y) y[i + l] = e;
-            s[l] += e;
-        }
-    for (int64_t i = full; i < d; ++i) {
-        float e = vexp(x[i] - mx);
-        if (y) y[i] = e;
-        s[0] += e;
+    for (int64_t i = 0; i < full; i += kLanes) {
+        Lanes v = load(x + i);
+        m = v > m ? v : m;
+        nan = v != v ? v : nan;
     }
+    float r = ninf;
+    bool any_nan = false;
+    for (int64_t l = 0; l < kLanes; ++l) {
+        r = m[l] > r ? m[l] : r;
+        any_nan |= nan[l] != nan[l];
+    }
+    for (int64_t i = full; i < d; ++i) {
+        r = x[i] > r ? x[i] : r;
+        any_nan |= x[i] != x[i];
+    }
+    return any_nan ? std::numeric_limits<float>::quiet_NaN() : r;
+}
+
+// sum_i a_i, and sum_i a_i b_i, in kLanes accumulators combined in a fixed order.
+MARROW_VEC_INLINE float horizontal(Lanes s) {
     float r = 0;
     for (int64_t l = 0; l < kLanes; ++l) r += s[l];
     return r;
 }
-
-MARROW_VEC_INLINE float dot_lanes(const float* __restrict a, const float* __restrict b,
-                                  int64_t d) {  // b null: sum of a
-    float s[kLanes] = {};
+MARROW_VEC_INLINE float lane_sum(const float* __restrict a, int64_t d) {
+    Lanes s = {};
     int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) s[l] += b ? a[i + l] * b[i + l] : a[i + l];
-    for (int64_t i = full; i < d; ++i) s[0] += b ? a[i] * b[i] : a[i];
-    float r = 0;
-    for (int64_t l = 0; l < kLanes; ++l) r += s[l];
+    for (int64_t i = 0; i < full; i += kLanes) s += load(a + i);
+    float r = horizontal(s);
+    for (int64_t i = full; i < d; ++i) r += a[i];
+    return r;
+}
+MARROW_VEC_INLINE float lane_dot(const float* __restrict a, const float* __restrict b, int64_t d) {
+    Lanes s = {};
+    int64_t full = d / kLanes * kLanes;
+    for (int64_t i = 0; i < full; i += kLanes) s += load(a + i) * load(b + i);
+    float r = horizontal(s);
+    for (int64_t i = full; i < d; ++i) r += a[i] * b[i];
     return r;
 }
 
-MARROW_VEC_INLINE void rows_body(bool log, const float* x, float* y, int64_t rows, int64_t d) {
+MARROW_VEC_INLINE void rows_body(bool log, const float* __restrict x, float* __restrict y,
+                                 int64_t rows, int64_t d) {
     for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
         float mx = row_max(x, d);
         if (std::isinf(mx) && mx < 0) mx = 0;  // a row of all -inf gives NaN, as in PyTorch
+        for (int64_t i = 0; i < d; ++i) y[i] = vexp(x[i] - mx);
+        float sum = lane_sum(y, d);
         if (log) {
-            float shift = mx + std::log(exp_sum(x, nullptr, mx, d));
+            float shift = mx + std::log(sum);
             for (int64_t i = 0; i < d; ++i) y[i] = x[i] - shift;
         } else {
-            float inv = 1.0f / exp_sum(x, y, mx, d);
+            float inv = 1.0f / sum;
             for (int64_t i = 0; i < d; ++i) y[i] *= inv;
         }
     }
 }
 
 // softmax:     gx = y (g - sum_k g_k y_k);  log_softmax: gx = g - e^y sum_k g_k
-MARROW_VEC_INLINE void backward_body(bool log, const float* y, const float* g, float* gx,
-                                     int64_t rows, int64_t d) {
+MARROW_VEC_INLINE void backward_body(bool log, const float* __restrict y, const float* __restrict g,
+                                     float* __restrict gx, int64_t rows, int64_t d) {
     for (int64_t r = 0; r < rows; ++r, y += d, g += d, gx += d) {
         if (log) {
-            float total = dot_lanes(g, nullptr, d);
+            float total = lane_sum(g, d);
             for (int64_t i = 0; i < d; ++i) gx[i] = g[i] - vexp(y[i]) * total;
         } else {
-            float dot = dot_lanes(g, y, d);
+            float dot = lane_dot(g, y, d);
             for (int64_t i = 0; i < d; ++i) gx[i] = y[i] * (g[i] - dot);
         }
     }
