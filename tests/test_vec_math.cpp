@@ -12,6 +12,8 @@
 #include "marrow.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_kernels.h"
+#include "tests/compare.h"
+#include "tests/cpu_isa.h"
 
 using namespace marrow;
 
@@ -56,22 +58,10 @@ struct Case {
     int64_t bound;
 };
 
-// False (with a message) when MARROW_CPU_ISA asks for more than this processor has: the
-// per-ISA ctest runs then have nothing to test here.
-bool isa_available() {
-    try {
-        cpu::cpu_isa();
-        return true;
-    } catch (const Error& e) {
-        MESSAGE("skipped: " << e.what());
-        return false;
-    }
-}
-
 }  // namespace
 
 TEST_CASE("vectorized exp, log, tanh, erf: maximum ulp error within the documented bounds") {
-    if (!isa_available()) return;
+    if (!test::cpu_isa_available()) return;
     std::printf("ISA: %s\n", cpu::isa_name(cpu::cpu_isa()));
     const float inf = std::numeric_limits<float>::infinity();
     Case cases[] = {
@@ -116,7 +106,7 @@ TEST_CASE("vectorized exp, log, tanh, erf: maximum ulp error within the document
 }
 
 TEST_CASE("vectorized sigmoid, silu and the gelu backward agree with the float64 formulas") {
-    if (!isa_available()) return;
+    if (!test::cpu_isa_available()) return;
     Generator gen(1);
     Tensor x = randn({100003}, DType::f32, Device::cpu(), gen) * 6.0;
     Tensor x64 = to(x, DType::f64);
@@ -136,7 +126,7 @@ TEST_CASE("vectorized sigmoid, silu and the gelu backward agree with the float64
 }
 
 TEST_CASE("vectorized softmax rows against the float64 reference loops, sizes around the lanes") {
-    if (!isa_available()) return;
+    if (!test::cpu_isa_available()) return;
     Generator gen(2);
     for (int64_t d : {1, 7, 15, 16, 17, 31, 33, 257, 4099}) {
         CAPTURE(d);

@@ -5,79 +5,79 @@
 // slivers and a, one MC-row block at a time, into MR-tall row slivers (zero-padded at the
 // edges, so the micro-kernel never branches); an MR x NR micro-kernel keeps its tile of c in
 // registers for the whole KC loop. Packing also absorbs any strides, so transposed operands
-// cost nothing extra. The micro-kernel uses GCC vector extensions and is compiled twice, for
-// AVX2+FMA and for baseline x86-64, picked at run time. The triple loop `gemm_reference`
+// cost nothing extra. The micro-kernel uses GCC vector extensions and is compiled for
+// AVX-512 (12 x 32 floats), AVX2+FMA and baseline x86-64 (6 x 16), picked at run time by
+// cpu_isa() (MARROW_CPU_ISA=avx2 or base forces the others). The triple loop `gemm_reference`
 // stays as the readable oracle (tests compare against it).
 #include <algorithm>
 #include <cstring>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm_reference.h"
+#include "tensor/cpu/isa.h"
 #include "tensor/cpu/loops.h"
 
 namespace marrow::cpu {
 namespace {
 
+// Blocking per ISA. The micro-kernel's MR x NR tile of c lives in registers: AVX-512 holds
+// 12 x 32 floats in 24 zmm accumulators (+ 2 for b, 1 broadcast of a, of 32); AVX2 6 x 16 in
+// 12 ymm (of 16). KC keeps a KC x NR sliver of b (32 KB for AVX-512 floats) plus an MR x KC
+// sliver of a in the 48 KB L1; MC x KC of a (144 x 256 floats = 144 KB) stays in the 2 MB
+// L2; KC x NC of b (3 MB) in L3. docs/perf/cpu.md has the measurements behind them.
+template <typename T, int MR_, int NR_, int VecBytes_>
+struct Config {
+    static constexpr int64_t MR = MR_, NR = NR_, KC = 256, MC = MR_ * (sizeof(T) == 4 ? 12 : 16),
+                             NC = NR_ * (sizeof(T) == 4 ? 96 : 96);
+    static constexpr int VecBytes = VecBytes_;
+};
 template <typename T>
-struct Blocking;
-template <>
-struct Blocking<float> {
-    static constexpr int64_t MR = 6, NR = 16, KC = 256, MC = 96, NC = 3072;
-};
-template <>
-struct Blocking<double> {
-    static constexpr int64_t MR = 6, NR = 8, KC = 256, MC = 96, NC = 1536;
-};
+using Avx512Config = Config<T, 12, 128 / int(sizeof(T)), 64>;  // float 12 x 32, double 12 x 16
+template <typename T>
+using Avx2Config = Config<T, 6, 64 / int(sizeof(T)), 32>;  // float 6 x 16, double 6 x 8
 
-// 32-byte SIMD vectors (one AVX register; two SSE registers on the baseline build).
-template <typename T>
-struct VecOf;
-template <>
-struct VecOf<float> {
-    typedef float type __attribute__((vector_size(32)));
+template <typename T, int Bytes>
+struct VecOf {
+    typedef T type __attribute__((vector_size(Bytes)));
 };
-template <>
-struct VecOf<double> {
-    typedef double type __attribute__((vector_size(32)));
-};
-template <typename T>
-using Vec = typename VecOf<T>::type;
 
 // acc(MR x NR, row-major) = sum_k a[k][0..MR) (x) b[k][0..NR)
-template <typename T>
+template <typename T, typename C>
 [[gnu::always_inline]] inline void micro_kernel_body(int64_t kc, const T* __restrict a,
                                                      const T* __restrict b, T* __restrict acc) {
-    using B = Blocking<T>;
-    constexpr int kW = int(32 / sizeof(T));
-    constexpr int kCols = int(B::NR) / kW;
-    Vec<T> c[B::MR][kCols] = {};
+    using V = typename VecOf<T, C::VecBytes>::type;
+    constexpr int kW = int(C::VecBytes / sizeof(T));
+    constexpr int kCols = int(C::NR) / kW;
+    V c[C::MR][kCols] = {};
+    const V ones = V{} + T(1);  // ones * a[r] is a plain broadcast (x * 1 folds; 0 + x would not)
     for (int64_t k = 0; k < kc; ++k) {
-        Vec<T> bv[kCols];
-        for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(Vec<T>));
-        for (int r = 0; r < int(B::MR); ++r) {
-            Vec<T> av = Vec<T>{} + a[r];
+        V bv[kCols];
+        for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(V));
+        for (int r = 0; r < int(C::MR); ++r) {
+            V av = ones * a[r];
             for (int j = 0; j < kCols; ++j) c[r][j] += av * bv[j];
         }
-        a += B::MR;
-        b += B::NR;
+        a += C::MR;
+        b += C::NR;
     }
-    for (int r = 0; r < int(B::MR); ++r)
-        for (int j = 0; j < kCols; ++j)
-            std::memcpy(acc + r * B::NR + j * kW, &c[r][j], sizeof(Vec<T>));
+    for (int r = 0; r < int(C::MR); ++r)
+        for (int j = 0; j < kCols; ++j) std::memcpy(acc + r * C::NR + j * kW, &c[r][j], sizeof(V));
 }
 
+// Vectors wider than the baseline ABI pass only between always-inlined helpers.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 template <typename T>
-[[gnu::target("avx2,fma")]] void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* acc) {
-    micro_kernel_body(kc, a, b, acc);
+MARROW_TARGET_AVX512 void micro_kernel_avx512(int64_t kc, const T* a, const T* b, T* acc) {
+    micro_kernel_body<T, Avx512Config<T>>(kc, a, b, acc);
+}
+template <typename T>
+MARROW_TARGET_AVX2 void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* acc) {
+    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, acc);
 }
 template <typename T>
 void micro_kernel_base(int64_t kc, const T* a, const T* b, T* acc) {
-    micro_kernel_body(kc, a, b, acc);
-}
-
-bool has_avx2() {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return yes;
+    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, acc);
 }
 
 struct Matrix {  // element (i, j) at p[i * rs + j * cs]
@@ -85,10 +85,10 @@ struct Matrix {  // element (i, j) at p[i * rs + j * cs]
 };
 
 // Packs rows [i0, i0+mc) x cols [k0, k0+kc) of a into MR-row slivers: dst[s][k][r].
-template <typename T>
+template <typename T, typename C>
 void pack_a(const T* a, Matrix m, int64_t rows, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
             T* dst) {
-    constexpr int64_t MR = Blocking<T>::MR;
+    constexpr int64_t MR = C::MR;
     for (int64_t s = 0; s < mc; s += MR) {
         T* d = dst + s * kc;
         for (int64_t r = 0; r < MR; ++r) {
@@ -104,10 +104,10 @@ void pack_a(const T* a, Matrix m, int64_t rows, int64_t i0, int64_t mc, int64_t 
 }
 
 // Packs sliver s (NR columns from j0 + s*NR) of rows [k0, k0+kc) of b: dst[k][c].
-template <typename T>
+template <typename T, typename C>
 void pack_b_sliver(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, int64_t j0,
                    int64_t nc, int64_t s, T* dst) {
-    constexpr int64_t NR = Blocking<T>::NR;
+    constexpr int64_t NR = C::NR;
     T* d = dst + s * NR * kc;
     for (int64_t k = 0; k < kc; ++k) {
         const T* src = b + (k0 + k) * m.rs;
@@ -145,11 +145,9 @@ T* packing_buffer(int slot, int64_t n) {
 // items (an MC-row block of a times a range of NR slivers); a thread packs the a block of
 // its items itself. So each KC step costs two barriers however large M is, and skinny
 // products (few row blocks) still split across threads by columns.
-template <typename T>
+template <typename T, typename B>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
-              T alpha, T beta, bool parallel) {
-    using B = Blocking<T>;
-    auto kernel = has_avx2() ? micro_kernel_avx2<T> : micro_kernel_base<T>;
+              T alpha, T beta, bool parallel, void (*kernel)(int64_t, const T*, const T*, T*)) {
     if (K == 0) {  // no products: c = beta * c
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
@@ -168,7 +166,7 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
                 T beta_eff = pc == 0 ? beta : T(1);
 #pragma omp for schedule(static)
                 for (int64_t s = 0; s < n_slivers; ++s)
-                    pack_b_sliver(b, bm, N, pc, kc, jc, nc, s, bpack);
+                    pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bpack);
                 int64_t m_blocks = (M + B::MC - 1) / B::MC;
                 int64_t jparts =
                     std::clamp<int64_t>((team + m_blocks - 1) / m_blocks, 1, n_slivers);
@@ -178,7 +176,7 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
                     int64_t ib = item / jparts, jp = item % jparts;
                     int64_t ic = ib * B::MC, mc = std::min(B::MC, M - ic);
                     if (ib != packed_block) {
-                        pack_a(a, am, M, ic, mc, pc, kc, apack);
+                        pack_a<T, B>(a, am, M, ic, mc, pc, kc, apack);
                         packed_block = ib;
                     }
                     int64_t m_slivers = (mc + B::MR - 1) / B::MR;
@@ -221,8 +219,23 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
         bool across_batch = !big && batch > 1 && batch * M * N * K >= kParallelGrain;
 #pragma omp parallel for schedule(static) if (across_batch)
         for (int64_t i = 0; i < batch; ++i) {
-            gemm_one<T>(M, N, K, pa + i * a.stride(0), am, pb + i * b.stride(0), bm, pc + i * M * N,
-                        T(alpha), T(beta), big);
+            const T* ai = pa + i * a.stride(0);
+            const T* bi = pb + i * b.stride(0);
+            T* ci = pc + i * M * N;
+            switch (cpu_isa()) {
+                case Isa::avx512:
+                    gemm_one<T, Avx512Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta),
+                                                 big, micro_kernel_avx512<T>);
+                    break;
+                case Isa::avx2:
+                    gemm_one<T, Avx2Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
+                                               micro_kernel_avx2<T>);
+                    break;
+                case Isa::base:
+                    gemm_one<T, Avx2Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
+                                               micro_kernel_base<T>);
+                    break;
+            }
         }
     });
 }
