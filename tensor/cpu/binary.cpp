@@ -8,7 +8,8 @@ namespace marrow::cpu {
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
     math::visit_binary_typed(a.dtype(), op, [&]<typename T, BinaryOp Op, typename R>() {
-        map2<R, T, T>(a, b, out, math::Binary<Op>::template apply<T>);
+        // A lambda, not the function pointer: map2's loops must inline it to vectorize.
+        map2<R, T, T>(a, b, out, [](T x, T y) { return math::Binary<Op>::apply(x, y); });
     });
 }
 
