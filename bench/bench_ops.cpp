@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench/timing.h"
 #include "marrow.h"
 
 using namespace marrow;
@@ -102,22 +103,6 @@ std::function<void()> make_runner(const BenchCase& c, Device device) {
 }
 
 // Median seconds per call: one warm-up, then calls until `min_seconds` and `min_reps` are met.
-std::pair<double, int> time_median(const std::function<void()>& run, double min_seconds,
-                                   int min_reps) {
-    using clock = std::chrono::steady_clock;
-    run();
-    std::vector<double> t;
-    double total = 0;
-    while (total < min_seconds || int(t.size()) < min_reps) {
-        auto t0 = clock::now();
-        run();
-        t.push_back(std::chrono::duration<double>(clock::now() - t0).count());
-        total += t.back();
-    }
-    std::sort(t.begin(), t.end());
-    return {t[t.size() / 2], int(t.size())};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -147,7 +132,7 @@ int main(int argc, char** argv) try {
 #endif
     for (const BenchCase& c : cases(gpu)) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
-        auto [seconds, reps] = time_median(make_runner(c, device), min_seconds, 5);
+        auto [seconds, reps] = bench::time_median(make_runner(c, device), min_seconds, 5);
         json line = {{"bench", c.bench},
                      {"case", c.name},
                      {"device", device_name},
