@@ -4,11 +4,14 @@ one JSON line per case: bench, case, ours_s, peer, peer_s, ratio (= peer_s / our
 is better for marrow), plus the peer's best thread setting and the versions.
 
 Fairness (these 2-core machines are noisy, and torch's pool contends with OpenBLAS's):
-ours and the peer alternate for --rounds rounds; the peer runs with torch 2 threads and
-OpenBLAS 1 and 2 threads, and each case keeps the faster setting; every number reported is
-the median over rounds of per-call medians.
+ours and the peer alternate for --rounds rounds; the peer runs with torch at --threads
+threads and OpenBLAS 1 and --threads threads, and each case keeps the faster setting; every
+number reported is the median over rounds of per-call medians. GEMM cases also run oneDNN's
+sgemm (bench/peer_dnnl, built when Debian's libdnnl-dev is installed) and are compared with
+the faster of the two peers; their rows add GFLOP/s and the share of the FP32 peak
+(FLOP/cycle x nominal clock x threads, --flops-per-cycle, 64 for AVX-512 with two FMA units).
 
-  /usr/bin/python3 bench/run_bench.py [--build build] [--rounds 3] [--filter gemm]
+  /usr/bin/python3 bench/run_bench.py [--build build] [--rounds 3] [--filter gemm] [--threads 1]
 """
 import argparse
 import json
@@ -42,7 +45,10 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--python", default="/usr/bin/python3",
                     help="the interpreter with torch (a GPU machine may have its own)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for ours and the peers")
+    ap.add_argument("--flops-per-cycle", type=float, default=64.0)
     args = ap.parse_args()
+    threads = str(args.threads)
     ours_bin = os.path.join(args.build, "bench", "bench_ops")
     cases = json.loads(subprocess.run([ours_bin, "--list", "--device", args.device],
                                       capture_output=True, text=True, check=True).stdout)
@@ -50,14 +56,20 @@ def main():
     if not cases:
         sys.exit("no benchmark case matches the filter")
     # (OPENBLAS_NUM_THREADS, torch threads); on the GPU the thread setting does not matter
-    peer_settings = [("1", "2"), ("2", "2")] if args.device == "cpu" else [("1", "2")]
+    peer_settings = sorted({("1", threads), (threads, threads)}) if args.device == "cpu" else [("1", threads)]
+    dnnl_bin = os.path.join(args.build, "bench", "peer_dnnl")
+    gemm_cases = [c for c in cases if c["bench"] == "gemm"]
+    use_dnnl = args.device == "cpu" and os.path.exists(dnnl_bin) and gemm_cases
+    dnnl = {c["case"]: [] for c in gemm_cases}
+    dnnl_name = ""
 
     ours = {c["case"]: [] for c in cases}
     peer = {(c["case"], s): [] for c in cases for s in peer_settings}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        ours_env = dict(os.environ, OMP_NUM_THREADS=threads)
         for line in run_lines([ours_bin, "--filter", args.filter, "--min-seconds",
-                               args.min_seconds, "--device", args.device]):
+                               args.min_seconds, "--device", args.device], env=ours_env):
             if line["case"] in ours:
                 ours[line["case"]].append(line["ours_s"])
         for blas, torch_threads in peer_settings:
@@ -66,21 +78,47 @@ def main():
             for line in run_lines([args.python, os.path.join(HERE, "peer_torch.py"), "-"],
                                   env=env, stdin=json.dumps(cases)):
                 peer[(line["case"], (blas, torch_threads))].append(line["peer_s"])
-
+        if use_dnnl:
+            for line in run_lines([dnnl_bin, args.min_seconds], env=ours_env,
+                                  stdin=json.dumps(gemm_cases)):
+                dnnl[line["case"]].append(line["peer_s"])
+                dnnl_name = line["peer"]
     torch_version = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"],
                                    capture_output=True, text=True).stdout.strip()
+    ghz = 0.0
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            mhz = [float(l.split(":")[1]) for l in f if l.startswith("cpu MHz")]
+        ghz = mhz[0] / 1000 if mhz else 0.0
     rows = []
     for c in cases:
         o = statistics.median(ours[c["case"]])
         best = min(peer_settings, key=lambda s: statistics.median(peer[(c["case"], s)]))
         p = statistics.median(peer[(c["case"], best)])
-        rows.append({"bench": c["bench"], "case": c["case"], "ours_s": o,
-                     "device": args.device, "peer": peer_name(torch_version, args.device, best),
-                     "peer_s": p, "ratio": p / o, "rounds": args.rounds})
-    print(f"{'bench':8} {'case':24} {'ours ms':>10} {'torch ms':>10} {'ratio':>7}")
+        name = peer_name(torch_version, args.device, best)
+        row = {"bench": c["bench"], "case": c["case"], "ours_s": o, "device": args.device,
+               "threads": args.threads, "torch_s": p, "rounds": args.rounds}
+        if c["bench"] == "gemm" and use_dnnl and dnnl[c["case"]]:
+            d = statistics.median(dnnl[c["case"]])
+            row["dnnl_s"] = d
+            if d < p:
+                p, name = d, dnnl_name
+        if c["bench"] == "gemm":
+            prm = c["params"]
+            row["gflops"] = 2 * prm["m"] * prm["n"] * prm["k"] / o / 1e9
+            if ghz:
+                row["peak_share"] = row["gflops"] / (args.flops_per_cycle * ghz * args.threads)
+        row.update({"peer": name, "peer_s": p, "ratio": p / o})
+        rows.append(row)
+    print(f"{args.threads} thread(s); ratio = faster peer / ours")
+    print(f"{'bench':8} {'case':24} {'ours ms':>10} {'torch ms':>10} {'oneDNN ms':>10} "
+          f"{'ratio':>7} {'GFLOP/s':>8} {'peak':>5}")
     for r in rows:
-        print(f"{r['bench']:8} {r['case']:24} {1e3 * r['ours_s']:10.3f} {1e3 * r['peer_s']:10.3f} "
-              f"{r['ratio']:7.2f}")
+        dnnl_ms = f"{1e3 * r['dnnl_s']:10.3f}" if "dnnl_s" in r else f"{'':10}"
+        gf = f"{r['gflops']:8.1f}" if "gflops" in r else f"{'':8}"
+        pk = f"{100 * r['peak_share']:4.0f}%" if "peak_share" in r else f"{'':5}"
+        print(f"{r['bench']:8} {r['case']:24} {1e3 * r['ours_s']:10.3f} {1e3 * r['torch_s']:10.3f} "
+              f"{dnnl_ms} {r['ratio']:7.2f} {gf} {pk}")
     for r in rows:
         print(json.dumps(r))
 
