@@ -2,9 +2,13 @@
 // `--list` prints the descriptions as JSON so bench/run_bench.py can build the same case in
 // PyTorch. Without --list, runs every case (or those matching --filter) and prints one JSON
 // line per case with the median seconds per call: {"bench", "case", "ours_s", "reps"}.
+#include <omp.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -103,6 +107,53 @@ std::function<void()> make_runner(const BenchCase& c, Device device) {
 }
 
 // Median seconds per call: one warm-up, then calls until `min_seconds` and `min_reps` are met.
+// Memory-bound ops on 64 MB tensors against memcpy of the same bytes, in the same run: GB/s
+// counts every byte read and written (unary: 2 x 64 MB, binary: 3 x 64 MB). The peer is a
+// plain std::memcpy on one thread, and the same copy split over the OpenMP threads.
+void bandwidth(double min_seconds) {
+    const int64_t n = int64_t(1) << 24;  // 16M floats = 64 MB
+    const double mb = double(n) * sizeof(float);
+    Generator gen(1);
+    Tensor x = randn({n}, DType::f32, Device::cpu(), gen);
+    Tensor y = randn({n}, DType::f32, Device::cpu(), gen);
+    std::vector<float> dst(static_cast<size_t>(n));
+    auto gbps = [&](const std::function<void()>& f, double bytes) {
+        return bytes / bench::time_median(f, min_seconds, 5).first / 1e9;
+    };
+    double copy1 = gbps([&] { std::memcpy(dst.data(), x.data<float>(), size_t(mb)); }, 2 * mb);
+    double copy_all = gbps(
+        [&] {
+            int t = omp_get_max_threads();
+#pragma omp parallel for
+            for (int i = 0; i < t; ++i) {
+                int64_t lo = n * i / t, hi = n * (i + 1) / t;
+                std::memcpy(dst.data() + lo, x.data<float>() + lo, size_t(hi - lo) * 4);
+            }
+        },
+        2 * mb);
+    std::vector<std::pair<std::string, std::function<void()>>> ops = {
+        {"relu", [&] { relu(x); }}, {"exp", [&] { exp(x); }},    {"tanh", [&] { tanh(x); }},
+        {"gelu", [&] { gelu(x); }}, {"add", [&] { add(x, y); }}, {"mul", [&] { mul(x, y); }}};
+    std::printf("%-8s %9s %12s %12s\n", "op_64MB", "GB/s", "vs memcpy", "vs memcpy x");
+    for (auto& [name, f] : ops) {
+        bool binary = name == "add" || name == "mul";
+        double g = gbps(f, (binary ? 3 : 2) * mb);
+        std::printf("%-8s %9.1f %12.2f %12.2f\n", name.c_str(), g, g / copy1, g / copy_all);
+        std::cout << json{{"bench", "bandwidth"},
+                          {"case", name + "_64MB"},
+                          {"gbps", g},
+                          {"memcpy_gbps", copy1},
+                          {"memcpy_threads_gbps", copy_all},
+                          {"ratio", g / copy1},
+                          {"ratio_threads", g / copy_all},
+                          {"threads", omp_get_max_threads()}}
+                         .dump()
+                  << std::endl;
+    }
+    std::printf("memcpy 1 thread %.1f GB/s, %d threads %.1f GB/s\n", copy1, omp_get_max_threads(),
+                copy_all);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -112,12 +163,19 @@ int main(int argc, char** argv) try {
     std::string device_name = "cpu";
     CLI::App cli{"marrow op benchmarks (see bench/run_bench.py for the peer comparison)"};
     cli.add_flag("--list", list, "print the case descriptions as JSON and exit");
+    bool bandwidth_mode = false;
+    cli.add_flag("--bandwidth", bandwidth_mode,
+                 "memory-bound ops on 64 MB vs memcpy of the same bytes (CPU)");
     cli.add_option("--filter", filter, "only cases whose name contains this");
     cli.add_option("--min-seconds", min_seconds, "time each case for at least this long");
     cli.add_option("--device", device_name, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     CLI11_PARSE(cli, argc, argv);
     bool gpu = device_name == "cuda";
     Device device = gpu ? Device::cuda() : Device::cpu();
+    if (bandwidth_mode) {
+        bandwidth(min_seconds);
+        return 0;
+    }
     if (list) {
         json all = json::array();
         for (const BenchCase& c : cases(gpu))
@@ -133,12 +191,9 @@ int main(int argc, char** argv) try {
     for (const BenchCase& c : cases(gpu)) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
         auto [seconds, reps] = bench::time_median(make_runner(c, device), min_seconds, 5);
-        json line = {{"bench", c.bench},
-                     {"case", c.name},
-                     {"device", device_name},
-                     {"device_model", marrow::device_name(device)},
-                     {"ours_s", seconds},
-                     {"reps", reps}};
+        json line = {{"bench", c.bench},      {"case", c.name},
+                     {"device", device_name}, {"device_model", marrow::device_name(device)},
+                     {"ours_s", seconds},     {"reps", reps}};
         std::cout << line.dump() << std::endl;
     }
     return 0;

@@ -17,8 +17,8 @@ int main(int argc, char** argv) try {
     double min_seconds = argc > 1 ? std::stod(argv[1]) : 0.3;
     json cases = json::parse(std::cin);
     const dnnl_version_t* v = dnnl_version();
-    std::string peer = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) +
-                       "." + std::to_string(v->patch) + " sgemm";
+    std::string peer = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                       std::to_string(v->patch) + " sgemm";
     for (const json& c : cases) {
         if (c["bench"] != "gemm") continue;
         int64_t m = c["params"]["m"], n = c["params"]["n"], k = c["params"]["k"];
@@ -28,14 +28,14 @@ int main(int argc, char** argv) try {
         auto [seconds, reps] = marrow::bench::time_median(
             [&] {
                 // Row-major c (m x n) = a (m x k) @ b (k x n).
-                if (dnnl_sgemm('N', 'N', m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f,
-                               out.data(), n) != dnnl_success)
+                if (dnnl_sgemm('N', 'N', m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, out.data(),
+                               n) != dnnl_success)
                     throw std::runtime_error("dnnl_sgemm failed");
             },
             min_seconds, 5);
-        std::cout << json{{"case", c["case"]}, {"peer_s", seconds}, {"reps", reps}, {"peer", peer}}
-                         .dump()
-                  << std::endl;
+        std::cout
+            << json{{"case", c["case"]}, {"peer_s", seconds}, {"reps", reps}, {"peer", peer}}.dump()
+            << std::endl;
     }
     return 0;
 } catch (const std::exception& e) {

@@ -139,12 +139,52 @@ T* packing_buffer(int slot, int64_t n) {
     return static_cast<T*>(b.p);
 }
 
-// One (M x K) @ (K x N) product into contiguous c (ldc = N).
-//
-// Threads share one packed slice of b per (jc, pc) and split the c block grid into work
-// items (an MC-row block of a times a range of NR slivers); a thread packs the a block of
-// its items itself. So each KC step costs two barriers however large M is, and skinny
-// products (few row blocks) still split across threads by columns.
+// One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread.
+template <typename T, typename B>
+void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
+                 T* c, int64_t ldc, T alpha, T beta,
+                 void (*kernel)(int64_t, const T*, const T*, T*)) {
+    T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
+    T* apack = packing_buffer<T>(1, B::KC * B::MC);
+    for (int64_t jc = 0; jc < N; jc += B::NC) {
+        int64_t nc = std::min(B::NC, N - jc);
+        int64_t n_slivers = (nc + B::NR - 1) / B::NR;
+        for (int64_t pc = 0; pc < K; pc += B::KC) {
+            int64_t kc = std::min(B::KC, K - pc);
+            T beta_eff = pc == 0 ? beta : T(1);
+            for (int64_t s = 0; s < n_slivers; ++s)
+                pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bpack);
+            for (int64_t ic = 0; ic < M; ic += B::MC) {
+                int64_t mc = std::min(B::MC, M - ic);
+                pack_a<T, B>(a, am, M, ic, mc, pc, kc, apack);
+                int64_t m_slivers = (mc + B::MR - 1) / B::MR;
+                for (int64_t js = 0; js < n_slivers; ++js) {
+                    for (int64_t is = 0; is < m_slivers; ++is) {
+                        alignas(64) T acc[B::MR * B::NR];
+                        kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc, acc);
+                        int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
+                        int64_t mr = std::min(B::MR, M - i0), nr = std::min(B::NR, N - j0);
+                        for (int64_t r = 0; r < mr; ++r) {
+                            T* crow = c + (i0 + r) * ldc + j0;
+                            const T* arow = acc + r * B::NR;
+                            if (beta_eff == T(0)) {
+                                for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * arow[j];
+                            } else {
+                                for (int64_t j = 0; j < nr; ++j)
+                                    crow[j] = alpha * arow[j] + beta_eff * crow[j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// One product into contiguous c (ldc = N). With threads, the product is cut into one
+// independent sub-product per thread (column ranges of NR slivers when N is the larger side,
+// else row ranges of MR slivers), each packing its own panels: no barriers at all, which on
+// these VMs beats sharing packed panels (docs/design.md, "CPU kernels").
 template <typename T, typename B>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
               T alpha, T beta, bool parallel, void (*kernel)(int64_t, const T*, const T*, T*)) {
@@ -152,55 +192,23 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
     }
-    T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
     int threads = parallel ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
+    if (threads == 1) return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernel);
+    bool split_n = N >= M;
+    int64_t unit = split_n ? B::NR : B::MR, extent = split_n ? N : M;
+    int64_t units = (extent + unit - 1) / unit;
+#pragma omp parallel num_threads(threads)
     {
-        T* apack = packing_buffer<T>(1, B::KC * B::MC);
-        int team = omp_get_num_threads();
-        for (int64_t jc = 0; jc < N; jc += B::NC) {
-            int64_t nc = std::min(B::NC, N - jc);
-            int64_t n_slivers = (nc + B::NR - 1) / B::NR;
-            for (int64_t pc = 0; pc < K; pc += B::KC) {
-                int64_t kc = std::min(B::KC, K - pc);
-                T beta_eff = pc == 0 ? beta : T(1);
-#pragma omp for schedule(static)
-                for (int64_t s = 0; s < n_slivers; ++s)
-                    pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bpack);
-                int64_t m_blocks = (M + B::MC - 1) / B::MC;
-                int64_t jparts =
-                    std::clamp<int64_t>((team + m_blocks - 1) / m_blocks, 1, n_slivers);
-                int64_t packed_block = -1;
-#pragma omp for schedule(static)
-                for (int64_t item = 0; item < m_blocks * jparts; ++item) {
-                    int64_t ib = item / jparts, jp = item % jparts;
-                    int64_t ic = ib * B::MC, mc = std::min(B::MC, M - ic);
-                    if (ib != packed_block) {
-                        pack_a<T, B>(a, am, M, ic, mc, pc, kc, apack);
-                        packed_block = ib;
-                    }
-                    int64_t m_slivers = (mc + B::MR - 1) / B::MR;
-                    for (int64_t js = jp * n_slivers / jparts; js < (jp + 1) * n_slivers / jparts;
-                         ++js) {
-                        for (int64_t is = 0; is < m_slivers; ++is) {
-                            alignas(64) T acc[B::MR * B::NR];
-                            kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc, acc);
-                            int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
-                            int64_t mr = std::min(B::MR, M - i0), nr = std::min(B::NR, N - j0);
-                            for (int64_t r = 0; r < mr; ++r) {
-                                T* crow = c + (i0 + r) * N + j0;
-                                const T* arow = acc + r * B::NR;
-                                if (beta_eff == T(0)) {
-                                    for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * arow[j];
-                                } else {
-                                    for (int64_t j = 0; j < nr; ++j)
-                                        crow[j] = alpha * arow[j] + beta_eff * crow[j];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        int t = omp_get_thread_num(), team = omp_get_num_threads();
+        int64_t lo = std::min(extent, units * t / team * unit);
+        int64_t hi = std::min(extent, units * (t + 1) / team * unit);
+        if (hi > lo) {
+            if (split_n)
+                gemm_serial<T, B>(M, hi - lo, K, a, am, b + lo * bm.cs, bm, c + lo, N, alpha, beta,
+                                  kernel);
+            else
+                gemm_serial<T, B>(hi - lo, N, K, a + lo * am.rs, am, b, bm, c + lo * N, N, alpha,
+                                  beta, kernel);
         }
     }
 }
