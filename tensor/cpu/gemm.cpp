@@ -41,79 +41,119 @@ struct VecOf {
     typedef T type __attribute__((vector_size(Bytes)));
 };
 
-// acc(MR x NR, row-major) = sum_k a[k][0..MR) (x) b[k][0..NR)
+// The MR x NR tile at c (row stride ldc; only its first mr x nr part exists at the edges):
+// c = alpha * sum_k a[k][0..MR) (x) b[k][0..NR) + beta * c (beta == 0: c is not read).
+// Full tiles are updated straight from the registers.
 template <typename T, typename C>
 [[gnu::always_inline]] inline void micro_kernel_body(int64_t kc, const T* __restrict a,
-                                                     const T* __restrict b, T* __restrict acc) {
+                                                     const T* __restrict b, T* __restrict c,
+                                                     int64_t ldc, T alpha, T beta, int64_t mr,
+                                                     int64_t nr) {
     using V = typename VecOf<T, C::VecBytes>::type;
     constexpr int kW = int(C::VecBytes / sizeof(T));
     constexpr int kCols = int(C::NR) / kW;
-    V c[C::MR][kCols] = {};
+    V acc[C::MR][kCols] = {};
     const V ones = V{} + T(1);  // ones * a[r] is a plain broadcast (x * 1 folds; 0 + x would not)
     for (int64_t k = 0; k < kc; ++k) {
         V bv[kCols];
         for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(V));
         for (int r = 0; r < int(C::MR); ++r) {
             V av = ones * a[r];
-            for (int j = 0; j < kCols; ++j) c[r][j] += av * bv[j];
+            for (int j = 0; j < kCols; ++j) acc[r][j] += av * bv[j];
         }
         a += C::MR;
         b += C::NR;
     }
+    if (mr == C::MR && nr == C::NR) {
+        for (int r = 0; r < int(C::MR); ++r)
+            for (int j = 0; j < kCols; ++j) {
+                T* dst = c + r * ldc + j * kW;
+                V out = acc[r][j] * alpha;
+                if (beta != T(0)) {
+                    V old;
+                    std::memcpy(&old, dst, sizeof(V));
+                    out += old * beta;
+                }
+                std::memcpy(dst, &out, sizeof(V));
+            }
+        return;
+    }
+    alignas(64) T tile[C::MR * C::NR];
     for (int r = 0; r < int(C::MR); ++r)
-        for (int j = 0; j < kCols; ++j) std::memcpy(acc + r * C::NR + j * kW, &c[r][j], sizeof(V));
+        for (int j = 0; j < kCols; ++j)
+            std::memcpy(tile + r * C::NR + j * kW, &acc[r][j], sizeof(V));
+    for (int64_t r = 0; r < mr; ++r)
+        for (int64_t j = 0; j < nr; ++j) {
+            T v = alpha * tile[r * C::NR + j];
+            c[r * ldc + j] = beta == T(0) ? v : v + beta * c[r * ldc + j];
+        }
 }
+
+template <typename T>
+using Kernel = void (*)(int64_t, const T*, const T*, T*, int64_t, T, T, int64_t, int64_t);
 
 // Vectors wider than the baseline ABI pass only between always-inlined helpers.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+#define MARROW_KERNEL_ARGS \
+    int64_t kc, const T *a, const T *b, T *c, int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr
 template <typename T>
-MARROW_TARGET_AVX512 void micro_kernel_avx512(int64_t kc, const T* a, const T* b, T* acc) {
-    micro_kernel_body<T, Avx512Config<T>>(kc, a, b, acc);
+MARROW_TARGET_AVX512 void micro_kernel_avx512(MARROW_KERNEL_ARGS) {
+    micro_kernel_body<T, Avx512Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
 template <typename T>
-MARROW_TARGET_AVX2 void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* acc) {
-    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, acc);
+MARROW_TARGET_AVX2 void micro_kernel_avx2(MARROW_KERNEL_ARGS) {
+    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
 template <typename T>
-void micro_kernel_base(int64_t kc, const T* a, const T* b, T* acc) {
-    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, acc);
+void micro_kernel_base(MARROW_KERNEL_ARGS) {
+    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
 }
+#undef MARROW_KERNEL_ARGS
 
 struct Matrix {  // element (i, j) at p[i * rs + j * cs]
     int64_t rs, cs;
 };
 
-// Packs rows [i0, i0+mc) x cols [k0, k0+kc) of a into MR-row slivers: dst[s][k][r].
+// Packs rows [i0, i0+mc) x cols [k0, k0+kc) of a into MR-row slivers: dst[s][k][r]. The k loop
+// is outside so the stores are contiguous; the MR source rows are read as MR parallel streams
+// (unit stride when a is row-major, the common case, specialized so it vectorizes).
 template <typename T, typename C>
 void pack_a(const T* a, Matrix m, int64_t rows, int64_t i0, int64_t mc, int64_t k0, int64_t kc,
             T* dst) {
     constexpr int64_t MR = C::MR;
     for (int64_t s = 0; s < mc; s += MR) {
         T* d = dst + s * kc;
-        for (int64_t r = 0; r < MR; ++r) {
-            int64_t i = i0 + s + r;
-            if (s + r < mc && i < rows) {
-                const T* src = a + i * m.rs + k0 * m.cs;
-                for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = src[k * m.cs];
-            } else {
-                for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = T(0);
-            }
+        int64_t valid = std::clamp<int64_t>(std::min(mc - s, rows - (i0 + s)), 0, MR);
+        const T* src[MR];
+        for (int64_t r = 0; r < MR; ++r)
+            src[r] = a + (i0 + s + std::min(r, valid - 1)) * m.rs + k0 * m.cs;
+        if (valid == MR && m.cs == 1) {
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t r = 0; r < MR; ++r) d[k * MR + r] = src[r][k];
+        } else {
+            for (int64_t k = 0; k < kc; ++k)
+                for (int64_t r = 0; r < MR; ++r)
+                    d[k * MR + r] = r < valid ? src[r][k * m.cs] : T(0);
         }
     }
 }
 
-// Packs sliver s (NR columns from j0 + s*NR) of rows [k0, k0+kc) of b: dst[k][c].
+// Packs sliver s (NR columns from j0 + s*NR) of rows [k0, k0+kc) of b: dst[k][c]; whole
+// contiguous rows of NR are plain copies.
 template <typename T, typename C>
 void pack_b_sliver(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, int64_t j0,
                    int64_t nc, int64_t s, T* dst) {
     constexpr int64_t NR = C::NR;
     T* d = dst + s * NR * kc;
+    int64_t first = j0 + s * NR;
+    int64_t valid = std::clamp<int64_t>(std::min(nc - s * NR, cols - first), 0, NR);
     for (int64_t k = 0; k < kc; ++k) {
-        const T* src = b + (k0 + k) * m.rs;
-        for (int64_t c = 0; c < NR; ++c) {
-            int64_t j = j0 + s * NR + c;
-            d[k * NR + c] = (s * NR + c < nc && j < cols) ? src[j * m.cs] : T(0);
+        const T* src = b + (k0 + k) * m.rs + first * m.cs;
+        if (valid == NR && m.cs == 1) {
+            std::memcpy(d + k * NR, src, NR * sizeof(T));
+        } else {
+            for (int64_t c = 0; c < NR; ++c) d[k * NR + c] = c < valid ? src[c * m.cs] : T(0);
         }
     }
 }
@@ -142,8 +182,7 @@ T* packing_buffer(int slot, int64_t n) {
 // One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread.
 template <typename T, typename B>
 void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
-                 T* c, int64_t ldc, T alpha, T beta,
-                 void (*kernel)(int64_t, const T*, const T*, T*)) {
+                 T* c, int64_t ldc, T alpha, T beta, Kernel<T> kernel) {
     T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
     T* apack = packing_buffer<T>(1, B::KC * B::MC);
     for (int64_t jc = 0; jc < N; jc += B::NC) {
@@ -160,20 +199,10 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
                 int64_t m_slivers = (mc + B::MR - 1) / B::MR;
                 for (int64_t js = 0; js < n_slivers; ++js) {
                     for (int64_t is = 0; is < m_slivers; ++is) {
-                        alignas(64) T acc[B::MR * B::NR];
-                        kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc, acc);
                         int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
-                        int64_t mr = std::min(B::MR, M - i0), nr = std::min(B::NR, N - j0);
-                        for (int64_t r = 0; r < mr; ++r) {
-                            T* crow = c + (i0 + r) * ldc + j0;
-                            const T* arow = acc + r * B::NR;
-                            if (beta_eff == T(0)) {
-                                for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * arow[j];
-                            } else {
-                                for (int64_t j = 0; j < nr; ++j)
-                                    crow[j] = alpha * arow[j] + beta_eff * crow[j];
-                            }
-                        }
+                        kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc,
+                               c + i0 * ldc + j0, ldc, alpha, beta_eff, std::min(B::MR, M - i0),
+                               std::min(B::NR, N - j0));
                     }
                 }
             }
@@ -187,7 +216,7 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
 // these VMs beats sharing packed panels (docs/design.md, "CPU kernels").
 template <typename T, typename B>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
-              T alpha, T beta, bool parallel, void (*kernel)(int64_t, const T*, const T*, T*)) {
+              T alpha, T beta, bool parallel, Kernel<T> kernel) {
     if (K == 0) {  // no products: c = beta * c
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
