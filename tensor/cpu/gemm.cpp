@@ -22,13 +22,13 @@ namespace {
 
 // Blocking per ISA. The micro-kernel's MR x NR tile of c lives in registers: AVX-512 holds
 // 12 x 32 floats in 24 zmm accumulators (+ 2 for b, 1 broadcast of a, of 32); AVX2 6 x 16 in
-// 12 ymm (of 16). KC keeps a KC x NR sliver of b (32 KB for AVX-512 floats) plus an MR x KC
-// sliver of a in the 48 KB L1; MC x KC of a (144 x 256 floats = 144 KB) stays in the 2 MB
-// L2; KC x NC of b (3 MB) in L3. docs/perf/cpu.md has the measurements behind them.
+// 12 ymm (of 16). KC = 384 measured best among 256/384/512 at 2048^3 (a KC x NR sliver of b is
+// 48 KB, the L1 size; the MR x KC sliver of a streams); MC x KC of a (144 x 384 floats =
+// 216 KB) stays in the 2 MB L2; KC x NC of b in L3. docs/perf/cpu.md has the measurements.
 template <typename T, int MR_, int NR_, int VecBytes_>
 struct Config {
-    static constexpr int64_t MR = MR_, NR = NR_, KC = 384, MC = MR_ * (sizeof(T) == 4 ? 12 : 16),
-                             NC = NR_ * (sizeof(T) == 4 ? 96 : 96);
+    static constexpr int64_t MR = MR_, NR = NR_, KC = 384,
+                             MC = MR_ * (sizeof(T) == 4 ? 12 : 16), NC = NR_ * 96;
     static constexpr int VecBytes = VecBytes_;
 };
 template <typename T>
