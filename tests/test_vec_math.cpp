@@ -150,3 +150,30 @@ TEST_CASE("vectorized softmax rows against the float64 reference loops, sizes ar
         }
     }
 }
+
+TEST_CASE("vectorized max/min with indices: first occurrence, NaN wins, every ISA") {
+    if (!test::cpu_isa_available()) return;
+    Generator gen(3);
+    for (int64_t d : {1, 7, 15, 16, 17, 31, 33, 257}) {
+        CAPTURE(d);
+        // Rows: random with ties (rounded values), one with a NaN late, one all -inf.
+        Tensor x =
+            to(to(randn({4, d}, DType::f32, Device::cpu(), gen) * 2.0, DType::i64), DType::f32);
+        float* p = x.data<float>();
+        p[1 * d + d - 1] = NAN;
+        if (d > 3) p[1 * d + 2] = NAN;  // the first NaN is the answer
+        for (int64_t i = 0; i < d; ++i) p[2 * d + i] = -INFINITY;
+        Tensor x64 = to(x, DType::f64);
+        for (bool want_max : {true, false}) {
+            CAPTURE(want_max);
+            auto [v, i] = want_max ? max(x, 1) : min(x, 1);
+            auto [v64, i64] = want_max ? max(x64, 1) : min(x64, 1);
+            for (int64_t r = 0; r < 4; ++r) {
+                CAPTURE(r);
+                double a = v.data<float>()[r], b = v64.data<double>()[r];
+                CHECK((std::isnan(a) ? std::isnan(b) : a == b));
+                CHECK(i.data<int64_t>()[r] == i64.data<int64_t>()[r]);
+            }
+        }
+    }
+}

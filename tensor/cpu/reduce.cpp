@@ -9,6 +9,7 @@
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/vec_kernels.h"
 
 namespace marrow::cpu {
 namespace {
@@ -34,6 +35,11 @@ struct ArgResult {
 
 template <typename T>
 ArgResult row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
+    if constexpr (std::is_same_v<T, float>) {  // the vectorized kernel (tensor/cpu/vec_reduce.cpp)
+        static const RowArgFn fast = fast_row_arg();
+        RowArg r = fast(x, n, want_max);
+        return {double(r.value), base + r.index};
+    }
     T best = x[0];
     int64_t at = 0;
     if (best != best) return {double(best), base};

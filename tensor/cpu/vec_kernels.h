@@ -29,4 +29,13 @@ using SoftmaxBackwardRows = void (*)(bool log, const float* y, const float* g, f
 SoftmaxRows fast_softmax_rows();
 SoftmaxBackwardRows fast_softmax_backward_rows();
 
+// The first maximum (or minimum) of a contiguous row and its index; NaN wins (first NaN), as
+// PyTorch's max/argmax (tensor/cpu/vec_reduce.cpp).
+struct RowArg {
+    float value;
+    int64_t index;
+};
+using RowArgFn = RowArg (*)(const float* x, int64_t n, bool want_max);
+RowArgFn fast_row_arg();
+
 }  // namespace marrow::cpu

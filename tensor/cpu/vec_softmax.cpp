@@ -9,46 +9,11 @@
 
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_kernels.h"
+#include "tensor/cpu/vec_lanes.h"
 #include "tensor/cpu/vec_math.h"
 
 namespace marrow::cpu {
 namespace {
-
-constexpr int64_t kLanes = 16;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // 1 zmm, 2 ymm, 4 xmm
-
-// Lanes values pass between always-inlined helpers only, so the vector ABI never applies.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-MARROW_VEC_INLINE Lanes load(const float* p) {
-    Lanes v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// The row's maximum, NaN if it holds one. Explicit vectors with one compare-and-blend per
-// accumulator (a combined "greater or NaN" mask does not compile to a blend).
-MARROW_VEC_INLINE float row_max(const float* __restrict x, int64_t d) {
-    const float ninf = -std::numeric_limits<float>::infinity();
-    Lanes m = Lanes{} + ninf, nan = Lanes{};
-    int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes) {
-        Lanes v = load(x + i);
-        m = v > m ? v : m;
-        nan = v != v ? v : nan;
-    }
-    float r = ninf;
-    bool any_nan = false;
-    for (int64_t l = 0; l < kLanes; ++l) {
-        r = m[l] > r ? m[l] : r;
-        any_nan |= nan[l] != nan[l];
-    }
-    for (int64_t i = full; i < d; ++i) {
-        r = x[i] > r ? x[i] : r;
-        any_nan |= x[i] != x[i];
-    }
-    return any_nan ? std::numeric_limits<float>::quiet_NaN() : r;
-}
 
 // sum_i a_i, and sum_i a_i b_i, in kLanes accumulators combined in a fixed order.
 MARROW_VEC_INLINE float horizontal(Lanes s) {
