@@ -162,23 +162,30 @@ void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, i
     }
 }
 
-// Sum (or mean) over R columns of an (R x M) row-major block: out[m] = sum_r x[r][m]. The
-// inner loop runs along m, contiguous, so it vectorizes; threads split m.
+// Sum (or mean) over R columns of an (R x M) row-major block: out[m] = sum_r x[r][m]. Blocks
+// of kBlock columns keep their sums in registers while the R rows stream past (one load per
+// element; an accumulator array in memory costs a load and a store more); threads split the
+// blocks.
 template <typename T>
 void reduce_columns(bool mean, const T* x, int64_t m, int64_t r, T* out) {
-    constexpr int64_t kChunk = 1024;
-    int64_t chunks = (m + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (m * r >= kParallelGrain && chunks > 1)
-    for (int64_t c = 0; c < chunks; ++c) {
-        int64_t begin = c * kChunk, end = std::min(m, begin + kChunk);
-        T* o = out + begin;
-        for (int64_t j = 0; j < end - begin; ++j) o[j] = T(0);
-        for (int64_t i = 0; i < r; ++i) {
-            const T* row = x + i * m + begin;
-            for (int64_t j = 0; j < end - begin; ++j) o[j] += row[j];
+    constexpr int64_t kBlock = 64 / int64_t(sizeof(T)) * 4;  // 4 zmm (or 8 ymm) of sums
+    int64_t blocks = (m + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (m * r >= kParallelGrain && blocks > 1)
+    for (int64_t c = 0; c < blocks; ++c) {
+        int64_t begin = c * kBlock, width = std::min(kBlock, m - begin);
+        T acc[kBlock] = {};
+        if (width == kBlock) {
+            for (int64_t i = 0; i < r; ++i) {
+                const T* row = x + i * m + begin;
+                for (int64_t j = 0; j < kBlock; ++j) acc[j] += row[j];
+            }
+        } else {
+            for (int64_t i = 0; i < r; ++i) {
+                const T* row = x + i * m + begin;
+                for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
+            }
         }
-        if (mean)
-            for (int64_t j = 0; j < end - begin; ++j) o[j] /= T(r);
+        for (int64_t j = 0; j < width; ++j) out[begin + j] = mean ? acc[j] / T(r) : acc[j];
     }
 }
 
