@@ -19,7 +19,8 @@ MARROW_VEC_INLINE float forward(float x) {
     if constexpr (Op == UnaryOp::tanh) return vtanh(x);
     if constexpr (Op == UnaryOp::sigmoid) return 1.0f / (1.0f + vexp(-x));
     if constexpr (Op == UnaryOp::silu) return x / (1.0f + vexp(-x));
-    if constexpr (Op == UnaryOp::gelu) return 0.5f * x * (1.0f + verf(x * float(math::kSqrtHalf)));
+    if constexpr (Op == UnaryOp::gelu)
+        return 0.5f * x * (1.0f + verf_gelu(x * float(math::kSqrtHalf)));
     if constexpr (Op == UnaryOp::gelu_tanh) {
         float u = float(math::kSqrt2OverPi) * (x + float(math::kGeluC) * x * x * x);
         return 0.5f * x * (1.0f + vtanh(u));
@@ -31,7 +32,7 @@ MARROW_VEC_INLINE float forward(float x) {
 template <UnaryOp Op>
 MARROW_VEC_INLINE float backward(float x, float g) {
     if constexpr (Op == UnaryOp::gelu) {
-        float cdf = 0.5f * (1.0f + verf(x * float(math::kSqrtHalf)));
+        float cdf = 0.5f * (1.0f + verf_gelu(x * float(math::kSqrtHalf)));
         float pdf = float(math::kInvSqrt2Pi) * vexp(-0.5f * x * x);
         return g * (cdf + x * pdf);
     }
