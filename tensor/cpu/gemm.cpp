@@ -27,8 +27,8 @@ namespace {
 // 216 KB) stays in the 2 MB L2; KC x NC of b in L3. docs/perf/cpu.md has the measurements.
 template <typename T, int MR_, int NR_, int VecBytes_>
 struct Config {
-    static constexpr int64_t MR = MR_, NR = NR_, KC = 384,
-                             MC = MR_ * (sizeof(T) == 4 ? 12 : 16), NC = NR_ * 96;
+    static constexpr int64_t MR = MR_, NR = NR_, KC = 384, MC = MR_ * (sizeof(T) == 4 ? 12 : 16),
+                             NC = NR_ * 96;
     static constexpr int VecBytes = VecBytes_;
 };
 template <typename T>
@@ -42,13 +42,15 @@ struct VecOf {
 };
 
 // The MR x NR tile at c (row stride ldc; only its first mr x nr part exists at the edges):
-// c = alpha * sum_k a[k][0..MR) (x) b[k][0..NR) + beta * c (beta == 0: c is not read).
-// Full tiles are updated straight from the registers.
-template <typename T, typename C>
-[[gnu::always_inline]] inline void micro_kernel_body(int64_t kc, const T* __restrict a,
-                                                     const T* __restrict b, T* __restrict c,
-                                                     int64_t ldc, T alpha, T beta, int64_t mr,
-                                                     int64_t nr) {
+// c = alpha * sum_k a(:, k) (x) b(k, :) + beta * c (beta == 0: c is not read). Full tiles are
+// updated straight from the registers. Packed operands (Direct = false): a(r, k) = a[k MR + r],
+// b(k, :) at b + k NR. Direct: a(r, k) = a[r lda + k] and b(k, :) at b + k ldb, read in place
+// from row-major matrices (the small-matrix path: no packing).
+template <typename T, typename C, bool Direct>
+[[gnu::always_inline]] inline void micro_kernel_body(int64_t kc, const T* __restrict a, int64_t lda,
+                                                     const T* __restrict b, int64_t ldb,
+                                                     T* __restrict c, int64_t ldc, T alpha, T beta,
+                                                     int64_t mr, int64_t nr) {
     using V = typename VecOf<T, C::VecBytes>::type;
     constexpr int kW = int(C::VecBytes / sizeof(T));
     constexpr int kCols = int(C::NR) / kW;
@@ -58,11 +60,11 @@ template <typename T, typename C>
         V bv[kCols];
         for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(V));
         for (int r = 0; r < int(C::MR); ++r) {
-            V av = ones * a[r];
+            V av = ones * (Direct ? a[r * lda] : a[r]);
             for (int j = 0; j < kCols; ++j) acc[r][j] += av * bv[j];
         }
-        a += C::MR;
-        b += C::NR;
+        a += Direct ? 1 : C::MR;
+        b += Direct ? ldb : C::NR;
     }
     if (mr == C::MR && nr == C::NR) {
         for (int r = 0; r < int(C::MR); ++r)
@@ -90,25 +92,28 @@ template <typename T, typename C>
 }
 
 template <typename T>
-using Kernel = void (*)(int64_t, const T*, const T*, T*, int64_t, T, T, int64_t, int64_t);
+using Kernel = void (*)(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                        int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr);
+template <typename T>
+struct Kernels {
+    Kernel<T> packed, direct;
+};
 
 // Vectors wider than the baseline ABI pass only between always-inlined helpers.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-#define MARROW_KERNEL_ARGS \
-    int64_t kc, const T *a, const T *b, T *c, int64_t ldc, T alpha, T beta, int64_t mr, int64_t nr
-template <typename T>
-MARROW_TARGET_AVX512 void micro_kernel_avx512(MARROW_KERNEL_ARGS) {
-    micro_kernel_body<T, Avx512Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
-}
-template <typename T>
-MARROW_TARGET_AVX2 void micro_kernel_avx2(MARROW_KERNEL_ARGS) {
-    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
-}
-template <typename T>
-void micro_kernel_base(MARROW_KERNEL_ARGS) {
-    micro_kernel_body<T, Avx2Config<T>>(kc, a, b, c, ldc, alpha, beta, mr, nr);
-}
+#define MARROW_KERNEL_ARGS                                                                    \
+    int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc, T alpha, \
+        T beta, int64_t mr, int64_t nr
+#define MARROW_KERNEL(name, target, config)                                                       \
+    template <typename T, bool Direct>                                                            \
+    target void name(MARROW_KERNEL_ARGS) {                                                        \
+        micro_kernel_body<T, config<T>, Direct>(kc, a, lda, b, ldb, c, ldc, alpha, beta, mr, nr); \
+    }
+MARROW_KERNEL(micro_kernel_avx512, MARROW_TARGET_AVX512, Avx512Config)
+MARROW_KERNEL(micro_kernel_avx2, MARROW_TARGET_AVX2, Avx2Config)
+MARROW_KERNEL(micro_kernel_base, , Avx2Config)
+#undef MARROW_KERNEL
 #undef MARROW_KERNEL_ARGS
 
 struct Matrix {  // element (i, j) at p[i * rs + j * cs]
@@ -182,7 +187,26 @@ T* packing_buffer(int slot, int64_t n) {
 // One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread.
 template <typename T, typename B>
 void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
-                 T* c, int64_t ldc, T alpha, T beta, Kernel<T> kernel) {
+                 T* c, int64_t ldc, T alpha, T beta, const Kernels<T>& kernels,
+                 bool allow_direct = true) {
+    // Small or skinny products of row-major operands: the full MR x NR tiles straight from the
+    // matrices (packing would cost as much as the arithmetic), the edges packed below.
+    int64_t M0 = M / B::MR * B::MR, N0 = N / B::NR * B::NR;
+    bool direct = allow_direct && am.cs == 1 && bm.cs == 1 && M0 > 0 && N0 > 0 &&
+                  (double(M) * double(N) * double(K) <= double(1 << 24) || N <= 2 * B::NR);
+    if (direct) {
+        for (int64_t j = 0; j < N0; j += B::NR)
+            for (int64_t i = 0; i < M0; i += B::MR)
+                kernels.direct(K, a + i * am.rs, am.rs, b + j, bm.rs, c + i * ldc + j, ldc, alpha,
+                               beta, B::MR, B::NR);
+        if (N0 < N)
+            gemm_serial<T, B>(M, N - N0, K, a, am, b + N0, bm, c + N0, ldc, alpha, beta, kernels,
+                              false);
+        if (M0 < M)
+            gemm_serial<T, B>(M - M0, N0, K, a + M0 * am.rs, am, b, bm, c + M0 * ldc, ldc, alpha,
+                              beta, kernels, false);
+        return;
+    }
     T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
     T* apack = packing_buffer<T>(1, B::KC * B::MC);
     for (int64_t jc = 0; jc < N; jc += B::NC) {
@@ -200,9 +224,9 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
                 for (int64_t js = 0; js < n_slivers; ++js) {
                     for (int64_t is = 0; is < m_slivers; ++is) {
                         int64_t i0 = ic + is * B::MR, j0 = jc + js * B::NR;
-                        kernel(kc, apack + is * B::MR * kc, bpack + js * B::NR * kc,
-                               c + i0 * ldc + j0, ldc, alpha, beta_eff, std::min(B::MR, M - i0),
-                               std::min(B::NR, N - j0));
+                        kernels.packed(kc, apack + is * B::MR * kc, 0, bpack + js * B::NR * kc, 0,
+                                       c + i0 * ldc + j0, ldc, alpha, beta_eff,
+                                       std::min(B::MR, M - i0), std::min(B::NR, N - j0));
                     }
                 }
             }
@@ -216,13 +240,13 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
 // these VMs beats sharing packed panels (docs/design.md, "CPU kernels").
 template <typename T, typename B>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
-              T alpha, T beta, bool parallel, Kernel<T> kernel) {
+              T alpha, T beta, bool parallel, const Kernels<T>& kernels) {
     if (K == 0) {  // no products: c = beta * c
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
     }
     int threads = parallel ? omp_get_max_threads() : 1;
-    if (threads == 1) return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernel);
+    if (threads == 1) return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernels);
     bool split_n = N >= M;
     int64_t unit = split_n ? B::NR : B::MR, extent = split_n ? N : M;
     int64_t units = (extent + unit - 1) / unit;
@@ -234,10 +258,10 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
         if (hi > lo) {
             if (split_n)
                 gemm_serial<T, B>(M, hi - lo, K, a, am, b + lo * bm.cs, bm, c + lo, N, alpha, beta,
-                                  kernel);
+                                  kernels);
             else
                 gemm_serial<T, B>(hi - lo, N, K, a + lo * am.rs, am, b, bm, c + lo * N, N, alpha,
-                                  beta, kernel);
+                                  beta, kernels);
         }
     }
 }
@@ -263,16 +287,19 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
             T* ci = pc + i * M * N;
             switch (cpu_isa()) {
                 case Isa::avx512:
-                    gemm_one<T, Avx512Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta),
-                                                 big, micro_kernel_avx512<T>);
+                    gemm_one<T, Avx512Config<T>>(
+                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
+                        {micro_kernel_avx512<T, false>, micro_kernel_avx512<T, true>});
                     break;
                 case Isa::avx2:
-                    gemm_one<T, Avx2Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
-                                               micro_kernel_avx2<T>);
+                    gemm_one<T, Avx2Config<T>>(
+                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
+                        {micro_kernel_avx2<T, false>, micro_kernel_avx2<T, true>});
                     break;
                 case Isa::base:
-                    gemm_one<T, Avx2Config<T>>(M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
-                                               micro_kernel_base<T>);
+                    gemm_one<T, Avx2Config<T>>(
+                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
+                        {micro_kernel_base<T, false>, micro_kernel_base<T, true>});
                     break;
             }
         }
