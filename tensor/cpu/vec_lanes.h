@@ -1,6 +1,7 @@
-// 16-lane float vectors (GCC vector extensions: one zmm, two ymm or four xmm) and the row
-// maximum built on them, for the vectorized CPU kernels (tensor/cpu/vec_*.cpp). Only for files
-// compiled per ISA with always-inlined helpers.
+// Float vectors of W lanes (GCC vector extensions; W = 16 for AVX-512, 8 for AVX2, 4 for SSE2:
+// one register each, wider vectors spill when the ISA lacks them) and the row extremum built
+// on them, for the vectorized CPU kernels (tensor/cpu/vec_*.cpp). Only for files compiled per
+// ISA with always-inlined helpers.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -11,14 +12,19 @@
 
 namespace marrow::cpu {
 
-constexpr int64_t kLanes = 16;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));  // 1 zmm, 2 ymm, 4 xmm
+template <int W>
+struct LanesOf {
+    typedef float type __attribute__((vector_size(W * sizeof(float))));
+};
+template <int W>
+using Lanes = typename LanesOf<W>::type;
 
 // Lanes values pass between always-inlined helpers only, so the vector ABI never applies.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-MARROW_VEC_INLINE Lanes load(const float* p) {
-    Lanes v;
+template <int W>
+MARROW_VEC_INLINE Lanes<W> load(const float* p) {
+    Lanes<W> v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
@@ -26,14 +32,14 @@ MARROW_VEC_INLINE Lanes load(const float* p) {
 // The row's maximum (or minimum), NaN if it holds one. Explicit vectors with one
 // compare-and-blend per accumulator (a combined "greater or NaN" mask does not compile to a
 // blend).
-template <bool Max>
+template <int W, bool Max>
 MARROW_VEC_INLINE float row_extremum(const float* __restrict x, int64_t d) {
     const float start =
         Max ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
-    Lanes m = Lanes{} + start, nan = Lanes{};
-    int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes) {
-        Lanes v = load(x + i);
+    Lanes<W> m = Lanes<W>{} + start, nan = Lanes<W>{};
+    int64_t full = d / W * W;
+    for (int64_t i = 0; i < full; i += W) {
+        Lanes<W> v = load<W>(x + i);
         if constexpr (Max)
             m = v > m ? v : m;
         else
@@ -42,7 +48,7 @@ MARROW_VEC_INLINE float row_extremum(const float* __restrict x, int64_t d) {
     }
     float r = start;
     bool any_nan = false;
-    for (int64_t l = 0; l < kLanes; ++l) {
+    for (int l = 0; l < W; ++l) {
         r = (Max ? m[l] > r : m[l] < r) ? m[l] : r;
         any_nan |= nan[l] != nan[l];
     }
@@ -52,8 +58,9 @@ MARROW_VEC_INLINE float row_extremum(const float* __restrict x, int64_t d) {
     }
     return any_nan ? std::numeric_limits<float>::quiet_NaN() : r;
 }
+template <int W>
 MARROW_VEC_INLINE float row_max(const float* __restrict x, int64_t d) {
-    return row_extremum<true>(x, d);
+    return row_extremum<W, true>(x, d);
 }
 
 }  // namespace marrow::cpu

@@ -1,6 +1,6 @@
 // Vectorized float32 arg-max / arg-min over a contiguous row (tensor/cpu/vec_kernels.h): the
-// extremum by 16-lane compare-and-blend (NaN tracked separately), then the first index holding
-// it (the first NaN when there is one), scanned 16 lanes at a time. Same answer as the
+// extremum by vector compare-and-blend (NaN tracked separately), then the first index holding
+// it (the first NaN when there is one), scanned a vector at a time. Same answer as the
 // scalar loop: first occurrence, NaN wins, as PyTorch.
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_kernels.h"
@@ -9,19 +9,19 @@
 namespace marrow::cpu {
 namespace {
 
-template <bool Max>
+template <int W, bool Max>
 MARROW_VEC_INLINE RowArg arg_body(const float* __restrict x, int64_t n) {
-    float best = row_extremum<Max>(x, n);
+    float best = row_extremum<W, Max>(x, n);
     bool nan = best != best;
-    Lanes target = Lanes{} + best;
-    int64_t full = n / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes) {
-        Lanes v = load(x + i);
+    Lanes<W> target = Lanes<W>{} + best;
+    int64_t full = n / W * W;
+    for (int64_t i = 0; i < full; i += W) {
+        Lanes<W> v = load<W>(x + i);
         auto hit = nan ? (v != v) : (v == target);
         bool any = false;
-        for (int64_t l = 0; l < kLanes; ++l) any |= hit[l] != 0;
+        for (int l = 0; l < W; ++l) any |= hit[l] != 0;
         if (!any) continue;
-        for (int64_t l = 0; l < kLanes; ++l)
+        for (int l = 0; l < W; ++l)
             if (hit[l]) return {best, i + l};
     }
     for (int64_t i = full; i < n; ++i)
@@ -29,16 +29,19 @@ MARROW_VEC_INLINE RowArg arg_body(const float* __restrict x, int64_t n) {
     return {best, 0};  // n == 0 never reaches here (reductions over empty dims are errors)
 }
 
+template <int W>
 MARROW_VEC_INLINE RowArg arg_dispatch(const float* x, int64_t n, bool want_max) {
-    return want_max ? arg_body<true>(x, n) : arg_body<false>(x, n);
+    return want_max ? arg_body<W, true>(x, n) : arg_body<W, false>(x, n);
 }
 MARROW_TARGET_AVX512 RowArg arg_avx512(const float* x, int64_t n, bool want_max) {
-    return arg_dispatch(x, n, want_max);
+    return arg_dispatch<16>(x, n, want_max);
 }
 MARROW_TARGET_AVX2 RowArg arg_avx2(const float* x, int64_t n, bool want_max) {
-    return arg_dispatch(x, n, want_max);
+    return arg_dispatch<8>(x, n, want_max);
 }
-RowArg arg_base(const float* x, int64_t n, bool want_max) { return arg_dispatch(x, n, want_max); }
+RowArg arg_base(const float* x, int64_t n, bool want_max) {
+    return arg_dispatch<4>(x, n, want_max);
+}
 
 }  // namespace
 

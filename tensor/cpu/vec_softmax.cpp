@@ -1,7 +1,7 @@
 // Vectorized float32 softmax / log_softmax over contiguous rows (tensor/cpu/vec_kernels.h).
 // Per row: a max pass, an exp pass into y, a sum pass, a scaling pass, over data that stays
-// in L1/L2 for typical rows; one exp per element. Maxima and sums run in kLanes independent
-// accumulators combined in a fixed order at the end, so the loops vectorize without
+// in L1/L2 for typical rows; one exp per element. Maxima and sums run in one vector register of
+// W lanes (the ISA's width) combined in a fixed order at the end, so the loops vectorize without
 // reassociation flags and results do not depend on thread count.
 #include <cmath>
 #include <cstring>
@@ -15,36 +15,40 @@
 namespace marrow::cpu {
 namespace {
 
-// sum_i a_i, and sum_i a_i b_i, in kLanes accumulators combined in a fixed order.
-MARROW_VEC_INLINE float horizontal(Lanes s) {
+// sum_i a_i, and sum_i a_i b_i, in W accumulators combined in a fixed order.
+template <int W>
+MARROW_VEC_INLINE float horizontal(Lanes<W> s) {
     float r = 0;
-    for (int64_t l = 0; l < kLanes; ++l) r += s[l];
+    for (int l = 0; l < W; ++l) r += s[l];
     return r;
 }
+template <int W>
 MARROW_VEC_INLINE float lane_sum(const float* __restrict a, int64_t d) {
-    Lanes s = {};
-    int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes) s += load(a + i);
-    float r = horizontal(s);
+    Lanes<W> s = {};
+    int64_t full = d / W * W;
+    for (int64_t i = 0; i < full; i += W) s += load<W>(a + i);
+    float r = horizontal<W>(s);
     for (int64_t i = full; i < d; ++i) r += a[i];
     return r;
 }
+template <int W>
 MARROW_VEC_INLINE float lane_dot(const float* __restrict a, const float* __restrict b, int64_t d) {
-    Lanes s = {};
-    int64_t full = d / kLanes * kLanes;
-    for (int64_t i = 0; i < full; i += kLanes) s += load(a + i) * load(b + i);
-    float r = horizontal(s);
+    Lanes<W> s = {};
+    int64_t full = d / W * W;
+    for (int64_t i = 0; i < full; i += W) s += load<W>(a + i) * load<W>(b + i);
+    float r = horizontal<W>(s);
     for (int64_t i = full; i < d; ++i) r += a[i] * b[i];
     return r;
 }
 
+template <int W>
 MARROW_VEC_INLINE void rows_body(bool log, const float* __restrict x, float* __restrict y,
                                  int64_t rows, int64_t d) {
     for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
-        float mx = row_max(x, d);
+        float mx = row_max<W>(x, d);
         if (std::isinf(mx) && mx < 0) mx = 0;  // a row of all -inf gives NaN, as in PyTorch
         for (int64_t i = 0; i < d; ++i) y[i] = vexp(x[i] - mx);
-        float sum = lane_sum(y, d);
+        float sum = lane_sum<W>(y, d);
         if (log) {
             float shift = mx + std::log(sum);
             for (int64_t i = 0; i < d; ++i) y[i] = x[i] - shift;
@@ -56,38 +60,39 @@ MARROW_VEC_INLINE void rows_body(bool log, const float* __restrict x, float* __r
 }
 
 // softmax:     gx = y (g - sum_k g_k y_k);  log_softmax: gx = g - e^y sum_k g_k
+template <int W>
 MARROW_VEC_INLINE void backward_body(bool log, const float* __restrict y, const float* __restrict g,
                                      float* __restrict gx, int64_t rows, int64_t d) {
     for (int64_t r = 0; r < rows; ++r, y += d, g += d, gx += d) {
         if (log) {
-            float total = lane_sum(g, d);
+            float total = lane_sum<W>(g, d);
             for (int64_t i = 0; i < d; ++i) gx[i] = g[i] - vexp(y[i]) * total;
         } else {
-            float dot = lane_dot(g, y, d);
+            float dot = lane_dot<W>(g, y, d);
             for (int64_t i = 0; i < d; ++i) gx[i] = y[i] * (g[i] - dot);
         }
     }
 }
 
 MARROW_TARGET_AVX512 void rows_avx512(bool log, const float* x, float* y, int64_t rows, int64_t d) {
-    rows_body(log, x, y, rows, d);
+    rows_body<16>(log, x, y, rows, d);
 }
 MARROW_TARGET_AVX2 void rows_avx2(bool log, const float* x, float* y, int64_t rows, int64_t d) {
-    rows_body(log, x, y, rows, d);
+    rows_body<8>(log, x, y, rows, d);
 }
 void rows_base(bool log, const float* x, float* y, int64_t rows, int64_t d) {
-    rows_body(log, x, y, rows, d);
+    rows_body<4>(log, x, y, rows, d);
 }
 MARROW_TARGET_AVX512 void backward_avx512(bool log, const float* y, const float* g, float* gx,
                                           int64_t rows, int64_t d) {
-    backward_body(log, y, g, gx, rows, d);
+    backward_body<16>(log, y, g, gx, rows, d);
 }
 MARROW_TARGET_AVX2 void backward_avx2(bool log, const float* y, const float* g, float* gx,
                                       int64_t rows, int64_t d) {
-    backward_body(log, y, g, gx, rows, d);
+    backward_body<8>(log, y, g, gx, rows, d);
 }
 void backward_base(bool log, const float* y, const float* g, float* gx, int64_t rows, int64_t d) {
-    backward_body(log, y, g, gx, rows, d);
+    backward_body<4>(log, y, g, gx, rows, d);
 }
 
 }  // namespace
