@@ -17,7 +17,7 @@ namespace {
 
 // sum_i a_i, and sum_i a_i b_i, in W accumulators combined in a fixed order.
 template <int W>
-MARROW_VEC_INLINE float horizontal(Lanes<W> s) {
+MARROW_VEC_INLINE float horizontal(const Lanes<W>& s) {
     float r = 0;
     for (int l = 0; l < W; ++l) r += s[l];
     return r;
