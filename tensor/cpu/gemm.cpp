@@ -56,6 +56,9 @@ template <typename T, typename C, bool Direct>
     constexpr int kCols = int(C::NR) / kW;
     V acc[C::MR][kCols] = {};
     const V ones = V{} + T(1);  // ones * a[r] is a plain broadcast (x * 1 folds; 0 + x would not)
+    if (mr == C::MR && nr == C::NR)  // the tile's lines arrive while the products run
+        for (int r = 0; r < int(C::MR); ++r)
+            for (int j = 0; j < kCols; ++j) __builtin_prefetch(c + r * ldc + j * kW, 1);
     for (int64_t k = 0; k < kc; ++k) {
         V bv[kCols];
         for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(V));
