@@ -215,8 +215,11 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
     for (int64_t jc = 0; jc < N; jc += B::NC) {
         int64_t nc = std::min(B::NC, N - jc);
         int64_t n_slivers = (nc + B::NR - 1) / B::NR;
-        for (int64_t pc = 0; pc < K; pc += B::KC) {
-            int64_t kc = std::min(B::KC, K - pc);
+        // K in equal slices of at most KC (512 = 256 + 256, not 384 + 128: a short last slice
+        // pays the C tile update for few products).
+        int64_t k_slice = (K + (K + B::KC - 1) / B::KC - 1) / ((K + B::KC - 1) / B::KC);
+        for (int64_t pc = 0; pc < K; pc += k_slice) {
+            int64_t kc = std::min(k_slice, K - pc);
             T beta_eff = pc == 0 ? beta : T(1);
             for (int64_t s = 0; s < n_slivers; ++s)
                 pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bpack);
