@@ -199,6 +199,20 @@ Image decode_tiff(std::span<const uint8_t> bytes, const std::string& name) {
 
 #endif  // MARROW_IMAGE_IO
 
+#if defined(MARROW_IMAGE_IO)
+// Runs write(tmp) (false on failure) on `path`.tmp, then renames it to `path`, so an existing
+// file is never left half-written.
+template <typename Write>
+void write_via_temp(const std::filesystem::path& path, const char* who, Write write) {
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    if (!write(tmp)) fail("{}: cannot write {}", who, tmp.string());
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) fail("{}: cannot rename {} to {}: {}", who, tmp.string(), path.string(), ec.message());
+}
+#endif
+
 std::vector<uint8_t> read_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) fail("cannot open image file {}", path.string());
@@ -255,15 +269,10 @@ void write_png(const std::filesystem::path& path, const Image& image) {
                  "write_png: {}: {} bytes of pixels for a {}x{}x{} image", path.string(),
                  image.pixels.size(), image.height, image.width, image.channels);
 #if defined(MARROW_IMAGE_IO)
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    int ok = stbi_write_png(tmp.c_str(), image.width, image.height, image.channels,
-                            image.pixels.data(), image.width * image.channels);
-    if (!ok) fail("write_png: cannot write {}", tmp.string());
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        fail("write_png: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+    write_via_temp(path, "write_png", [&](const std::filesystem::path& tmp) {
+        return stbi_write_png(tmp.c_str(), image.width, image.height, image.channels,
+                              image.pixels.data(), image.width * image.channels) != 0;
+    });
 #else
     fail("write_png: {}: this build has no image encoder (libstb-dev)", path.string());
 #endif
@@ -274,15 +283,10 @@ void write_jpeg(const std::filesystem::path& path, const Image& image, int quali
                  "write_jpeg: {}: {} channels (1 or 3 supported)", path.string(), image.channels);
     MARROW_CHECK(quality >= 1 && quality <= 100, "write_jpeg: quality {} (1-100)", quality);
 #if defined(MARROW_IMAGE_IO)
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    if (!stbi_write_jpg(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(),
-                        quality))
-        fail("write_jpeg: cannot write {}", tmp.string());
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        fail("write_jpeg: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+    write_via_temp(path, "write_jpeg", [&](const std::filesystem::path& tmp) {
+        return stbi_write_jpg(tmp.c_str(), image.width, image.height, image.channels,
+                              image.pixels.data(), quality) != 0;
+    });
 #else
     fail("write_jpeg: {}: this build has no image encoder (libstb-dev)", path.string());
 #endif
@@ -292,31 +296,27 @@ void write_tiff(const std::filesystem::path& path, const Image& image) {
     MARROW_CHECK(image.channels == 1 || image.channels == 3,
                  "write_tiff: {}: {} channels (1 or 3 supported)", path.string(), image.channels);
 #if defined(MARROW_IMAGE_IO)
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    TIFF* tif = TIFFOpen(tmp.c_str(), "w");
-    if (!tif) fail("write_tiff: cannot create {}", tmp.string());
-    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(image.width));
-    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(image.height));
-    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, uint16_t(image.channels));
-    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, uint16_t(8));
-    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
-                 image.channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
-    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
-    bool ok = true;
-    std::vector<uint8_t> row(size_t(image.width) * size_t(image.channels));
-    for (int y = 0; y < image.height && ok; ++y) {
-        std::copy_n(image.pixels.data() + size_t(y) * row.size(), row.size(), row.data());
-        ok = TIFFWriteScanline(tif, row.data(), uint32_t(y), 0) == 1;
-    }
-    TIFFClose(tif);
-    if (!ok) fail("write_tiff: error writing {}", tmp.string());
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        fail("write_tiff: cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+    write_via_temp(path, "write_tiff", [&](const std::filesystem::path& tmp) {
+        TIFF* tif = TIFFOpen(tmp.c_str(), "w");
+        if (!tif) return false;
+        TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, uint32_t(image.width));
+        TIFFSetField(tif, TIFFTAG_IMAGELENGTH, uint32_t(image.height));
+        TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, uint16_t(image.channels));
+        TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, uint16_t(8));
+        TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
+                     image.channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+        TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
+        bool ok = true;
+        std::vector<uint8_t> row(size_t(image.width) * size_t(image.channels));
+        for (int y = 0; y < image.height && ok; ++y) {
+            std::copy_n(image.pixels.data() + size_t(y) * row.size(), row.size(), row.data());
+            ok = TIFFWriteScanline(tif, row.data(), uint32_t(y), 0) == 1;
+        }
+        TIFFClose(tif);
+        return ok;
+    });
 #else
     fail("write_tiff: {}: this build has no TIFF encoder (libtiff-dev)", path.string());
 #endif

@@ -45,13 +45,12 @@ Comparison compare(const Tensor& ours, const Tensor& ref, Tolerance tol) {
     }
     c.nmse = ref2 > 0 ? err2 / ref2 : err2;
     c.ok = mismatches == 0;
-    c.detail =
-        fmt::format("max_abs {:.3g} max_rel {:.3g} nmse {:.3g}", c.max_abs, c.max_rel, c.nmse);
+    c.detail = fmt::format("max_abs {:.3g} max_rel {:.3g} nmse {:.3g}", c.max_abs, c.max_rel,
+                           c.nmse);
     if (!c.ok)
-        c.detail += fmt::format(
-            ", {} of {} elements outside atol {:g} + rtol {:g}|ref|:{} "
-            "worst at {}",
-            mismatches, a.numel(), tol.atol, tol.rtol, first, worst);
+        c.detail += fmt::format(", {} of {} elements outside atol {:g} + rtol {:g}|ref|:{} "
+                                "worst at {}",
+                                mismatches, a.numel(), tol.atol, tol.rtol, first, worst);
     return c;
 }
 

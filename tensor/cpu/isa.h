@@ -9,6 +9,20 @@ enum class Isa { base, avx2, avx512 };  // baseline x86-64 (SSE2), AVX2 + FMA, A
 Isa cpu_isa();
 const char* isa_name(Isa isa);
 
+// The copy of a kernel for cpu_isa().
+template <typename F>
+F for_isa(F avx512, F avx2, F base) {
+    switch (cpu_isa()) {
+        case Isa::avx512:
+            return avx512;
+        case Isa::avx2:
+            return avx2;
+        case Isa::base:
+            break;
+    }
+    return base;
+}
+
 // Target attributes for the per-ISA copies of a kernel.
 #define MARROW_TARGET_AVX2 [[gnu::target("avx2,fma")]]
 #define MARROW_TARGET_AVX512 \

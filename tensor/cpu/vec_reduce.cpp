@@ -45,16 +45,6 @@ RowArg arg_base(const float* x, int64_t n, bool want_max) {
 
 }  // namespace
 
-RowArgFn fast_row_arg() {
-    switch (cpu_isa()) {
-        case Isa::avx512:
-            return arg_avx512;
-        case Isa::avx2:
-            return arg_avx2;
-        case Isa::base:
-            break;
-    }
-    return arg_base;
-}
+RowArgFn fast_row_arg() { return for_isa<RowArgFn>(arg_avx512, arg_avx2, arg_base); }
 
 }  // namespace marrow::cpu

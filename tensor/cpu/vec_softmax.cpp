@@ -97,28 +97,10 @@ void backward_base(bool log, const float* y, const float* g, float* gx, int64_t 
 
 }  // namespace
 
-SoftmaxRows fast_softmax_rows() {
-    switch (cpu_isa()) {
-        case Isa::avx512:
-            return rows_avx512;
-        case Isa::avx2:
-            return rows_avx2;
-        case Isa::base:
-            break;
-    }
-    return rows_base;
-}
+SoftmaxRows fast_softmax_rows() { return for_isa<SoftmaxRows>(rows_avx512, rows_avx2, rows_base); }
 
 SoftmaxBackwardRows fast_softmax_backward_rows() {
-    switch (cpu_isa()) {
-        case Isa::avx512:
-            return backward_avx512;
-        case Isa::avx2:
-            return backward_avx2;
-        case Isa::base:
-            break;
-    }
-    return backward_base;
+    return for_isa<SoftmaxBackwardRows>(backward_avx512, backward_avx2, backward_base);
 }
 
 }  // namespace marrow::cpu

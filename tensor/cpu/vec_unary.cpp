@@ -88,27 +88,11 @@ void backward_base(const float* x, const float*, const float* g, float* gx, int6
 
 template <UnaryOp Op>
 UnaryRun pick_forward() {
-    switch (cpu_isa()) {
-        case Isa::avx512:
-            return forward_avx512<Op>;
-        case Isa::avx2:
-            return forward_avx2<Op>;
-        case Isa::base:
-            break;
-    }
-    return forward_base<Op>;
+    return for_isa<UnaryRun>(forward_avx512<Op>, forward_avx2<Op>, forward_base<Op>);
 }
 template <UnaryOp Op>
 UnaryBackwardRun pick_backward() {
-    switch (cpu_isa()) {
-        case Isa::avx512:
-            return backward_avx512<Op>;
-        case Isa::avx2:
-            return backward_avx2<Op>;
-        case Isa::base:
-            break;
-    }
-    return backward_base<Op>;
+    return for_isa<UnaryBackwardRun>(backward_avx512<Op>, backward_avx2<Op>, backward_base<Op>);
 }
 
 }  // namespace
