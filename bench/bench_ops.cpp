@@ -107,11 +107,12 @@ std::function<void()> make_runner(const BenchCase& c, Device device) {
 }
 
 // Median seconds per call: one warm-up, then calls until `min_seconds` and `min_reps` are met.
-// Memory-bound ops on 64 MB tensors against memcpy of the same bytes, in the same run: GB/s
-// counts every byte read and written (unary: 2 x 64 MB, binary: 3 x 64 MB). The peer is a
-// plain std::memcpy on one thread, and the same copy split over the OpenMP threads.
-void bandwidth(double min_seconds) {
-    const int64_t n = int64_t(1) << 24;  // 16M floats = 64 MB
+// Memory-bound ops on 64 MB (fits this machine's L3) and 256 MB tensors against memcpy of the
+// same bytes, in the same run: GB/s counts every byte read and written (unary: 2 x size,
+// binary: 3 x size). The peer is a plain std::memcpy on one thread, and the same copy split
+// over the OpenMP threads.
+void bandwidth_at(int64_t megabytes, double min_seconds) {
+    const int64_t n = megabytes << 18;  // floats
     const double mb = double(n) * sizeof(float);
     Generator gen(1);
     Tensor x = randn({n}, DType::f32, Device::cpu(), gen);
@@ -134,13 +135,14 @@ void bandwidth(double min_seconds) {
     std::vector<std::pair<std::string, std::function<void()>>> ops = {
         {"relu", [&] { relu(x); }}, {"exp", [&] { exp(x); }},    {"tanh", [&] { tanh(x); }},
         {"gelu", [&] { gelu(x); }}, {"add", [&] { add(x, y); }}, {"mul", [&] { mul(x, y); }}};
-    std::printf("%-8s %9s %12s %12s\n", "op_64MB", "GB/s", "vs memcpy", "vs memcpy x");
+    std::printf("%-10s %9s %12s %12s\n", "op", "GB/s", "vs memcpy", "vs memcpy x");
     for (auto& [name, f] : ops) {
         bool binary = name == "add" || name == "mul";
         double g = gbps(f, (binary ? 3 : 2) * mb);
-        std::printf("%-8s %9.1f %12.2f %12.2f\n", name.c_str(), g, g / copy1, g / copy_all);
+        std::string label = name + "_" + std::to_string(megabytes) + "MB";
+        std::printf("%-10s %9.1f %12.2f %12.2f\n", label.c_str(), g, g / copy1, g / copy_all);
         std::cout << json{{"bench", "bandwidth"},
-                          {"case", name + "_64MB"},
+                          {"case", label},
                           {"gbps", g},
                           {"memcpy_gbps", copy1},
                           {"memcpy_threads_gbps", copy_all},
@@ -150,8 +152,12 @@ void bandwidth(double min_seconds) {
                          .dump()
                   << std::endl;
     }
-    std::printf("memcpy 1 thread %.1f GB/s, %d threads %.1f GB/s\n", copy1, omp_get_max_threads(),
-                copy_all);
+    std::printf("memcpy of %lld MB: 1 thread %.1f GB/s, %d threads %.1f GB/s\n",
+                static_cast<long long>(megabytes), copy1, omp_get_max_threads(), copy_all);
+}
+
+void bandwidth(double min_seconds) {
+    for (int64_t megabytes : {64, 256}) bandwidth_at(megabytes, min_seconds);
 }
 
 }  // namespace

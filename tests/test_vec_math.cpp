@@ -4,13 +4,16 @@
 // this once per ISA (MARROW_CPU_ISA=avx512 / avx2 / base where supported).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 
 #include "marrow.h"
 #include "tensor/cpu/isa.h"
+#include "tensor/cpu/stream_store.h"
 #include "tensor/cpu/vec_kernels.h"
 #include "tests/compare.h"
 #include "tests/cpu_isa.h"
@@ -175,5 +178,58 @@ TEST_CASE("vectorized max/min with indices: first occurrence, NaN wins, every IS
                 CHECK(i.data<int64_t>()[r] == i64.data<int64_t>()[r]);
             }
         }
+    }
+}
+
+TEST_CASE("streaming stores: stream_copy at every alignment, and ops on outputs past the threshold") {
+    if (!test::cpu_isa_available()) return;
+    // stream_copy: every head alignment and lengths around the vector widths.
+    std::vector<unsigned char> src(700), dst(700);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 7 + 3);
+    for (size_t offset : {0, 1, 15, 16, 33, 63}) {
+        for (size_t bytes : {0, 1, 15, 16, 63, 64, 65, 127, 128, 129, 511}) {
+            CAPTURE(offset);
+            CAPTURE(bytes);
+            std::fill(dst.begin(), dst.end(), 0);
+            cpu::stream_copy(dst.data() + offset, src.data() + 5, bytes);
+            cpu::stream_fence();
+            for (size_t i = 0; i < dst.size(); ++i) {
+                bool inside = i >= offset && i < offset + bytes;
+                if (dst[i] != (inside ? src[i - offset + 5] : 0)) FAIL("byte " << i << " differs");
+            }
+        }
+    }
+    // Unary, vectorized unary, binary, broadcast binary and a backward on outputs of at least
+    // kStreamBytes, one of them through a view that starts off the vector alignment.
+    int64_t n = cpu::kStreamBytes / 4 + 37;
+    Generator gen(4);
+    Tensor x = narrow(randn({n + 1}, DType::f32, Device::cpu(), gen), 0, 1, n);
+    Tensor y = randn({n}, DType::f32, Device::cpu(), gen);
+    Tensor s = full({1}, 0.5, DType::f32);
+    Tensor g = clone(x).requires_grad_();
+    sum(gelu(g)).backward();
+    struct Case {
+        const char* name;
+        Tensor out;
+        std::function<float(int64_t)> expected;
+    };
+    const float* px = x.data<float>();
+    const float* py = y.data<float>();
+    for (const Case& c : std::vector<Case>{
+             {"relu", relu(x), [&](int64_t i) { return std::max(px[i], 0.0f); }},
+             {"exp", exp(x), [&](int64_t i) { return std::exp(px[i]); }},
+             {"add", add(x, y), [&](int64_t i) { return px[i] + py[i]; }},
+             {"mul by a scalar tensor", mul(x, s), [&](int64_t i) { return px[i] * 0.5f; }},
+             {"gelu backward", *g.grad(), [&](int64_t i) {
+                  double v = px[i], cdf = 0.5 * (1 + std::erf(v / std::sqrt(2.0)));
+                  return float(cdf + v * std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI));
+              }}}) {
+        CAPTURE(c.name);
+        REQUIRE(c.out.numel() * 4 >= cpu::kStreamBytes);
+        const float* o = c.out.data<float>();
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; i += (i < 5000 || i > n - 5000) ? 1 : 997)
+            bad += std::abs(o[i] - c.expected(i)) > 1e-6f * (1 + std::abs(c.expected(i)));
+        CHECK(bad == 0);
     }
 }

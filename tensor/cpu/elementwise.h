@@ -1,21 +1,30 @@
 // Helpers that run a scalar functor over N same-shape operands with for_each_run, with a
-// unit-stride fast path the compiler vectorizes.
+// unit-stride fast path the compiler vectorizes. Unit-stride outputs of at least kStreamBytes
+// are written with streaming stores (tensor/cpu/stream_store.h).
 #pragma once
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/stream_store.h"
 #include "tensor/tensor.h"
 
 namespace marrow::cpu {
 
 // out[i] = f(x[i])
+inline bool stream_output(const Tensor& out) {
+    return out.numel() * int64_t(dtype_size(out.dtype())) >= kStreamBytes;
+}
+
 template <typename TO, typename TX, typename F>
 void map1(const Tensor& x, const Tensor& out, F f) {
     const TX* px = static_cast<const TX*>(x.raw_data());
     TO* po = static_cast<TO*>(out.raw_data());
+    bool stream = stream_output(out);
     for_each_run<2>(out.shape(), {out.strides(), x.strides()}, [&](auto off, auto st, int64_t n) {
         TO* o = po + off[0];
         const TX* a = px + off[1];
         if (st[0] == 1 && st[1] == 1) {
-            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+            fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
+                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i]);
+            });
         } else {
             for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
         }
@@ -28,8 +37,12 @@ template <typename T>
 void map1_run(const Tensor& x, const Tensor& out, void (*run)(const T*, T*, int64_t)) {
     const T* px = static_cast<const T*>(x.raw_data());
     T* po = static_cast<T*>(out.raw_data());
+    bool stream = stream_output(out);
     for_each_run<2>(out.shape(), {out.strides(), x.strides()}, [&](auto off, auto st, int64_t n) {
-        if (st[0] == 1 && st[1] == 1) return run(px + off[1], po + off[0], n);
+        if (st[0] == 1 && st[1] == 1)
+            return fill_run(po + off[0], n, stream, [&](T* d, int64_t i0, int64_t m) {
+                run(px + off[1] + i0, d, m);
+            });
         for (int64_t i = 0; i < n; ++i) run(px + off[1] + i * st[1], po + off[0] + i * st[0], 1);
     });
 }
@@ -42,10 +55,15 @@ void map3_run(const Tensor& x, const Tensor& y, const Tensor& g, const Tensor& g
     const T* py = static_cast<const T*>(y.raw_data());
     const T* pg = static_cast<const T*>(g.raw_data());
     T* po = static_cast<T*>(gx.raw_data());
+    bool stream = stream_output(gx);
     for_each_run<4>(gx.shape(), {gx.strides(), x.strides(), y.strides(), g.strides()},
                     [&](auto off, auto st, int64_t n) {
                         if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1)
-                            return run(px + off[1], py + off[2], pg + off[3], po + off[0], n);
+                            return fill_run(po + off[0], n, stream,
+                                            [&](T* d, int64_t i0, int64_t m) {
+                                                run(px + off[1] + i0, py + off[2] + i0,
+                                                    pg + off[3] + i0, d, m);
+                                            });
                         for (int64_t i = 0; i < n; ++i)
                             run(px + off[1] + i * st[1], py + off[2] + i * st[2],
                                 pg + off[3] + i * st[3], po + off[0] + i * st[0], 1);
@@ -58,16 +76,21 @@ void map2(const Tensor& x, const Tensor& y, const Tensor& out, F f) {
     const TX* px = static_cast<const TX*>(x.raw_data());
     const TY* py = static_cast<const TY*>(y.raw_data());
     TO* po = static_cast<TO*>(out.raw_data());
+    bool stream = stream_output(out);
     for_each_run<3>(out.shape(), {out.strides(), x.strides(), y.strides()},
                     [&](auto off, auto st, int64_t n) {
                         TO* o = po + off[0];
                         const TX* a = px + off[1];
                         const TY* b = py + off[2];
                         if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-                            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+                            fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
+                                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i], b[i0 + i]);
+                            });
                         } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
                             const TY bv = *b;  // scalar / broadcast right operand
-                            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
+                            fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
+                                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i], bv);
+                            });
                         } else {
                             for (int64_t i = 0; i < n; ++i)
                                 o[i * st[0]] = f(a[i * st[1]], b[i * st[2]]);
