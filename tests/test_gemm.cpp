@@ -80,3 +80,52 @@ TEST_CASE("batched GEMM and K = 0") {
     Tensor empty_k = op::mm(zeros({3, 0}), zeros({0, 4}));
     CHECK(sum(abs(empty_k)).item() == 0);
 }
+
+TEST_CASE("GEMM split across threads, with the shared operand packed once") {
+    if (!test::cpu_isa_available()) return;
+    // Above the 2^26 multiply-adds from which a product runs on all threads: split by columns
+    // (N >= M, a shared) and by rows (b shared), ragged edges, both K slices.
+    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{145, 1061, 520}, {1061, 145, 520}})
+        for (bool t : {false, true}) check_mm<float>(m, n, k, t, t, DType::f32);
+}
+
+TEST_CASE("batched GEMM with an operand broadcast over the batch (packed once)") {
+    if (!test::cpu_isa_available()) return;
+    // (shape of the broadcast operand's product, transposed?, batch, big enough for threads)
+    struct Case {
+        int64_t m, n, k, batch;
+        bool broadcast_a, transposed;
+    };
+    for (Case cs : {Case{37, 50, 300, 5, true, true}, Case{37, 50, 300, 5, false, true},
+                    Case{20, 20, 20, 3, true, true}, Case{130, 1040, 500, 2, false, false},
+                    Case{1040, 130, 500, 2, true, false}}) {
+        CAPTURE(cs.m);
+        CAPTURE(cs.n);
+        CAPTURE(cs.broadcast_a);
+        Generator g(uint64_t(cs.m + cs.n));
+        auto operand = [&](int64_t rows, int64_t cols, bool broadcast) {
+            Shape s = cs.transposed ? Shape{cols, rows} : Shape{rows, cols};
+            Tensor t = broadcast ? randn(s, DType::f32, Device::cpu(), g)
+                                 : randn({cs.batch, s[0], s[1]}, DType::f32, Device::cpu(), g);
+            if (cs.transposed) t = transpose(t, -2, -1);
+            return broadcast ? expand(t, {cs.batch, rows, cols}) : t;
+        };
+        Tensor a = operand(cs.m, cs.k, cs.broadcast_a);
+        Tensor b = operand(cs.k, cs.n, !cs.broadcast_a);
+        REQUIRE((cs.broadcast_a ? a : b).stride(0) == 0);
+        Tensor c = op::bmm(a, b);
+        for (int64_t i = 0; i < cs.batch; ++i) {
+            CAPTURE(i);
+            Tensor ref = zeros({cs.m, cs.n});
+            cpu::gemm_reference<float>(cs.m, cs.n, cs.k, a.data<float>() + i * a.stride(0),
+                                       a.stride(1), a.stride(2),
+                                       b.data<float>() + i * b.stride(0), b.stride(1), b.stride(2),
+                                       ref.data<float>(), cs.n, 1, 1.0, 0.0);
+            test::Comparison cmp =
+                test::compare(squeeze(narrow(c, 0, i, 1), 0), ref,
+                              test::tolerance(test::TolClass::matmul_deep, DType::f32));
+            INFO(cmp.detail);
+            CHECK(cmp.ok);
+        }
+    }
+}

@@ -59,6 +59,7 @@ template <typename T, typename C, bool Direct>
     if (mr == C::MR && nr == C::NR)  // the tile's lines arrive while the products run
         for (int r = 0; r < int(C::MR); ++r)
             for (int j = 0; j < kCols; ++j) __builtin_prefetch(c + r * ldc + j * kW, 1);
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; ++k) {
         V bv[kCols];
         for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], b + j * kW, sizeof(V));
@@ -168,6 +169,8 @@ void pack_b_sliver(const T* b, Matrix m, int64_t cols, int64_t k0, int64_t kc, i
 
 // Packing buffers live per thread and only grow: allocating them per call would mmap/munmap
 // a fresh block each time, and munmap in a multi-threaded process costs a TLB shootdown.
+// Slots: 0 = b panel, 1 = a block, 2 = an operand shared by the threads of one product,
+// 3 / 4 = a / b shared by the matrices of a batch (Packed).
 template <typename T>
 T* packing_buffer(int slot, int64_t n) {
     struct Buffer {
@@ -175,7 +178,7 @@ T* packing_buffer(int slot, int64_t n) {
         size_t bytes = 0;
         ~Buffer() { std::free(p); }
     };
-    thread_local Buffer buffers[2];
+    thread_local Buffer buffers[5];
     Buffer& b = buffers[slot];
     size_t bytes = (size_t(n) * sizeof(T) + 63) / 64 * 64;
     if (b.bytes < bytes) {
@@ -187,17 +190,68 @@ T* packing_buffer(int slot, int64_t n) {
     return static_cast<T*>(b.p);
 }
 
-// One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread.
+// K in equal slices of at most KC (512 = 256 + 256, not 384 + 128: a short last slice pays the
+// C tile update for few products).
+template <typename B>
+int64_t k_slice(int64_t K) {
+    int64_t slices = (K + B::KC - 1) / B::KC;
+    return (K + slices - 1) / slices;
+}
+
+// A whole operand packed once for every K slice, to be shared: by the threads of one product
+// (each packs half of the slivers of the operand both need) and by the matrices of a batch
+// whose operand is broadcast (stride 0). For a: the slice at depth pc holds the MR-row slivers
+// of all rows (rows rounded up to MR = `ld`), sliver s at base + pc * ld + s * MR * kc; for b
+// the same with NR-column slivers. `first` is the row (column) of the sub-product's first
+// sliver, so a sub-product's block at (pc, i) is at base + pc * ld + (first + i) * kc.
+template <typename T>
+struct Packed {
+    const T* base = nullptr;
+    int64_t ld = 0, first = 0;
+    const T* at(int64_t pc, int64_t i, int64_t kc) const { return base + pc * ld + (first + i) * kc; }
+    Packed from(int64_t offset) const { return {base, ld, first + offset}; }
+};
+
+// Packs slivers [s0, s1) of a (is_a) or b, for every K slice, into dst laid out as in Packed.
+template <typename T, typename B>
+void pack_whole(bool is_a, const T* p, Matrix m, int64_t rows_or_cols, int64_t K, int64_t s0,
+                int64_t s1, T* dst) {
+    int64_t unit = is_a ? B::MR : B::NR;
+    int64_t ld = (rows_or_cols + unit - 1) / unit * unit, step = k_slice<B>(K);
+    for (int64_t pc = 0; pc < K; pc += step) {
+        int64_t kc = std::min(step, K - pc);
+        T* slice = dst + pc * ld;
+        if (is_a)
+            pack_a<T, B>(p, m, rows_or_cols, s0 * unit, (s1 - s0) * unit, pc, kc,
+                         slice + s0 * unit * kc);
+        else
+            for (int64_t s = s0; s < s1; ++s)
+                pack_b_sliver<T, B>(p, m, rows_or_cols, pc, kc, 0, ld, s, slice);
+    }
+}
+
+template <typename T, typename B>
+int64_t whole_size(int64_t rows_or_cols, int64_t K, bool is_a) {
+    int64_t unit = is_a ? B::MR : B::NR;
+    return (rows_or_cols + unit - 1) / unit * unit * K;
+}
+
+// Small or skinny products of row-major operands read their full MR x NR tiles straight from
+// the matrices (packing would cost as much as the arithmetic); gemm_serial's direct path.
+template <typename B>
+bool use_direct(int64_t M, int64_t N, int64_t K, Matrix am, Matrix bm) {
+    return am.cs == 1 && bm.cs == 1 && M >= B::MR && N >= B::NR &&
+           (double(M) * double(N) * double(K) <= double(1 << 24) || N <= 2 * B::NR);
+}
+
+// One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread; a and b are
+// packed here unless given packed (pa, pb).
 template <typename T, typename B>
 void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
                  T* c, int64_t ldc, T alpha, T beta, const Kernels<T>& kernels,
-                 bool allow_direct = true) {
-    // Small or skinny products of row-major operands: the full MR x NR tiles straight from the
-    // matrices (packing would cost as much as the arithmetic), the edges packed below.
-    int64_t M0 = M / B::MR * B::MR, N0 = N / B::NR * B::NR;
-    bool direct = allow_direct && am.cs == 1 && bm.cs == 1 && M0 > 0 && N0 > 0 &&
-                  (double(M) * double(N) * double(K) <= double(1 << 24) || N <= 2 * B::NR);
-    if (direct) {
+                 bool allow_direct = true, Packed<T> pa = {}, Packed<T> pb = {}) {
+    if (allow_direct && !pa.base && !pb.base && use_direct<B>(M, N, K, am, bm)) {
+        int64_t M0 = M / B::MR * B::MR, N0 = N / B::NR * B::NR;
         for (int64_t j = 0; j < N0; j += B::NR)
             for (int64_t i = 0; i < M0; i += B::MR)
                 kernels.direct(K, a + i * am.rs, am.rs, b + j, bm.rs, c + i * ldc + j, ldc, alpha,
@@ -210,22 +264,25 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
                               beta, kernels, false);
         return;
     }
-    T* bpack = packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR * B::NR));
-    T* apack = packing_buffer<T>(1, B::KC * B::MC);
+    T* bbuf = pb.base ? nullptr
+                      : packing_buffer<T>(0, B::KC * ((std::min(N, B::NC) + B::NR - 1) / B::NR *
+                                                      B::NR));
+    T* abuf = pa.base ? nullptr : packing_buffer<T>(1, B::KC * B::MC);
+    int64_t step = k_slice<B>(K);
     for (int64_t jc = 0; jc < N; jc += B::NC) {
         int64_t nc = std::min(B::NC, N - jc);
         int64_t n_slivers = (nc + B::NR - 1) / B::NR;
-        // K in equal slices of at most KC (512 = 256 + 256, not 384 + 128: a short last slice
-        // pays the C tile update for few products).
-        int64_t k_slice = (K + (K + B::KC - 1) / B::KC - 1) / ((K + B::KC - 1) / B::KC);
-        for (int64_t pc = 0; pc < K; pc += k_slice) {
-            int64_t kc = std::min(k_slice, K - pc);
+        for (int64_t pc = 0; pc < K; pc += step) {
+            int64_t kc = std::min(step, K - pc);
             T beta_eff = pc == 0 ? beta : T(1);
-            for (int64_t s = 0; s < n_slivers; ++s)
-                pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bpack);
+            const T* bpack = pb.base ? pb.at(pc, jc, kc) : bbuf;
+            if (!pb.base)
+                for (int64_t s = 0; s < n_slivers; ++s)
+                    pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bbuf);
             for (int64_t ic = 0; ic < M; ic += B::MC) {
                 int64_t mc = std::min(B::MC, M - ic);
-                pack_a<T, B>(a, am, M, ic, mc, pc, kc, apack);
+                const T* apack = pa.base ? pa.at(pc, ic, kc) : abuf;
+                if (!pa.base) pack_a<T, B>(a, am, M, ic, mc, pc, kc, abuf);
                 int64_t m_slivers = (mc + B::MR - 1) / B::MR;
                 for (int64_t js = 0; js < n_slivers; ++js) {
                     for (int64_t is = 0; is < m_slivers; ++is) {
@@ -240,74 +297,116 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
     }
 }
 
+// The shared operand of two threads is packed once, half by each, when it fits in this many
+// bytes (it is as large as the operand itself); larger ones are packed by each thread.
+inline constexpr int64_t kSharedPackBytes = int64_t(64) << 20;
+
 // One product into contiguous c (ldc = N). With threads, the product is cut into one
-// independent sub-product per thread (column ranges of NR slivers when N is the larger side,
-// else row ranges of MR slivers), each packing its own panels: no barriers at all, which on
-// these VMs beats sharing packed panels (docs/design.md, "CPU kernels").
+// sub-product per thread: column ranges of NR slivers when N is the larger side (both threads
+// need all of a), else row ranges of MR slivers (both need all of b). The operand both need is
+// packed once, each thread packing half of its slivers, then one barrier; each thread packs
+// its own part of the other operand. pa / pb: operands already packed by the caller.
 template <typename T, typename B>
 void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm, T* c,
-              T alpha, T beta, bool parallel, const Kernels<T>& kernels) {
+              T alpha, T beta, bool parallel, const Kernels<T>& kernels, Packed<T> pa = {},
+              Packed<T> pb = {}) {
     if (K == 0) {  // no products: c = beta * c
         for (int64_t i = 0; i < M * N; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
         return;
     }
     int threads = parallel ? omp_get_max_threads() : 1;
-    if (threads == 1) return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernels);
+    if (threads == 1)
+        return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernels, true, pa, pb);
     bool split_n = N >= M;
     int64_t unit = split_n ? B::NR : B::MR, extent = split_n ? N : M;
     int64_t units = (extent + unit - 1) / unit;
+    int64_t sub_m = split_n ? M : (units + threads - 1) / threads * unit;
+    int64_t sub_n = split_n ? (units + threads - 1) / threads * unit : N;
+    // The operand every thread needs: a when splitting N, b when splitting M.
+    bool share = !(split_n ? pa.base : pb.base) && !use_direct<B>(sub_m, sub_n, K, am, bm) &&
+                 whole_size<T, B>(split_n ? M : N, K, split_n) * int64_t(sizeof(T)) <=
+                     kSharedPackBytes;
+    T* shared = share ? packing_buffer<T>(2, whole_size<T, B>(split_n ? M : N, K, split_n))
+                      : nullptr;
+    int64_t shared_slivers = split_n ? (M + B::MR - 1) / B::MR : (N + B::NR - 1) / B::NR;
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), team = omp_get_num_threads();
+        if (share) {
+            pack_whole<T, B>(split_n, split_n ? a : b, split_n ? am : bm, split_n ? M : N, K,
+                             shared_slivers * t / team, shared_slivers * (t + 1) / team, shared);
+#pragma omp barrier
+        }
+        Packed<T> whole{shared, shared_slivers * (split_n ? B::MR : B::NR), 0};
+        Packed<T> my_a = split_n && share ? whole : pa, my_b = !split_n && share ? whole : pb;
         int64_t lo = std::min(extent, units * t / team * unit);
         int64_t hi = std::min(extent, units * (t + 1) / team * unit);
         if (hi > lo) {
             if (split_n)
                 gemm_serial<T, B>(M, hi - lo, K, a, am, b + lo * bm.cs, bm, c + lo, N, alpha, beta,
-                                  kernels);
+                                  kernels, true, my_a, my_b.base ? my_b.from(lo) : my_b);
             else
                 gemm_serial<T, B>(hi - lo, N, K, a + lo * am.rs, am, b, bm, c + lo * N, N, alpha,
-                                  beta, kernels);
+                                  beta, kernels, true, my_a.base ? my_a.from(lo) : my_a, my_b);
         }
     }
+}
+
+// A batch of products: c[i] = alpha a[i] @ b[i] + beta c[i]. An operand broadcast over the
+// batch (stride 0, e.g. matmul of (M, K) with (batch, K, N)) is packed once for all of them.
+// Threads inside one product only from ~400^3 on: below, waking the second thread costs more
+// than it saves on these VMs (256^3: 0.29 ms on 1 thread, 0.32 on 2); small matrices in a big
+// batch get one thread per matrix.
+template <typename T, typename B>
+void gemm_batch(const Tensor& a, const Tensor& b, const Tensor& c, T alpha, T beta,
+                const Kernels<T>& kernels) {
+    int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = c.data<T>();
+    Matrix am{a.stride(1), a.stride(2)}, bm{b.stride(1), b.stride(2)};
+    bool big = double(M) * double(N) * double(K) >= double(1 << 26);
+    bool across_batch = !big && batch > 1 && batch * M * N * K >= kParallelGrain;
+    Packed<T> packed[2];  // a, b
+    if (batch > 1 && K > 0 && !use_direct<B>(M, N, K, am, bm)) {
+        for (int which = 0; which < 2; ++which) {
+            bool is_a = which == 0;
+            if ((is_a ? a : b).stride(0) != 0) continue;
+            int64_t extent = is_a ? M : N, unit = is_a ? B::MR : B::NR;
+            int64_t slivers = (extent + unit - 1) / unit;
+            T* dst = packing_buffer<T>(3 + which, whole_size<T, B>(extent, K, is_a));
+#pragma omp parallel if (slivers * K >= kParallelGrain)
+            {
+                int t = omp_get_thread_num(), team = omp_get_num_threads();
+                pack_whole<T, B>(is_a, is_a ? pa : pb, is_a ? am : bm, extent, K,
+                                 slivers * t / team, slivers * (t + 1) / team, dst);
+            }
+            packed[which] = {dst, slivers * unit, 0};
+        }
+    }
+#pragma omp parallel for schedule(static) if (across_batch)
+    for (int64_t i = 0; i < batch; ++i)
+        gemm_one<T, B>(M, N, K, pa + i * a.stride(0), am, pb + i * b.stride(0), bm, pc + i * M * N,
+                       alpha, beta, big, kernels, packed[0], packed[1]);
 }
 
 }  // namespace
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
     visit_float(a.dtype(), "gemm", [&]<typename T>() {
-        int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
-        const T* pa = a.data<T>();
-        const T* pb = b.data<T>();
-        T* pc = c.data<T>();
-        Matrix am{a.stride(1), a.stride(2)}, bm{b.stride(1), b.stride(2)};
-        // Threads inside one product only from ~400^3 on: below, waking the second thread
-        // costs more than it saves on these VMs (256^3: 0.29 ms on 1 thread, 0.32 on 2).
-        // Small matrices in a big batch: one thread per matrix.
-        bool big = double(M) * double(N) * double(K) >= double(1 << 26);
-        bool across_batch = !big && batch > 1 && batch * M * N * K >= kParallelGrain;
-#pragma omp parallel for schedule(static) if (across_batch)
-        for (int64_t i = 0; i < batch; ++i) {
-            const T* ai = pa + i * a.stride(0);
-            const T* bi = pb + i * b.stride(0);
-            T* ci = pc + i * M * N;
-            switch (cpu_isa()) {
-                case Isa::avx512:
-                    gemm_one<T, Avx512Config<T>>(
-                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
-                        {micro_kernel_avx512<T, false>, micro_kernel_avx512<T, true>});
-                    break;
-                case Isa::avx2:
-                    gemm_one<T, Avx2Config<T>>(
-                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
-                        {micro_kernel_avx2<T, false>, micro_kernel_avx2<T, true>});
-                    break;
-                case Isa::base:
-                    gemm_one<T, Avx2Config<T>>(
-                        M, N, K, ai, am, bi, bm, ci, T(alpha), T(beta), big,
-                        {micro_kernel_base<T, false>, micro_kernel_base<T, true>});
-                    break;
-            }
+        switch (cpu_isa()) {
+            case Isa::avx512:
+                return gemm_batch<T, Avx512Config<T>>(
+                    a, b, c, T(alpha), T(beta),
+                    {micro_kernel_avx512<T, false>, micro_kernel_avx512<T, true>});
+            case Isa::avx2:
+                return gemm_batch<T, Avx2Config<T>>(
+                    a, b, c, T(alpha), T(beta),
+                    {micro_kernel_avx2<T, false>, micro_kernel_avx2<T, true>});
+            case Isa::base:
+                return gemm_batch<T, Avx2Config<T>>(
+                    a, b, c, T(alpha), T(beta),
+                    {micro_kernel_base<T, false>, micro_kernel_base<T, true>});
         }
     });
 }
