@@ -35,6 +35,12 @@ std::vector<BenchCase> cases(bool gpu) {
         c.push_back({"gemm", fmt::format("{}x{}x{}", n, n, n), {{"m", n}, {"n", n}, {"k", n}}});
     c.push_back({"gemm", "4096x512x512", {{"m", 4096}, {"n", 512}, {"k", 512}}});
     c.push_back({"gemm", "512x64x4096", {{"m", 512}, {"n", 64}, {"k", 4096}}});
+    // bmm over 32 products, and the same with a (M, K) broadcast over the batch (matmul of a
+    // weight with a stack): the broadcast operand is packed once.
+    for (bool broadcast : {false, true})
+        c.push_back({"gemm",
+                     broadcast ? "bmm_32x384x384x384_a_bcast" : "bmm_32x384x384x384",
+                     {{"m", 384}, {"n", 384}, {"k", 384}, {"batch", 32}, {"broadcast_a", broadcast}}});
     const int64_t kElems = int64_t(1) << 22;  // 4M floats = 16 MB per tensor
     for (const char* op : {"relu", "exp", "gelu", "tanh"})
         c.push_back({"unary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
@@ -66,8 +72,16 @@ std::function<void()> make_op(const BenchCase& c, Device device) {
     const json& p = c.params;
     Generator gen(1);
     if (c.bench == "gemm") {
-        Tensor a = randn({p["m"], p["k"]}, DType::f32, device, gen);
-        Tensor b = randn({p["k"], p["n"]}, DType::f32, device, gen);
+        int64_t m = p["m"], n = p["n"], k = p["k"];
+        if (p.contains("batch")) {
+            int64_t batch = p["batch"];
+            Tensor a = p["broadcast_a"] ? randn({m, k}, DType::f32, device, gen)
+                                        : randn({batch, m, k}, DType::f32, device, gen);
+            Tensor b = randn({batch, k, n}, DType::f32, device, gen);
+            return [a, b] { matmul(a, b); };
+        }
+        Tensor a = randn({m, k}, DType::f32, device, gen);
+        Tensor b = randn({k, n}, DType::f32, device, gen);
         return [a, b] { mm(a, b); };
     }
     Tensor x = randn(shape_of(p["shape"]), DType::f32, device, gen);

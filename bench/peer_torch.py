@@ -20,6 +20,11 @@ DEVICE = os.environ.get("BENCH_DEVICE", "cpu")
 def op(case):
     p = case["params"]
     g = torch.Generator().manual_seed(1)
+    if case["bench"] == "gemm" and "batch" in p:
+        a_shape = (p["m"], p["k"]) if p["broadcast_a"] else (p["batch"], p["m"], p["k"])
+        a = torch.randn(*a_shape, generator=g).to(DEVICE)
+        b = torch.randn(p["batch"], p["k"], p["n"], generator=g).to(DEVICE)
+        return lambda: torch.matmul(a, b)
     if case["bench"] == "gemm":
         a = torch.randn(p["m"], p["k"], generator=g).to(DEVICE)
         b = torch.randn(p["k"], p["n"], generator=g).to(DEVICE)

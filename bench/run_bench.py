@@ -105,7 +105,8 @@ def main():
                 p, name = d, dnnl_name
         if c["bench"] == "gemm":
             prm = c["params"]
-            row["gflops"] = 2 * prm["m"] * prm["n"] * prm["k"] / o / 1e9
+            flops = 2 * prm["m"] * prm["n"] * prm["k"] * prm.get("batch", 1)
+            row["gflops"] = flops / o / 1e9
             if ghz:
                 row["peak_share"] = row["gflops"] / (args.flops_per_cycle * ghz * args.threads)
         row.update({"peer": name, "peer_s": p, "ratio": p / o})
