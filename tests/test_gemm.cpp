@@ -87,6 +87,9 @@ TEST_CASE("GEMM split across threads, with the shared operand packed once") {
     // (N >= M, a shared) and by rows (b shared), ragged edges, both K slices.
     for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{145, 1061, 520}, {1061, 145, 520}})
         for (bool t : {false, true}) check_mm<float>(m, n, k, t, t, DType::f32);
+    // Skinny products read in place: split by columns (N = 64), by rows (N = 63).
+    check_mm<float>(600, 64, 2000, false, false, DType::f32);
+    check_mm<float>(610, 63, 1800, false, false, DType::f32);
 }
 
 TEST_CASE("batched GEMM with an operand broadcast over the batch (packed once)") {

@@ -317,7 +317,9 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
     int threads = parallel ? omp_get_max_threads() : 1;
     if (threads == 1)
         return gemm_serial<T, B>(M, N, K, a, am, b, bm, c, N, alpha, beta, kernels, true, pa, pb);
-    bool split_n = N >= M;
+    // Skinny products read in place (use_direct) split by columns too: each thread then reads
+    // a once (512 x 64 x 4096: 0.87 ms per half against 0.97 split by rows, 1 thread each).
+    bool split_n = N >= M || (use_direct<B>(M, N, K, am, bm) && N >= threads * B::NR);
     int64_t unit = split_n ? B::NR : B::MR, extent = split_n ? N : M;
     int64_t units = (extent + unit - 1) / unit;
     int64_t sub_m = split_n ? M : (units + threads - 1) / threads * unit;
