@@ -57,6 +57,9 @@ std::vector<BenchCase> cases(bool gpu) {
         {"reduce", "sum_dim0_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {0}}}});
     c.push_back(
         {"reduce", "max_dim1_2048x2048", {{"op", "amax"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
+    c.push_back({"reduce",
+                 "logsumexp_dim1_2048x2048",
+                 {{"op", "logsumexp"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
     c.push_back(
         {"softmax", "softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", false}}});
     c.push_back({"softmax",
@@ -102,6 +105,7 @@ std::function<void()> make_op(const BenchCase& c, Device device) {
         Dims dims = p["dims"].get<Dims>();
         if (p["op"] == "sum") return [x, dims] { sum(x, dims); };
         if (p["op"] == "amax") return [x, dims] { max(x, dims[0]); };
+        if (p["op"] == "logsumexp") return [x, dims] { logsumexp(x, dims); };
     }
     if (c.bench == "softmax") {
         int64_t dim = p["dim"];

@@ -41,6 +41,8 @@ def op(case):
         dims = p["dims"]
         if p["op"] == "sum":
             return (lambda: x.sum()) if not dims else (lambda: x.sum(dim=dims))
+        if p["op"] == "logsumexp":
+            return lambda: torch.logsumexp(x, dim=dims)
         return lambda: x.max(dim=dims[0])
     if case["bench"] == "softmax":
         fn = torch.log_softmax if p["log"] else torch.softmax

@@ -233,3 +233,33 @@ TEST_CASE("streaming stores: stream_copy at every alignment, and ops on outputs 
         CHECK(bad == 0);
     }
 }
+
+TEST_CASE("vectorized logsumexp (online max-and-sum) against float64, with -inf, +inf and NaN") {
+    if (!test::cpu_isa_available()) return;
+    Generator gen(5);
+    for (int64_t d : {1, 7, 16, 511, 512, 513, 1500, 5000}) {
+        CAPTURE(d);
+        // Rows: random (scaled so chunk maxima rise and fall), with -inf entries, all -inf,
+        // one +inf, one NaN.
+        Tensor x = randn({5, d}, DType::f32, Device::cpu(), gen) * 20.0;
+        float* p = x.data<float>();
+        for (int64_t i = 1; i < d; i += 3) p[d + i] = -INFINITY;
+        for (int64_t i = 0; i < d; ++i) p[2 * d + i] = -INFINITY;
+        p[3 * d + d / 2] = INFINITY;
+        p[4 * d + d - 1] = NAN;
+        Tensor got = logsumexp(x, {1});
+        Tensor ref = logsumexp(to(x, DType::f64), {1});
+        const float* g = got.data<float>();
+        const double* r = ref.data<double>();
+        CHECK(std::abs(g[0] - r[0]) <= 2e-6 * std::abs(r[0]) + 1e-6);
+        CHECK(std::abs(g[1] - r[1]) <= 2e-6 * std::abs(r[1]) + 1e-6);
+        CHECK(g[2] == -INFINITY);
+        CHECK(g[3] == INFINITY);
+        CHECK(std::isnan(g[4]));
+    }
+    // One long row: cut across threads, partial sums rescaled to the larger maximum.
+    Tensor row = randn({1, 300001}, DType::f32, Device::cpu(), gen) * 30.0;
+    row.data<float>()[250000] = 400.0f;  // the maximum sits in the second half
+    double want = logsumexp(to(row, DType::f64), {1}).data<double>()[0];
+    CHECK(std::abs(logsumexp(row, {1}).data<float>()[0] - want) <= 2e-6 * std::abs(want));
+}

@@ -3,6 +3,7 @@
 // it and rounding error grows like a blocked sum) and a first-occurrence arg-max/min that
 // propagates NaN like PyTorch. Rows run in parallel; a few long rows are instead cut into
 // per-thread chunks whose partial results are combined in a fixed order (deterministic).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -98,6 +99,24 @@ public:
             });
     }
 
+    // float32 only (the vectorized kernel); the float64 path stays two scalar passes.
+    RowLse logsumexp(const float* x) const {
+        static const RowLseFn fast = fast_row_logsumexp();
+        if (parts_ == 1) return fast(x, n_);
+        return chunked<RowLse>(
+            n_, parts_,
+            [&](int64_t b, int64_t len) {
+                return len ? fast(x + b, len)
+                           : RowLse{-std::numeric_limits<float>::infinity(), 0.0f};
+            },
+            [](RowLse a, RowLse b) {  // rescale both partial sums to the larger maximum
+                if (a.max != a.max || b.max != b.max) return a.max != a.max ? a : b;
+                float m = std::max(a.max, b.max);
+                if (std::isinf(m)) return RowLse{m, 0.0f};
+                return RowLse{m, a.sum * std::exp(a.max - m) + b.sum * std::exp(b.max - m)};
+            });
+    }
+
 private:
     int64_t n_;
     int parts_;
@@ -132,6 +151,11 @@ void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, i
                 break;
             }
             case ReduceOp::logsumexp: {
+                if constexpr (std::is_same_v<T, float>) {
+                    RowLse l = r.logsumexp(row);
+                    out = std::isfinite(l.max) ? l.max + std::log(l.sum) : l.max;
+                    break;
+                }
                 T mx = T(r.arg(row, true).value);
                 if (std::isinf(mx) || mx != mx) {  // +inf, all -inf, or NaN: the max is the answer
                     out = mx;

@@ -29,6 +29,15 @@ using SoftmaxBackwardRows = void (*)(bool log, const float* y, const float* g, f
 SoftmaxRows fast_softmax_rows();
 SoftmaxBackwardRows fast_softmax_backward_rows();
 
+// log sum exp of a contiguous row as (max, sum of exp(x - max)); max is NaN when the row holds
+// one. Partial rows combine with combine_lse; the result is max + log(sum) when max is finite,
+// else max (all -inf, +inf or NaN), as PyTorch.
+struct RowLse {
+    float max, sum;
+};
+using RowLseFn = RowLse (*)(const float* x, int64_t n);
+RowLseFn fast_row_logsumexp();
+
 // The first maximum (or minimum) of a contiguous row and its index; NaN wins (first NaN), as
 // PyTorch's max/argmax (tensor/cpu/vec_reduce.cpp).
 struct RowArg {

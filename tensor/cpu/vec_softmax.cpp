@@ -1,8 +1,10 @@
-// Vectorized float32 softmax / log_softmax over contiguous rows (tensor/cpu/vec_kernels.h).
+// Vectorized float32 softmax / log_softmax and logsumexp over contiguous rows
+// (tensor/cpu/vec_kernels.h).
 // Per row: a max pass, an exp pass into y, a sum pass, a scaling pass, over data that stays
 // in L1/L2 for typical rows; one exp per element. Maxima and sums run in one vector register of
 // W lanes (the ISA's width) combined in a fixed order at the end, so the loops vectorize without
 // reassociation flags and results do not depend on thread count.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -74,6 +76,35 @@ MARROW_VEC_INLINE void backward_body(bool log, const float* __restrict y, const 
     }
 }
 
+// One pass over memory (online max-and-sum, Milakov & Gimelshein 2018, at the grain of a
+// chunk): each chunk of kChunk floats, hot in L1, gets its maximum; when it raises the running
+// maximum the running sum is rescaled by exp(old - new); then the chunk's exps are summed in
+// lanes. One exp per element plus one per chunk.
+template <int W>
+MARROW_VEC_INLINE RowLse lse_body(const float* __restrict x, int64_t n) {
+    constexpr int64_t kChunk = 512;
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    alignas(64) float e[kChunk];
+    float m = -kInf, s = 0;
+    for (int64_t c = 0; c < n; c += kChunk) {
+        int64_t len = std::min(kChunk, n - c);
+        float cm = row_max<W>(x + c, len);
+        if (cm != cm) return {cm, 0};  // NaN anywhere: NaN
+        if (cm > m) {
+            s *= vexp(m - cm);  // m = -inf: s is 0 and stays 0
+            m = cm;
+        }
+        if (std::isinf(m)) continue;  // all -inf so far, or +inf (the answer unless a NaN follows)
+        for (int64_t i = 0; i < len; ++i) e[i] = vexp(x[c + i] - m);
+        s += lane_sum<W>(e, len);
+    }
+    return {m, s};
+}
+
+MARROW_TARGET_AVX512 RowLse lse_avx512(const float* x, int64_t n) { return lse_body<16>(x, n); }
+MARROW_TARGET_AVX2 RowLse lse_avx2(const float* x, int64_t n) { return lse_body<8>(x, n); }
+RowLse lse_base(const float* x, int64_t n) { return lse_body<4>(x, n); }
+
 MARROW_TARGET_AVX512 void rows_avx512(bool log, const float* x, float* y, int64_t rows, int64_t d) {
     rows_body<16>(log, x, y, rows, d);
 }
@@ -96,6 +127,8 @@ void backward_base(bool log, const float* y, const float* g, float* gx, int64_t 
 }
 
 }  // namespace
+
+RowLseFn fast_row_logsumexp() { return for_isa<RowLseFn>(lse_avx512, lse_avx2, lse_base); }
 
 SoftmaxRows fast_softmax_rows() { return for_isa<SoftmaxRows>(rows_avx512, rows_avx2, rows_base); }
 
