@@ -2,17 +2,52 @@
 // unit-stride fast path the compiler vectorizes. Unit-stride outputs of at least kStreamBytes
 // are written with streaming stores (tensor/cpu/stream_store.h).
 #pragma once
+#include <type_traits>
+
+#include "tensor/cpu/isa.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/stream_store.h"
 #include "tensor/tensor.h"
 
 namespace marrow::cpu {
 
-// out[i] = f(x[i])
 inline bool stream_output(const Tensor& out) {
     return out.numel() * int64_t(dtype_size(out.dtype())) >= kStreamBytes;
 }
 
+// d[i] = f(in[i]...) for i < m: the unit-stride loop of every map below. For floating-point
+// outputs it is also compiled for AVX-512 and AVX2 and picked by cpu_isa(): wider loads keep
+// more cache lines in flight, which memory-bound ops need (relu on 256 MB, 2 threads: 28 GB/s
+// with SSE2 loads, 36 with AVX-512). The default -ffp-contract=off of ISO C++ keeps the
+// results identical across the copies (no fused multiply-adds).
+template <typename TO, typename F, typename... TI>
+[[gnu::always_inline]] inline void unit_loop_body(TO* d, int64_t m, const F& f, const TI*... in) {
+    for (int64_t i = 0; i < m; ++i) d[i] = f(in[i]...);
+}
+template <typename TO, typename F, typename... TI>
+MARROW_TARGET_AVX512 void unit_loop_avx512(TO* d, int64_t m, const F& f, const TI*... in) {
+    unit_loop_body(d, m, f, in...);
+}
+template <typename TO, typename F, typename... TI>
+MARROW_TARGET_AVX2 void unit_loop_avx2(TO* d, int64_t m, const F& f, const TI*... in) {
+    unit_loop_body(d, m, f, in...);
+}
+template <typename TO, typename F, typename... TI>
+void unit_loop(TO* d, int64_t m, const F& f, const TI*... in) {
+    if constexpr (std::is_floating_point_v<TO>) {
+        switch (cpu_isa()) {
+            case Isa::avx512:
+                return unit_loop_avx512(d, m, f, in...);
+            case Isa::avx2:
+                return unit_loop_avx2(d, m, f, in...);
+            case Isa::base:
+                break;
+        }
+    }
+    unit_loop_body(d, m, f, in...);
+}
+
+// out[i] = f(x[i])
 template <typename TO, typename TX, typename F>
 void map1(const Tensor& x, const Tensor& out, F f) {
     const TX* px = static_cast<const TX*>(x.raw_data());
@@ -22,9 +57,8 @@ void map1(const Tensor& x, const Tensor& out, F f) {
         TO* o = po + off[0];
         const TX* a = px + off[1];
         if (st[0] == 1 && st[1] == 1) {
-            fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
-                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i]);
-            });
+            fill_run(o, n, stream,
+                     [&](TO* d, int64_t i0, int64_t m) { unit_loop(d, m, f, a + i0); });
         } else {
             for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
         }
@@ -84,12 +118,13 @@ void map2(const Tensor& x, const Tensor& y, const Tensor& out, F f) {
                         const TY* b = py + off[2];
                         if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
                             fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
-                                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i], b[i0 + i]);
+                                unit_loop(d, m, f, a + i0, b + i0);
                             });
                         } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
                             const TY bv = *b;  // scalar / broadcast right operand
+                            auto with_b = [&f, bv](TX v) { return f(v, bv); };
                             fill_run(o, n, stream, [&](TO* d, int64_t i0, int64_t m) {
-                                for (int64_t i = 0; i < m; ++i) d[i] = f(a[i0 + i], bv);
+                                unit_loop(d, m, with_b, a + i0);
                             });
                         } else {
                             for (int64_t i = 0; i < n; ++i)
