@@ -263,3 +263,45 @@ TEST_CASE("vectorized logsumexp (online max-and-sum) against float64, with -inf,
     double want = logsumexp(to(row, DType::f64), {1}).data<double>()[0];
     CHECK(std::abs(logsumexp(row, {1}).data<float>()[0] - want) <= 2e-6 * std::abs(want));
 }
+
+TEST_CASE("vectorized softmax: rows with -inf runs, +inf, NaN, and long rows") {
+    if (!test::cpu_isa_available()) return;
+    Generator gen(6);
+    for (int64_t d : {1500, 40000}) {
+        CAPTURE(d);
+        Tensor x = randn({4, d}, DType::f32, Device::cpu(), gen) * 10.0;
+        float* p = x.data<float>();
+        for (int64_t i = 0; i < 700; ++i) p[i] = -INFINITY;  // row 0: its first chunk(s) -inf
+        p[d + d - 3] = INFINITY;                             // row 1: +inf -> NaN
+        p[2 * d + 5] = NAN;                                  // row 2: NaN -> NaN
+        p[3 * d + d / 2] = 60.0f;                            // row 3: the maximum mid-row
+        Tensor x64 = to(x, DType::f64);
+        for (bool log : {false, true}) {
+            CAPTURE(log);
+            Tensor y = log ? log_softmax(x, 1) : softmax(x, 1);
+            Tensor ref = log ? log_softmax(x64, 1) : softmax(x64, 1);
+            const float* py = y.data<float>();
+            const double* pr = ref.data<double>();
+            for (int64_t r : {0, 3}) {
+                CAPTURE(r);
+                double worst = 0;
+                for (int64_t i = 0; i < d; ++i) {
+                    double want = pr[r * d + i], got = py[r * d + i];
+                    if (std::isinf(want)) {
+                        CHECK(got == want);
+                        continue;
+                    }
+                    worst = std::max(worst, std::abs(got - want) / (log ? 1 + std::abs(want) : 1));
+                }
+                CHECK(worst < (log ? 2e-6 : 1e-6));
+            }
+            for (int64_t r : {1, 2}) {
+                CAPTURE(r);
+                int64_t nans = 0;
+                for (int64_t i = 0; i < d; ++i) nans += std::isnan(py[r * d + i]);
+                CHECK(nans == d);
+                CHECK(std::isnan(pr[r * d]));  // as the float64 reference loop
+            }
+        }
+    }
+}
