@@ -33,7 +33,7 @@ template <UnaryOp Op>
 MARROW_VEC_INLINE float backward(float x, float g) {
     if constexpr (Op == UnaryOp::gelu) {
         float cdf = 0.5f * (1.0f + verf_gelu(x * float(math::kSqrtHalf)));
-        float pdf = float(math::kInvSqrt2Pi) * vexp(-0.5f * x * x);
+        float pdf = float(math::kInvSqrt2Pi) * vexp_neg(-0.5f * x * x);
         return g * (cdf + x * pdf);
     }
     if constexpr (Op == UnaryOp::gelu_tanh) {
