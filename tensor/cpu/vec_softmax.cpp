@@ -49,7 +49,7 @@ MARROW_VEC_INLINE void rows_body(bool log, const float* __restrict x, float* __r
     for (int64_t r = 0; r < rows; ++r, x += d, y += d) {
         float mx = row_max<W>(x, d);
         if (std::isinf(mx) && mx < 0) mx = 0;  // a row of all -inf gives NaN, as in PyTorch
-        for (int64_t i = 0; i < d; ++i) y[i] = vexp(x[i] - mx);
+        for (int64_t i = 0; i < d; ++i) y[i] = vexp_neg(x[i] - mx);
         float sum = lane_sum<W>(y, d);
         if (log) {
             float shift = mx + std::log(sum);
@@ -95,7 +95,7 @@ MARROW_VEC_INLINE RowLse lse_body(const float* __restrict x, int64_t n) {
             m = cm;
         }
         if (std::isinf(m)) continue;  // all -inf so far, or +inf (the answer unless a NaN follows)
-        for (int64_t i = 0; i < len; ++i) e[i] = vexp(x[c + i] - m);
+        for (int64_t i = 0; i < len; ++i) e[i] = vexp_neg(x[c + i] - m);
         s += lane_sum<W>(e, len);
     }
     return {m, s};
