@@ -4,7 +4,8 @@ one JSON line per case: bench, case, ours_s, peer, peer_s, ratio (= peer_s / our
 is better for marrow), plus the peer's best thread setting and the versions.
 
 Fairness (these 2-core machines are noisy, and torch's pool contends with OpenBLAS's):
-ours and the peer alternate for --rounds rounds; the peer runs with torch at --threads
+ours and the peer alternate for --rounds rounds (GEMM and oneDNN case by case, back to back);
+the peer runs with torch at --threads
 threads and OpenBLAS 1 and --threads threads, and each case keeps the faster setting; every
 number reported is the median over rounds of per-call medians. GEMM cases also run oneDNN's
 sgemm (bench/peer_dnnl, built when Debian's libdnnl-dev is installed) and are compared with
@@ -68,9 +69,23 @@ def main():
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         ours_env = dict(os.environ, OMP_NUM_THREADS=threads)
+        # GEMM against oneDNN case by case, back to back, so a slow spell of the VM (they last
+        # tens of seconds) slows both sides of a pair alike.
+        paired = set()
+        if use_dnnl:
+            for c in gemm_cases:
+                for line in run_lines([ours_bin, "--filter", c["case"], "--min-seconds",
+                                       args.min_seconds], env=ours_env):
+                    if line["case"] == c["case"]:
+                        ours[c["case"]].append(line["ours_s"])
+                        paired.add(c["case"])
+                for line in run_lines([dnnl_bin, args.min_seconds], env=ours_env,
+                                      stdin=json.dumps([c])):
+                    dnnl[line["case"]].append(line["peer_s"])
+                    dnnl_name = line["peer"]
         for line in run_lines([ours_bin, "--filter", args.filter, "--min-seconds",
                                args.min_seconds, "--device", args.device], env=ours_env):
-            if line["case"] in ours:
+            if line["case"] in ours and line["case"] not in paired:
                 ours[line["case"]].append(line["ours_s"])
         for blas, torch_threads in peer_settings:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, TORCH_THREADS=torch_threads,
@@ -78,11 +93,6 @@ def main():
             for line in run_lines([args.python, os.path.join(HERE, "peer_torch.py"), "-"],
                                   env=env, stdin=json.dumps(cases)):
                 peer[(line["case"], (blas, torch_threads))].append(line["peer_s"])
-        if use_dnnl:
-            for line in run_lines([dnnl_bin, args.min_seconds], env=ours_env,
-                                  stdin=json.dumps(gemm_cases)):
-                dnnl[line["case"]].append(line["peer_s"])
-                dnnl_name = line["peer"]
     torch_version = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"],
                                    capture_output=True, text=True).stdout.strip()
     ghz = 0.0
@@ -101,6 +111,8 @@ def main():
         if c["bench"] == "gemm" and use_dnnl and dnnl[c["case"]]:
             d = statistics.median(dnnl[c["case"]])
             row["dnnl_s"] = d
+            row["dnnl_ratio_per_round"] = [round(x / y, 3) for x, y in
+                                           zip(dnnl[c["case"]], ours[c["case"]])]
             if d < p:
                 p, name = d, dnnl_name
         if c["bench"] == "gemm":
