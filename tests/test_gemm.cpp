@@ -40,7 +40,7 @@ void check_mm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, DType dtype) {
 
 TEST_CASE("blocked GEMM matches the reference across block edges") {
     if (!test::cpu_isa_available()) return;
-    // Edges of both micro-kernels (6 x 16 and 12 x 32), KC = 256, MC = 72 / 144, NC.
+    // Edges of both micro-kernels (6 x 16 and 12 x 32), K slices (KC = 512), MC = 72 / 144, NC.
     for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
                            {7, 13, 5},
                            {6, 16, 256},

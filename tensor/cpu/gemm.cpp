@@ -22,12 +22,14 @@ namespace {
 
 // Blocking per ISA. The micro-kernel's MR x NR tile of c lives in registers: AVX-512 holds
 // 12 x 32 floats in 24 zmm accumulators (+ 2 for b, 1 broadcast of a, of 32); AVX2 6 x 16 in
-// 12 ymm (of 16). KC = 384 measured best among 256/384/512 at 2048^3 (a KC x NR sliver of b is
-// 48 KB, the L1 size; the MR x KC sliver of a streams); MC x KC of a (144 x 384 floats =
-// 216 KB) stays in the 2 MB L2; KC x NC of b in L3. docs/perf/cpu.md has the measurements.
+// 12 ymm (of 16). KC = 512: with K = 512 one slice (the C tile is loaded and stored once);
+// against 384, timed pairwise with oneDNN, 512^3 and 1024^3 gained ~1%, 2048^3 on one thread
+// 118 -> 114 ms, on two within noise (a KC x NR sliver of b is 64 KB, streamed from L2 next to
+// the 48 KB L1; the MR x KC sliver of a streams too); MC x KC of a (144 x 512 floats = 288 KB)
+// stays in the 2 MB L2; KC x NC of b in L3. docs/perf/cpu.md has the measurements.
 template <typename T, int MR_, int NR_, int VecBytes_>
 struct Config {
-    static constexpr int64_t MR = MR_, NR = NR_, KC = 384, MC = MR_ * (sizeof(T) == 4 ? 12 : 16),
+    static constexpr int64_t MR = MR_, NR = NR_, KC = 512, MC = MR_ * (sizeof(T) == 4 ? 12 : 16),
                              NC = NR_ * 96;
     static constexpr int VecBytes = VecBytes_;
 };
@@ -190,7 +192,7 @@ T* packing_buffer(int slot, int64_t n) {
     return static_cast<T*>(b.p);
 }
 
-// K in equal slices of at most KC (512 = 256 + 256, not 384 + 128: a short last slice pays the
+// K in equal slices of at most KC (600 = 300 + 300, not 512 + 88: a short last slice pays the
 // C tile update for few products).
 template <typename B>
 int64_t k_slice(int64_t K) {
