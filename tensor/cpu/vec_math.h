@@ -37,8 +37,10 @@ MARROW_VEC_INLINE float pow2i(float n) { return std::bit_cast<float>(int32_t(n +
 MARROW_VEC_INLINE float vexp(float x) {
     constexpr float kLog2e = 1.44269504088896341f;
     constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-    float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-    xc = vselect(x != x, 0.0f, xc);  // keep NaN out of the float -> int conversion
+    // Clamp as min / max (one instruction each; NaN becomes 89 here and is restored at the
+    // end): past 89 the result overflows to inf and below -104 rounds to 0 by themselves.
+    float xc = x < 89.0f ? x : 89.0f;
+    xc = xc > -104.0f ? xc : -104.0f;
     // Round to nearest even by adding and subtracting 1.5 * 2^23 (no libm call, so loops
     // vectorize even on baseline SSE2).
     float n = (xc * kLog2e + 12582912.0f) - 12582912.0f;
@@ -50,11 +52,12 @@ MARROW_VEC_INLINE float vexp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    // 2^n in two factors, each a normal float, so n down to -150 scales exactly.
-    float n1 = float(int32_t(n) >> 1), n2 = n - n1;  // >> 1 floors negative n too
-    float y = p * pow2i(n1) * pow2i(n2);
-    y = vselect(x > 88.7228391f, __builtin_inff(), y);
-    y = vselect(x < -103.972084f, 0.0f, y);
+    // 2^n in two normal factors, 2^na (na in [-126, 127]) and 2^(n - na) (in [-24, 1]): the
+    // first product is exact, the second rounds once, so subnormal results are correctly
+    // rounded and n = 128 overflows to inf only when the result does.
+    float na = n < 127.0f ? n : 127.0f;
+    na = na > -126.0f ? na : -126.0f;
+    float y = p * pow2i(na) * pow2i(n - na);
     return vselect(x != x, x, y);
 }
 
