@@ -1,5 +1,7 @@
 #include "tensor/cpu/vec_kernels.h"
 
+#include <algorithm>
+
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_math.h"
 #include "tensor/math/unary_math.h"
@@ -48,9 +50,31 @@ MARROW_VEC_INLINE float backward(float x, float g) {
     }
 }
 
+// In blocks of 256 floats, each block prefetching the one 8 KB ahead: these loops spend ~20-50
+// instructions per vector, too few loads in flight for the hardware prefetchers once the data
+// comes from DRAM (exp on 64 MB ran at 24 GB/s against 45 on 16 MB).
 template <UnaryOp Op>
 MARROW_VEC_INLINE void forward_loop(const float* __restrict x, float* __restrict y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] = forward<Op>(x[i]);
+    constexpr int64_t kBlock = 256, kAhead = 2048;
+    for (int64_t b = 0; b < n; b += kBlock) {
+        int64_t m = std::min(kBlock, n - b);
+        if (b + kAhead + kBlock <= n)
+            for (int64_t i = 0; i < kBlock; i += 16) __builtin_prefetch(x + b + kAhead + i);
+        const float* xb = x + b;
+        float* yb = y + b;
+        if constexpr (Op == UnaryOp::exp) {
+            // Blocks whose inputs all lie in [-87, 87] (nearly always) skip the range handling
+            // (the check is an OR over comparisons, which vectorizes; NaN fails it).
+            int out_of_range = 0;
+            for (int64_t i = 0; i < m; ++i) out_of_range |= !(__builtin_fabsf(xb[i]) <= 87.0f);
+            if (out_of_range)
+                for (int64_t i = 0; i < m; ++i) yb[i] = vexp(xb[i]);
+            else
+                for (int64_t i = 0; i < m; ++i) yb[i] = vexp_core(xb[i]);
+        } else {
+            for (int64_t i = 0; i < m; ++i) yb[i] = forward<Op>(xb[i]);
+        }
+    }
 }
 template <UnaryOp Op>
 MARROW_VEC_INLINE void backward_loop(const float* __restrict x, const float* __restrict g,
