@@ -236,7 +236,7 @@ void pack_whole(bool is_a, const T* p, Matrix m, int64_t rows_or_cols, int64_t K
     }
 }
 
-template <typename T, typename B>
+template <typename B>
 int64_t whole_size(int64_t rows_or_cols, int64_t K, bool is_a) {
     int64_t unit = is_a ? B::MR : B::NR;
     return (rows_or_cols + unit - 1) / unit * unit * K;
@@ -332,9 +332,9 @@ void gemm_one(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b
     int64_t sub_n = split_n ? (units + threads - 1) / threads * unit : N;
     // The operand every thread needs: a when splitting N, b when splitting M.
     bool share = !(split_n ? pa.base : pb.base) && !use_direct<B>(sub_m, sub_n, K, am, bm) &&
-                 whole_size<T, B>(split_n ? M : N, K, split_n) * int64_t(sizeof(T)) <=
+                 whole_size<B>(split_n ? M : N, K, split_n) * int64_t(sizeof(T)) <=
                      kSharedPackBytes;
-    T* shared = share ? packing_buffer<T>(2, whole_size<T, B>(split_n ? M : N, K, split_n))
+    T* shared = share ? packing_buffer<T>(2, whole_size<B>(split_n ? M : N, K, split_n))
                       : nullptr;
     int64_t shared_slivers = split_n ? (M + B::MR - 1) / B::MR : (N + B::NR - 1) / B::NR;
 #pragma omp parallel num_threads(threads)
@@ -384,7 +384,7 @@ void gemm_batch(const Tensor& a, const Tensor& b, const Tensor& c, T alpha, T be
             if ((is_a ? a : b).stride(0) != 0) continue;
             int64_t extent = is_a ? M : N, unit = is_a ? B::MR : B::NR;
             int64_t slivers = (extent + unit - 1) / unit;
-            T* dst = packing_buffer<T>(3 + which, whole_size<T, B>(extent, K, is_a));
+            T* dst = packing_buffer<T>(3 + which, whole_size<B>(extent, K, is_a));
 #pragma omp parallel if (slivers * K >= kParallelGrain)
             {
                 int t = omp_get_thread_num(), team = omp_get_num_threads();

@@ -2,9 +2,9 @@
 // reads the destination line into the cache (read-for-ownership), so y = f(x) moves three
 // lines per line of output; a streaming store writes whole lines straight to memory and moves
 // two, as memcpy does. They pay off only when the output is too large to be read back from
-// the caches by the next op: measured on the CI machine (2 threads, docs/perf/cpu.md), relu
-// on 64 MB ran at 31 GB/s with ordinary stores and 65 GB/s streamed, while a relu -> relu
-// chain was even at 64 MB and 5-13% slower streamed at 16-32 MB, hence kStreamBytes.
+// the caches by the next op: measured on the CI machine (2 threads), relu on 64 MB ran at
+// 31 GB/s with ordinary stores and 50 GB/s streamed (bench_ops --bandwidth), while a relu ->
+// relu chain was even at 64 MB and 5-13% slower streamed at 16-32 MB, hence kStreamBytes.
 #pragma once
 #include <algorithm>
 #include <cstddef>

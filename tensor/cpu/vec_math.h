@@ -36,24 +36,31 @@ MARROW_VEC_INLINE float vselect(bool c, float a, float b) { return c ? a : b; }
 // 2^n for integer-valued n in [-126, 127], by building the exponent bits.
 MARROW_VEC_INLINE float pow2i(float n) { return std::bit_cast<float>(int32_t(n + 127.0f) << 23); }
 
-MARROW_VEC_INLINE float vexp(float x) {
+// The reduction and polynomial every exp here shares: n = round(x / ln 2) and the return value
+// p = e^(x - n ln 2), |x - n ln 2| <= ln2 / 2, with a two-part ln 2. e^x = p 2^n.
+MARROW_VEC_INLINE float exp_reduced(float x, float& n) {
     constexpr float kLog2e = 1.44269504088896341f;
     constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-    // Clamp as min / max (one instruction each; NaN becomes 89 here and is restored at the
-    // end): past 89 the result overflows to inf and below -104 rounds to 0 by themselves.
-    float xc = x < 89.0f ? x : 89.0f;
-    xc = xc > -104.0f ? xc : -104.0f;
     // Round to nearest even by adding and subtracting 1.5 * 2^23 (no libm call, so loops
     // vectorize even on baseline SSE2).
-    float n = (xc * kLog2e + 12582912.0f) - 12582912.0f;
-    float r = xc - n * kLn2Hi - n * kLn2Lo;  // |r| <= ln2 / 2
+    n = (x * kLog2e + 12582912.0f) - 12582912.0f;
+    float r = x - n * kLn2Hi - n * kLn2Lo;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    return p * r * r + r + 1.0f;
+}
+
+MARROW_VEC_INLINE float vexp(float x) {
+    // Clamp as min / max (NaN becomes 89 here and is restored at the end): past 89 the result
+    // overflows to inf and below -104 rounds to 0 by themselves.
+    float xc = x < 89.0f ? x : 89.0f;
+    xc = xc > -104.0f ? xc : -104.0f;
+    float n;
+    float p = exp_reduced(xc, n);
     // 2^n in two normal factors, 2^na (na in [-126, 127]) and 2^(n - na) (in [-24, 1]): the
     // first product is exact, the second rounds once, so subnormal results are correctly
     // rounded and n = 128 overflows to inf only when the result does.
@@ -63,20 +70,11 @@ MARROW_VEC_INLINE float vexp(float x) {
     return vselect(x != x, x, y);
 }
 
-// e^x for x in [-87, 88] only (callers clamp or check): vexp's reduction and polynomial with
-// one scaling step and no range or NaN handling; ~20 instructions per vector against ~45.
+// e^x for x in [-87, 88] only (callers clamp or check): vexp without range or NaN handling,
+// one scaling step; ~20 instructions per vector against ~45.
 MARROW_VEC_INLINE float vexp_core(float x) {
-    constexpr float kLog2e = 1.44269504088896341f;
-    constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-    float n = (x * kLog2e + 12582912.0f) - 12582912.0f;
-    float r = x - n * kLn2Hi - n * kLn2Lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    float n;
+    float p = exp_reduced(x, n);
     return p * pow2i(n);
 }
 
