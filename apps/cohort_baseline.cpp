@@ -61,8 +61,8 @@ Tensor fit(const Tensor& x, const Tensor& y, int64_t classes, int steps, double 
         b.zero_grad();
         loss.backward();
         autograd::NoGradGuard no_grad;
-        add_(w, *w.grad(), -lr);
-        add_(b, *b.grad(), -lr);
+        add_(w, w.grad(), -lr);
+        add_(b, b.grad(), -lr);
     }
     return cat({detach(w), unsqueeze(detach(b), 0)}, 0);  // (F + 1, C): weights, then bias
 }

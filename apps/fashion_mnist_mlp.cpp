@@ -124,7 +124,7 @@ int main(int argc, char** argv) try {
                 auto params = model.parameters();
                 for (size_t i = 0; i < params.size(); ++i) {
                     mul_(velocity[i], cfg.momentum);
-                    add_(velocity[i], *params[i].grad());
+                    add_(velocity[i], params[i].grad());
                     add_(params[i], velocity[i], -cfg.lr);
                 }
             }

@@ -52,8 +52,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     for (size_t k = 0; k < inputs.size(); ++k) {
         const Tensor& x = inputs[k];
         if (!x.requires_grad()) continue;
-        std::optional<Tensor> grad = x.grad();
-        Tensor analytic = grad ? op::contiguous(*grad) : zeros(x.shape(), DType::f64);
+        Tensor analytic = x.has_grad() ? op::contiguous(x.grad()) : zeros(x.shape(), DType::f64);
         for (int64_t i = 0; i < x.numel(); ++i) {
             double& v = element(x, i);
             double saved = v;

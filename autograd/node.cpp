@@ -41,9 +41,8 @@ AccumulateGrad::AccumulateGrad(Tensor leaf) : Node("AccumulateGrad"), leaf_(std:
 Grads AccumulateGrad::apply(Grads&& grad_outputs) {
     const std::optional<Tensor>& g = grad_outputs[0];
     if (!g) return {};
-    std::optional<Tensor> old = leaf_.grad();
     // A fresh buffer either way: leaf.grad never aliases a tensor of the graph.
-    leaf_.set_grad(old ? op::binary(BinaryOp::add, *old, *g) : op::clone(*g));
+    leaf_.set_grad(leaf_.has_grad() ? op::binary(BinaryOp::add, leaf_.grad(), *g) : op::clone(*g));
     return {};
 }
 

@@ -80,8 +80,15 @@ const Tensor& Tensor::requires_grad_(bool value) const {
     return *this;
 }
 
-std::optional<Tensor> Tensor::grad() const {
-    if (!impl_->autograd || !impl_->autograd->grad) return std::nullopt;
+Tensor Tensor::grad() const {
+    MARROW_CHECK(has_grad(),
+                 "grad(): tensor of shape {} has no gradient ({}); check has_grad() before "
+                 "reading it",
+                 shape(),
+                 requires_grad() ? "it took no part in a backward() since its gradient was last "
+                                   "reset"
+                                 : "it does not require grad: call requires_grad_() before the "
+                                   "forward pass");
     return *impl_->autograd->grad;
 }
 

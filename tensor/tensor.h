@@ -1,7 +1,7 @@
 // Tensor: a cheap handle (shared pointer to TensorImpl) onto a Storage: element offset, shape,
 // strides in elements, dtype and device, plus autograd metadata. Views share the Storage and
 // so its version counter. A Tensor is never uninitialized: there is no default constructor;
-// "maybe a tensor" is spelled std::optional<Tensor> (e.g. grad()).
+// "maybe a tensor" is spelled std::optional<Tensor> (e.g. backward gradients).
 //
 // Ops are free functions: marrow::op::* (tensor/ops/, no autograd) and marrow::* (autograd/,
 // differentiable; the public API).
@@ -84,7 +84,12 @@ public:
     // Autograd metadata. requires_grad_ is for leaves (floating dtypes only).
     bool requires_grad() const { return impl_->autograd && impl_->autograd->requires_grad; }
     const Tensor& requires_grad_(bool value = true) const;
-    std::optional<Tensor> grad() const;
+    // The gradient accumulated by backward(). A tensor that received none (it took no part
+    // in a backward since zero_grad(), or does not require grad) has no gradient: grad()
+    // then throws an error saying so; check has_grad() where that is expected (a frozen
+    // or unused parameter).
+    bool has_grad() const { return impl_->autograd && impl_->autograd->grad; }
+    Tensor grad() const;
     void set_grad(std::optional<Tensor> grad) const;
     // Forgets the accumulated gradient (PyTorch's zero_grad(set_to_none=True)).
     void zero_grad() const { set_grad(std::nullopt); }

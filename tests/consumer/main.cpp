@@ -9,7 +9,7 @@ int main() {
     x.requires_grad_();
     Tensor y = sum(x * x);
     y.backward();
-    Tensor g = *x.grad();  // 2x
+    Tensor g = x.grad();  // 2x
     bool ok = y.item() == 14.0 && g.data<float>()[2] == 6.0f;
     std::printf("consumer: y = %g, dy/dx[2] = %g: %s\n", y.item(), double(g.data<float>()[2]),
                 ok ? "ok" : "WRONG");

@@ -36,7 +36,8 @@ Run run_on(const OpCase& c, const std::vector<Tensor>& values, Device device,
     Run r{c.fn(inputs), {}};
     if (gout) {
         r.out.backward(to(*gout, device));
-        for (const Tensor& x : inputs) r.grads.push_back(x.grad());
+        for (const Tensor& x : inputs)
+            r.grads.push_back(x.has_grad() ? std::optional<Tensor>(x.grad()) : std::nullopt);
     }
     return r;
 }
