@@ -48,6 +48,14 @@ void backward(const std::vector<Tensor>& roots, const std::vector<std::optional<
         MARROW_CHECK(g.shape() == root.shape(),
                      "backward: gradient shape {} does not match tensor shape {}", g.shape(),
                      root.shape());
+        MARROW_CHECK(g.dtype() == root.dtype(),
+                     "backward: gradient dtype {} does not match tensor dtype {} (shape {}); "
+                     "convert it with to(gradient, {})",
+                     g.dtype(), root.dtype(), root.shape(), root.dtype());
+        MARROW_CHECK(g.device() == root.device(),
+                     "backward: gradient on {} but the tensor is on {} (shape {}); move it with "
+                     "to(gradient, {})",
+                     g.device(), root.device(), root.shape(), root.device());
         std::shared_ptr<Node> node =
             root.is_leaf() ? std::make_shared<AccumulateGrad>(root) : root.grad_fn();
         accumulate(buffers[node.get()], root.output_nr(), g, node->num_outputs);

@@ -19,21 +19,52 @@ std::string Node::describe() const {
                        scope_);
 }
 
+static std::atomic<int64_t> g_saved_bytes{0};
+
+struct SavedTensor::Entry {
+    Entry(const Tensor& t, const char* op)
+        : tensor(t.alias()), version(t.version()), op(op), bytes(t.numel() * int64_t(t.element_size())) {
+        g_saved_bytes += bytes;
+    }
+    ~Entry() { g_saved_bytes -= bytes; }
+    Tensor tensor;
+    uint64_t version;
+    const char* op;
+    int64_t bytes;
+};
+
+SavedTensor::SavedTensor(const Tensor& t, const char* op)
+    : entry_(std::make_shared<const Entry>(t, op)) {}
+
 const Tensor& SavedTensor::get() const {
-    MARROW_CHECK(tensor_.version() == version_,
+    MARROW_CHECK(entry_ != nullptr,
+                 "backward read a tensor its op did not save (it saves a tensor only for the "
+                 "gradients that need it: Note [Gradients only where needed])");
+    const Tensor& t = entry_->tensor;
+    MARROW_CHECK(t.version() == entry_->version,
                  "one of the tensors needed for gradient computation has been modified by an "
                  "in-place operation: `{}` saved a tensor of shape {} at version {}, and it is "
                  "now at version {}",
-                 op_, tensor_.shape(), version_, tensor_.version());
-    return tensor_;
+                 entry_->op, t.shape(), entry_->version, t.version());
+    return t;
 }
+
+SavedTensor save_if(bool needed, const Tensor& t, const char* op) {
+    return needed ? SavedTensor(t, op) : SavedTensor();
+}
+
+bool needs_grad(const Tensor& t) { return grad_enabled() && t.requires_grad(); }
+
+int64_t saved_tensor_bytes() { return g_saved_bytes.load(); }
 
 Grads FunctionNode::apply(Grads&& grad_outputs) {
     MARROW_CHECK(fn_ != nullptr,
                  "backward through {} a second time: its saved tensors were freed after the "
                  "first backward (pass retain_graph = true to keep them)",
                  describe());
-    return fn_(grad_outputs);
+    std::vector<bool> needs;
+    for (const Edge& e : next_edges) needs.push_back(e.node != nullptr);
+    return fn_(grad_outputs, NeedsGrad(std::move(needs)));
 }
 
 AccumulateGrad::AccumulateGrad(Tensor leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
@@ -61,8 +92,8 @@ void check_finite(const Tensor& t, const std::string& what) {
                      what, std::isnan(p[i]) ? "NaN" : "Inf", i, t.shape());
 }
 
-std::vector<Tensor> record(const char* name, const std::vector<Tensor>& inputs,
-                           std::vector<Tensor> outputs, BackwardFn backward) {
+std::vector<Tensor> record_node(const char* name, const std::vector<Tensor>& inputs,
+                                std::vector<Tensor> outputs, BackwardFn backward) {
     for (Tensor& out : outputs)
         for (const Tensor& in : inputs)
             if (out.is_same(in)) out = out.alias();
@@ -90,11 +121,6 @@ std::vector<Tensor> record(const char* name, const std::vector<Tensor>& inputs,
     for (uint32_t i = 0; i < outputs.size(); ++i)
         if (is_floating(outputs[i].dtype())) outputs[i].set_grad_fn(node, i);
     return outputs;
-}
-
-Tensor record(const char* name, const std::vector<Tensor>& inputs, Tensor output,
-              BackwardFn backward) {
-    return record(name, inputs, std::vector<Tensor>{std::move(output)}, std::move(backward))[0];
 }
 
 }  // namespace marrow::autograd

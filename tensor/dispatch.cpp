@@ -28,16 +28,14 @@ Table& table() {
 
 void ensure_backends() { table(); }
 
-static thread_local OpId t_current_op = OpId::count;
-std::string_view current_op() {
-    return t_current_op == OpId::count ? "none" : op_name(t_current_op);
-}
-void set_current_op(OpId op) { t_current_op = op; }
+static thread_local std::string_view t_current_op = "none";
+std::string_view current_op() { return t_current_op; }
+void set_current_op(std::string_view what) { t_current_op = what; }
 
 std::string_view op_name(OpId op) {
     switch (op) {
-#define MARROW_OPID_NAME(name) \
-    case OpId::name:           \
+#define MARROW_OPID_NAME(name, Signature) \
+    case OpId::name:                      \
         return #name;
         MARROW_FORALL_KERNELS(MARROW_OPID_NAME)
 #undef MARROW_OPID_NAME
@@ -47,15 +45,16 @@ std::string_view op_name(OpId op) {
     return "?";
 }
 
-void register_kernel(OpId op, DeviceType device, AnyKernel fn) {
+void register_any_kernel(OpId op, DeviceType device, AnyKernel fn) {
     raw_table()[size_t(op)][size_t(device)] = fn;
 }
 
-AnyKernel find_kernel(OpId op, DeviceType device) {
+AnyKernel find_kernel(OpId op, DeviceType device, std::string_view what) {
     AnyKernel fn = table()[size_t(op)][size_t(device)];
     if (!fn) {
-        fail("`{}` has no {} implementation", op_name(op),
-             device == DeviceType::cpu ? "CPU" : "CUDA");
+        std::string_view family = op_name(op);
+        fail("`{}` has no {} implementation{}", what, device == DeviceType::cpu ? "CPU" : "CUDA",
+             what == family ? std::string() : fmt::format(" (kernel `{}`)", family));
     }
     return fn;
 }

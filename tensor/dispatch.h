@@ -1,23 +1,18 @@
-// The one dispatch table: (OpId, DeviceType) -> kernel. Each backend fills its column from one
-// explicit registration function (tensor/cpu/register.cpp, cuda/register.cu); there is no
+// The one dispatch table: (OpId, DeviceType) -> kernel. The ids and signatures come from one
+// list (Note [The kernel list] in tensor/kernels.h); each backend fills its column from one
+// explicit registration function (tensor/cpu/register.cpp, cuda/register.cpp); there is no
 // static self-registration. Looking up a missing entry throws "`<op>` has no <DEVICE>
-// implementation". Kernel signatures are in tensor/kernels.h.
+// implementation", naming the user-facing op (`gelu`), not only its kernel family (`unary`).
 #pragma once
 #include <string_view>
 
 #include "tensor/device.h"
+#include "tensor/kernels.h"
 
 namespace marrow {
 
-// clang-format off
-#define MARROW_FORALL_KERNELS(X)                                                          \
-    X(copy) X(fill) X(unary) X(unary_backward) X(binary) X(where) X(reduce) X(gemm)       \
-    X(softmax) X(softmax_backward) X(cumsum) X(index_select) X(index_add) X(gather)        \
-    X(scatter_add) X(sort) X(random) X(transfer) X(synchronize)
-// clang-format on
-
 enum class OpId {
-#define MARROW_OPID_ENUM(name) name,
+#define MARROW_OPID_ENUM(name, Signature) name,
     MARROW_FORALL_KERNELS(MARROW_OPID_ENUM)
 #undef MARROW_OPID_ENUM
         count
@@ -25,24 +20,40 @@ enum class OpId {
 
 std::string_view op_name(OpId op);
 
+// The signature of each kernel, from the list: KernelSignature<OpId::gemm> is GemmKernel.
+template <OpId Op>
+struct KernelTraits;
+#define MARROW_KERNEL_TRAITS(name, Signature) \
+    template <>                               \
+    struct KernelTraits<OpId::name> {         \
+        using type = Signature;               \
+    };
+MARROW_FORALL_KERNELS(MARROW_KERNEL_TRAITS)
+#undef MARROW_KERNEL_TRAITS
+template <OpId Op>
+using KernelSignature = typename KernelTraits<Op>::type;
+
 using AnyKernel = void (*)();
-void register_kernel(OpId op, DeviceType device, AnyKernel fn);
-AnyKernel find_kernel(OpId op, DeviceType device);
+void register_any_kernel(OpId op, DeviceType device, AnyKernel fn);
+// Throws "`<what>` has no <DEVICE> implementation" (what: the op's name, or the kernel's).
+AnyKernel find_kernel(OpId op, DeviceType device, std::string_view what);
 
 // The op whose kernel this thread looked up last: CUDA error messages name it, since CUDA
-// reports a failing kernel at a later call.
+// reports a failing kernel at a later call. `what` must outlive the thread's next lookup
+// (string literals and the *_name() functions' results do).
 std::string_view current_op();
-void set_current_op(OpId op);
+void set_current_op(std::string_view what);
 
-// Typed lookup: `kernel<UnaryKernel>(OpId::unary, x.device())(...)`.
-template <typename Fn>
-Fn kernel(OpId op, Device device) {
-    set_current_op(op);
-    return reinterpret_cast<Fn>(find_kernel(op, device.type));
+// Typed lookup: `kernel<OpId::unary>(x.device(), unary_name(op))(op, params, x, out)`.
+// `what` names the user-facing op in errors; by default the kernel's name.
+template <OpId Op>
+KernelSignature<Op>* kernel(Device device, std::string_view what = op_name(Op)) {
+    set_current_op(what);
+    return reinterpret_cast<KernelSignature<Op>*>(find_kernel(Op, device.type, what));
 }
-template <typename Fn>
-void register_kernel(OpId op, DeviceType device, Fn fn) {
-    register_kernel(op, device, reinterpret_cast<AnyKernel>(fn));
+template <OpId Op>
+void register_kernel(DeviceType device, KernelSignature<Op>* fn) {
+    register_any_kernel(Op, device, reinterpret_cast<AnyKernel>(fn));
 }
 
 // Backend registration functions, called once by the table on first use. The CUDA one is

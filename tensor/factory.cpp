@@ -78,7 +78,7 @@ static Tensor random_tensor(RandomDist dist, const Shape& shape, DType dtype, De
                             Generator& gen, double a, double b) {
     Tensor t = empty(shape, dtype, device);
     uint64_t offset = gen.reserve(t.numel());
-    kernel<RandomKernel>(OpId::random, device)(dist, gen.state().seed, offset, t, a, b);
+    kernel<OpId::random>(device)(dist, gen.state().seed, offset, t, a, b);
     return t;
 }
 

@@ -11,16 +11,23 @@
 namespace marrow {
 
 using autograd::Grads;
+using autograd::NeedsGrad;
+using autograd::needs_grad;
 using autograd::record;
+using autograd::save_if;
 using autograd::SavedTensor;
 
 namespace {
 
+// Saves only what the op's derivative reads: x, y = f(x), or nothing (unary_saves).
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryParams params = {}) {
     Tensor y = op::unary(op, x, params);
-    SavedTensor sx(x, name), sy(y, name);
+    UnarySaves saves = unary_saves(op);
+    bool needed = autograd::needs_grad(x);
+    SavedTensor s = save_if(needed && saves != UnarySaves::nothing,
+                            saves == UnarySaves::output ? y : x, name);
     return record(name, {x}, y, [=](const Grads& g) -> Grads {
-        return {op::unary_backward(op, sx.get(), sy.get(), *g[0], params)};
+        return {op::unary_backward(op, s.defined() ? s.get() : *g[0], *g[0], params)};
     });
 }
 
@@ -62,47 +69,60 @@ Tensor reciprocal(const Tensor& x) { return unary_op("reciprocal", UnaryOp::reci
 // ---- binary. For c = a (op) b with broadcasting, dL/da = sum_to(dc/da * g, a.shape).
 Tensor add(const Tensor& a, const Tensor& b) {
     Shape sa = a.shape(), sb = b.shape();
-    return record("add", {a, b}, op::binary(BinaryOp::add, a, b), [=](const Grads& g) -> Grads {
-        return {sum_to(*g[0], sa), sum_to(*g[0], sb)};
-    });
+    return record("add", {a, b}, op::binary(BinaryOp::add, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      return {needs[0] ? sum_to(*g[0], sa) : Grads::value_type(),
+                              needs[1] ? sum_to(*g[0], sb) : Grads::value_type()};
+                  });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
     Shape sa = a.shape(), sb = b.shape();
-    return record("sub", {a, b}, op::binary(BinaryOp::sub, a, b), [=](const Grads& g) -> Grads {
-        return {sum_to(*g[0], sa), sum_to(neg(*g[0]), sb)};
-    });
+    return record("sub", {a, b}, op::binary(BinaryOp::sub, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      return {needs[0] ? sum_to(*g[0], sa) : Grads::value_type(),
+                              needs[1] ? sum_to(neg(*g[0]), sb) : Grads::value_type()};
+                  });
 }
 
-// d(ab)/da = b, d(ab)/db = a
+// d(ab)/da = b, d(ab)/db = a: each operand is saved only for the other's gradient.
 Tensor mul(const Tensor& a, const Tensor& b) {
-    SavedTensor sa(a, "mul"), sb(b, "mul");
-    return record("mul", {a, b}, op::binary(BinaryOp::mul, a, b), [=](const Grads& g) -> Grads {
-        const Tensor &x = sa.get(), &y = sb.get();
-        return {sum_to(*g[0] * y, x.shape()), sum_to(*g[0] * x, y.shape())};
-    });
+    SavedTensor sa = save_if(needs_grad(b), a, "mul"), sb = save_if(needs_grad(a), b, "mul");
+    Shape sha = a.shape(), shb = b.shape();
+    return record("mul", {a, b}, op::binary(BinaryOp::mul, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      return {needs[0] ? sum_to(*g[0] * sb.get(), sha) : Grads::value_type(),
+                              needs[1] ? sum_to(*g[0] * sa.get(), shb) : Grads::value_type()};
+                  });
 }
 
-// d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+// d(a/b)/da = 1/b, d(a/b)/db = -a/b^2: b is always read, a only for b's gradient.
 Tensor div(const Tensor& a, const Tensor& b) {
-    SavedTensor sa(a, "div"), sb(b, "div");
-    return record("div", {a, b}, op::binary(BinaryOp::div, a, b), [=](const Grads& g) -> Grads {
-        const Tensor &x = sa.get(), &y = sb.get();
-        Tensor ga = *g[0] / y;
-        return {sum_to(ga, x.shape()), sum_to(neg(ga * x / y), y.shape())};
-    });
+    SavedTensor sa = save_if(needs_grad(b), a, "div"), sb(b, "div");
+    Shape sha = a.shape(), shb = b.shape();
+    return record("div", {a, b}, op::binary(BinaryOp::div, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      const Tensor& y = sb.get();
+                      Tensor ga = *g[0] / y;
+                      return {needs[0] ? sum_to(ga, sha) : Grads::value_type(),
+                              needs[1] ? sum_to(neg(ga * sa.get() / y), shb)
+                                       : Grads::value_type()};
+                  });
 }
 
 // c = a^b: dc/da = b a^(b-1); dc/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch).
 Tensor pow(const Tensor& a, const Tensor& b) {
     Tensor c = op::binary(BinaryOp::pow, a, b);
-    SavedTensor sa(a, "pow"), sb(b, "pow"), sc(c, "pow");
-    return record("pow", {a, b}, c, [=](const Grads& g) -> Grads {
-        const Tensor &x = sa.get(), &y = sb.get(), &z = sc.get();
-        Tensor ga = *g[0] * y * pow(x, y - 1.0);
-        Tensor zero_base = logical_and(eq(x, 0.0), ge(y, 0.0));
-        Tensor gb = masked_fill(*g[0] * z * log(x), zero_base, 0);
-        return {sum_to(ga, x.shape()), sum_to(gb, y.shape())};
+    SavedTensor sa(a, "pow"), sb(b, "pow"), sc = save_if(needs_grad(b), c, "pow");
+    return record("pow", {a, b}, c, [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+        const Tensor &x = sa.get(), &y = sb.get();
+        Grads out(2);
+        if (needs[0]) out[0] = sum_to(*g[0] * y * pow(x, y - 1.0), x.shape());
+        if (needs[1]) {
+            Tensor zero_base = logical_and(eq(x, 0.0), ge(y, 0.0));
+            out[1] = sum_to(masked_fill(*g[0] * sc.get() * log(x), zero_base, 0), y.shape());
+        }
+        return out;
     });
 }
 
@@ -111,16 +131,22 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 static Tensor extremum(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
     SavedTensor sa(a, name), sb(b, name);
     bool is_max = op == BinaryOp::maximum;
-    return record(name, {a, b}, op::binary(op, a, b), [=](const Grads& g) -> Grads {
-        const Tensor &x = sa.get(), &y = sb.get();
-        Tensor half = *g[0] * 0.5;
-        Tensor zero = zeros_like(*g[0]);
-        Tensor a_wins = is_max ? gt(x, y) : lt(x, y);
-        Tensor b_wins = is_max ? lt(x, y) : gt(x, y);
-        Tensor ga = where(a_wins, *g[0], where(b_wins, zero, half));
-        Tensor gb = where(b_wins, *g[0], where(a_wins, zero, half));
-        return {sum_to(ga, x.shape()), sum_to(gb, y.shape())};
-    });
+    return record(name, {a, b}, op::binary(op, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      const Tensor &x = sa.get(), &y = sb.get();
+                      Tensor half = *g[0] * 0.5;
+                      Tensor zero = zeros_like(*g[0]);
+                      Tensor a_wins = is_max ? gt(x, y) : lt(x, y);
+                      Tensor b_wins = is_max ? lt(x, y) : gt(x, y);
+                      Grads out(2);
+                      if (needs[0])
+                          out[0] = sum_to(where(a_wins, *g[0], where(b_wins, zero, half)),
+                                          x.shape());
+                      if (needs[1])
+                          out[1] = sum_to(where(b_wins, *g[0], where(a_wins, zero, half)),
+                                          y.shape());
+                      return out;
+                  });
 }
 Tensor maximum(const Tensor& a, const Tensor& b) {
     return extremum("maximum", BinaryOp::maximum, a, b);
@@ -170,10 +196,14 @@ Tensor logical_not(const Tensor& a) { return op::binary(BinaryOp::eq, a, 0.0); }
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     Shape sa = a.shape(), sb = b.shape();
     Tensor c = cond;
-    return record("where", {a, b}, op::where(cond, a, b), [=](const Grads& g) -> Grads {
-        Tensor zero = zeros_like(*g[0]);
-        return {sum_to(op::where(c, *g[0], zero), sa), sum_to(op::where(c, zero, *g[0]), sb)};
-    });
+    return record("where", {a, b}, op::where(cond, a, b),
+                  [=](const Grads& g, const NeedsGrad& needs) -> Grads {
+                      Tensor zero = zeros_like(*g[0]);
+                      Grads out(2);
+                      if (needs[0]) out[0] = sum_to(op::where(c, *g[0], zero), sa);
+                      if (needs[1]) out[1] = sum_to(op::where(c, zero, *g[0]), sb);
+                      return out;
+                  });
 }
 
 // masked_fill(x, m, v) = where(m, v, x): the gradient is g with masked positions zeroed.

@@ -37,7 +37,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     Tensor idx = index;
     Shape src_shape = src.shape();
     return record("scatter_add", {self, src}, op::scatter_add(self, d, index, src),
-                  [=](const Grads& g) -> Grads {
+                  [=](const Grads& g, const autograd::NeedsGrad& needs) -> Grads {
+                      if (!needs[1]) return {*g[0], std::nullopt};
                       Tensor gs = op::gather(*g[0], d, idx);
                       if (gs.shape() != src_shape) {  // index smaller than src: zero the rest
                           Tensor full_gs = zeros(src_shape, gs.dtype(), gs.device());

@@ -8,37 +8,53 @@
 namespace marrow {
 
 using autograd::Grads;
+using autograd::NeedsGrad;
+using autograd::needs_grad;
 using autograd::record;
+using autograd::save_if;
 using autograd::SavedTensor;
 
 // C = A B: dA = dC B^T, dB = A^T dC (transposes are free: GEMM packing absorbs strides).
+// Each GEMM runs only if its gradient is needed (a frozen weight, input images: one GEMM),
+// and each operand is saved only for the other's gradient.
 Tensor mm(const Tensor& a, const Tensor& b) {
-    SavedTensor sa(a, "mm"), sb(b, "mm");
-    return record("mm", {a, b}, op::mm(a, b), [=](const Grads& g) -> Grads {
-        return {op::mm(*g[0], op::transpose(sb.get(), 0, 1)),
-                op::mm(op::transpose(sa.get(), 0, 1), *g[0])};
+    SavedTensor sa = save_if(needs_grad(b), a, "mm"), sb = save_if(needs_grad(a), b, "mm");
+    return record("mm", {a, b}, op::mm(a, b), [=](const Grads& g, const NeedsGrad& needs) {
+        Grads out(2);
+        if (needs[0]) out[0] = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
+        if (needs[1]) out[1] = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
+        return out;
     });
 }
 
 // The same per batch element.
 Tensor bmm(const Tensor& a, const Tensor& b) {
-    SavedTensor sa(a, "bmm"), sb(b, "bmm");
-    return record("bmm", {a, b}, op::bmm(a, b), [=](const Grads& g) -> Grads {
-        return {op::bmm(*g[0], op::transpose(sb.get(), 1, 2)),
-                op::bmm(op::transpose(sa.get(), 1, 2), *g[0])};
+    SavedTensor sa = save_if(needs_grad(b), a, "bmm"), sb = save_if(needs_grad(a), b, "bmm");
+    return record("bmm", {a, b}, op::bmm(a, b), [=](const Grads& g, const NeedsGrad& needs) {
+        Grads out(2);
+        if (needs[0]) out[0] = op::bmm(*g[0], op::transpose(sb.get(), 1, 2));
+        if (needs[1]) out[1] = op::bmm(op::transpose(sa.get(), 1, 2), *g[0]);
+        return out;
     });
 }
 
 // out = beta bias + alpha A B: dbias = beta sum_to(g), dA = alpha g B^T, dB = alpha A^T g.
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
-    SavedTensor sa(a, "addmm"), sb(b, "addmm");
+    SavedTensor sa = save_if(needs_grad(b), a, "addmm"), sb = save_if(needs_grad(a), b, "addmm");
     Shape bias_shape = bias.shape();
     return record("addmm", {bias, a, b}, op::addmm(bias, a, b, beta, alpha),
-                  [=](const Grads& g) -> Grads {
-                      Tensor ga = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
-                      Tensor gb = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
-                      return {sum_to(*g[0] * beta, bias_shape), alpha == 1 ? ga : ga * alpha,
-                              alpha == 1 ? gb : gb * alpha};
+                  [=](const Grads& g, const NeedsGrad& needs) {
+                      Grads out(3);
+                      if (needs[0]) out[0] = sum_to(beta == 1 ? *g[0] : *g[0] * beta, bias_shape);
+                      if (needs[1]) {
+                          Tensor ga = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
+                          out[1] = alpha == 1 ? ga : ga * alpha;
+                      }
+                      if (needs[2]) {
+                          Tensor gb = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
+                          out[2] = alpha == 1 ? gb : gb * alpha;
+                      }
+                      return out;
                   });
 }
 

@@ -120,12 +120,12 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     int64_t d = wrap_dim(dim, xs[0].dim(), "cat");
     std::vector<int64_t> sizes;
     for (const Tensor& x : xs) sizes.push_back(x.size(d));
-    return record("cat", xs, y, [=](const Grads& g) -> Grads {
-        Grads out;
+    return record("cat", xs, y, [=](const Grads& g, const autograd::NeedsGrad& needs) {
+        Grads out(sizes.size());
         int64_t at = 0;
-        for (int64_t s : sizes) {
-            out.push_back(op::narrow(*g[0], d, at, s));
-            at += s;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+            if (needs[i]) out[i] = op::narrow(*g[0], d, at, sizes[i]);
+            at += sizes[i];
         }
         return out;
     });

@@ -44,12 +44,12 @@ __global__ void unary_vec4_kernel(const float* x, float* y, int64_t n, float a, 
 }
 
 template <UnaryOp Op, typename T>
-__global__ void unary_backward_kernel(const T* x, const T* y, const T* g, T* gx, Geometry<4> geo,
-                                      int64_t n, T a, T b) {
+__global__ void unary_backward_kernel(const T* saved, const T* g, T* gx, Geometry<3> geo, int64_t n,
+                                      T a, T b) {
     MARROW_GRID_STRIDE(i, n) {
-        int64_t off[4];
+        int64_t off[3];
         geo.offsets(i, off);
-        gx[off[0]] = math::Unary<Op>::backward(x[off[1]], y[off[2]], g[off[3]], a, b);
+        gx[off[0]] = math::Unary<Op>::backward(saved[off[1]], g[off[2]], a, b);
     }
 }
 
@@ -145,15 +145,15 @@ void unary(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& y) {
     });
 }
 
-void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& y,
-                    const Tensor& g, const Tensor& gx) {
+void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& saved, const Tensor& g,
+                    const Tensor& gx) {
     int64_t n = gx.numel();
     if (n == 0) return;
-    Geometry<4> geo = make_geometry<4>({&gx, &x, &y, &g});
-    visit_float(x.dtype(), unary_name(op), [&]<typename T>() {
+    Geometry<3> geo = make_geometry<3>({&gx, &saved, &g});
+    visit_float(saved.dtype(), unary_name(op), [&]<typename T>() {
         math::visit_unary(op, [&]<UnaryOp Op>() {
             auto* unary_backward = &unary_backward_kernel<Op, T>;
-            MARROW_LAUNCH(unary_backward, blocks_for(n), kThreads, 0, in<T>(x), in<T>(y), in<T>(g),
+            MARROW_LAUNCH(unary_backward, blocks_for(n), kThreads, 0, in<T>(saved), in<T>(g),
                           out<T>(gx), geo, n, T(p.a), T(p.b));
         });
     });

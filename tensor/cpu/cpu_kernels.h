@@ -1,29 +1,10 @@
-// Declarations of the CPU kernels (signatures from tensor/kernels.h); registered in
-// tensor/cpu/register.cpp.
+// Declarations of the CPU kernels, generated from the kernel list (Note [The kernel list] in
+// tensor/kernels.h, which also gives each signature); registered in tensor/cpu/register.cpp.
 #pragma once
 #include "tensor/kernels.h"
 
 namespace marrow::cpu {
 
-void copy(const Tensor& src, const Tensor& dst);
-void fill(const Tensor& dst, double value);
-void unary(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& out);
-void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& y,
-                    const Tensor& g, const Tensor& gx);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
-void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& values,
-            const Tensor* indices);
-void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta);
-void softmax(bool log, const Tensor& x, const Tensor& y);
-void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& gx);
-void cumsum(const Tensor& x, const Tensor& y);
-void index_select(const Tensor& x, const Tensor& index, const Tensor& out);
-void index_add(const Tensor& src, const Tensor& index, const Tensor& out);
-void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out);
-void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src);
-void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor& values,
-          const Tensor& indices);
-void random(RandomDist dist, uint64_t seed, uint64_t offset, const Tensor& out, double a, double b);
+MARROW_DECLARE_KERNELS(COMPUTE)
 
 }  // namespace marrow::cpu

@@ -81,26 +81,24 @@ void map1_run(const Tensor& x, const Tensor& out, void (*run)(const T*, T*, int6
     });
 }
 
-// The same for backward kernels gx = f'(x, y) g.
+// The same for backward kernels gx = f'(s) g (s: the saved x or y).
 template <typename T>
-void map3_run(const Tensor& x, const Tensor& y, const Tensor& g, const Tensor& gx,
-              void (*run)(const T*, const T*, const T*, T*, int64_t)) {
-    const T* px = static_cast<const T*>(x.raw_data());
-    const T* py = static_cast<const T*>(y.raw_data());
+void map2_run(const Tensor& s, const Tensor& g, const Tensor& gx,
+              void (*run)(const T*, const T*, T*, int64_t)) {
+    const T* ps = static_cast<const T*>(s.raw_data());
     const T* pg = static_cast<const T*>(g.raw_data());
     T* po = static_cast<T*>(gx.raw_data());
     bool stream = stream_output(gx);
-    for_each_run<4>(gx.shape(), {gx.strides(), x.strides(), y.strides(), g.strides()},
+    for_each_run<3>(gx.shape(), {gx.strides(), s.strides(), g.strides()},
                     [&](auto off, auto st, int64_t n) {
-                        if (st[0] == 1 && st[1] == 1 && st[2] == 1 && st[3] == 1)
+                        if (st[0] == 1 && st[1] == 1 && st[2] == 1)
                             return fill_run(po + off[0], n, stream,
                                             [&](T* d, int64_t i0, int64_t m) {
-                                                run(px + off[1] + i0, py + off[2] + i0,
-                                                    pg + off[3] + i0, d, m);
+                                                run(ps + off[1] + i0, pg + off[2] + i0, d, m);
                                             });
                         for (int64_t i = 0; i < n; ++i)
-                            run(px + off[1] + i * st[1], py + off[2] + i * st[2],
-                                pg + off[3] + i * st[3], po + off[0] + i * st[0], 1);
+                            run(ps + off[1] + i * st[1], pg + off[2] + i * st[2],
+                                po + off[0] + i * st[0], 1);
                     });
 }
 

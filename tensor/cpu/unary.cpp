@@ -21,17 +21,17 @@ void unary(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& out)
     });
 }
 
-void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& x, const Tensor& y,
-                    const Tensor& g, const Tensor& gx) {
-    visit_float(x.dtype(), unary_name(op), [&]<typename T>() {
+void unary_backward(UnaryOp op, const UnaryParams& p, const Tensor& saved, const Tensor& g,
+                    const Tensor& gx) {
+    visit_float(saved.dtype(), unary_name(op), [&]<typename T>() {
         if constexpr (std::is_same_v<T, float>) {
             if (UnaryBackwardRun run = fast_unary_backward(op))
-                return map3_run<float>(x, y, g, gx, run);
+                return map2_run<float>(saved, g, gx, run);
         }
         const T a = T(p.a), b = T(p.b);
         math::visit_unary(op, [&]<UnaryOp Op>() {
-            map3<T, T, T, T>(x, y, g, gx, [a, b](T xv, T yv, T gv) {
-                return math::Unary<Op>::backward(xv, yv, gv, a, b);
+            map2<T, T, T>(saved, g, gx, [a, b](T sv, T gv) {
+                return math::Unary<Op>::backward(sv, gv, a, b);
             });
         });
     });

@@ -12,9 +12,8 @@ namespace marrow::cpu {
 
 // y[0..n) = f(x[0..n)), contiguous.
 using UnaryRun = void (*)(const float* x, float* y, int64_t n);
-// gx[0..n) = f'(x) g (given y = f(x)), contiguous.
-using UnaryBackwardRun = void (*)(const float* x, const float* y, const float* g, float* gx,
-                                  int64_t n);
+// gx[0..n) = f'(x) g from the saved x, contiguous (only ops that save x have one).
+using UnaryBackwardRun = void (*)(const float* x, const float* g, float* gx, int64_t n);
 
 UnaryRun fast_unary(UnaryOp op);
 // erf alone (no tensor op yet; gelu uses it), for the accuracy tests.

@@ -96,17 +96,15 @@ void forward_base(const float* x, float* y, int64_t n) {
     forward_loop<Op>(x, y, n);
 }
 template <UnaryOp Op>
-MARROW_TARGET_AVX512 void backward_avx512(const float* x, const float*, const float* g, float* gx,
-                                          int64_t n) {
+MARROW_TARGET_AVX512 void backward_avx512(const float* x, const float* g, float* gx, int64_t n) {
     backward_loop<Op>(x, g, gx, n);
 }
 template <UnaryOp Op>
-MARROW_TARGET_AVX2 void backward_avx2(const float* x, const float*, const float* g, float* gx,
-                                      int64_t n) {
+MARROW_TARGET_AVX2 void backward_avx2(const float* x, const float* g, float* gx, int64_t n) {
     backward_loop<Op>(x, g, gx, n);
 }
 template <UnaryOp Op>
-void backward_base(const float* x, const float*, const float* g, float* gx, int64_t n) {
+void backward_base(const float* x, const float* g, float* gx, int64_t n) {
     backward_loop<Op>(x, g, gx, n);
 }
 

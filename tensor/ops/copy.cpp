@@ -21,14 +21,14 @@ Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
 
 Tensor clone(const Tensor& x) {
     Tensor out = empty(x.shape(), x.dtype(), x.device());
-    kernel<CopyKernel>(OpId::copy, x.device())(x, out);
+    kernel<OpId::copy>(x.device())(x, out);
     return out;
 }
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
     if (dtype == x.dtype()) return x;
     Tensor out = empty(x.shape(), dtype, x.device());
-    kernel<CopyKernel>(OpId::copy, x.device())(x, out);
+    kernel<OpId::copy>(x.device())(x, out);
     return out;
 }
 
@@ -41,25 +41,25 @@ Tensor to_device(const Tensor& x, Device device) {
     Tensor src = contiguous(x);
     Tensor dst = empty(x.shape(), x.dtype(), device);  // names a missing backend or device
     Device accelerator = device.type == DeviceType::cpu ? x.device() : device;
-    kernel<TransferKernel>(OpId::transfer, accelerator)(src, dst);
+    kernel<OpId::transfer>(accelerator)(src, dst);
     return dst;
 }
 
 void synchronize(Device device) {
     if (device.type == DeviceType::cpu) return;
-    kernel<SynchronizeKernel>(OpId::synchronize, device)(device.index);
+    kernel<OpId::synchronize>(device)(device.index);
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
     check_same_device("copy_", dst, src);
     Shape strides = broadcast_strides(src.shape(), src.strides(), dst.shape(), "copy_");
     Tensor view = src.as_strided(dst.shape(), strides, src.offset());
-    kernel<CopyKernel>(OpId::copy, dst.device())(view, dst);
+    kernel<OpId::copy>(dst.device())(view, dst);
     dst.bump_version();
 }
 
 void fill_(const Tensor& dst, double value) {
-    kernel<FillKernel>(OpId::fill, dst.device())(dst, value);
+    kernel<OpId::fill>(dst.device())(dst, value);
     dst.bump_version();
 }
 

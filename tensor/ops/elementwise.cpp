@@ -2,6 +2,7 @@
 
 #include "tensor/dispatch.h"
 #include "tensor/factory.h"
+#include "tensor/math/unary_math.h"
 #include "tensor/ops/copy.h"
 
 namespace marrow {
@@ -17,15 +18,21 @@ std::string_view unary_name(UnaryOp op) {
     return "?";
 }
 
-namespace op {
-namespace {
+UnarySaves unary_saves(UnaryOp op) {
+    UnarySaves saves = UnarySaves::input;
+    math::visit_unary(op, [&]<UnaryOp Op>() { saves = math::Unary<Op>::saves; });
+    return saves;
+}
 
-const char* binary_name(BinaryOp op) {
+std::string_view binary_name(BinaryOp op) {
     constexpr const char* names[] = {"add",     "sub",     "mul", "div",         "pow",
                                      "maximum", "minimum", "eq",  "ne",          "lt",
                                      "le",      "gt",      "ge",  "logical_and", "logical_or"};
     return names[int(op)];
 }
+
+namespace op {
+namespace {
 
 Tensor broadcast_view(const Tensor& x, const Shape& shape, std::string_view op) {
     return x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape, op), x.offset());
@@ -45,27 +52,28 @@ void check_divisor(BinaryOp op, const Tensor& b) {
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
     Tensor out = empty(x.shape(), x.dtype(), x.device());
-    kernel<UnaryKernel>(OpId::unary, x.device())(op, params, x, out);
+    kernel<OpId::unary>(x.device(), unary_name(op))(op, params, x, out);
     return out;
 }
 
-Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g,
-                      UnaryParams params) {
-    MARROW_CHECK(x.shape() == g.shape(), "{} backward: gradient shape {} != input shape {}",
-                 unary_name(op), g.shape(), x.shape());
-    Tensor gx = empty(x.shape(), x.dtype(), x.device());
-    kernel<UnaryBackwardKernel>(OpId::unary_backward, x.device())(op, params, x, y, g, gx);
+Tensor unary_backward(UnaryOp op, const Tensor& saved, const Tensor& g, UnaryParams params) {
+    MARROW_CHECK(saved.shape() == g.shape(), "{} backward: gradient shape {} != input shape {}",
+                 unary_name(op), g.shape(), saved.shape());
+    check_same_device(unary_name(op), saved, g);
+    check_same_dtype(unary_name(op), saved, g);
+    Tensor gx = empty(saved.shape(), saved.dtype(), saved.device());
+    kernel<OpId::unary_backward>(saved.device(), unary_name(op))(op, params, saved, g, gx);
     return gx;
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-    const char* name = binary_name(op);
+    std::string_view name = binary_name(op);
     check_same_device(name, a, b);
     check_same_dtype(name, a, b);
     check_divisor(op, b);
     Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
     Tensor out = empty(shape, is_comparison(op) ? DType::b8 : a.dtype(), a.device());
-    kernel<BinaryKernel>(OpId::binary, a.device())(op, broadcast_view(a, shape, name),
+    kernel<OpId::binary>(a.device(), name)(op, broadcast_view(a, shape, name),
                                                    broadcast_view(b, shape, name), out);
     return out;
 }
@@ -75,11 +83,11 @@ Tensor binary(BinaryOp op, const Tensor& a, double b) {
 }
 
 void binary_(BinaryOp op, const Tensor& a, const Tensor& b) {
-    const char* name = binary_name(op);
+    std::string_view name = binary_name(op);
     check_same_device(name, a, b);
     check_same_dtype(name, a, b);
     MARROW_CHECK(!is_comparison(op), "{}_: comparison ops have no in-place form", name);
-    kernel<BinaryKernel>(OpId::binary, a.device())(op, a, broadcast_view(b, a.shape(), name), a);
+    kernel<OpId::binary>(a.device(), name)(op, a, broadcast_view(b, a.shape(), name), a);
     a.bump_version();
 }
 
@@ -91,7 +99,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     Shape shape =
         broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
     Tensor out = empty(shape, a.dtype(), a.device());
-    kernel<WhereKernel>(OpId::where, a.device())(broadcast_view(cond, shape, "where"),
+    kernel<OpId::where>(a.device())(broadcast_view(cond, shape, "where"),
                                                  broadcast_view(a, shape, "where"),
                                                  broadcast_view(b, shape, "where"), out);
     return out;

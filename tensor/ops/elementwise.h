@@ -6,8 +6,9 @@
 namespace marrow::op {
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params = {});
-Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g,
-                      UnaryParams params = {});
+// dL/dx from g = dL/dy and the one tensor the op saves: x or y = f(x), per unary_saves(op)
+// (an op that saves nothing, such as neg, takes any tensor of g's shape, e.g. g).
+Tensor unary_backward(UnaryOp op, const Tensor& saved, const Tensor& g, UnaryParams params = {});
 // Both operands must share a dtype; comparisons and logical ops return bool.
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor binary(BinaryOp op, const Tensor& a, double b);  // b takes a's dtype

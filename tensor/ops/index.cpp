@@ -26,7 +26,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     Shape shape = x.shape();
     shape[size_t(d)] = index.numel();
     Tensor out = empty(shape, x.dtype(), x.device());
-    kernel<IndexSelectKernel>(OpId::index_select, x.device())(
+    kernel<OpId::index_select>(x.device())(
         as_3d_around(x, d), contiguous(reshape(index, {-1})), as_3d_around(out, d));
     return out;
 }
@@ -36,7 +36,7 @@ Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index
     int64_t d = wrap_dim(dim, int64_t(shape.size()), "index_add");
     check_index_range("index_add", index, shape[size_t(d)]);
     Tensor out = zeros(shape, src.dtype(), src.device());
-    kernel<IndexAddKernel>(OpId::index_add, src.device())(
+    kernel<OpId::index_add>(src.device())(
         as_3d_around(src, d), contiguous(reshape(index, {-1})), as_3d_around(out, d));
     return out;
 }
@@ -56,7 +56,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     int64_t d = wrap_dim(dim, x.dim(), "gather");
     check_gather_shapes("gather", x, d, index);
     Tensor out = empty(index.shape(), x.dtype(), x.device());
-    kernel<GatherKernel>(OpId::gather, x.device())(x, d, index, out);
+    kernel<OpId::gather>(x.device())(x, d, index, out);
     return out;
 }
 
@@ -69,7 +69,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
                      "scatter_add: index shape {} exceeds src shape {} at dim {}", index.shape(),
                      src.shape(), i);
     Tensor out = clone(self);
-    kernel<ScatterAddKernel>(OpId::scatter_add, self.device())(out, d, index, src);
+    kernel<OpId::scatter_add>(self.device())(out, d, index, src);
     return out;
 }
 
@@ -86,7 +86,7 @@ static std::pair<Tensor, Tensor> sort_rows(std::string_view op, const Tensor& x,
     Tensor rows = reshape(contiguous(moved), {-1, n});
     Tensor values = empty(out_shape, x.dtype(), x.device());
     Tensor indices = empty(out_shape, DType::i64, x.device());
-    kernel<SortKernel>(OpId::sort, x.device())(rows, k, descending, true,
+    kernel<OpId::sort>(x.device())(rows, k, descending, true,
                                                view(values, {rows.size(0), k}),
                                                view(indices, {rows.size(0), k}));
     if (x.dim() == 0) return {reshape(values, {}), reshape(indices, {})};

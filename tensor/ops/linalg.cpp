@@ -23,14 +23,14 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     MARROW_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ: shapes {} and {}", a.shape(),
                  b.shape());
     Tensor c = empty({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
-    kernel<GemmKernel>(OpId::gemm, a.device())(a, b, c, 1.0, 0.0);
+    kernel<OpId::gemm>(a.device())(a, b, c, 1.0, 0.0);
     return c;
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
     check_operands("mm", a, b, 2);
     Tensor c = empty({a.size(0), b.size(1)}, a.dtype(), a.device());
-    kernel<GemmKernel>(OpId::gemm, a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
+    kernel<OpId::gemm>(a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
                                                1.0, 0.0);
     return c;
 }
@@ -41,7 +41,7 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
     Shape shape{a.size(0), b.size(1)};
     Tensor c = empty(shape, a.dtype(), a.device());
     copy_(c, bias);  // broadcasts; names both shapes on mismatch
-    kernel<GemmKernel>(OpId::gemm, a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
+    kernel<OpId::gemm>(a.device())(unsqueeze(a, 0), unsqueeze(b, 0), unsqueeze(c, 0),
                                                alpha, beta);
     return c;
 }

@@ -75,7 +75,7 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, bo
     }
     Tensor rows = as_rows(x, reduced, op);
     Tensor flat = view(values, {rows.size(0)});
-    kernel<ReduceKernel>(OpId::reduce, x.device())(op, params, rows, flat, nullptr);
+    kernel<OpId::reduce>(x.device(), name)(op, params, rows, flat, nullptr);
     return values;
 }
 
@@ -93,7 +93,7 @@ std::pair<Tensor, Tensor> reduce_with_indices(ReduceOp op, const Tensor& x, int6
     Tensor rows = as_rows(x, reduced, op);
     Tensor flat_v = view(values, {rows.size(0)});
     Tensor flat_i = view(indices, {rows.size(0)});
-    kernel<ReduceKernel>(OpId::reduce, x.device())(op, {}, rows, flat_v, &flat_i);
+    kernel<OpId::reduce>(x.device(), name)(op, {}, rows, flat_v, &flat_i);
     return {values, indices};
 }
 

@@ -9,18 +9,20 @@
 namespace marrow::op {
 
 Tensor softmax(const Tensor& x, int64_t dim, bool log) {
-    int64_t d = wrap_dim(dim, x.dim(), log ? "log_softmax" : "softmax");
+    const char* name = log ? "log_softmax" : "softmax";
+    int64_t d = wrap_dim(dim, x.dim(), name);
     Tensor y = empty(x.shape(), x.dtype(), x.device());
-    kernel<SoftmaxKernel>(OpId::softmax, x.device())(log, as_3d_around(x, d), as_3d_around(y, d));
+    kernel<OpId::softmax>(x.device(), name)(log, as_3d_around(x, d), as_3d_around(y, d));
     return y;
 }
 
 Tensor softmax_backward(const Tensor& y, const Tensor& g, int64_t dim, bool log) {
-    int64_t d = wrap_dim(dim, y.dim(), log ? "log_softmax_backward" : "softmax_backward");
-    MARROW_CHECK(y.shape() == g.shape(), "softmax_backward: gradient shape {} != output {}",
-                 g.shape(), y.shape());
+    const char* name = log ? "log_softmax_backward" : "softmax_backward";
+    int64_t d = wrap_dim(dim, y.dim(), name);
+    MARROW_CHECK(y.shape() == g.shape(), "{}: gradient shape {} != output {}", name, g.shape(),
+                 y.shape());
     Tensor gx = empty(y.shape(), y.dtype(), y.device());
-    kernel<SoftmaxBackwardKernel>(OpId::softmax_backward, y.device())(
+    kernel<OpId::softmax_backward>(y.device(), name)(
         log, as_3d_around(y, d), as_3d_around(g, d), as_3d_around(gx, d));
     return gx;
 }
@@ -28,7 +30,7 @@ Tensor softmax_backward(const Tensor& y, const Tensor& g, int64_t dim, bool log)
 Tensor cumsum(const Tensor& x, int64_t dim) {
     int64_t d = wrap_dim(dim, x.dim(), "cumsum");
     Tensor y = empty(x.shape(), x.dtype(), x.device());
-    kernel<CumsumKernel>(OpId::cumsum, x.device())(as_3d_around(x, d), as_3d_around(y, d));
+    kernel<OpId::cumsum>(x.device())(as_3d_around(x, d), as_3d_around(y, d));
     return y;
 }
 
