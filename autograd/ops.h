@@ -36,7 +36,10 @@ Tensor clamp(const Tensor& x, double min, double max);
 Tensor pow(const Tensor& x, double exponent);
 Tensor reciprocal(const Tensor& x);
 
-// ---- binary with broadcasting; a double operand takes the tensor's dtype
+// ---- binary with broadcasting; a double operand takes the tensor's dtype. Mixed dtypes
+// promote as PyTorch does for the common cases: a bool or integer operand takes the other's
+// floating dtype (x * (x > 0)), bool takes an integer's, i32 with i64 gives i64; two
+// different floating dtypes are an error naming both (convert one with to(t, dtype)).
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -79,9 +82,20 @@ Tensor logical_not(const Tensor& a);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
+// ---- closeness and value tests (no gradient; bool results), as torch.isclose & co.
+// isclose: |a - b| <= atol + rtol |b| elementwise (inf == inf; NaN == NaN only if equal_nan).
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
+               bool equal_nan = false);
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
+              bool equal_nan = false);
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+
 // ---- conversions
 Tensor to(const Tensor& x, DType dtype);  // differentiable between floating dtypes
 Tensor to(const Tensor& x, Device device);
+Tensor to(const Tensor& x, Device device, DType dtype);
 Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor detach(const Tensor& x);

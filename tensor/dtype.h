@@ -154,7 +154,7 @@ decltype(auto) visit_float(DType d, std::string_view op, Fn&& fn) {
         default:
             fail(
                 "{}: dtype {} is not supported (compute dtypes are float32 and float64; "
-                "convert f16/bf16 with .to(DType::f32))",
+                "convert f16/bf16 first with to(t, DType::f32) or t.to(DType::f32))",
                 op, dtype_name(d));
     }
 }

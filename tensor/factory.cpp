@@ -118,4 +118,38 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, Storage::Deleter d
                   contiguous_strides(shape), dtype);
 }
 
+namespace {
+Tensor with_options(Tensor t, const TensorOptions& o) {
+    if (o.requires_grad) t.requires_grad_();
+    return t;
+}
+Generator& generator_of(const TensorOptions& o) {
+    return o.generator ? *o.generator : default_generator();
+}
+}  // namespace
+
+Tensor empty(const Shape& shape, const TensorOptions& o) {
+    return with_options(empty(shape, o.dtype, o.device), o);
+}
+Tensor zeros(const Shape& shape, const TensorOptions& o) {
+    return with_options(zeros(shape, o.dtype, o.device), o);
+}
+Tensor ones(const Shape& shape, const TensorOptions& o) {
+    return with_options(ones(shape, o.dtype, o.device), o);
+}
+Tensor full(const Shape& shape, double value, const TensorOptions& o) {
+    return with_options(full(shape, value, o.dtype, o.device), o);
+}
+Tensor rand(const Shape& shape, const TensorOptions& o) {
+    return with_options(rand(shape, o.dtype, o.device, generator_of(o)), o);
+}
+Tensor randn(const Shape& shape, const TensorOptions& o) {
+    return with_options(randn(shape, o.dtype, o.device, generator_of(o)), o);
+}
+Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOptions& o) {
+    MARROW_CHECK(!o.requires_grad, "randint: integer tensors cannot require grad");
+    return randint(low, high, shape, o.dtype == DType::f32 ? DType::i64 : o.dtype, o.device,
+                   generator_of(o));
+}
+
 }  // namespace marrow

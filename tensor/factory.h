@@ -34,6 +34,24 @@ Tensor randn(const Shape& shape, DType dtype = DType::f32, Device device = Devic
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::i64,
                Device device = Device::cpu(), Generator& gen = default_generator());
 
+// Factory options in one struct, as torch.TensorOptions:
+//   zeros({2, 3}, {.dtype = DType::f64, .requires_grad = true})
+//   randn({8, 16}, {.device = Device::cuda(), .generator = &gen})
+// The positional forms above stay for the short cases (zeros({2, 3}, DType::f64)).
+struct TensorOptions {
+    DType dtype = DType::f32;
+    Device device = Device::cpu();
+    bool requires_grad = false;      // floating dtypes only
+    Generator* generator = nullptr;  // random factories; null: default_generator()
+};
+Tensor empty(const Shape& shape, const TensorOptions& options);
+Tensor zeros(const Shape& shape, const TensorOptions& options);
+Tensor ones(const Shape& shape, const TensorOptions& options);
+Tensor full(const Shape& shape, double value, const TensorOptions& options);
+Tensor rand(const Shape& shape, const TensorOptions& options);
+Tensor randn(const Shape& shape, const TensorOptions& options);
+Tensor randint(int64_t low, int64_t high, const Shape& shape, const TensorOptions& options);
+
 // A random permutation of 0..n-1 (int64): the order that sorts n float64 uniforms.
 Tensor randperm(int64_t n, Generator& gen = default_generator());
 

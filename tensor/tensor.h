@@ -3,8 +3,11 @@
 // so its version counter. A Tensor is never uninitialized: there is no default constructor;
 // "maybe a tensor" is spelled std::optional<Tensor> (e.g. backward gradients).
 //
-// Ops are free functions: marrow::op::* (tensor/ops/, no autograd) and marrow::* (autograd/,
-// differentiable; the public API).
+// Ops are free functions: marrow::* (autograd/ops.h, differentiable: the public API) and
+// marrow::op::* (tensor/ops/, the raw entry points: they record no gradient, so
+// op::softmax(x) is not softmax(x) for a tensor that requires grad; layers call marrow::*).
+// The common ones are also methods (x.sum({1}), x.exp(), x.to(DType::f32)): thin calls of the
+// free functions, defined in autograd/functions/methods.cpp.
 #pragma once
 #include <memory>
 #include <optional>
@@ -14,6 +17,9 @@
 #include "tensor/dtype.h"
 #include "tensor/shape.h"
 #include "tensor/storage.h"
+
+// PENDING: enabled once every launcher calls data_ptr<T>().
+#define MARROW_DATA_DEVICE_CHECK
 
 namespace marrow {
 
@@ -59,13 +65,20 @@ public:
     const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
     bool is_contiguous() const;
 
-    // Pointer to the first element (storage base + offset). data<T>() checks T against dtype.
+    // Pointer to the first element (storage base + offset), on the tensor's device.
+    // data<T>() is for host code: it checks T against the dtype and that the tensor is on the
+    // CPU; data_ptr<T>() skips the device check (kernel launchers pass device pointers).
     void* raw_data() const;
     template <typename T>
-    T* data() const {
+    T* data_ptr() const {
         MARROW_CHECK(dtype_v<T> == dtype(), "data<{}>() called on a {} tensor", dtype_v<T>,
                      dtype());
         return static_cast<T*>(raw_data());
+    }
+    template <typename T>
+    T* data() const {
+        MARROW_DATA_DEVICE_CHECK
+        return data_ptr<T>();
     }
     // The single value of a one-element tensor, as double (CPU tensors; others are copied).
     double item() const;
@@ -103,6 +116,50 @@ public:
     void backward(std::optional<Tensor> gradient = std::nullopt, bool retain_graph = false) const;
 
     std::string to_string() const;
+
+    // ---- method forms of the common ops (PyTorch's names; the free functions document them)
+    Tensor sum(const std::vector<int64_t>& dims = {}, bool keepdim = false) const;
+    Tensor mean(const std::vector<int64_t>& dims = {}, bool keepdim = false) const;
+    Tensor var(const std::vector<int64_t>& dims = {}, bool unbiased = true,
+               bool keepdim = false) const;
+    Tensor std(const std::vector<int64_t>& dims = {}, bool unbiased = true,
+               bool keepdim = false) const;
+    Tensor max() const;
+    Tensor min() const;
+    Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;
+    Tensor norm(double p = 2, const std::vector<int64_t>& dims = {}, bool keepdim = false) const;
+    Tensor neg() const;
+    Tensor abs() const;
+    Tensor exp() const;
+    Tensor log() const;
+    Tensor sqrt() const;
+    Tensor sigmoid() const;
+    Tensor tanh() const;
+    Tensor relu() const;
+    Tensor pow(double exponent) const;
+    Tensor clamp(double min, double max) const;
+    Tensor softmax(int64_t dim) const;
+    Tensor log_softmax(int64_t dim) const;
+    Tensor matmul(const Tensor& other) const;
+    Tensor mm(const Tensor& other) const;
+    Tensor reshape(const Shape& shape) const;
+    Tensor view(const Shape& shape) const;
+    Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+    Tensor squeeze(std::optional<int64_t> dim = std::nullopt) const;
+    Tensor unsqueeze(int64_t dim) const;
+    Tensor expand(const Shape& shape) const;
+    Tensor permute(const std::vector<int64_t>& dims) const;
+    Tensor transpose(int64_t dim0, int64_t dim1) const;
+    Tensor t() const;  // transpose of a 2-d tensor (0-d and 1-d: itself), as torch.Tensor.t
+    Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+    Tensor index_select(int64_t dim, const Tensor& index) const;
+    Tensor gather(int64_t dim, const Tensor& index) const;
+    Tensor contiguous() const;
+    Tensor clone() const;
+    Tensor detach() const;
+    Tensor to(DType dtype) const;
+    Tensor to(Device device) const;
+    Tensor to(Device device, DType dtype) const;
 
 private:
     AutogradMeta& meta() const;

@@ -234,6 +234,12 @@ Tensor to(const Tensor& x, Device device) {
                   [=](const Grads& g) -> Grads { return {op::to_device(*g[0], from)}; });
 }
 
+Tensor to(const Tensor& x, Device device, DType dtype) {
+    // Convert where it is cheaper: narrowing before the copy moves fewer bytes.
+    return dtype_size(dtype) < x.element_size() ? to(to(x, dtype), device)
+                                                : to(to(x, device), dtype);
+}
+
 Tensor contiguous(const Tensor& x) {
     return record("contiguous", {x}, op::contiguous(x),
                   [](const Grads& g) -> Grads { return {*g[0]}; });

@@ -13,7 +13,7 @@ void check_same_device(std::string_view op, const Tensor& a, const Tensor& b) {
 
 void check_same_dtype(std::string_view op, const Tensor& a, const Tensor& b) {
     MARROW_CHECK(a.dtype() == b.dtype(),
-                 "{}: dtype mismatch: {} (shape {}) vs {} (shape {}); convert with .to()", op,
+                 "{}: dtype mismatch: {} (shape {}) vs {} (shape {}); convert one with to(t, dtype)", op,
                  a.dtype(), a.shape(), b.dtype(), b.shape());
 }
 

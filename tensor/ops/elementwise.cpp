@@ -38,6 +38,26 @@ Tensor broadcast_view(const Tensor& x, const Shape& shape, std::string_view op) 
     return x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape, op), x.offset());
 }
 
+// PyTorch's type promotion for the common cases: bool < integers < floating; between
+// integers the wider one; two different floating dtypes are an error (f16/bf16/f32/f64
+// mixes are conversions the caller should see).
+DType promote(std::string_view op, const Tensor& a, const Tensor& b) {
+    DType da = a.dtype(), db = b.dtype();
+    if (da == db) return da;
+    auto rank = [](DType d) { return d == DType::b8 ? 0 : is_floating(d) ? 2 : 1; };
+    int ra = rank(da), rb = rank(db);
+    if (ra != rb) return ra > rb ? da : db;
+    MARROW_CHECK(ra == 1,
+                 "{}: dtype mismatch: {} (shape {}) vs {} (shape {}); floating dtypes are not "
+                 "mixed implicitly: convert one with to(t, dtype)",
+                 op, da, a.shape(), db, b.shape());
+    return dtype_size(da) >= dtype_size(db) ? da : db;
+}
+
+Tensor promoted(const Tensor& t, DType dtype) {
+    return t.dtype() == dtype ? t : to_dtype(t, dtype);
+}
+
 void check_divisor(BinaryOp op, const Tensor& b) {
     if (op != BinaryOp::div || is_floating(b.dtype())) return;
     Tensor zero = binary(BinaryOp::eq, b, 0.0);
@@ -66,15 +86,16 @@ Tensor unary_backward(UnaryOp op, const Tensor& saved, const Tensor& g, UnaryPar
     return gx;
 }
 
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+Tensor binary(BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
     std::string_view name = binary_name(op);
-    check_same_device(name, a, b);
-    check_same_dtype(name, a, b);
+    check_same_device(name, a_in, b_in);
+    DType dtype = promote(name, a_in, b_in);
+    Tensor a = promoted(a_in, dtype), b = promoted(b_in, dtype);
     check_divisor(op, b);
     Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-    Tensor out = empty(shape, is_comparison(op) ? DType::b8 : a.dtype(), a.device());
+    Tensor out = empty(shape, is_comparison(op) ? DType::b8 : dtype, a.device());
     kernel<OpId::binary>(a.device(), name)(op, broadcast_view(a, shape, name),
-                                                   broadcast_view(b, shape, name), out);
+                                           broadcast_view(b, shape, name), out);
     return out;
 }
 
@@ -82,10 +103,15 @@ Tensor binary(BinaryOp op, const Tensor& a, double b) {
     return binary(op, a, full({}, b, a.dtype(), a.device()));
 }
 
-void binary_(BinaryOp op, const Tensor& a, const Tensor& b) {
+void binary_(BinaryOp op, const Tensor& a, const Tensor& b_in) {
     std::string_view name = binary_name(op);
-    check_same_device(name, a, b);
-    check_same_dtype(name, a, b);
+    check_same_device(name, a, b_in);
+    MARROW_CHECK(promote(name, a, b_in) == a.dtype(),
+                 "{}_: the result of {} (shape {}) and {} (shape {}) would be {}, which cannot be "
+                 "written in place into the {} tensor",
+                 name, a.dtype(), a.shape(), b_in.dtype(), b_in.shape(), promote(name, a, b_in),
+                 a.dtype());
+    Tensor b = promoted(b_in, a.dtype());
     MARROW_CHECK(!is_comparison(op), "{}_: comparison ops have no in-place form", name);
     kernel<OpId::binary>(a.device(), name)(op, a, broadcast_view(b, a.shape(), name), a);
     a.bump_version();
