@@ -106,13 +106,13 @@ TEST_CASE("parity: CPU vs CUDA at sizes across tile, block and vector edges (par
 // Values the registry's domains do not make: NaN (sorts last) and many ties (go by index).
 TEST_CASE("parity: sort with NaN and topk with ties") {
     Generator gen(5);
-    Tensor x = randn({5, 150}, DType::f32, Device::cpu(), gen);
+    Tensor x = randn({2, 70}, DType::f32, Device::cpu(), gen);  // rows past 64: a block per row
     auto on_dev = [](const Tensor& t) { return to(t, Device::cuda()); };
-    Tensor with_nan = masked_fill(x, gt(x, 2.0), std::nan(""));
+    Tensor with_nan = masked_fill(x, gt(x, 1.0), std::nan(""));  // ~16% NaN
     check_close(sort(on_dev(with_nan), 1).second, sort(with_nan, 1).second, TolClass::exact,
                 "sort with NaN");
     Tensor ties = clamp(x, -0.5, 0.5);  // many equal values
-    check_close(topk(on_dev(ties), 50, 1, false).second, topk(ties, 50, 1, false).second,
+    check_close(topk(on_dev(ties), 20, 1, false).second, topk(ties, 20, 1, false).second,
                 TolClass::exact, "topk with ties");
 }
 
