@@ -1,7 +1,13 @@
-// marrow's side of the op benchmarks. Each case is described once here (kind + parameters);
-// `--list` prints the descriptions as JSON so bench/run_bench.py can build the same case in
-// PyTorch. Without --list, runs every case (or those matching --filter) and prints one JSON
-// line per case with the median seconds per call: {"bench", "case", "ours_s", "reps"}.
+// marrow's side of the op benchmarks. The cases are the op-case registry's bench tier
+// (tests/ops/cases/*.cpp, `.bench(...)` and `.bench_bwd(...)`): each benchmark size of a case
+// times the case's function on contiguous float32 inputs of that size. A size marked
+// bench_bwd also gives "<name>_bwd" (bench "<family>_bwd"), timed as forward+backward with a
+// fixed upstream gradient, input gradients reset to none before each call so every call
+// writes fresh gradient buffers (PyTorch's peer does the same). `--list` prints the cases as
+// JSON (with the registry case name and input specs) so bench/peer_torch.py can build each in
+// PyTorch from the registry's twin in tests/golden/gen/gen_ops.py. Without --list, runs every
+// case (or those whose name or family contains --filter, or exactly --case) and prints one
+// JSON line per case with the median seconds per call: {"bench", "case", "ours_s", "reps"}.
 #include <omp.h>
 #include <CLI/CLI.hpp>
 
@@ -15,104 +21,82 @@
 
 #include "bench/timing.h"
 #include "marrow.h"
+#include "tests/ops/op_cases.h"
 
 using namespace marrow;
+using namespace marrow::test;
 using json = nlohmann::json;
 
 namespace {
 
 struct BenchCase {
-    std::string bench;  // family: gemm, unary, binary, reduce, softmax
+    std::string bench;  // the registry family (gemm, unary, ...), "<family>_bwd" for backward
     std::string name;   // unique case name
-    json params;        // what the peer needs to rebuild it
+    const OpCase* op_case;
+    const BenchSize* size;
+    bool backward;
+    json params;  // gemm: m, n, k (and batch, broadcast_a) for GFLOP/s and bench/peer_dnnl
 };
 
-std::vector<BenchCase> cases(bool gpu) {
-    std::vector<BenchCase> c;
-    std::vector<int64_t> sizes = {128, 256, 512, 1024, 2048};
-    if (gpu) sizes = {1024, 2048, 4096, 8192};
-    for (int64_t n : sizes)
-        c.push_back({"gemm", fmt::format("{}x{}x{}", n, n, n), {{"m", n}, {"n", n}, {"k", n}}});
-    c.push_back({"gemm", "4096x512x512", {{"m", 4096}, {"n", 512}, {"k", 512}}});
-    c.push_back({"gemm", "512x64x4096", {{"m", 512}, {"n", 64}, {"k", 4096}}});
-    // bmm over 32 products, and the same with a (M, K) broadcast over the batch (matmul of a
-    // weight with a stack): the broadcast operand is packed once.
-    for (bool broadcast : {false, true})
-        c.push_back({"gemm",
-                     broadcast ? "bmm_32x384x384x384_a_bcast" : "bmm_32x384x384x384",
-                     {{"m", 384}, {"n", 384}, {"k", 384}, {"batch", 32}, {"broadcast_a", broadcast}}});
-    const int64_t kElems = int64_t(1) << 22;  // 4M floats = 16 MB per tensor
-    for (const char* op : {"relu", "exp", "gelu", "tanh"})
-        c.push_back({"unary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
-    for (const char* op : {"add", "mul"})
-        c.push_back({"binary", fmt::format("{}_4M", op), {{"op", op}, {"shape", {kElems}}}});
-    c.push_back({"binary",
-                 "add_bcast_2048x2048",
-                 {{"op", "add"}, {"shape", {2048, 2048}}, {"b_shape", {2048}}}});
-    c.push_back(
-        {"reduce", "sum_all_4M", {{"op", "sum"}, {"shape", {kElems}}, {"dims", json::array()}}});
-    c.push_back(
-        {"reduce", "sum_dim1_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
-    c.push_back(
-        {"reduce", "sum_dim0_2048x2048", {{"op", "sum"}, {"shape", {2048, 2048}}, {"dims", {0}}}});
-    c.push_back(
-        {"reduce", "max_dim1_2048x2048", {{"op", "amax"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
-    c.push_back({"reduce",
-                 "logsumexp_dim1_2048x2048",
-                 {{"op", "logsumexp"}, {"shape", {2048, 2048}}, {"dims", {1}}}});
-    c.push_back(
-        {"softmax", "softmax_4096x1024", {{"shape", {4096, 1024}}, {"dim", -1}, {"log", false}}});
-    c.push_back({"softmax",
-                 "log_softmax_4096x1024",
-                 {{"shape", {4096, 1024}}, {"dim", -1}, {"log", true}}});
-    return c;
+// A matrix product's dimensions from its operand shapes (..., M, K) and (..., K, N).
+json gemm_params(const std::vector<Shape>& shapes) {
+    const Shape& a = shapes.at(0);
+    const Shape& b = shapes.at(1);
+    json p = {{"m", a[a.size() - 2]}, {"k", a.back()}, {"n", b.back()}};
+    if (a.size() > 2 || b.size() > 2) {
+        const Shape& stack = a.size() > 2 ? a : b;
+        int64_t batch = 1;
+        for (size_t i = 0; i + 2 < stack.size(); ++i) batch *= stack[i];
+        p["batch"] = batch;
+        p["broadcast_a"] = a.size() == 2;
+    }
+    return p;
 }
 
-Shape shape_of(const json& j) { return j.get<Shape>(); }
+std::vector<BenchCase> cases(bool gpu) {
+    std::vector<BenchCase> list;
+    for (const OpCase& c : op_cases()) {
+        for (const BenchSize& b : c.bench) {
+            if (b.on == (gpu ? BenchOn::cpu : BenchOn::cuda)) continue;
+            json params = c.family == "gemm" ? gemm_params(b.shapes) : json::object();
+            list.push_back({c.family, b.name, &c, &b, false, params});
+            if (b.backward)
+                list.push_back({c.family + "_bwd", b.name + "_bwd", &c, &b, true, params});
+        }
+    }
+    return list;
+}
+
+json describe(const BenchCase& b) {
+    json inputs = json::array();
+    const char* domains[] = {"any", "positive", "nonzero", "index"};
+    for (size_t i = 0; i < b.size->shapes.size(); ++i) {
+        const InputSpec& s = b.op_case->inputs[i];
+        inputs.push_back({{"shape", b.size->shapes[i]},
+                          {"domain", domains[int(s.domain)]},
+                          {"index_high", s.index_high},
+                          {"grad", s.differentiable && b.op_case->differentiable}});
+    }
+    return {{"bench", b.bench}, {"case", b.name},         {"op_case", b.op_case->name},
+            {"inputs", inputs}, {"backward", b.backward}, {"params", b.params}};
+}
 
 // The call to time, with inputs made once outside it (on `device`).
-std::function<void()> make_op(const BenchCase& c, Device device) {
-    const json& p = c.params;
-    Generator gen(1);
-    if (c.bench == "gemm") {
-        int64_t m = p["m"], n = p["n"], k = p["k"];
-        if (p.contains("batch")) {
-            int64_t batch = p["batch"];
-            Tensor a = p["broadcast_a"] ? randn({m, k}, DType::f32, device, gen)
-                                        : randn({batch, m, k}, DType::f32, device, gen);
-            Tensor b = randn({batch, k, n}, DType::f32, device, gen);
-            return [a, b] { matmul(a, b); };
-        }
-        Tensor a = randn({m, k}, DType::f32, device, gen);
-        Tensor b = randn({k, n}, DType::f32, device, gen);
-        return [a, b] { mm(a, b); };
+std::function<void()> make_op(const BenchCase& b, Device device) {
+    const OpCase& c = *b.op_case;
+    std::vector<Tensor> values = make_values(c, b.size->shapes, DType::f32, 1);
+    if (!b.backward) {
+        std::vector<Tensor> inputs;  // no requires_grad: no graph is recorded
+        for (const Tensor& v : values) inputs.push_back(to(v, device));
+        return [&c, inputs] { c.fn(inputs); };
     }
-    Tensor x = randn(shape_of(p["shape"]), DType::f32, device, gen);
-    if (c.bench == "unary") {
-        std::string op = p["op"];
-        if (op == "relu") return [x] { relu(x); };
-        if (op == "exp") return [x] { exp(x); };
-        if (op == "gelu") return [x] { gelu(x); };
-        if (op == "tanh") return [x] { tanh(x); };
-    }
-    if (c.bench == "binary") {
-        Tensor y = randn(p.contains("b_shape") ? shape_of(p["b_shape"]) : shape_of(p["shape"]),
-                         DType::f32, device, gen);
-        if (p["op"] == "add") return [x, y] { add(x, y); };
-        if (p["op"] == "mul") return [x, y] { mul(x, y); };
-    }
-    if (c.bench == "reduce") {
-        Dims dims = p["dims"].get<Dims>();
-        if (p["op"] == "sum") return [x, dims] { sum(x, dims); };
-        if (p["op"] == "amax") return [x, dims] { max(x, dims[0]); };
-        if (p["op"] == "logsumexp") return [x, dims] { logsumexp(x, dims); };
-    }
-    if (c.bench == "softmax") {
-        int64_t dim = p["dim"];
-        if (p["log"]) return [x, dim] { log_softmax(x, dim); };
-        return [x, dim] { softmax(x, dim); };
-    }
-    fail("bench: no runner for case {}", c.name);
+    std::vector<Tensor> inputs = make_case_inputs(c, values, device, false);
+    Generator gen(2);
+    Tensor gout = randn(c.fn(inputs).shape(), DType::f32, device, gen);
+    return [&c, inputs, gout] {
+        for (const Tensor& x : inputs) x.zero_grad();
+        c.fn(inputs).backward(gout);
+    };
 }
 
 // CUDA kernels are asynchronous: every timed call waits for its device.
@@ -190,7 +174,9 @@ int main(int argc, char** argv) try {
     bool bandwidth_mode = false;
     cli.add_flag("--bandwidth", bandwidth_mode,
                  "memory-bound ops on 64 MB vs memcpy of the same bytes (CPU)");
-    cli.add_option("--filter", filter, "only cases whose name contains this");
+    cli.add_option("--filter", filter, "only cases whose name or family (bench) contains this");
+    std::string exact;
+    cli.add_option("--case", exact, "only the case with exactly this name");
     cli.add_option("--min-seconds", min_seconds, "time each case for at least this long");
     cli.add_option("--device", device_name, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     CLI11_PARSE(cli, argc, argv);
@@ -202,8 +188,7 @@ int main(int argc, char** argv) try {
     }
     if (list) {
         json all = json::array();
-        for (const BenchCase& c : cases(gpu))
-            all.push_back({{"bench", c.bench}, {"case", c.name}, {"params", c.params}});
+        for (const BenchCase& c : cases(gpu)) all.push_back(describe(c));
         std::cout << all.dump() << "\n";
         return 0;
     }
@@ -213,7 +198,10 @@ int main(int argc, char** argv) try {
                  "checks correctness, not speed; benchmark an nvcc build on a GPU");
 #endif
     for (const BenchCase& c : cases(gpu)) {
-        if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
+        if (!filter.empty() && c.name.find(filter) == std::string::npos &&
+            c.bench.find(filter) == std::string::npos)
+            continue;
+        if (!exact.empty() && c.name != exact) continue;
         auto [seconds, reps] = bench::time_median(make_runner(c, device), min_seconds, 5);
         json line = {{"bench", c.bench},      {"case", c.name},
                      {"device", device_name}, {"device_model", marrow::device_name(device)},

@@ -2,6 +2,12 @@
 """PyTorch's side of the op benchmarks: rebuilds each case from bench_ops --list JSON and
 prints one JSON line per case: {"case", "peer_s", "reps", "threads"}.
 
+The cases are the op-case registry's bench tier; each names its registry case ("op_case"),
+whose PyTorch twin is the one the golden fixtures use (tests/golden/gen/gen_ops.py CASES), and
+its inputs (shape, domain) are made by the same gen_ops.make_input, in float32. A "backward"
+case is timed as forward+backward with a fixed upstream gradient and the input gradients set
+to None before each call, as bench_ops does.
+
 Run by bench/run_bench.py with OPENBLAS_NUM_THREADS set in the environment (OpenBLAS reads
 it once at load time, so each OpenBLAS thread count is its own process).
 """
@@ -11,43 +17,38 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden", "gen"))
+import gen_ops  # noqa: E402  (the registry's PyTorch twins)
 
 DEVICE = os.environ.get("BENCH_DEVICE", "cpu")
 
 
 def op(case):
-    p = case["params"]
+    fn = gen_ops.CASES.get(case["op_case"])
+    if fn is None:
+        raise SystemExit(f"peer_torch: no PyTorch twin for registry case {case['op_case']}")
     g = torch.Generator().manual_seed(1)
-    if case["bench"] == "gemm" and "batch" in p:
-        a_shape = (p["m"], p["k"]) if p["broadcast_a"] else (p["batch"], p["m"], p["k"])
-        a = torch.randn(*a_shape, generator=g).to(DEVICE)
-        b = torch.randn(p["batch"], p["k"], p["n"], generator=g).to(DEVICE)
-        return lambda: torch.matmul(a, b)
-    if case["bench"] == "gemm":
-        a = torch.randn(p["m"], p["k"], generator=g).to(DEVICE)
-        b = torch.randn(p["k"], p["n"], generator=g).to(DEVICE)
-        return lambda: torch.mm(a, b)
-    x = torch.randn(*p["shape"], generator=g).to(DEVICE)
-    if case["bench"] == "unary":
-        fn = {"relu": torch.relu, "exp": torch.exp, "gelu": F.gelu, "tanh": torch.tanh}[p["op"]]
-        return lambda: fn(x)
-    if case["bench"] == "binary":
-        y = torch.randn(*p.get("b_shape", p["shape"]), generator=g).to(DEVICE)
-        fn = {"add": torch.add, "mul": torch.mul}[p["op"]]
-        return lambda: fn(x, y)
-    if case["bench"] == "reduce":
-        dims = p["dims"]
-        if p["op"] == "sum":
-            return (lambda: x.sum()) if not dims else (lambda: x.sum(dim=dims))
-        if p["op"] == "logsumexp":
-            return lambda: torch.logsumexp(x, dim=dims)
-        return lambda: x.max(dim=dims[0])
-    if case["bench"] == "softmax":
-        fn = torch.log_softmax if p["log"] else torch.softmax
-        return lambda: fn(x, p["dim"])
-    raise SystemExit(f"peer_torch: no runner for {case['case']}")
+    xs = []
+    for spec in case["inputs"]:
+        x = gen_ops.make_input(spec, g)
+        if spec["domain"] != "index":
+            x = x.to(torch.float32)
+        xs.append(x.to(DEVICE))
+    if not case["backward"]:
+        return lambda: fn(*xs)
+    for x, spec in zip(xs, case["inputs"]):
+        x.requires_grad_(spec["grad"])
+    with torch.enable_grad():
+        gout = torch.randn(fn(*xs).shape, generator=g).to(DEVICE)
+
+    def forward_backward():
+        with torch.enable_grad():
+            for x in xs:
+                x.grad = None
+            fn(*xs).backward(gout)
+    return forward_backward
 
 
 def runner(case):

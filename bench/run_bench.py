@@ -3,6 +3,9 @@
 one JSON line per case: bench, case, ours_s, peer, peer_s, ratio (= peer_s / ours_s, higher
 is better for marrow), plus the peer's best thread setting and the versions.
 
+The cases are the op-case registry's bench tier (tests/ops/cases/*.cpp); bench is the case's
+family, "<family>_bwd" for forward+backward timings (see bench/bench_ops.cpp).
+
 Fairness (these 2-core machines are noisy, and torch's pool contends with OpenBLAS's):
 ours and the peer alternate for --rounds rounds (GEMM and oneDNN case by case, back to back);
 the peer runs with torch at --threads
@@ -41,7 +44,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--filter", default="")
+    ap.add_argument("--filter", default="",
+                    help="cases whose name or bench family contains this (gemm, unary_bwd, relu)")
     ap.add_argument("--min-seconds", default="0.3")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--python", default="/usr/bin/python3",
@@ -53,7 +57,7 @@ def main():
     ours_bin = os.path.join(args.build, "bench", "bench_ops")
     cases = json.loads(subprocess.run([ours_bin, "--list", "--device", args.device],
                                       capture_output=True, text=True, check=True).stdout)
-    cases = [c for c in cases if args.filter in c["case"]]
+    cases = [c for c in cases if args.filter in c["case"] or args.filter in c["bench"]]
     if not cases:
         sys.exit("no benchmark case matches the filter")
     # (OPENBLAS_NUM_THREADS, torch threads); on the GPU the thread setting does not matter
@@ -74,7 +78,7 @@ def main():
         paired = set()
         if use_dnnl:
             for c in gemm_cases:
-                for line in run_lines([ours_bin, "--filter", c["case"], "--min-seconds",
+                for line in run_lines([ours_bin, "--case", c["case"], "--min-seconds",
                                        args.min_seconds], env=ours_env):
                     if line["case"] == c["case"]:
                         ours[c["case"]].append(line["ours_s"])

@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 cmake --build "$build" --target op_cases_json
-"$build/tests/op_cases_json" > "$build/op_cases.json"
+"$build/tests/ops/op_cases_json" > "$build/op_cases.json"
 cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_ops.py "$build/op_cases.json" "$root/tests/golden/fixtures/ops.safetensors"
 /usr/bin/python3 gen_transforms.py "$root/tests/golden/fixtures/transforms.safetensors"

@@ -1,370 +1,128 @@
-// The registry's entries. The PyTorch twin of every `fn` is in tests/golden/gen/gen_ops.py
-// under the same case name.
+// Assembles the registry from the per-family case files (tests/ops/cases/*.cpp), adds the
+// composed twins the fused cases name, and makes inputs for any tier. The PyTorch twin of
+// every case is in tests/golden/gen/gen_ops.py under the same case name.
 #include "tests/ops/op_cases.h"
+
+#include <set>
 
 #include "autograd/ops.h"
 #include "tensor/ops/copy.h"
 #include "tensor/ops/view.h"
+#include "tests/ops/cases/cases.h"
 
 namespace marrow::test {
+namespace cases {
+
+CaseRef CaseList::add(std::string name, std::string op, std::vector<InputSpec> inputs, OpFn fn,
+                      TolClass tol, bool differentiable) {
+    OpCase c;
+    c.name = std::move(name);
+    c.op = std::move(op);
+    c.family = family_;
+    c.inputs = std::move(inputs);
+    c.fn = std::move(fn);
+    c.tol = tol;
+    c.differentiable = differentiable;
+    list_->push_back(std::move(c));
+    return CaseRef(*list_, list_->size() - 1);
+}
+
+CaseRef& CaseRef::parity(std::vector<Shape> shapes) {
+    MARROW_CHECK(get().composed.empty(),
+                 "op case {}: give parity shapes before .composed(), which copies them",
+                 get().name);
+    MARROW_CHECK(shapes.size() == get().inputs.size(), "op case {}: {} parity shapes for {} inputs",
+                 get().name, shapes.size(), get().inputs.size());
+    get().parity_shapes = std::move(shapes);
+    return *this;
+}
+
+CaseRef& CaseRef::bench(std::string name, std::vector<Shape> shapes, BenchOn on) {
+    MARROW_CHECK(shapes.size() == get().inputs.size(),
+                 "op case {}: bench {} has {} shapes for {} inputs", get().name, name,
+                 shapes.size(), get().inputs.size());
+    get().bench.push_back({std::move(name), std::move(shapes), on, false});
+    return *this;
+}
+
+CaseRef& CaseRef::bench_bwd(std::string name, std::vector<Shape> shapes) {
+    bench(std::move(name), std::move(shapes));
+    get().bench.back().backward = true;
+    return *this;
+}
+
+CaseRef& CaseRef::composed(OpFn fn) {
+    OpCase twin = get();
+    twin.name = get().name + "_composed";
+    twin.op = get().op + "_composed";
+    twin.fn = std::move(fn);
+    twin.bench.clear();
+    twin.composed.clear();
+    get().composed = twin.name;
+    list_->push_back(std::move(twin));  // `get()` re-reads the list: no reference dangles
+    return *this;
+}
+
+}  // namespace cases
+
 namespace {
 
-using T = std::vector<Tensor>;
-
-InputSpec in(Shape s, Domain d = Domain::any, Layout l = Layout::contiguous) {
-    return {std::move(s), d, l, true, 0};
-}
-InputSpec index(Shape s, int64_t high) {
-    return {std::move(s), Domain::index, Layout::contiguous, false, high};
-}
-InputSpec constant(Shape s) { return {std::move(s), Domain::any, Layout::contiguous, false, 0}; }
-
-constexpr Layout kT = Layout::transposed;
-constexpr Layout kS = Layout::strided;
-constexpr Domain kPos = Domain::positive;
-constexpr Domain kNZ = Domain::nonzero;
-constexpr TolClass kExact = TolClass::exact;
-constexpr TolClass kEw = TolClass::elementwise;
-constexpr TolClass kTr = TolClass::transcendental;
-constexpr TolClass kRed = TolClass::reduction;
-constexpr TolClass kMm = TolClass::matmul;
-
 std::vector<OpCase> build() {
-    std::vector<OpCase> c;
-    auto add = [&](std::string name, std::string op, std::vector<InputSpec> inputs,
-                   std::function<Tensor(const T&)> fn, TolClass tol, bool diff = true) {
-        c.push_back({std::move(name), std::move(op), std::move(inputs), std::move(fn), tol, diff});
-    };
-    // ---- unary
-    add(
-        "neg", "neg", {in({3, 4})}, [](const T& x) { return neg(x[0]); }, kEw);
-    add(
-        "abs", "abs", {in({3, 4}, kNZ, kT)}, [](const T& x) { return abs(x[0]); }, kEw);
-    add(
-        "sign", "sign", {in({3, 4}, kNZ)}, [](const T& x) { return sign(x[0]); }, kEw);
-    add(
-        "exp", "exp", {in({3, 4})}, [](const T& x) { return exp(x[0]); }, kTr);
-    add(
-        "exp_strided", "exp", {in({3, 4}, Domain::any, kS)}, [](const T& x) { return exp(x[0]); },
-        kTr);
-    add(
-        "log", "log", {in({3, 4}, kPos)}, [](const T& x) { return log(x[0]); }, kTr);
-    add(
-        "log1p", "log1p", {in({3, 4}, kPos)}, [](const T& x) { return log1p(x[0]); }, kTr);
-    add(
-        "sqrt", "sqrt", {in({3, 4}, kPos)}, [](const T& x) { return sqrt(x[0]); }, kEw);
-    add(
-        "rsqrt", "rsqrt", {in({3, 4}, kPos)}, [](const T& x) { return rsqrt(x[0]); }, kTr);
-    add(
-        "sin", "sin", {in({3, 4})}, [](const T& x) { return sin(x[0]); }, kTr);
-    add(
-        "cos", "cos", {in({3, 4})}, [](const T& x) { return cos(x[0]); }, kTr);
-    add(
-        "tanh", "tanh", {in({3, 4}, Domain::any, kT)}, [](const T& x) { return tanh(x[0]); }, kTr);
-    add(
-        "sigmoid", "sigmoid", {in({3, 4})}, [](const T& x) { return sigmoid(x[0]); }, kTr);
-    add(
-        "relu", "relu", {in({3, 4}, kNZ)}, [](const T& x) { return relu(x[0]); }, kEw);
-    add(
-        "gelu", "gelu", {in({3, 4})}, [](const T& x) { return gelu(x[0]); }, kTr);
-    add(
-        "gelu_tanh", "gelu", {in({3, 4})}, [](const T& x) { return gelu(x[0], "tanh"); }, kTr);
-    add(
-        "silu", "silu", {in({3, 4})}, [](const T& x) { return silu(x[0]); }, kTr);
-    add(
-        "softplus", "softplus", {in({3, 4})}, [](const T& x) { return softplus(x[0], 2, 3); }, kTr);
-    add(
-        "clamp", "clamp", {in({3, 4})}, [](const T& x) { return clamp(x[0], -0.5, 0.7); }, kEw);
-    add(
-        "pow_scalar", "pow", {in({3, 4}, kPos)}, [](const T& x) { return pow(x[0], 2.5); }, kTr);
-    add(
-        "square", "pow", {in({3, 4})}, [](const T& x) { return pow(x[0], 2.0); }, kEw);
-    add(
-        "reciprocal", "reciprocal", {in({3, 4}, kPos)}, [](const T& x) { return reciprocal(x[0]); },
-        kEw);
-    // ---- binary
-    add(
-        "add", "add", {in({3, 4}), in({3, 4}, Domain::any, kT)},
-        [](const T& x) { return x[0] + x[1]; }, kEw);
-    add(
-        "add_broadcast", "add", {in({3, 1, 4}), in({5, 4})}, [](const T& x) { return x[0] + x[1]; },
-        kEw);
-    add(
-        "add_scalar", "add", {in({3, 4})}, [](const T& x) { return x[0] + 2.5; }, kEw);
-    add(
-        "sub_broadcast", "sub", {in({4}), in({3, 4}, Domain::any, kS)},
-        [](const T& x) { return x[0] - x[1]; }, kEw);
-    add(
-        "rsub_scalar", "sub", {in({3, 4})}, [](const T& x) { return 2.0 - x[0]; }, kEw);
-    add(
-        "mul", "mul", {in({3, 4}, Domain::any, kS), in({3, 4}, Domain::any, kT)},
-        [](const T& x) { return x[0] * x[1]; }, kEw);
-    add(
-        "mul_broadcast", "mul", {in({2, 3, 1}), in({1, 4})}, [](const T& x) { return x[0] * x[1]; },
-        kEw);
-    add(
-        "div", "div", {in({3, 4}), in({3, 4}, kPos)}, [](const T& x) { return x[0] / x[1]; }, kEw);
-    add(
-        "div_broadcast", "div", {in({3, 4}), in({4}, kPos)}, [](const T& x) { return x[0] / x[1]; },
-        kEw);
-    add(
-        "rdiv_scalar", "div", {in({3, 4}, kPos)}, [](const T& x) { return 2.0 / x[0]; }, kEw);
-    add(
-        "pow_tensor", "pow", {in({3, 4}, kPos), in({3, 4})},
-        [](const T& x) { return pow(x[0], x[1]); }, kTr);
-    add(
-        "maximum", "maximum", {in({3, 4}), in({4})}, [](const T& x) { return maximum(x[0], x[1]); },
-        kEw);
-    add(
-        "minimum", "minimum", {in({3, 4}, Domain::any, kT), in({3, 4})},
-        [](const T& x) { return minimum(x[0], x[1]); }, kEw);
-    add(
-        "where", "where", {constant({3, 4}), in({3, 4}), in({4})},
-        [](const T& x) { return where(gt(x[0], 0.0), x[1], x[2]); }, kEw);
-    add(
-        "masked_fill", "masked_fill", {in({3, 4}), constant({3, 4})},
-        [](const T& x) { return masked_fill(x[0], gt(x[1], 0.0), -1.5); }, kEw);
-    // ---- comparisons (forward only)
-    add(
-        "lt", "lt", {in({3, 4}), in({3, 4})}, [](const T& x) { return lt(x[0], x[1]); }, kExact,
-        false);
-    add(
-        "le", "le", {in({3, 4}), in({4})}, [](const T& x) { return le(x[0], x[1]); }, kExact,
-        false);
-    add(
-        "gt", "gt", {in({3, 4})}, [](const T& x) { return gt(x[0], 0.25); }, kExact, false);
-    add(
-        "ge", "ge", {in({3, 4}), in({3, 4})}, [](const T& x) { return ge(x[0], x[1]); }, kExact,
-        false);
-    add(
-        "ne", "ne", {in({3, 4}), in({3, 4})}, [](const T& x) { return ne(x[0], x[1]); }, kExact,
-        false);
-    add(
-        "eq", "eq", {in({3, 4})}, [](const T& x) { return eq(x[0], x[0] * 1.0); }, kExact, false);
-    // ---- reductions
-    add(
-        "sum_all", "sum", {in({3, 4})}, [](const T& x) { return sum(x[0]); }, kRed);
-    add(
-        "sum_dims", "sum", {in({2, 3, 4}, Domain::any, kT)},
-        [](const T& x) {
-            return sum(x[0], {0, 2}, true);
-        },
-        kRed);
-    add(
-        "mean_dim", "mean", {in({3, 4})}, [](const T& x) { return mean(x[0], {1}); }, kRed);
-    add(
-        "var_dim", "var", {in({3, 5})}, [](const T& x) { return var(x[0], {1}); }, kRed);
-    add(
-        "var_biased", "var", {in({2, 3, 4}, Domain::any, kS)},
-        [](const T& x) {
-            return var(x[0], {0, 2}, false, true);
-        },
-        kRed);
-    add(
-        "std_all", "std", {in({3, 4})}, [](const T& x) { return marrow::std(x[0]); }, kRed);
-    add(
-        "std_dim", "std", {in({4, 3})}, [](const T& x) { return marrow::std(x[0], {0}, false); },
-        kRed);
-    add(
-        "max_all", "max", {in({3, 4})}, [](const T& x) { return max(x[0]); }, kExact);
-    add(
-        "max_dim", "max", {in({3, 4}, Domain::any, kT)},
-        [](const T& x) { return max(x[0], 1).first; }, kExact);
-    add(
-        "min_dim", "min", {in({3, 4})}, [](const T& x) { return min(x[0], 0, true).first; },
-        kExact);
-    add(
-        "min_all", "min", {in({3, 4})}, [](const T& x) { return min(x[0]); }, kExact);
-    add(
-        "argmax", "argmax", {in({3, 4})}, [](const T& x) { return argmax(x[0], 1); }, kExact,
-        false);
-    add(
-        "argmin_all", "argmin", {in({3, 4})}, [](const T& x) { return argmin(x[0]); }, kExact,
-        false);
-    add(
-        "logsumexp", "logsumexp", {in({3, 4})}, [](const T& x) { return logsumexp(x[0], {1}); },
-        kTr);
-    add(
-        "norm2", "norm", {in({3, 4})}, [](const T& x) { return norm(x[0], 2, {1}); }, kRed);
-    add(
-        "norm1", "norm", {in({3, 4}, kNZ)}, [](const T& x) { return norm(x[0], 1); }, kRed);
-    add(
-        "norm3", "norm", {in({3, 4}, kNZ)}, [](const T& x) { return norm(x[0], 3, {0}, true); },
-        kTr);
-    add(
-        "all", "all", {in({3, 4})}, [](const T& x) { return all(gt(x[0], -1.0), {1}); }, kExact,
-        false);
-    add(
-        "any", "any", {in({3, 4})}, [](const T& x) { return any(gt(x[0], 1.0), {0}); }, kExact,
-        false);
-    // ---- matrix products
-    add(
-        "mm", "mm", {in({3, 4}), in({4, 5})}, [](const T& x) { return mm(x[0], x[1]); }, kMm);
-    add(
-        "mm_transposed", "mm", {in({3, 4}, Domain::any, kT), in({4, 5}, Domain::any, kT)},
-        [](const T& x) { return mm(x[0], x[1]); }, kMm);
-    add(
-        "bmm", "bmm", {in({2, 3, 4}), in({2, 4, 5}, Domain::any, kT)},
-        [](const T& x) { return bmm(x[0], x[1]); }, kMm);
-    add(
-        "matmul_broadcast", "matmul", {in({2, 1, 3, 4}), in({5, 4, 2})},
-        [](const T& x) { return matmul(x[0], x[1]); }, kMm);
-    add(
-        "matmul_fold", "matmul", {in({2, 3, 4}), in({4, 5})},
-        [](const T& x) { return matmul(x[0], x[1]); }, kMm);
-    add(
-        "matmul_vec", "matmul", {in({3, 4}), in({4})},
-        [](const T& x) { return matmul(x[0], x[1]); }, kMm);
-    add(
-        "matmul_dot", "matmul", {in({4}), in({4})}, [](const T& x) { return matmul(x[0], x[1]); },
-        kMm);
-    add(
-        "addmm", "addmm", {in({5}), in({3, 4}), in({4, 5})},
-        [](const T& x) { return addmm(x[0], x[1], x[2], 0.5, 2.0); }, kMm);
-    add(
-        "linear", "linear", {in({2, 3, 4}), in({5, 4}), in({5})},
-        [](const T& x) { return linear(x[0], x[1], x[2]); }, kMm);
-    add(
-        "linear_2d", "linear", {in({3, 4}, Domain::any, kS), in({5, 4})},
-        [](const T& x) { return linear(x[0], x[1]); }, kMm);
-    add(
-        "linear_bias_2d", "linear", {in({3, 4}), in({5, 4}), in({5})},
-        [](const T& x) { return linear(x[0], x[1], x[2]); }, kMm);
-    add(
-        "outer", "outer", {in({3}), in({4})}, [](const T& x) { return outer(x[0], x[1]); }, kMm);
-    // ---- softmax family
-    add(
-        "softmax", "softmax", {in({3, 5})}, [](const T& x) { return softmax(x[0], -1); }, kTr);
-    add(
-        "softmax_dim0", "softmax", {in({4, 3}, Domain::any, kT)},
-        [](const T& x) { return softmax(x[0], 0); }, kTr);
-    add(
-        "log_softmax", "log_softmax", {in({2, 4, 3})},
-        [](const T& x) { return log_softmax(x[0], 1); }, kTr);
-    add(
-        "cumsum", "cumsum", {in({3, 4})}, [](const T& x) { return cumsum(x[0], 1); }, kRed);
-    add(
-        "cumsum_dim0", "cumsum", {in({3, 4}, Domain::any, kT)},
-        [](const T& x) { return cumsum(x[0], 0); }, kRed);
-    add(
-        "one_hot", "one_hot", {index({5}, 4)}, [](const T& x) { return one_hot(x[0], 6); }, kExact,
-        false);
-    // ---- shape
-    add(
-        "reshape_copy", "reshape", {in({3, 4}, Domain::any, kT)},
-        [](const T& x) {
-            return reshape(x[0], {2, 6});
-        },
-        kExact);
-    add(
-        "view", "view", {in({3, 4})},
-        [](const T& x) {
-            return view(x[0], {4, -1});
-        },
-        kExact);
-    add(
-        "flatten", "flatten", {in({2, 3, 4})}, [](const T& x) { return flatten(x[0], 1); }, kExact);
-    add(
-        "squeeze", "squeeze", {in({3, 1, 4})}, [](const T& x) { return squeeze(x[0], 1); }, kExact);
-    add(
-        "unsqueeze", "unsqueeze", {in({3, 4})}, [](const T& x) { return unsqueeze(x[0], -1); },
-        kExact);
-    add(
-        "expand", "expand", {in({3, 1})},
-        [](const T& x) {
-            return expand(x[0], {2, 3, 4});
-        },
-        kRed);
-    add(
-        "permute", "permute", {in({2, 3, 4})},
-        [](const T& x) {
-            return permute(x[0], {2, 0, 1});
-        },
-        kExact);
-    add(
-        "transpose", "transpose", {in({2, 3, 4})}, [](const T& x) { return transpose(x[0], 0, 2); },
-        kExact);
-    add(
-        "narrow", "narrow", {in({3, 5})}, [](const T& x) { return narrow(x[0], 1, 1, 3); }, kExact);
-    add(
-        "slice_step", "slice", {in({3, 8})}, [](const T& x) { return slice(x[0], 1, 1, 7, 2); },
-        kExact);
-    add(
-        "chunk", "chunk", {in({3, 7})}, [](const T& x) { return chunk(x[0], 3, 1)[1]; }, kExact);
-    add(
-        "split_sizes", "split", {in({5, 3})},
-        [](const T& x) {
-            return split(x[0], {1, 3, 1}, 0)[1];
-        },
-        kExact);
-    add(
-        "cat", "cat", {in({3, 2}), in({3, 4}, Domain::any, kT), in({3, 1})},
-        [](const T& x) {
-            return cat({x[0], x[1], x[2]}, 1);
-        },
-        kExact);
-    add(
-        "stack", "stack", {in({3, 4}), in({3, 4})},
-        [](const T& x) {
-            return stack({x[0], x[1]}, 1);
-        },
-        kExact);
-    add(
-        "pad_constant", "pad", {in({3, 4})},
-        [](const T& x) {
-            return pad(x[0], {1, 2, 0, 1}, "constant", 0.5);
-        },
-        kExact);
-    add(
-        "pad_reflect", "pad", {in({2, 3, 5})},
-        [](const T& x) {
-            return pad(x[0], {2, 1, 1, 1}, "reflect");
-        },
-        kRed);
-    add(
-        "flip", "flip", {in({2, 3, 4})},
-        [](const T& x) {
-            return flip(x[0], {0, 2});
-        },
-        kExact);
-    add(
-        "clone", "clone", {in({3, 4}, Domain::any, kT)}, [](const T& x) { return clone(x[0]); },
-        kExact);
-    add(
-        "contiguous", "contiguous", {in({3, 4}, Domain::any, kT)},
-        [](const T& x) { return contiguous(x[0]); }, kExact);
-    // ---- indexing and sorting
-    add(
-        "index_select", "index_select", {in({3, 5}), index({6}, 5)},
-        [](const T& x) { return index_select(x[0], 1, x[1]); }, kExact);
-    add(
-        "gather", "gather", {in({3, 5}), index({3, 4}, 5)},
-        [](const T& x) { return gather(x[0], 1, x[1]); }, kExact);
-    add(
-        "scatter_add", "scatter_add", {in({4, 3}), index({5, 3}, 4), in({5, 3})},
-        [](const T& x) { return scatter_add(x[0], 0, x[1], x[2]); }, kRed);
-    add(
-        "embedding", "embedding", {in({10, 3}), index({2, 4}, 10)},
-        [](const T& x) { return embedding(x[0], x[1]); }, kExact);
-    add(
-        "topk", "topk", {in({3, 6})}, [](const T& x) { return topk(x[0], 2, 1).first; }, kExact);
-    add(
-        "topk_indices", "topk", {in({3, 6})},
-        [](const T& x) { return topk(x[0], 3, 0, false).second; }, kExact, false);
-    add(
-        "sort", "sort", {in({4, 3}, Domain::any, kT)},
-        [](const T& x) { return sort(x[0], 0, true).first; }, kExact);
-    add(
-        "sort_indices", "sort", {in({3, 5})}, [](const T& x) { return sort(x[0], 1).second; },
-        kExact, false);
-    return c;
+    std::vector<OpCase> list;
+    cases::add_unary(list);
+    cases::add_binary(list);
+    cases::add_reduce(list);
+    cases::add_gemm(list);
+    cases::add_softmax(list);
+    cases::add_shape(list);
+    cases::add_index(list);
+    std::set<std::string> names, bench_names;
+    for (const OpCase& c : list) {
+        MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
+                     c.name);
+        for (const BenchSize& b : c.bench)
+            MARROW_CHECK(bench_names.insert(b.name).second,
+                         "op case registry: benchmark {} (case {}) is listed twice", b.name,
+                         c.name);
+    }
+    return list;
 }
 
 }  // namespace
 
+const char* tier_name(Tier tier) {
+    switch (tier) {
+        case Tier::small:
+            return "small";
+        case Tier::parity:
+            return "parity";
+        case Tier::bench:
+            return "bench";
+    }
+    return "?";
+}
+
 const std::vector<OpCase>& op_cases() {
     static const std::vector<OpCase> cases = build();
     return cases;
+}
+
+const OpCase& op_case(const std::string& name) {
+    for (const OpCase& c : op_cases())
+        if (c.name == name) return c;
+    fail("op case registry: no case named \"{}\"", name);
+}
+
+std::vector<Shape> shapes_at(const OpCase& c, Tier tier) {
+    MARROW_CHECK(tier != Tier::bench, "shapes_at({}): bench shapes are per BenchSize", c.name);
+    if (tier == Tier::parity) return c.parity_shapes;
+    std::vector<Shape> shapes;
+    for (const InputSpec& s : c.inputs) shapes.push_back(s.shape);
+    return shapes;
+}
+
+TolClass tol_at(const OpCase& c, Tier tier) {
+    return tier != Tier::small && c.tol == TolClass::matmul ? TolClass::matmul_deep : c.tol;
 }
 
 const std::vector<std::string>& required_differentiable_ops() {
@@ -399,30 +157,50 @@ Tensor apply_layout(const Tensor& values, Layout layout) {
     return view;
 }
 
-std::vector<Tensor> make_inputs(const OpCase& c, uint64_t seed) {
+std::vector<Tensor> make_values(const OpCase& c, const std::vector<Shape>& shapes, DType dtype,
+                                uint64_t seed) {
+    MARROW_CHECK(shapes.size() == c.inputs.size(), "make_values({}): {} shapes for {} inputs",
+                 c.name, shapes.size(), c.inputs.size());
     Generator gen(seed);
-    std::vector<Tensor> inputs;
-    for (const InputSpec& s : c.inputs) {
-        Tensor v = [&] {
-            switch (s.domain) {
-                case Domain::positive:
-                    return rand(s.shape, DType::f64, Device::cpu(), gen) * 1.5 + 0.5;
-                case Domain::nonzero: {
-                    Tensor r = randn(s.shape, DType::f64, Device::cpu(), gen);
-                    return r + sign(r) * 0.2;
-                }
-                case Domain::index:
-                    return randint(0, s.index_high, s.shape, DType::i64, Device::cpu(), gen);
-                case Domain::any:
-                    break;
+    std::vector<Tensor> values;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        const Shape& shape = shapes[i];
+        const InputSpec& s = c.inputs[i];
+        switch (s.domain) {
+            case Domain::positive:
+                values.push_back(rand(shape, dtype, Device::cpu(), gen) * 1.5 + 0.5);
+                break;
+            case Domain::nonzero: {
+                Tensor r = randn(shape, dtype, Device::cpu(), gen);
+                values.push_back(r + sign(r) * 0.2);
+                break;
             }
-            return randn(s.shape, DType::f64, Device::cpu(), gen);
-        }();
-        Tensor x = apply_layout(v, s.layout);
-        if (s.differentiable && c.differentiable) x.requires_grad_();
+            case Domain::index:
+                values.push_back(randint(0, s.index_high, shape, DType::i64, Device::cpu(), gen));
+                break;
+            case Domain::any:
+                values.push_back(randn(shape, dtype, Device::cpu(), gen));
+                break;
+        }
+    }
+    return values;
+}
+
+std::vector<Tensor> make_case_inputs(const OpCase& c, const std::vector<Tensor>& values,
+                                     Device device, bool apply_layouts) {
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < values.size(); ++i) {
+        Tensor v = values[i].device() == device ? values[i] : to(values[i], device);
+        Tensor x = apply_layout(v, apply_layouts ? c.inputs[i].layout : Layout::contiguous);
+        if (c.inputs[i].differentiable && c.differentiable) x.requires_grad_();
         inputs.push_back(x);
     }
     return inputs;
+}
+
+std::vector<Tensor> make_inputs(const OpCase& c, uint64_t seed) {
+    return make_case_inputs(c, make_values(c, shapes_at(c, Tier::small), DType::f64, seed),
+                            Device::cpu());
 }
 
 }  // namespace marrow::test

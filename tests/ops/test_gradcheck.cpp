@@ -1,5 +1,6 @@
-// Gradcheck mode of the op-case registry: every differentiable case, float64, against central
-// differences, with contiguous, transposed and strided inputs as the registry lays them out.
+// Gradcheck mode of the op-case registry: every differentiable case at the small tier,
+// float64, against central differences, with contiguous, transposed and strided inputs as the
+// registry lays them out. Every differentiable op the foundation issue lists must be covered.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -25,9 +26,10 @@ TEST_CASE("gradcheck: every differentiable op case") {
         ops.insert(c.op);
         ++cases;
     }
-    MESSAGE(fmt::format("gradcheck mode covered {} ops in {} cases", ops.size(), cases));
+    MESSAGE(fmt::format("gradcheck mode (small tier, f64) covered {} ops in {} cases", ops.size(),
+                        cases));
     for (const std::string& op : required_differentiable_ops()) {
-        CAPTURE(op);
+        INFO("differentiable op ", op, " has no differentiable case in the registry");
         CHECK(ops.count(op) == 1);
     }
 }

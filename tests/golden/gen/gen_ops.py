@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Golden fixtures for the op-case registry (tests/ops/op_cases.cpp).
 
-Reads the registry as JSON (`build/tests/op_cases_json`), makes each case's inputs,
+Reads the registry as JSON (`build/tests/ops/op_cases_json`), makes each case's inputs,
 runs the PyTorch twin of the case below in float64 and float32, and writes inputs,
 upstream gradient, outputs and input gradients to tests/golden/fixtures/ops.safetensors:
   <case>/in<i>, <case>/gout, <case>/out.f64, <case>/out.f32,
@@ -18,7 +18,24 @@ import torch.nn.functional as F
 
 from safetensors_io import save
 
-# The PyTorch twin of every registry case, by case name.
+# The composed twins of the fused ops, written the way the registry writes them (a shift by the
+# detached max, then elementwise ops and sums).
+def softmax_composed(x, dim):
+    e = torch.exp(x - x.amax(dim, keepdim=True).detach())
+    return e / e.sum(dim, keepdim=True)
+
+
+def log_softmax_composed(x, dim):
+    s = x - x.amax(dim, keepdim=True).detach()
+    return s - torch.log(torch.exp(s).sum(dim, keepdim=True))
+
+
+def logsumexp_composed(x, dim):
+    m = x.amax(dim, keepdim=True).detach()
+    return m.squeeze(dim) + torch.log(torch.exp(x - m).sum(dim))
+
+
+# The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
 CASES = {
     "neg": lambda x: -x,
     "abs": torch.abs,
@@ -65,6 +82,8 @@ CASES = {
     "eq": lambda x: x == x * 1.0,
     "sum_all": torch.sum,
     "sum_dims": lambda x: x.sum(dim=(0, 2), keepdim=True),
+    "sum_dim1": lambda x: x.sum(dim=1),
+    "sum_dim0": lambda x: x.sum(dim=0),
     "mean_dim": lambda x: x.mean(dim=1),
     "var_dim": lambda x: x.var(dim=1),
     "var_biased": lambda x: x.var(dim=(0, 2), unbiased=False, keepdim=True),
@@ -77,6 +96,7 @@ CASES = {
     "argmax": lambda x: x.argmax(dim=1),
     "argmin_all": torch.argmin,
     "logsumexp": lambda x: torch.logsumexp(x, dim=1),
+    "logsumexp_composed": lambda x: logsumexp_composed(x, 1),
     "norm2": lambda x: torch.linalg.vector_norm(x, 2, dim=1),
     "norm1": lambda x: torch.linalg.vector_norm(x, 1),
     "norm3": lambda x: torch.linalg.vector_norm(x, 3, dim=0, keepdim=True),
@@ -85,6 +105,7 @@ CASES = {
     "mm": torch.mm,
     "mm_transposed": torch.mm,
     "bmm": torch.bmm,
+    "matmul_bcast_a": torch.matmul,
     "matmul_broadcast": torch.matmul,
     "matmul_fold": torch.matmul,
     "matmul_vec": torch.matmul,
@@ -95,8 +116,10 @@ CASES = {
     "linear_bias_2d": F.linear,
     "outer": torch.outer,
     "softmax": lambda x: torch.softmax(x, -1),
+    "softmax_composed": lambda x: softmax_composed(x, -1),
     "softmax_dim0": lambda x: torch.softmax(x, 0),
     "log_softmax": lambda x: torch.log_softmax(x, 1),
+    "log_softmax_composed": lambda x: log_softmax_composed(x, 1),
     "cumsum": lambda x: torch.cumsum(x, 1),
     "cumsum_dim0": lambda x: torch.cumsum(x, 0),
     "one_hot": lambda i: F.one_hot(i, 6),
