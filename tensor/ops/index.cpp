@@ -1,28 +1,27 @@
 #include "tensor/ops/index.h"
 
-#include <algorithm>
-
 #include "tensor/dispatch.h"
 #include "tensor/factory.h"
 #include "tensor/kernels.h"
 #include "tensor/ops/copy.h"
+#include "tensor/ops/reduce.h"
 #include "tensor/ops/view.h"
 
 namespace marrow::op {
 
-void check_index_range(std::string_view op, const Tensor& index, int64_t size) {
+// Index values are checked by the kernels where the index lives (tensor/cpu/index.cpp; on CUDA,
+// Note [device-side index checks] in cuda/stream.h): an entry point never copies an index to
+// the host, which would stall the device on every gather, embedding or loss.
+void check_index_tensor(std::string_view op, const Tensor& index, const Tensor& x) {
     MARROW_CHECK(index.dtype() == DType::i64, "{}: index must be int64, got {}", op, index.dtype());
-    Tensor host = contiguous(to_device(index, Device::cpu()));
-    const int64_t* p = host.data<int64_t>();
-    for (int64_t i = 0; i < host.numel(); ++i)
-        MARROW_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} out of range [0, {})", op, p[i], size);
+    check_same_device(op, x, index);
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     MARROW_CHECK(x.dim() > 0, "index_select: input must have at least one dim");
     int64_t d = wrap_dim(dim, x.dim(), "index_select");
     MARROW_CHECK(index.dim() <= 1, "index_select: index must be 1-d, got shape {}", index.shape());
-    check_index_range("index_select", index, x.size(d));
+    check_index_tensor("index_select", index, x);
     Shape shape = x.shape();
     shape[size_t(d)] = index.numel();
     Tensor out = empty(shape, x.dtype(), x.device());
@@ -34,7 +33,12 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index,
                             const Tensor& src) {
     int64_t d = wrap_dim(dim, int64_t(shape.size()), "index_add");
-    check_index_range("index_add", index, shape[size_t(d)]);
+    check_index_tensor("index_add", index, src);
+    Shape expected = shape;
+    expected[size_t(d)] = index.numel();
+    MARROW_CHECK(src.shape() == expected,
+                 "index_add: src shape {} does not match {} (shape {} with dim {} of size {})",
+                 src.shape(), expected, shape, d, index.numel());
     Tensor out = zeros(shape, src.dtype(), src.device());
     kernel<IndexAddKernel>(OpId::index_add, src.device())(
         as_3d_around(src, d), contiguous(reshape(index, {-1})), as_3d_around(out, d));
@@ -49,7 +53,7 @@ static void check_gather_shapes(std::string_view op, const Tensor& x, int64_t d,
         MARROW_CHECK(i == d || index.size(i) <= x.size(i),
                      "{}: index shape {} exceeds input shape {} at dim {}", op, index.shape(),
                      x.shape(), i);
-    check_index_range(op, index, x.dim() == 0 ? 1 : x.size(d));
+    check_index_tensor(op, index, x);
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
@@ -106,18 +110,30 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
     MARROW_CHECK(index.dtype() == DType::i64, "one_hot: index must be int64, got {}",
                  index.dtype());
     if (num_classes < 0) {
-        Tensor host = contiguous(to_device(index, Device::cpu()));
-        const int64_t* p = host.data<int64_t>();
-        num_classes = host.numel() ? *std::max_element(p, p + host.numel()) + 1 : 0;
+        // The output shape needs max + 1: the one host sync left here (PyTorch syncs too). A
+        // device reduction brings one number back, not the index (f64 is exact below 2^53).
+        num_classes = index.numel() == 0
+                          ? 0
+                          : int64_t(reduce(ReduceOp::max, to_dtype(index, DType::f64), {}, false)
+                                        .item()) +
+                                1;
     }
-    check_index_range("one_hot", index, num_classes);
+    MARROW_CHECK(num_classes >= 0, "one_hot: num_classes must be >= 0, got {}", num_classes);
     Shape shape = index.shape();
     shape.push_back(num_classes);
     Tensor out = zeros(shape, DType::i64, index.device());
     Tensor ones_src = ones(index.shape(), DType::f64, index.device());
     Tensor as_float = to_dtype(out, DType::f64);
-    Tensor filled = scatter_add(as_float, -1, unsqueeze(index, -1), unsqueeze(ones_src, -1));
-    return to_dtype(filled, DType::i64);
+    // scatter_add's kernel checks the class values: on the CPU its error is raised here and
+    // named for one_hot too; on CUDA it surfaces, as scatter_add's, at the next sync point.
+    auto fill = [&] {
+        try {
+            return scatter_add(as_float, -1, unsqueeze(index, -1), unsqueeze(ones_src, -1));
+        } catch (const Error& e) {
+            fail("one_hot (num_classes = {}): {}", num_classes, e.what());
+        }
+    };
+    return to_dtype(fill(), DType::i64);
 }
 
 }  // namespace marrow::op
