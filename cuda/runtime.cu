@@ -87,8 +87,8 @@ ErrorSlot& error_slot(int device) {
 // Copies the record (after the stream's earlier work), clears and raises it if it is set.
 void check_index_error(ErrorSlot& slot, int device, cudaStream_t stream) {
     DeviceIndexError snapshot;
-    MARROW_CUDA_CHECK(cudaMemcpyAsync(&snapshot, slot.record, sizeof(snapshot),
-                                      cudaMemcpyDeviceToHost, stream));
+    MARROW_CUDA_CHECK(
+        cudaMemcpyAsync(&snapshot, slot.record, sizeof(snapshot), cudaMemcpyDeviceToHost, stream));
     MARROW_CUDA_CHECK(cudaStreamSynchronize(stream));
     if (snapshot.ready == 0) {
         // claimed but not ready: a kernel on another stream is writing it; a later check sees it.
@@ -128,7 +128,7 @@ void synchronize(int device) {
     // Disarm before the wait: a launch racing with it re-arms the slot for the next check.
     ErrorSlot& slot = error_slot(device);
     bool armed = slot.armed.exchange(false);
-    MARROW_CUDA_CHECK(cudaDeviceSynchronize());  // every stream of the device
+    MARROW_CUDA_CHECK(cudaDeviceSynchronize());           // every stream of the device
     if (armed) check_index_error(slot, device, nullptr);  // all work is done: any stream will do
 }
 

@@ -61,9 +61,9 @@ private:
 // marrow::Error naming the op, the value, the range and the position. Like PyTorch's
 // device-side asserts, the error surfaces late: ops launched in between ran on the bad data.
 struct DeviceIndexError {
-    int32_t claimed = 0;   // 0: free; set by the reporting thread's atomicCAS
-    int32_t ready = 0;     // 1 once the fields below are written (the host reads only then)
-    int32_t op = 0;        // int(OpId) of the kernel that found it
+    int32_t claimed = 0;  // 0: free; set by the reporting thread's atomicCAS
+    int32_t ready = 0;    // 1 once the fields below are written (the host reads only then)
+    int32_t op = 0;       // int(OpId) of the kernel that found it
     int32_t unused = 0;
     int64_t value = 0;     // the bad index
     int64_t bound = 0;     // the valid range is [0, bound)

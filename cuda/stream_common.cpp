@@ -23,9 +23,10 @@ StreamGuard::~StreamGuard() { t_current = std::move(previous_); }
 
 void raise_device_index_error(const DeviceIndexError& e, int device) {
     std::string_view op = e.op >= 0 && e.op < int(OpId::count) ? op_name(OpId(e.op)) : "unknown";
-    fail("{}: index {} out of range [0, {}) at flat position {} of the index (found on cuda:{} "
-         "by the kernel, reported at the next synchronisation; later results are unreliable)",
-         op, e.value, e.bound, e.position, device);
+    fail(
+        "{}: index {} out of range [0, {}) at flat position {} of the index (found on cuda:{} "
+        "by the kernel, reported at the next synchronisation; later results are unreliable)",
+        op, e.value, e.bound, e.position, device);
 }
 
 }  // namespace marrow::cuda

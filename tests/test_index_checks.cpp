@@ -55,11 +55,11 @@ TEST_CASE("CPU: a bad index names the op, the value, the range and the position"
                          doctest::Contains("gather: index -1 out of range [0, 2) at position "
                                            "[0, 1]"),
                          Error);
-    CHECK_THROWS_WITH_AS(scatter_add(zeros({4, 3}, DType::f64), 0,
-                                     idx({0, 1, 2, 3, 0, 4}, {2, 3}), x),
-                         doctest::Contains("scatter_add: index 4 out of range [0, 4) at position "
-                                           "[1, 2]"),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        scatter_add(zeros({4, 3}, DType::f64), 0, idx({0, 1, 2, 3, 0, 4}, {2, 3}), x),
+        doctest::Contains("scatter_add: index 4 out of range [0, 4) at position "
+                          "[1, 2]"),
+        Error);
     CHECK_THROWS_WITH_AS(scatter_add(zeros({4, 3}, DType::f64), 0, idx({-5}, {1, 1}), x),
                          doctest::Contains("scatter_add: index -5 out of range [0, 4)"), Error);
     CHECK_THROWS_WITH_AS(embedding(x, idx({1, 2}, {1, 2})),
@@ -75,9 +75,9 @@ TEST_CASE("CPU: a bad index names the op, the value, the range and the position"
                          doctest::Contains("index_select: index 0 out of range [0, 0)"), Error);
     CHECK_THROWS_WITH_AS(index_select(zeros({2, 0}), 0, idx({5})),
                          doctest::Contains("index_select: index 5 out of range [0, 2)"), Error);
-    CHECK_THROWS_WITH_AS(scatter_add(zeros({0, 3}, DType::f64), 0, idx({2}, {1, 1}),
-                                     zeros({1, 1}, DType::f64)),
-                         doctest::Contains("scatter_add: index 2 out of range [0, 0)"), Error);
+    CHECK_THROWS_WITH_AS(
+        scatter_add(zeros({0, 3}, DType::f64), 0, idx({2}, {1, 1}), zeros({1, 1}, DType::f64)),
+        doctest::Contains("scatter_add: index 2 out of range [0, 0)"), Error);
 }
 
 TEST_CASE("CPU: both ends of the range are valid") {
@@ -98,19 +98,19 @@ TEST_CASE("CPU: both ends of the range are valid") {
 }
 
 TEST_CASE("CPU: a long index (parallel check) reports its first bad position") {
-    // 100000 values > the 32768-element parallel grain: threads see different bad values, the
+    // 2^20 + 5 values, past the check's parallel grain: threads see different bad values, the
     // min-reduction keeps the first.
-    std::vector<int64_t> v(100000);
+    std::vector<int64_t> v((1 << 20) + 5);
     for (size_t i = 0; i < v.size(); ++i) v[i] = int64_t(i % 5);
-    v[70001] = 9;
-    v[40002] = -3;
-    v[99999] = 5;
+    v[700001] = 9;
+    v[400002] = -3;
+    v[v.size() - 1] = 5;
     Tensor x = zeros({5, 2});
     CHECK_THROWS_WITH_AS(index_select(x, 0, idx(v)),
-                         doctest::Contains("index -3 out of range [0, 5) at position [40002]"),
+                         doctest::Contains("index -3 out of range [0, 5) at position [400002]"),
                          Error);
-    CHECK_THROWS_WITH_AS(op::index_add_into_zeros({5, 2}, 0, idx(v), zeros({100000, 2})),
-                         doctest::Contains("index -3 out of range [0, 5) at position [40002]"),
+    CHECK_THROWS_WITH_AS(op::index_add_into_zeros({5, 2}, 0, idx(v), zeros({int64_t(v.size()), 2})),
+                         doctest::Contains("index -3 out of range [0, 5) at position [400002]"),
                          Error);
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("CPU: index metadata is still checked on the host") {
 }
 
 #if defined(MARROW_CUDA_SIM) || defined(MARROW_CUDA_NVCC)
-TEST_SUITE("cuda") {
+TEST_SUITE_BEGIN("cuda");
 namespace {
 
 Tensor cu(const Tensor& t) { return to(t, Device::cuda()); }
@@ -150,36 +150,68 @@ void check_raised_at_sync(F bad, const char* message) {
 
 TEST_CASE("CUDA: a bad index is raised at the next sync point, naming op, value and range") {
     Tensor x = cu(rows23());
-    check_raised_at_sync([&] { return index_select(x, 1, cu(idx({0, 3}))); },
-                         "index_select: index 3 out of range [0, 3) at flat position 1");
-    check_raised_at_sync([&] { return index_select(x, 0, cu(idx({-1, 0}))); },
-                         "index_select: index -1 out of range [0, 2) at flat position 0");
-    check_raised_at_sync([&] { return op::index_add_into_zeros({4, 3}, 0, cu(idx({1, 4})), x); },
-                         "index_add: index 4 out of range [0, 4) at flat position 1");
-    check_raised_at_sync([&] { return op::index_add_into_zeros({4, 3}, 0, cu(idx({-2, 0})), x); },
-                         "index_add: index -2 out of range [0, 4) at flat position 0");
-    check_raised_at_sync([&] { return gather(x, 1, cu(idx({0, 1, 2, 0, 3, 1}, {2, 3}))); },
-                         "gather: index 3 out of range [0, 3) at flat position 4");
-    check_raised_at_sync([&] { return gather(x, 0, cu(idx({0, -1}, {1, 2}))); },
-                         "gather: index -1 out of range [0, 2) at flat position 1");
     check_raised_at_sync(
         [&] {
-            return scatter_add(cu(zeros({4, 3}, DType::f64)), 0, cu(idx({0, 1, 2, 3, 0, 4}, {2, 3})),
-                               x);
+            return index_select(x, 1, cu(idx({0, 3})));
+        },
+        "index_select: index 3 out of range [0, 3) at flat position 1");
+    check_raised_at_sync(
+        [&] {
+            return index_select(x, 0, cu(idx({-1, 0})));
+        },
+        "index_select: index -1 out of range [0, 2) at flat position 0");
+    check_raised_at_sync(
+        [&] {
+            return op::index_add_into_zeros({4, 3}, 0, cu(idx({1, 4})), x);
+        },
+        "index_add: index 4 out of range [0, 4) at flat position 1");
+    check_raised_at_sync(
+        [&] {
+            return op::index_add_into_zeros({4, 3}, 0, cu(idx({-2, 0})), x);
+        },
+        "index_add: index -2 out of range [0, 4) at flat position 0");
+    check_raised_at_sync(
+        [&] {
+            return gather(x, 1, cu(idx({0, 1, 2, 0, 3, 1}, {2, 3})));
+        },
+        "gather: index 3 out of range [0, 3) at flat position 4");
+    check_raised_at_sync(
+        [&] {
+            return gather(x, 0, cu(idx({0, -1}, {1, 2})));
+        },
+        "gather: index -1 out of range [0, 2) at flat position 1");
+    check_raised_at_sync(
+        [&] {
+            return scatter_add(cu(zeros({4, 3}, DType::f64)), 0,
+                               cu(idx({0, 1, 2, 3, 0, 4}, {2, 3})), x);
         },
         "scatter_add: index 4 out of range [0, 4) at flat position 5");
     check_raised_at_sync(
-        [&] { return scatter_add(cu(zeros({4, 3}, DType::f64)), 0, cu(idx({-5}, {1, 1})), x); },
+        [&] {
+            return scatter_add(cu(zeros({4, 3}, DType::f64)), 0, cu(idx({-5}, {1, 1})), x);
+        },
         "scatter_add: index -5 out of range [0, 4) at flat position 0");
-    check_raised_at_sync([&] { return embedding(x, cu(idx({1, 2}, {1, 2}))); },
-                         "index_select: index 2 out of range [0, 2) at flat position 1");
-    check_raised_at_sync([&] { return one_hot(cu(idx({1, 3})), 3); },
-                         "scatter_add: index 3 out of range [0, 3) at flat position 1");
-    check_raised_at_sync([&] { return index_select(cu(zeros({0, 3})), 0, cu(idx({0}))); },
-                         "index_select: index 0 out of range [0, 0)");
+    check_raised_at_sync(
+        [&] {
+            return embedding(x, cu(idx({1, 2}, {1, 2})));
+        },
+        "index_select: index 2 out of range [0, 2) at flat position 1");
+    check_raised_at_sync(
+        [&] {
+            return one_hot(cu(idx({1, 3})), 3);
+        },
+        "scatter_add: index 3 out of range [0, 3) at flat position 1");
+    check_raised_at_sync(
+        [&] {
+            return index_select(cu(zeros({0, 3})), 0, cu(idx({0})));
+        },
+        "index_select: index 0 out of range [0, 0)");
     // Empty outputs: a separate check kernel reads the index.
-    check_raised_at_sync([&] { return index_select(cu(zeros({2, 0})), 0, cu(idx({5}))); },
-                         "index_select: index 5 out of range [0, 2)");
+    check_raised_at_sync(
+        [&] {
+            return index_select(cu(zeros({2, 0})), 0, cu(idx({5})));
+        },
+        "index_select: index 5 out of range [0, 2)");
     check_raised_at_sync(
         [&] {
             return scatter_add(cu(zeros({0, 3}, DType::f64)), 0, cu(idx({2}, {1, 1})),
@@ -208,8 +240,7 @@ TEST_CASE("CUDA: both ends of the range are valid and give the CPU's values") {
     CHECK(values(index_select(x, 1, cu(idx({2, 0})))) == std::vector<double>{2, 0, 12, 10});
     CHECK(values(op::index_add_into_zeros({3, 3}, 0, cu(idx({2, 0})), x)) ==
           std::vector<double>{10, 11, 12, 0, 0, 0, 0, 1, 2});
-    CHECK(values(gather(x, 1, cu(idx({2, 0, 0, 2}, {2, 2})))) ==
-          std::vector<double>{2, 0, 10, 12});
+    CHECK(values(gather(x, 1, cu(idx({2, 0, 0, 2}, {2, 2})))) == std::vector<double>{2, 0, 10, 12});
     CHECK(values(scatter_add(cu(zeros({2, 3}, DType::f64)), 0, cu(idx({1, 0, 1}, {1, 3})), x)) ==
           std::vector<double>{0, 1, 0, 0, 0, 2});
     CHECK(values(embedding(x, cu(idx({1, 0})))) == std::vector<double>{10, 11, 12, 0, 1, 2});
@@ -218,6 +249,19 @@ TEST_CASE("CUDA: both ends of the range are valid and give the CPU's values") {
     CHECK(values(gather(s7, 0, i0)) == std::vector<double>{7});
     CHECK(values(scatter_add(s7, 0, i0, s7)) == std::vector<double>{14});
     CHECK_NOTHROW(synchronize(Device::cuda()));
+}
+
+TEST_CASE("CUDA: a host index is uploaded, a device index for host data is an error") {
+    Tensor x = rows23();
+    CHECK(values(index_select(cu(x), 1, idx({2, 0}))) == std::vector<double>{2, 0, 12, 10});
+    check_raised_at_sync(
+        [&] {
+            return gather(cu(x), 1, idx({4}, {1, 1}));
+        },
+        "gather: index 4 out of range [0, 3)");
+    CHECK_THROWS_WITH_AS(index_select(x, 1, cu(idx({0}))),
+                         doctest::Contains("index_select: index on cuda:0 for a tensor on cpu"),
+                         Error);
 }
 
 TEST_CASE("CUDA: the index entry points copy nothing to the host") {
@@ -238,5 +282,5 @@ TEST_CASE("CUDA: the index entry points copy nothing to the host") {
     CHECK(values(oh) == values(oh_max));
     CHECK(values(added) == std::vector<double>{10, 11, 12, 0, 1, 2, 0, 0, 0});
 }
-}
+TEST_SUITE_END();
 #endif

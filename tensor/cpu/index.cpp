@@ -33,13 +33,17 @@ Shape unravel(int64_t flat, const Shape& shape) {
          bound, unravel(flat, index_shape), index_shape);
 }
 
+// A scan of 2^20 indices (8 MB) takes 0.28 ms on one core: shorter ones are not worth a team.
+constexpr int64_t kCheckGrain = int64_t(1) << 20;
+
 // index_select / index_add read their 1-d index (n,) once per outer row: it is checked once,
-// up front, in parallel for long indices. The smallest bad position wins (a min-reduction, so
-// the message is the same for any thread count) and nothing throws inside the region.
+// up front (also when the output is empty), in parallel for long indices. The smallest bad
+// position wins (a min-reduction, so the message does not depend on the thread count) and
+// nothing throws inside the region.
 void check_index_1d(std::string_view op, const Tensor& index, int64_t bound) {
     const int64_t* idx = index.data<int64_t>();
     int64_t n = index.numel(), first = n;
-#pragma omp parallel for reduction(min : first) schedule(static) if (n >= kParallelGrain)
+#pragma omp parallel for reduction(min : first) schedule(static) if (n >= kCheckGrain)
     for (int64_t j = 0; j < n; ++j)
         if (idx[j] < 0 || idx[j] >= bound) first = std::min(first, j);
     if (first < n) fail_bad_index(op, idx[first], bound, first, index.shape());

@@ -1,5 +1,7 @@
 #include "tensor/ops/index.h"
 
+#include <algorithm>
+
 #include "tensor/dispatch.h"
 #include "tensor/factory.h"
 #include "tensor/kernels.h"
@@ -12,16 +14,23 @@ namespace marrow::op {
 // Index values are checked by the kernels where the index lives (tensor/cpu/index.cpp; on CUDA,
 // Note [device-side index checks] in cuda/stream.h): an entry point never copies an index to
 // the host, which would stall the device on every gather, embedding or loss.
-void check_index_tensor(std::string_view op, const Tensor& index, const Tensor& x) {
+Tensor index_for(std::string_view op, const Tensor& index, const Tensor& x) {
     MARROW_CHECK(index.dtype() == DType::i64, "{}: index must be int64, got {}", op, index.dtype());
-    check_same_device(op, x, index);
+    if (index.device() == x.device()) return index;
+    // A host index for device data (flip and reflect padding build theirs on the host) is
+    // uploaded; better made on the device, since the upload waits for it.
+    MARROW_CHECK(index.device().type == DeviceType::cpu,
+                 "{}: index on {} for a tensor on {} (shape {})", op, index.device(), x.device(),
+                 x.shape());
+    return to_device(index, x.device());
 }
 
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index_in) {
     MARROW_CHECK(x.dim() > 0, "index_select: input must have at least one dim");
     int64_t d = wrap_dim(dim, x.dim(), "index_select");
-    MARROW_CHECK(index.dim() <= 1, "index_select: index must be 1-d, got shape {}", index.shape());
-    check_index_tensor("index_select", index, x);
+    MARROW_CHECK(index_in.dim() <= 1, "index_select: index must be 1-d, got shape {}",
+                 index_in.shape());
+    Tensor index = index_for("index_select", index_in, x);
     Shape shape = x.shape();
     shape[size_t(d)] = index.numel();
     Tensor out = empty(shape, x.dtype(), x.device());
@@ -30,10 +39,10 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
     return out;
 }
 
-Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index,
+Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index_in,
                             const Tensor& src) {
     int64_t d = wrap_dim(dim, int64_t(shape.size()), "index_add");
-    check_index_tensor("index_add", index, src);
+    Tensor index = index_for("index_add", index_in, src);
     Shape expected = shape;
     expected[size_t(d)] = index.numel();
     MARROW_CHECK(src.shape() == expected,
@@ -45,29 +54,29 @@ Tensor index_add_into_zeros(const Shape& shape, int64_t dim, const Tensor& index
     return out;
 }
 
-static void check_gather_shapes(std::string_view op, const Tensor& x, int64_t d,
-                                const Tensor& index) {
+// Checks index's shape against x and returns it on x's device.
+static Tensor gather_index(std::string_view op, const Tensor& x, int64_t d, const Tensor& index) {
     MARROW_CHECK(index.dim() == x.dim(), "{}: index shape {} and input shape {} differ in rank", op,
                  index.shape(), x.shape());
     for (int64_t i = 0; i < x.dim(); ++i)
         MARROW_CHECK(i == d || index.size(i) <= x.size(i),
                      "{}: index shape {} exceeds input shape {} at dim {}", op, index.shape(),
                      x.shape(), i);
-    check_index_tensor(op, index, x);
+    return index_for(op, index, x);
 }
 
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
     int64_t d = wrap_dim(dim, x.dim(), "gather");
-    check_gather_shapes("gather", x, d, index);
+    Tensor index = gather_index("gather", x, d, index_in);
     Tensor out = empty(index.shape(), x.dtype(), x.device());
     kernel<GatherKernel>(OpId::gather, x.device())(x, d, index, out);
     return out;
 }
 
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index_in, const Tensor& src) {
     int64_t d = wrap_dim(dim, self.dim(), "scatter_add");
     check_same_dtype("scatter_add", self, src);
-    check_gather_shapes("scatter_add", self, d, index);
+    Tensor index = gather_index("scatter_add", self, d, index_in);
     for (int64_t i = 0; i < index.dim(); ++i)
         MARROW_CHECK(index.size(i) <= src.size(i),
                      "scatter_add: index shape {} exceeds src shape {} at dim {}", index.shape(),
@@ -112,13 +121,13 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
     if (num_classes < 0) {
         // The output shape needs max + 1: the one host sync left here (PyTorch syncs too). A
         // device reduction brings one number back, not the index (f64 is exact below 2^53).
-        num_classes = index.numel() == 0
-                          ? 0
-                          : int64_t(reduce(ReduceOp::max, to_dtype(index, DType::f64), {}, false)
-                                        .item()) +
-                                1;
+        num_classes = 0;
+        if (index.numel() > 0) {
+            Tensor max = reduce(ReduceOp::max, to_dtype(index, DType::f64), {}, false);
+            // All negative: zero classes, and scatter_add reports the first negative value.
+            num_classes = std::max<int64_t>(int64_t(max.item()) + 1, 0);
+        }
     }
-    MARROW_CHECK(num_classes >= 0, "one_hot: num_classes must be >= 0, got {}", num_classes);
     Shape shape = index.shape();
     shape.push_back(num_classes);
     Tensor out = zeros(shape, DType::i64, index.device());

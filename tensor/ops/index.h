@@ -22,7 +22,8 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending = f
 // int64 (...) -> int64 (..., num_classes); num_classes < 0 means max + 1.
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 
-// Checks the metadata of an index for `x`: int64, on x's device. (Values: the kernels.)
-void check_index_tensor(std::string_view op, const Tensor& index, const Tensor& x);
+// An index for `x` after checking its metadata: int64, on x's device or on the host (then
+// uploaded to x's device). Its values are checked by the kernels.
+Tensor index_for(std::string_view op, const Tensor& index, const Tensor& x);
 
 }  // namespace marrow::op
