@@ -5,7 +5,7 @@
 //   built-ins      threadIdx blockIdx blockDim gridDim warpSize
 //   barriers       __syncthreads() __syncwarp(mask)
 //   warp ops       __shfl_sync/_up/_down/_xor, __ballot_sync, __any_sync, __all_sync
-//   atomics        atomicAdd atomicMax atomicMin atomicCAS atomicExch
+//   atomics        atomicAdd atomicMax atomicMin atomicCAS atomicExch, __threadfence()
 //   math           the <cmath> float functions plus the __expf-style intrinsics below
 // Static `__shared__` arrays become `static thread_local`: one copy per OS thread, shared by
 // the fibers of the block running on it (blocks run one at a time per OS thread). Dynamic
@@ -186,6 +186,10 @@ template <typename T>
 T atomicExch(T* p, T v) {
     return ::marrow::sim::atomic_exch(p, v);
 }
+
+// Orders this thread's earlier writes before its later ones for every other thread (blocks may
+// run on several OS threads): a sequentially consistent fence.
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }

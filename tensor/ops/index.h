@@ -1,5 +1,7 @@
-// Indexing, sorting and one-hot entry points (no autograd). Index tensors are int64 and are
-// range-checked here: an out-of-range index is an error naming the op, never a wild read.
+// Indexing, sorting and one-hot entry points (no autograd). Index tensors are int64; their values
+// are range-checked by the kernels, on the index's own device (no host copy): an out-of-range
+// index is an error naming the op, value, range and position, never a wild read. On CUDA it is
+// raised at the next synchronisation point (Note [device-side index checks], cuda/stream.h).
 #pragma once
 #include <utility>
 
@@ -20,7 +22,8 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending = f
 // int64 (...) -> int64 (..., num_classes); num_classes < 0 means max + 1.
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 
-// Checks every value of the int64 `index` lies in [0, size); names the op.
-void check_index_range(std::string_view op, const Tensor& index, int64_t size);
+// An index for `x` after checking its metadata: int64, on x's device or on the host (then
+// uploaded to x's device). Its values are checked by the kernels.
+Tensor index_for(std::string_view op, const Tensor& index, const Tensor& x);
 
 }  // namespace marrow::op
