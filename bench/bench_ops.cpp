@@ -214,7 +214,8 @@ int main(int argc, char** argv) try {
 #endif
     for (const BenchCase& c : cases(gpu)) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
-        auto [seconds, reps] = bench::time_median(make_runner(c, device), min_seconds, 5);
+        auto [seconds, reps] = gpu ? bench::gpu_time_median(make_op(c, device), min_seconds, 5)
+                                   : bench::time_median(make_runner(c, device), min_seconds, 5);
         json line = {{"bench", c.bench},      {"case", c.name},
                      {"device", device_name}, {"device_model", marrow::device_name(device)},
                      {"ours_s", seconds},     {"reps", reps}};
