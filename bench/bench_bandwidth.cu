@@ -2,7 +2,8 @@
 // builds only: the simulator's timings are not performance). For each kernel: bytes moved
 // (reads + writes) / median time = GB/s (CUDA events, L2 flushed before each call:
 // bench/timing.h), and ratio = its GB/s / the copy kernel's GB/s (the CUDA backend issue's
-// target: >= 0.8 on tensors of 64 MB and more). One JSON line per case plus a table. Run by tools/gpu_check.sh:  build-gpu/bench/bench_bandwidth [--mb 256]
+// target: >= 0.8 on tensors of 64 MB and more). One JSON line per case plus a table.
+// Run by tools/gpu_check.sh:  build-gpu/bench/bench_bandwidth [--mb 256]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <functional>

@@ -68,8 +68,8 @@ inline std::pair<void*, size_t> l2_flush_buffer(int device) {
     return {ptr, bytes};
 }
 
-inline std::pair<double, int> gpu_time_median(const std::function<void()>& run,
-                                              double min_seconds, int min_reps) {
+inline std::pair<double, int> gpu_time_median(const std::function<void()>& run, double min_seconds,
+                                              int min_reps) {
     using clock = std::chrono::steady_clock;
     int device = 0;
     MARROW_CUDA_CHECK(cudaGetDevice(&device));

@@ -143,7 +143,8 @@ struct MaxSumCombine {
 
 // Welford's running (count, mean, M2 = sum of squared deviations from the mean); variance is
 // M2 / (count - correction). Combining two is Chan et al.'s parallel update (1979):
-//   delta = mean_b - mean_a,  mean = mean_a + delta n_b / n,  M2 = M2_a + M2_b + delta^2 n_a n_b / n
+//   delta = mean_b - mean_a,  mean = mean_a + delta n_b / n,
+//   M2 = M2_a + M2_b + delta^2 n_a n_b / n
 // count 0 is the identity. welford_push adds one value (the same update with n_b = 1).
 template <typename T>
 struct Welford {

@@ -26,8 +26,7 @@ __global__ void softmax_rows_kernel(bool log, const T* x, T* y, int64_t d) {
     mx = block_reduce(mx, kNegInf, Max<Acc>());
     if (MARROW_MATH(isinf)(mx) && mx < Acc(0)) mx = Acc(0);  // all -inf: NaN result, as PyTorch
     Acc sum = Acc(0);
-    for (int64_t i = threadIdx.x; i < d; i += blockDim.x)
-        sum += MARROW_MATH(exp)(Acc(row[i]) - mx);
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x) sum += MARROW_MATH(exp)(Acc(row[i]) - mx);
     sum = block_reduce(sum, Acc(0), Add<Acc>());
     Acc log_sum = MARROW_MATH(log)(sum);
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
