@@ -1,19 +1,19 @@
 // GPU memory-bound kernels against a float4 copy kernel measured in the same run (nvcc
 // builds only: the simulator's timings are not performance). For each kernel: bytes moved
-// (reads + writes) / median time = GB/s, and ratio = its GB/s / the copy kernel's GB/s (the
-// CUDA backend issue's target: >= 0.8 on tensors of 64 MB and more). One JSON line per case
-// plus a table. Run by tools/gpu_check.sh:  build-gpu/bench/bench_bandwidth [--mb 256]
+// (reads + writes) / median time = GB/s (CUDA events, L2 flushed before each call:
+// bench/timing.h), and ratio = its GB/s / the copy kernel's GB/s (the CUDA backend issue's
+// target: >= 0.8 on tensors of 64 MB and more). One JSON line per case plus a table.
+// Run by tools/gpu_check.sh:  build-gpu/bench/bench_bandwidth [--mb 256]
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "autograd/ops.h"
+#include "bench/timing.h"
 #include "cuda/kernels/vec.h"
 #include "cuda/launch.h"
-#include "cuda/stream.h"
 
 using namespace marrow;
 
@@ -25,20 +25,10 @@ __global__ void copy_float4_kernel(const float* src, float* dst, int64_t n4) {
         cuda::store4(dst + 4 * i, cuda::load4(src + 4 * i));
 }
 
+// Median milliseconds per call: bench/timing.h's GPU timer (Note [GPU timing]: CUDA events,
+// L2 flushed before every call), at least 20 calls and 0.2 s.
 double median_ms(const std::function<void()>& run) {
-    cuda::Stream s = cuda::current_stream(0);
-    run();
-    std::vector<double> t;
-    for (int i = 0; i < 20; ++i) {
-        cuda::Event start, stop;
-        start.record(s);
-        run();
-        stop.record(s);
-        stop.synchronize();
-        t.push_back(start.elapsed_ms(stop));
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
+    return bench::gpu_time_median(run, 0.2, 20).first * 1e3;
 }
 
 }  // namespace

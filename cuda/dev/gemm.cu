@@ -1,6 +1,7 @@
 // The SGEMM ladder (STYLE.md habits 1 and 10). Each version is checked against the CPU
 // reference loop (tensor/cpu/gemm_reference.h) with the matmul_deep tolerance and, on a GPU,
-// timed (median of runs) against cuBLAS when this is an nvcc build.
+// timed against cuBLAS when this is an nvcc build (bench/timing.h's GPU timer: CUDA events, L2
+// flushed between calls, median).
 //
 //   version 1  naive: one thread per element of c, reading a and b from global memory
 //   version 2  tiled: cuda/kernels/gemm_tiled.cuh (#included here, so what is measured is
@@ -37,6 +38,7 @@ __global__ void gemm_naive_kernel(const float* a, const float* b, float* c, int6
 }
 
 // c = a @ b with version v; a (M, K), b (K, N), c (M, N), all contiguous on the device.
+// Enqueues on the current stream (no synchronization: the timer brackets it).
 void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
     int64_t M = a.size(0), K = a.size(1), N = b.size(1);
     if (v == 1) {
@@ -50,7 +52,6 @@ void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
                       kThreads, 0, a.data<float>(), Operand{0, K, 1}, b.data<float>(),
                       Operand{0, N, 1}, c.data<float>(), M, N, K, 1.0f, 0.0f);
     }
-    synchronize(c.device());
 }
 
 }  // namespace
@@ -78,10 +79,7 @@ int main(int argc, char** argv) try {
     double flop = 2.0 * double(M) * N * K, vendor_s = 0;
 #if defined(MARROW_CUDA_NVCC)
     if (!check_only) {  // the peer: cuBLAS SGEMM (TF32 off) on the same operands
-        vendor_s = dev::median_seconds([&] {
-            cuda::gemm_cublas(da, db, dc, 1.0, 0.0);
-            synchronize(dc.device());
-        });
+        vendor_s = dev::median_seconds([&] { cuda::gemm_cublas(da, db, dc, 1.0, 0.0); });
         std::printf("cuBLAS     %.3f ms  %.1f GFLOP/s\n", vendor_s * 1e3, flop / vendor_s / 1e9);
     }
 #endif
@@ -91,6 +89,7 @@ int main(int argc, char** argv) try {
         if (v == 3 && (K % 4 != 0 || N % 4 != 0)) continue;  // version 3 needs multiples of 4
         fill_(dc, std::nan(""));
         run_version(v, da, db, dc);
+        synchronize(dc.device());
         test::Comparison cmp = test::compare(
             to(dc, Device::cpu()), ref, test::tolerance(test::TolClass::matmul_deep, DType::f32));
         ok = ok && cmp.ok;

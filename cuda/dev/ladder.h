@@ -1,35 +1,26 @@
-// Shared pieces of the kernel ladders in cuda/dev/: timing (GPU builds only; simulator timings
-// are not performance) and the one-line report per version.
+// Shared pieces of the kernel ladders in cuda/dev/: whether this build may time (GPU builds
+// only; simulator timings are not performance) and the timer, which is the benchmarks' GPU
+// timer (bench/timing.h, Note [GPU timing]: CUDA events, L2 flushed between calls, median).
 #pragma once
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <string>
-#include <vector>
+#include <functional>
+
+#include "bench/timing.h"
 
 // No marrow.h here: nvcc compiles the ladders, and fmt must stay out (Note [nvcc and fmt]).
 
 namespace marrow::dev {
 
-// Median wall time of `run` (which must synchronize the device) over 10 runs after a warm-up.
-template <typename Run>
-double median_seconds(Run run) {
-    std::vector<double> t;
-    run();
-    for (int i = 0; i < 10; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        run();
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
-
 inline constexpr bool kCanTime =
-#if defined(MARROW_CUDA_SIM)
-    false;
-#else
+#if defined(MARROW_CUDA_NVCC)
     true;
+#else
+    false;
 #endif
+
+// Median seconds of `enqueue` (launches on the current stream, no synchronization) over at
+// least 10 calls and 0.2 s.
+inline double median_seconds(const std::function<void()>& enqueue) {
+    return bench::gpu_time_median(enqueue, 0.2, 10).first;
+}
 
 }  // namespace marrow::dev

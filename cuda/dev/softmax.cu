@@ -2,14 +2,15 @@
 // y = softmax(x) over the last dim of a (rows, d) float tensor, is checked against the CPU
 // kernel (the transcendental tolerance) and, on a GPU, timed as effective bandwidth (one read
 // and one write of x: the traffic a perfect kernel needs) against a float4 copy of the same
-// bytes measured in the same run.
+// bytes measured in the same run, with the benchmarks' GPU timer (bench/timing.h).
 //
 //   version 1  naive: one thread per row, three passes over the row (max, sum, write)
 //   version 2  one block per row, three passes with block reductions (warp shuffles): the
 //              production kernel, cuda/kernels/softmax_rows.cuh, #included here
 //   version 3  one block per row, the max and the sum in one pass (online softmax: a running
-//              sum is rescaled by e^(old max - new max) when the max grows), so x is read twice
-//              instead of three times. Checked here; whether it beats version 2 needs a GPU.
+//              sum is rescaled by e^(old max - new max) when the max grows; MaxSum through
+//              block_reduce, cuda/kernels/block_reduce.h), so x is read twice instead of three
+//              times. Checked here; whether it beats version 2 needs a GPU.
 //
 // Run:  build-gpu/tests/dev_softmax [--version 0 (all)] [--rows 4096 --d 4096] [--check-only]
 // ctest runs a small check of every version on the simulator (label cuda).
@@ -44,48 +45,13 @@ __global__ void softmax_naive_kernel(const float* x, float* y, int64_t rows, int
     for (int64_t i = 0; i < d; ++i) y[r * d + i] = MARROW_MATH(exp)(row[i] - mx) / sum;
 }
 
-// A running (max, sum of e^(x - max)) pair. -inf contributes nothing; NaN propagates.
-struct MaxSum {
-    float m, s;
-};
-__device__ inline float rescaled(float s, float from, float to) {
-    return from == kNegInf ? 0.0f : s * MARROW_MATH(exp)(from - to);
-}
-__device__ inline MaxSum combine(MaxSum a, MaxSum b) {
-    float m = Max<float>()(a.m, b.m);
-    return {m, rescaled(a.s, a.m, m) + rescaled(b.s, b.m, m)};
-}
-
-__device__ MaxSum block_max_sum(MaxSum v) {
-    __shared__ float partial_m[32], partial_s[32];
-    __shared__ MaxSum result;
-    for (int offset = 16; offset > 0; offset /= 2)
-        v = combine(v, {__shfl_down_sync(kFullMask, v.m, offset),
-                        __shfl_down_sync(kFullMask, v.s, offset)});
-    int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32;
-    int warps = (int(blockDim.x) + 31) / 32;
-    if (lane == 0) {
-        partial_m[warp] = v.m;
-        partial_s[warp] = v.s;
-    }
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < warps ? MaxSum{partial_m[lane], partial_s[lane]} : MaxSum{kNegInf, 0.0f};
-        for (int offset = 16; offset > 0; offset /= 2)
-            v = combine(v, {__shfl_down_sync(kFullMask, v.m, offset),
-                            __shfl_down_sync(kFullMask, v.s, offset)});
-        if (lane == 0) result = v;
-    }
-    __syncthreads();
-    return result;
-}
-
 __global__ void softmax_online_kernel(const float* x, float* y, int64_t d) {
     const float* row = x + int64_t(blockIdx.x) * d;
     float* out = y + int64_t(blockIdx.x) * d;
-    MaxSum v{kNegInf, 0.0f};
+    MaxSumCombine<float> combine;
+    MaxSum<float> v = MaxSumCombine<float>::identity();
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) v = combine(v, {row[i], 1.0f});
-    v = block_max_sum(v);
+    v = block_reduce(v, MaxSumCombine<float>::identity(), combine);
     float mx = (MARROW_MATH(isinf)(v.m) && v.m < 0) ? 0.0f : v.m;
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x)
         out[i] = MARROW_MATH(exp)(row[i] - mx) / v.s;
@@ -95,6 +61,7 @@ __global__ void copy_float4_kernel(const float4* x, float4* y, int64_t n4) {
     MARROW_GRID_STRIDE(i, n4) y[i] = x[i];
 }
 
+// Enqueues version v on the current stream (no synchronization: the timer brackets it).
 void run_version(int v, const Tensor& x, const Tensor& y) {
     int64_t rows = x.size(0), d = x.size(1);
     const float* px = x.data<float>();
@@ -109,7 +76,6 @@ void run_version(int v, const Tensor& x, const Tensor& y) {
         auto* online = &softmax_online_kernel;
         MARROW_LAUNCH(online, unsigned(rows), kThreads, 0, px, py, d);
     }
-    synchronize(y.device());
 }
 
 }  // namespace
@@ -143,7 +109,6 @@ int main(int argc, char** argv) try {
             MARROW_LAUNCH(copy, blocks_for(n4), kThreads, 0,
                           reinterpret_cast<const float4*>(dx.data<float>()),
                           reinterpret_cast<float4*>(dy.data<float>()), n4);
-            synchronize(dy.device());
         });
         std::printf("float4 copy  %.3f ms  %.1f GB/s\n", copy_s * 1e3, bytes / copy_s / 1e9);
     }
@@ -152,6 +117,7 @@ int main(int argc, char** argv) try {
         if (version != 0 && v != version) continue;
         fill_(dy, std::nan(""));
         run_version(v, dx, dy);
+        synchronize(dy.device());
         test::Comparison cmp =
             test::compare(to(dy, Device::cpu()), ref,
                           test::tolerance(test::TolClass::transcendental, DType::f32));

@@ -1,6 +1,7 @@
 // CUDA reductions over the rows of an (M, R) matrix (layouts in tensor/kernels.h): one block
 // per row, each thread striding over the row, then block_reduce (warp shuffles + shared
-// memory). Deterministic: no atomics, a fixed combine order. Sums and means over leading dims
+// memory, Note [Block reduction]). Deterministic: no atomics, a fixed combine order. Values are
+// loaded as T and reduced in acc_t<T> (Note [Accumulator type]). Sums and means over leading dims
 // arrive as columns (strides (1, M)) and use one thread per column instead, reading
 // consecutive columns in consecutive threads (coalesced).
 #include <cmath>
@@ -9,16 +10,18 @@
 #include "cuda/kernels/block_reduce.h"
 #include "cuda/kernels/grid.h"
 #include "cuda/launch.h"
+#include "tensor/math/accumulate.h"
 
 namespace marrow::cuda {
 namespace {
 
-template <typename T>
-__device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
+// Every thread's share of sum_i f(x_i) over the row, in Acc = acc_t<T>, then block_reduce.
+template <typename T, typename Acc = acc_t<T>>
+__device__ Acc row_sum_of(const T* row, int64_t n, int kind, Acc shift, Acc p) {
     // kind: 0 x, 1 (x - shift)^2, 2 exp(x - shift), 3 |x|, 4 x^2, 5 |x|^p
-    T acc = T(0);
+    Acc acc = Acc(0);
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-        T v = row[i];
+        Acc v = Acc(row[i]);
         switch (kind) {
             case 0:
                 acc += v;
@@ -40,45 +43,46 @@ __device__ T row_sum_of(const T* row, int64_t n, int kind, T shift, T p) {
                 break;
         }
     }
-    return block_reduce(acc, T(0), Add<T>());
+    return block_reduce(acc, Acc(0), Add<Acc>());
 }
 
-template <typename T>
-__device__ ArgBest<T> row_arg(const T* row, int64_t n, bool want_max) {
-    ArgBest<T> best{T(0), int64_t(-1)};
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-        best = arg_better(best, ArgBest<T>{row[i], i}, want_max);
-    return block_arg_reduce(best, want_max);
+template <typename T, typename Acc = acc_t<T>>
+__device__ ArgBest<Acc> row_arg(const T* row, int64_t n, bool want_max) {
+    ArgBetter<Acc> better{want_max};
+    ArgBest<Acc> best = ArgBetter<Acc>::identity();
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) best = better(best, {Acc(row[i]), i});
+    return block_reduce(best, ArgBetter<Acc>::identity(), better);
 }
 
 template <typename T>
 __global__ void reduce_rows_kernel(ReduceOp op, const T* x, int64_t n, T* values, int64_t* indices,
-                                   T correction, T p) {
+                                   acc_t<T> correction, acc_t<T> p) {
+    using Acc = acc_t<T>;
     int64_t m = blockIdx.x;
     const T* row = x + m * n;
-    T out = T(0);
+    Acc out = Acc(0);
     switch (op) {
         case ReduceOp::sum:
-            out = row_sum_of(row, n, 0, T(0), p);
+            out = row_sum_of(row, n, 0, Acc(0), p);
             break;
         case ReduceOp::mean:
-            out = row_sum_of(row, n, 0, T(0), p) / T(n);
+            out = row_sum_of(row, n, 0, Acc(0), p) / Acc(n);
             break;
         case ReduceOp::var: {
-            T mean = row_sum_of(row, n, 0, T(0), p) / T(n);
-            T denom = T(n) - correction;
-            out = row_sum_of(row, n, 1, mean, p) / (denom > T(0) ? denom : T(0));
+            Acc mean = row_sum_of(row, n, 0, Acc(0), p) / Acc(n);
+            Acc denom = Acc(n) - correction;
+            out = row_sum_of(row, n, 1, mean, p) / (denom > Acc(0) ? denom : Acc(0));
             break;
         }
         case ReduceOp::max:
         case ReduceOp::min: {
-            ArgBest<T> best = row_arg(row, n, op == ReduceOp::max);
+            ArgBest<Acc> best = row_arg(row, n, op == ReduceOp::max);
             out = best.value;
             if (indices && threadIdx.x == 0) indices[m] = best.index;
             break;
         }
         case ReduceOp::logsumexp: {
-            T mx = row_arg(row, n, true).value;
+            Acc mx = row_arg(row, n, true).value;
             if (MARROW_MATH(isinf)(mx) || mx != mx)
                 out = mx;
             else
@@ -86,25 +90,26 @@ __global__ void reduce_rows_kernel(ReduceOp op, const T* x, int64_t n, T* values
             break;
         }
         case ReduceOp::norm:
-            if (p == T(2))
-                out = MARROW_MATH(sqrt)(row_sum_of(row, n, 4, T(0), p));
-            else if (p == T(1))
-                out = row_sum_of(row, n, 3, T(0), p);
+            if (p == Acc(2))
+                out = MARROW_MATH(sqrt)(row_sum_of(row, n, 4, Acc(0), p));
+            else if (p == Acc(1))
+                out = row_sum_of(row, n, 3, Acc(0), p);
             else
-                out = MARROW_MATH(pow)(row_sum_of(row, n, 5, T(0), p), T(1) / p);
+                out = MARROW_MATH(pow)(row_sum_of(row, n, 5, Acc(0), p), Acc(1) / p);
             break;
     }
-    if (threadIdx.x == 0) values[m] = out;
+    if (threadIdx.x == 0) values[m] = T(out);
 }
 
 // out[m] = sum_r x[r * M + m] (divided by R for a mean).
 template <typename T>
 __global__ void reduce_columns_kernel(const T* x, int64_t m, int64_t r, T* out, bool mean) {
+    using Acc = acc_t<T>;
     for (int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j < m;
          j += int64_t(blockDim.x) * gridDim.x) {
-        T acc = T(0);
-        for (int64_t i = 0; i < r; ++i) acc += x[i * m + j];
-        out[j] = mean ? acc / T(r) : acc;
+        Acc acc = Acc(0);
+        for (int64_t i = 0; i < r; ++i) acc += Acc(x[i * m + j]);
+        out[j] = T(mean ? acc / Acc(r) : acc);
     }
 }
 
@@ -124,7 +129,8 @@ void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& v
         auto* reduce_rows = &reduce_rows_kernel<T>;
         MARROW_CHECK(m <= 2147483647, "CUDA reduce: {} rows exceed the grid limit", m);
         MARROW_LAUNCH(reduce_rows, unsigned(m), kThreads, 0, op, x.data<T>(), n, values.data<T>(),
-                      indices ? indices->data<int64_t>() : nullptr, T(p.correction), T(p.p));
+                      indices ? indices->data<int64_t>() : nullptr, acc_t<T>(p.correction),
+                      acc_t<T>(p.p));
     });
 }
 

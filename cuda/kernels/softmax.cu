@@ -2,7 +2,8 @@
 // (outer, D, inner) contiguous tensor. inner == 1 (the usual last-dim case): one block per
 // row with block reductions for the max and the sums. inner > 1: one thread per (outer,
 // inner) column walking D (neighbouring threads read neighbouring addresses).
-// Formulas as in tensor/cpu/softmax.cpp:
+// Maxima, sums and running sums in acc_t<T> (Note [Accumulator type]). Formulas as in
+// tensor/cpu/softmax.cpp:
 //   softmax:     y = e^(x - max) / sum;   gx = y (g - sum_k g_k y_k)
 //   log_softmax: y = x - max - log(sum);  gx = g - e^y sum_k g_k
 #include <algorithm>
@@ -13,20 +14,23 @@
 #include "cuda/kernels/grid.h"
 #include "cuda/kernels/softmax_rows.cuh"
 #include "cuda/launch.h"
+#include "tensor/math/accumulate.h"
 
 namespace marrow::cuda {
 namespace {
 
 template <typename T>
 __global__ void softmax_backward_rows_kernel(bool log, const T* y, const T* g, T* gx, int64_t d) {
+    using Acc = acc_t<T>;
     int64_t base = int64_t(blockIdx.x) * d;
-    T dot = T(0);
+    Acc dot = Acc(0);
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x)
-        dot += log ? g[base + i] : g[base + i] * y[base + i];
-    dot = block_reduce(dot, T(0), Add<T>());
+        dot += log ? Acc(g[base + i]) : Acc(g[base + i]) * Acc(y[base + i]);
+    dot = block_reduce(dot, Acc(0), Add<Acc>());
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
         int64_t at = base + i;
-        gx[at] = log ? g[at] - MARROW_MATH(exp)(y[at]) * dot : y[at] * (g[at] - dot);
+        Acc yv = Acc(y[at]), gv = Acc(g[at]);
+        gx[at] = T(log ? gv - MARROW_MATH(exp)(yv) * dot : yv * (gv - dot));
     }
 }
 
@@ -37,17 +41,18 @@ __global__ void softmax_backward_rows_kernel(bool log, const T* y, const T* g, T
 template <typename T>
 __global__ void softmax_columns_kernel(bool log, const T* x, T* y, int64_t outer, int64_t d,
                                        int64_t inner) {
+    using Acc = acc_t<T>;
     MARROW_COLUMNS(col, outer, inner) {
         int64_t base = (col / inner) * d * inner + col % inner;
-        T mx = -std::numeric_limits<T>::infinity();
-        for (int64_t k = 0; k < d; ++k) mx = Max<T>()(mx, x[base + k * inner]);
-        if (MARROW_MATH(isinf)(mx) && mx < T(0)) mx = T(0);
-        T sum = T(0);
-        for (int64_t k = 0; k < d; ++k) sum += MARROW_MATH(exp)(x[base + k * inner] - mx);
-        T log_sum = MARROW_MATH(log)(sum);
+        Acc mx = -std::numeric_limits<Acc>::infinity();
+        for (int64_t k = 0; k < d; ++k) mx = Max<Acc>()(mx, Acc(x[base + k * inner]));
+        if (MARROW_MATH(isinf)(mx) && mx < Acc(0)) mx = Acc(0);
+        Acc sum = Acc(0);
+        for (int64_t k = 0; k < d; ++k) sum += MARROW_MATH(exp)(Acc(x[base + k * inner]) - mx);
+        Acc log_sum = MARROW_MATH(log)(sum);
         for (int64_t k = 0; k < d; ++k) {
-            T v = x[base + k * inner];
-            y[base + k * inner] = log ? v - mx - log_sum : MARROW_MATH(exp)(v - mx) / sum;
+            Acc v = Acc(x[base + k * inner]) - mx;
+            y[base + k * inner] = T(log ? v - log_sum : MARROW_MATH(exp)(v) / sum);
         }
     }
 }
@@ -55,28 +60,31 @@ __global__ void softmax_columns_kernel(bool log, const T* x, T* y, int64_t outer
 template <typename T>
 __global__ void softmax_backward_columns_kernel(bool log, const T* y, const T* g, T* gx,
                                                 int64_t outer, int64_t d, int64_t inner) {
+    using Acc = acc_t<T>;
     MARROW_COLUMNS(col, outer, inner) {
         int64_t base = (col / inner) * d * inner + col % inner;
-        T dot = T(0);
+        Acc dot = Acc(0);
         for (int64_t k = 0; k < d; ++k) {
             int64_t at = base + k * inner;
-            dot += log ? g[at] : g[at] * y[at];
+            dot += log ? Acc(g[at]) : Acc(g[at]) * Acc(y[at]);
         }
         for (int64_t k = 0; k < d; ++k) {
             int64_t at = base + k * inner;
-            gx[at] = log ? g[at] - MARROW_MATH(exp)(y[at]) * dot : y[at] * (g[at] - dot);
+            Acc yv = Acc(y[at]), gv = Acc(g[at]);
+            gx[at] = T(log ? gv - MARROW_MATH(exp)(yv) * dot : yv * (gv - dot));
         }
     }
 }
 
-// Running sums in double (PyTorch's CPU accumulate type, and what the CPU kernel does).
+// Running sums in acc_t<T>, as the CPU kernel (Note [Accumulator type]).
 template <typename T>
 __global__ void cumsum_columns_kernel(const T* x, T* y, int64_t outer, int64_t d, int64_t inner) {
+    using Acc = acc_t<T>;
     MARROW_COLUMNS(col, outer, inner) {
         int64_t base = (col / inner) * d * inner + col % inner;
-        double acc = 0;
+        Acc acc = Acc(0);
         for (int64_t k = 0; k < d; ++k) {
-            acc += double(x[base + k * inner]);
+            acc += Acc(x[base + k * inner]);
             y[base + k * inner] = T(acc);
         }
     }

@@ -3,6 +3,8 @@
 // it and rounding error grows like a blocked sum) and a first-occurrence arg-max/min that
 // propagates NaN like PyTorch. Rows run in parallel; a few long rows are instead cut into
 // per-thread chunks whose partial results are combined in a fixed order (deterministic).
+// Everything is computed in acc_t<T> (Note [Accumulator type]): loads convert, the result is
+// stored as T once.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,48 +13,53 @@
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/vec_kernels.h"
+#include "tensor/math/accumulate.h"
 
 namespace marrow::cpu {
 namespace {
 
+// sum_i f(x_i), f: acc_t<T> -> acc_t<T>.
 template <typename T, typename F>
-T row_sum(const T* x, int64_t n, F f) {
+acc_t<T> row_sum(const T* x, int64_t n, F f) {
+    using Acc = acc_t<T>;
     constexpr int kLanes = 16;
-    T acc[kLanes] = {};
+    Acc acc[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
-        for (int l = 0; l < kLanes; ++l) acc[l] += f(x[i + l]);
-    T tail = 0;
-    for (; i < n; ++i) tail += f(x[i]);
+        for (int l = 0; l < kLanes; ++l) acc[l] += f(Acc(x[i + l]));
+    Acc tail = 0;
+    for (; i < n; ++i) tail += f(Acc(x[i]));
     for (int w = kLanes / 2; w > 0; w /= 2)
         for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
     return acc[0] + tail;
 }
 
+template <typename Acc>
 struct ArgResult {
-    double value;
+    Acc value;
     int64_t index;
 };
 
 template <typename T>
-ArgResult row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
+ArgResult<acc_t<T>> row_arg(const T* x, int64_t n, bool want_max, int64_t base) {
+    using Acc = acc_t<T>;
     if constexpr (std::is_same_v<T, float>) {  // the vectorized kernel (tensor/cpu/vec_reduce.cpp)
         static const RowArgFn fast = fast_row_arg();
         RowArg r = fast(x, n, want_max);
-        return {double(r.value), base + r.index};
+        return {Acc(r.value), base + r.index};
     }
-    T best = x[0];
+    Acc best = Acc(x[0]);
     int64_t at = 0;
-    if (best != best) return {double(best), base};
+    if (best != best) return {best, base};
     for (int64_t i = 1; i < n; ++i) {
-        T v = x[i];
-        if (v != v) return {double(v), base + i};
+        Acc v = Acc(x[i]);
+        if (v != v) return {v, base + i};
         if (want_max ? v > best : v < best) {
             best = v;
             at = i;
         }
     }
-    return {double(best), base + at};
+    return {best, base + at};
 }
 
 // Splits [0, n) into `parts` chunks and reduces each with `chunk_fn(begin, len)`; then
@@ -73,26 +80,30 @@ R chunked(int64_t n, int parts, ChunkFn chunk_fn, Combine combine) {
 
 template <typename T>
 class RowReducer {
+    using Acc = acc_t<T>;
+    using Arg = ArgResult<Acc>;
+
 public:
     RowReducer(int64_t n, int parts) : n_(n), parts_(parts) {}
 
     template <typename F>
-    T sum(const T* x, F f) const {
+    Acc sum(const T* x, F f) const {
         if (parts_ == 1) return row_sum(x, n_, f);
-        return chunked<T>(
-            n_, parts_, [&](int64_t b, int64_t len) { return len ? row_sum(x + b, len, f) : T(0); },
-            [](T a, T b) { return a + b; });
+        return chunked<Acc>(
+            n_, parts_,
+            [&](int64_t b, int64_t len) { return len ? row_sum(x + b, len, f) : Acc(0); },
+            [](Acc a, Acc b) { return a + b; });
     }
 
-    ArgResult arg(const T* x, bool want_max) const {
+    Arg arg(const T* x, bool want_max) const {
         if (parts_ == 1) return row_arg(x, n_, want_max, 0);
-        return chunked<ArgResult>(
+        return chunked<Arg>(
             n_, parts_,
             [&](int64_t b, int64_t len) {
                 return len ? row_arg(x + b, len, want_max, b)
-                           : ArgResult{std::numeric_limits<double>::quiet_NaN(), -1};
+                           : Arg{std::numeric_limits<Acc>::quiet_NaN(), -1};
             },
-            [want_max](ArgResult a, ArgResult b) {
+            [want_max](Arg a, Arg b) {
                 if (b.index < 0 || a.value != a.value) return a;
                 if (b.value != b.value) return b;
                 return (want_max ? b.value > a.value : b.value < a.value) ? b : a;
@@ -126,27 +137,28 @@ template <typename T>
 void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, int64_t n, T* values,
                  int64_t* indices) {
     bool split_rows = rows * n >= kParallelGrain && rows < omp_get_max_threads();
+    using Acc = acc_t<T>;
     RowReducer<T> r(n, split_rows ? omp_get_max_threads() : 1);
     auto one_row = [&](int64_t m) {
         const T* row = x + m * n;
-        T out = 0;
+        Acc out = 0;
         switch (op) {
             case ReduceOp::sum:
-                out = r.sum(row, [](T v) { return v; });
+                out = r.sum(row, [](Acc v) { return v; });
                 break;
             case ReduceOp::mean:
-                out = r.sum(row, [](T v) { return v; }) / T(n);
+                out = r.sum(row, [](Acc v) { return v; }) / Acc(n);
                 break;
             case ReduceOp::var: {
-                T mean = r.sum(row, [](T v) { return v; }) / T(n);
-                T ss = r.sum(row, [mean](T v) { return (v - mean) * (v - mean); });
-                out = ss / T(std::max<double>(double(n) - p.correction, 0.0));
+                Acc mean = r.sum(row, [](Acc v) { return v; }) / Acc(n);
+                Acc ss = r.sum(row, [mean](Acc v) { return (v - mean) * (v - mean); });
+                out = ss / Acc(std::max<double>(double(n) - p.correction, 0.0));
                 break;
             }
             case ReduceOp::max:
             case ReduceOp::min: {
-                ArgResult a = r.arg(row, op == ReduceOp::max);
-                out = T(a.value);
+                auto a = r.arg(row, op == ReduceOp::max);
+                out = a.value;
                 if (indices) indices[m] = a.index;
                 break;
             }
@@ -156,27 +168,27 @@ void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, i
                     out = std::isfinite(l.max) ? l.max + std::log(l.sum) : l.max;
                     break;
                 }
-                T mx = T(r.arg(row, true).value);
+                Acc mx = r.arg(row, true).value;
                 if (std::isinf(mx) || mx != mx) {  // +inf, all -inf, or NaN: the max is the answer
                     out = mx;
                     break;
                 }
-                out = mx + std::log(r.sum(row, [mx](T v) { return std::exp(v - mx); }));
+                out = mx + std::log(r.sum(row, [mx](Acc v) { return std::exp(v - mx); }));
                 break;
             }
             case ReduceOp::norm: {
-                T pp = T(p.p);
+                Acc pp = Acc(p.p);
                 if (p.p == 2)
-                    out = std::sqrt(r.sum(row, [](T v) { return v * v; }));
+                    out = std::sqrt(r.sum(row, [](Acc v) { return v * v; }));
                 else if (p.p == 1)
-                    out = r.sum(row, [](T v) { return std::abs(v); });
+                    out = r.sum(row, [](Acc v) { return std::abs(v); });
                 else
-                    out = std::pow(r.sum(row, [pp](T v) { return std::pow(std::abs(v), pp); }),
-                                   T(1) / pp);
+                    out = std::pow(r.sum(row, [pp](Acc v) { return std::pow(std::abs(v), pp); }),
+                                   Acc(1) / pp);
                 break;
             }
         }
-        values[m] = out;
+        values[m] = T(out);
     };
     if (split_rows || rows * n < kParallelGrain) {
         for (int64_t m = 0; m < rows; ++m) one_row(m);
@@ -192,24 +204,25 @@ void reduce_rows(ReduceOp op, const ReduceParams& p, const T* x, int64_t rows, i
 // blocks.
 template <typename T>
 void reduce_columns(bool mean, const T* x, int64_t m, int64_t r, T* out) {
-    constexpr int64_t kBlock = 64 / int64_t(sizeof(T)) * 4;  // 4 zmm (or 8 ymm) of sums
+    using Acc = acc_t<T>;
+    constexpr int64_t kBlock = 64 / int64_t(sizeof(Acc)) * 4;  // 4 zmm (or 8 ymm) of sums
     int64_t blocks = (m + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (m * r >= kParallelGrain && blocks > 1)
     for (int64_t c = 0; c < blocks; ++c) {
         int64_t begin = c * kBlock, width = std::min(kBlock, m - begin);
-        T acc[kBlock] = {};
+        Acc acc[kBlock] = {};
         if (width == kBlock) {
             for (int64_t i = 0; i < r; ++i) {
                 const T* row = x + i * m + begin;
-                for (int64_t j = 0; j < kBlock; ++j) acc[j] += row[j];
+                for (int64_t j = 0; j < kBlock; ++j) acc[j] += Acc(row[j]);
             }
         } else {
             for (int64_t i = 0; i < r; ++i) {
                 const T* row = x + i * m + begin;
-                for (int64_t j = 0; j < width; ++j) acc[j] += row[j];
+                for (int64_t j = 0; j < width; ++j) acc[j] += Acc(row[j]);
             }
         }
-        for (int64_t j = 0; j < width; ++j) out[begin + j] = mean ? acc[j] / T(r) : acc[j];
+        for (int64_t j = 0; j < width; ++j) out[begin + j] = T(mean ? acc[j] / Acc(r) : acc[j]);
     }
 }
 

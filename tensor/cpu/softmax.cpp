@@ -1,7 +1,8 @@
 // CPU softmax / log_softmax (forward, backward) and cumsum over the middle dim D of an
 // (outer, D, inner) contiguous tensor. inner == 1 is the common "last dim" case with
 // contiguous rows (float32: the vectorized kernels of tensor/cpu/vec_softmax.cpp); inner > 1
-// walks D with a vector of `inner` running values.
+// walks D with a vector of `inner` running values. Maxima, sums and running sums are kept in
+// acc_t<T> (Note [Accumulator type]).
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/vec_kernels.h"
+#include "tensor/math/accumulate.h"
 
 namespace marrow::cpu {
 namespace {
@@ -20,28 +22,33 @@ Geometry geometry(const Tensor& t) { return {t.size(0), t.size(1), t.size(2)}; }
 
 template <typename T>
 void softmax_slab(bool log, const T* x, T* y, Geometry g) {
-    std::vector<T> mx(static_cast<size_t>(g.inner), -std::numeric_limits<T>::infinity());
-    std::vector<T> sum(static_cast<size_t>(g.inner), T(0));
+    using Acc = acc_t<T>;
+    std::vector<Acc> mx(static_cast<size_t>(g.inner), -std::numeric_limits<Acc>::infinity());
+    std::vector<Acc> sum(static_cast<size_t>(g.inner), Acc(0));
     for (int64_t k = 0; k < g.d; ++k)
         for (int64_t i = 0; i < g.inner; ++i) {
-            T v = x[k * g.inner + i];
+            Acc v = Acc(x[k * g.inner + i]);
             mx[size_t(i)] = (v > mx[size_t(i)] || v != v) ? v : mx[size_t(i)];
         }
     for (int64_t i = 0; i < g.inner; ++i)  // a row of all -inf gives NaN, as in PyTorch
         if (std::isinf(mx[size_t(i)]) && mx[size_t(i)] < 0) mx[size_t(i)] = 0;
     for (int64_t k = 0; k < g.d; ++k)
         for (int64_t i = 0; i < g.inner; ++i) {
-            T e = std::exp(x[k * g.inner + i] - mx[size_t(i)]);
+            Acc e = std::exp(Acc(x[k * g.inner + i]) - mx[size_t(i)]);
             sum[size_t(i)] += e;
-            if (!log) y[k * g.inner + i] = e;
+            if constexpr (std::is_same_v<T, Acc>)  // keep e in y; a narrower T would round it
+                if (!log) y[k * g.inner + i] = e;
         }
     for (int64_t k = 0; k < g.d; ++k)
         for (int64_t i = 0; i < g.inner; ++i) {
             int64_t at = k * g.inner + i;
+            Acc v = Acc(x[at]) - mx[size_t(i)];
             if (log)
-                y[at] = x[at] - mx[size_t(i)] - std::log(sum[size_t(i)]);
-            else
+                y[at] = T(v - std::log(sum[size_t(i)]));
+            else if constexpr (std::is_same_v<T, Acc>)
                 y[at] = y[at] / sum[size_t(i)];
+            else
+                y[at] = T(std::exp(v) / sum[size_t(i)]);
         }
 }
 
@@ -49,17 +56,18 @@ void softmax_slab(bool log, const T* x, T* y, Geometry g) {
 // log_softmax: gx = g - exp(y) * sum_k g_k           (Jacobian I - 1 softmax^T)
 template <typename T>
 void softmax_backward_slab(bool log, const T* y, const T* g, T* gx, Geometry geo) {
-    std::vector<T> dot(static_cast<size_t>(geo.inner), T(0));
+    using Acc = acc_t<T>;
+    std::vector<Acc> dot(static_cast<size_t>(geo.inner), Acc(0));
     for (int64_t k = 0; k < geo.d; ++k)
         for (int64_t i = 0; i < geo.inner; ++i) {
             int64_t at = k * geo.inner + i;
-            dot[size_t(i)] += log ? g[at] : g[at] * y[at];
+            dot[size_t(i)] += log ? Acc(g[at]) : Acc(g[at]) * Acc(y[at]);
         }
     for (int64_t k = 0; k < geo.d; ++k)
         for (int64_t i = 0; i < geo.inner; ++i) {
             int64_t at = k * geo.inner + i;
-            gx[at] =
-                log ? g[at] - std::exp(y[at]) * dot[size_t(i)] : y[at] * (g[at] - dot[size_t(i)]);
+            Acc yv = Acc(y[at]), gv = Acc(g[at]), dv = dot[size_t(i)];
+            gx[at] = T(log ? gv - std::exp(yv) * dv : yv * (gv - dv));
         }
 }
 
@@ -104,17 +112,19 @@ void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& 
     });
 }
 
-// Running sums accumulate in double (PyTorch's CPU accumulate type for float).
+// Running sums in acc_t<T>: float for float32 (PyTorch's CPU kernel uses double there, its CUDA
+// kernel float; Note [Accumulator type]).
 void cumsum(const Tensor& x, const Tensor& y) {
     visit_float(x.dtype(), "cumsum", [&]<typename T>() {
+        using Acc = acc_t<T>;
         Geometry g = geometry(x);
         const T* px = x.data<T>();
         T* py = y.data<T>();
         for_each_slab(g, [&](int64_t at) {
-            std::vector<double> acc(static_cast<size_t>(g.inner), 0.0);
+            std::vector<Acc> acc(static_cast<size_t>(g.inner), Acc(0));
             for (int64_t k = 0; k < g.d; ++k)
                 for (int64_t i = 0; i < g.inner; ++i) {
-                    acc[size_t(i)] += double(px[at + k * g.inner + i]);
+                    acc[size_t(i)] += Acc(px[at + k * g.inner + i]);
                     py[at + k * g.inner + i] = T(acc[size_t(i)]);
                 }
         });

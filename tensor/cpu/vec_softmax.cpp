@@ -13,9 +13,14 @@
 #include "tensor/cpu/vec_kernels.h"
 #include "tensor/cpu/vec_lanes.h"
 #include "tensor/cpu/vec_math.h"
+#include "tensor/math/accumulate.h"
 
 namespace marrow::cpu {
 namespace {
+
+// The lanes are the float32 accumulators of Note [Accumulator type]: sums of float32 run in
+// float, W of them, combined in a fixed order.
+static_assert(std::is_same_v<acc_t<float>, float>, "vector sums assume float accumulators");
 
 // sum_i a_i, and sum_i a_i b_i, in W accumulators combined in a fixed order.
 template <int W>
