@@ -58,7 +58,9 @@ LogisticRegression& LogisticRegression::fit(const Tensor& x, const Tensor& y, in
     Tensor b = zeros({num_classes}, x.dtype(), x.device()).requires_grad_();
     nn::SGD opt({w, b}, {.lr = options_.lr});  // momentum 0: plain gradient descent
     for (int s = 0; s < options_.steps; ++s) {
-        // cross_entropy checks y's range against num_classes on the first step.
+        // cross_entropy checks y's range against num_classes. One expression, as the
+        // baseline app wrote it, so the graph (and the order in which w's gradient terms are
+        // summed) is the same and the app's results are bit for bit those of before.
         Tensor loss = nn::cross_entropy(add(matmul(xs, w), b), y) + options_.l2 * sum(w * w);
         opt.zero_grad();
         loss.backward();

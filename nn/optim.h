@@ -32,7 +32,9 @@ public:
     // One update of every parameter that has a gradient; the others are left as they are.
     virtual void step() = 0;
     // The optimizer's state as named tensors, "<parameter index>.<name>" (torch's
-    // state_dict()["state"][i][name]), e.g. "0.momentum_buffer"; for checkpoints.
+    // state_dict()["state"][i][name]), e.g. "0.momentum_buffer"; for checkpoints. The
+    // tensors are the live buffers (handles, not copies); a parameter that never had a
+    // gradient has no entry, as in PyTorch.
     virtual std::map<std::string, Tensor> state() const = 0;
 
     const std::vector<Tensor>& parameters() const { return params_; }
