@@ -1,15 +1,14 @@
 // cohort_baseline: the floor learned features must beat. Each patient becomes 9 numbers (the
 // mean over its cells of each cell's mean and standard deviation of R, G, B, and the spread
-// over cells of the cell means), and a multinomial logistic regression is cross-validated on
-// them with patient-level stratified folds. Works on the real AML Hehr or lymphocytosis data
-// as on the synthetic cohorts.
+// over cells of the cell means), and a multinomial logistic regression
+// (eval::LogisticRegression) is cross-validated on them with patient-level stratified folds.
+// Works on the real AML Hehr or lymphocytosis data as on the synthetic cohorts.
 //
 //   cohort_baseline --data runs/synth [--kind aml|lymphocytosis] [--folds 5] [--max-cells 100]
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 
-#include "apps/losses.h"
 #include "apps/run_record.h"
 #include "data/datasets.h"
 #include "data/image.h"
@@ -51,22 +50,6 @@ std::vector<double> patient_features(const Patient& p, int64_t max_cells) {
     return f;
 }
 
-// Multinomial logistic regression by full-batch gradient descent on standardized features.
-Tensor fit(const Tensor& x, const Tensor& y, int64_t classes, int steps, double lr, double l2) {
-    Tensor w = zeros({x.size(1), classes}, DType::f64).requires_grad_();
-    Tensor b = zeros({classes}, DType::f64).requires_grad_();
-    for (int s = 0; s < steps; ++s) {
-        Tensor loss = apps::cross_entropy(add(matmul(x, w), b), y) + l2 * sum(w * w);
-        w.zero_grad();
-        b.zero_grad();
-        loss.backward();
-        autograd::NoGradGuard no_grad;
-        add_(w, w.grad(), -lr);
-        add_(b, b.grad(), -lr);
-    }
-    return cat({detach(w), unsqueeze(detach(b), 0)}, 0);  // (F + 1, C): weights, then bias
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -102,35 +85,25 @@ int main(int argc, char** argv) try {
         labels.push_back(ds.patients[size_t(i)].label);
     }
     std::vector<int> fold = stratified_folds(labels, folds, seed);
-    std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(classes),
-                                                std::vector<int64_t>(static_cast<size_t>(classes)));
+    std::vector<int64_t> truth, predicted;  // over the test folds, in fold order
     for (int f = 0; f < folds; ++f) {
-        std::vector<int64_t> train, test;
+        std::vector<int64_t> train, test, ytr;
         for (int64_t i = 0; i < n; ++i) (fold[size_t(i)] == f ? test : train).push_back(i);
         if (test.empty()) continue;
-        Tensor xtr = index_select(x, 0, from_vector<int64_t>(train));
-        Tensor mu = mean(xtr, {0}, true), sd = marrow::std(xtr, {0}, true, true) + 1e-8;
-        auto standardize = [&](const Tensor& t) { return (t - mu) / sd; };
-        std::vector<int64_t> ytr;
         for (int64_t i : train) ytr.push_back(labels[size_t(i)]);
-        Tensor model = fit(standardize(xtr), from_vector<int64_t>(ytr), classes, steps, 0.5, 1e-3);
-        Tensor xte = standardize(index_select(x, 0, from_vector<int64_t>(test)));
-        Tensor logits =
-            add(matmul(xte, narrow(model, 0, 0, kFeatures)), narrow(model, 0, kFeatures, 1));
-        Tensor pred = argmax(logits, 1);
-        for (size_t k = 0; k < test.size(); ++k)
-            ++confusion[size_t(labels[size_t(test[k])])][size_t(pred.data<int64_t>()[k])];
+        eval::LogisticRegression model({.steps = steps, .lr = 0.5, .l2 = 1e-3});
+        model.fit(index_select(x, 0, from_vector<int64_t>(train)), from_vector<int64_t>(ytr),
+                  classes);
+        std::vector<int64_t> pred = eval::labels_to_vector(
+            model.predict(index_select(x, 0, from_vector<int64_t>(test))), "prediction");
+        for (size_t k = 0; k < test.size(); ++k) {
+            truth.push_back(labels[size_t(test[k])]);
+            predicted.push_back(pred[k]);
+        }
     }
-    int64_t correct = 0;
-    double balanced = 0;
-    for (int64_t c = 0; c < classes; ++c) {
-        int64_t row = 0;
-        for (int64_t v : confusion[size_t(c)]) row += v;
-        correct += confusion[size_t(c)][size_t(c)];
-        balanced += row ? double(confusion[size_t(c)][size_t(c)]) / double(row) : 0;
-    }
-    double accuracy = double(correct) / double(n);
-    balanced /= double(classes);
+    eval::ConfusionMatrix confusion = eval::confusion_matrix(truth, predicted, classes);
+    double accuracy = eval::accuracy(truth, predicted);
+    double balanced = eval::balanced_accuracy(confusion);
     std::printf(
         "%lld patients, %lld classes, %d-fold CV: accuracy %.1f%%, balanced accuracy "
         "%.1f%% (chance %.1f%%)\nconfusion (rows: truth %s):\n",
