@@ -46,7 +46,7 @@ int main(int argc, char** argv) try {
     double bytes = double(n) * 4;
     auto* copy4 = &copy_float4_kernel;
     double copy_ms = median_ms(
-        [&] { MARROW_LAUNCH(copy4, 4096, 256, 0, x.data<float>(), out.data<float>(), n / 4); });
+        [&] { MARROW_LAUNCH(copy4, 4096, 256, 0, x.data_ptr<float>(), out.data_ptr<float>(), n / 4); });
     double copy_gbps = 2 * bytes / copy_ms / 1e6;
     struct Case {
         const char* name;

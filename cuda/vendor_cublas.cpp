@@ -71,14 +71,14 @@ void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha
     if (a.dtype() == DType::f32) {
         float al = float(alpha), be = float(beta);
         MARROW_CUBLAS_CHECK(cublasSgemmStridedBatched(
-            h, cb.op, ca.op, i32(N), i32(M), i32(K), &al, cb.t.data<float>(), i32(cb.ld),
-            cb.t.stride(0), ca.t.data<float>(), i32(ca.ld), ca.t.stride(0), &be, c.data<float>(),
+            h, cb.op, ca.op, i32(N), i32(M), i32(K), &al, cb.t.data_ptr<float>(), i32(cb.ld),
+            cb.t.stride(0), ca.t.data_ptr<float>(), i32(ca.ld), ca.t.stride(0), &be, c.data_ptr<float>(),
             i32(N), M * N, i32(batch)));
     } else if (a.dtype() == DType::f64) {
         MARROW_CUBLAS_CHECK(cublasDgemmStridedBatched(
-            h, cb.op, ca.op, i32(N), i32(M), i32(K), &alpha, cb.t.data<double>(), i32(cb.ld),
-            cb.t.stride(0), ca.t.data<double>(), i32(ca.ld), ca.t.stride(0), &beta,
-            c.data<double>(), i32(N), M * N, i32(batch)));
+            h, cb.op, ca.op, i32(N), i32(M), i32(K), &alpha, cb.t.data_ptr<double>(), i32(cb.ld),
+            cb.t.stride(0), ca.t.data_ptr<double>(), i32(ca.ld), ca.t.stride(0), &beta,
+            c.data_ptr<double>(), i32(N), M * N, i32(batch)));
     } else {
         fail("gemm (cuBLAS): dtype {} is not supported", a.dtype());
     }

@@ -18,9 +18,6 @@
 #include "tensor/shape.h"
 #include "tensor/storage.h"
 
-// PENDING: enabled once every launcher calls data_ptr<T>().
-#define MARROW_DATA_DEVICE_CHECK
-
 namespace marrow {
 
 namespace autograd {
@@ -77,7 +74,10 @@ public:
     }
     template <typename T>
     T* data() const {
-        MARROW_DATA_DEVICE_CHECK
+        MARROW_CHECK(device().type == DeviceType::cpu,
+                     "data<{}>(): the tensor (shape {}) is on {}; its memory is not readable "
+                     "here: copy it first with to(t, Device::cpu())",
+                     dtype_v<T>, shape(), device());
         return data_ptr<T>();
     }
     // The single value of a one-element tensor, as double (CPU tensors; others are copied).

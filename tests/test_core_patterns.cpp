@@ -123,3 +123,14 @@ TEST_CASE("grad() and backward(gradient) say what is wrong") {
     y.backward(ones({2, 3}, DType::f64));
     CHECK(allclose(w.grad(), full({2, 3}, 2.0, DType::f64)));
 }
+
+TEST_CASE("data<T>() reads host memory only") {
+    Tensor x = ones({3});
+    CHECK(x.data<float>()[2] == 1.0f);
+    CHECK_THROWS_WITH_AS(x.data<double>(), doctest::Contains("data<float64>() called on a float32"),
+                         Error);
+    if (device_count(DeviceType::cuda) == 0) return;
+    Tensor d = to(x, Device::cuda());
+    CHECK_THROWS_WITH_AS(d.data<float>(), doctest::Contains("is on cuda:0"), Error);
+    CHECK(d.data_ptr<float>() != nullptr);  // kernel launchers pass device pointers
+}

@@ -44,13 +44,13 @@ void run_version(int v, const Tensor& a, const Tensor& b, const Tensor& c) {
     if (v == 1) {
         auto* naive = &gemm_naive_kernel;
         MARROW_LAUNCH(naive, dim3(unsigned((N + 15) / 16), unsigned((M + 15) / 16)), dim3(16, 16),
-                      0, a.data<float>(), b.data<float>(), c.data<float>(), M, N, K);
+                      0, a.data_ptr<float>(), b.data_ptr<float>(), c.data_ptr<float>(), M, N, K);
     } else {
         using namespace cuda::gemm_v2;
         auto* tiled = v == 3 ? &gemm_tiled_kernel<float, true> : &gemm_tiled_kernel<float, false>;
         MARROW_LAUNCH(tiled, dim3(unsigned((N + kBN - 1) / kBN), unsigned((M + kBM - 1) / kBM)),
-                      kThreads, 0, a.data<float>(), Operand{0, K, 1}, b.data<float>(),
-                      Operand{0, N, 1}, c.data<float>(), M, N, K, 1.0f, 0.0f);
+                      kThreads, 0, a.data_ptr<float>(), Operand{0, K, 1}, b.data_ptr<float>(),
+                      Operand{0, N, 1}, c.data_ptr<float>(), M, N, K, 1.0f, 0.0f);
     }
 }
 
@@ -72,8 +72,8 @@ int main(int argc, char** argv) try {
     Tensor a = randn({M, K}, DType::f32, Device::cpu(), gen);
     Tensor b = randn({K, N}, DType::f32, Device::cpu(), gen);
     Tensor ref = zeros({M, N});
-    cpu::gemm_reference<float>(M, N, K, a.data<float>(), K, 1, b.data<float>(), N, 1,
-                               ref.data<float>(), N, 1, 1.0, 0.0);
+    cpu::gemm_reference<float>(M, N, K, a.data_ptr<float>(), K, 1, b.data_ptr<float>(), N, 1,
+                               ref.data_ptr<float>(), N, 1, 1.0, 0.0);
     Tensor da = to(a, Device::cuda()), db = to(b, Device::cuda());
     Tensor dc = zeros({M, N}, DType::f32, Device::cuda());
     double flop = 2.0 * double(M) * N * K, vendor_s = 0;

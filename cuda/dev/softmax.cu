@@ -64,8 +64,8 @@ __global__ void copy_float4_kernel(const float4* x, float4* y, int64_t n4) {
 // Enqueues version v on the current stream (no synchronization: the timer brackets it).
 void run_version(int v, const Tensor& x, const Tensor& y) {
     int64_t rows = x.size(0), d = x.size(1);
-    const float* px = x.data<float>();
-    float* py = y.data<float>();
+    const float* px = x.data_ptr<float>();
+    float* py = y.data_ptr<float>();
     if (v == 1) {
         auto* naive = &softmax_naive_kernel;
         MARROW_LAUNCH(naive, unsigned((rows + 127) / 128), 128, 0, px, py, rows, d);
@@ -107,8 +107,8 @@ int main(int argc, char** argv) try {
         auto* copy = &copy_float4_kernel;
         copy_s = dev::median_seconds([&] {
             MARROW_LAUNCH(copy, blocks_for(n4), kThreads, 0,
-                          reinterpret_cast<const float4*>(dx.data<float>()),
-                          reinterpret_cast<float4*>(dy.data<float>()), n4);
+                          reinterpret_cast<const float4*>(dx.data_ptr<float>()),
+                          reinterpret_cast<float4*>(dy.data_ptr<float>()), n4);
         });
         std::printf("float4 copy  %.3f ms  %.1f GB/s\n", copy_s * 1e3, bytes / copy_s / 1e9);
     }

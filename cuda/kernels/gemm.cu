@@ -24,13 +24,13 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
         MARROW_CHECK(gy <= 65535, "CUDA gemm: M = {} needs {} row blocks (limit 65535)", M, gy);
         auto* gemm_tiled = &gemm_v2::gemm_tiled_kernel<T, false>;
         if constexpr (std::is_same_v<T, float>)
-            if (gemm_v2::vec4_ok(a.data<T>(), am, b.data<T>(), bm, N, K))
+            if (gemm_v2::vec4_ok(a.data_ptr<T>(), am, b.data_ptr<T>(), bm, N, K))
                 gemm_tiled = &gemm_v2::gemm_tiled_kernel<T, true>;
         for (int64_t b0 = 0; b0 < batch; b0 += 65535) {  // grid.z is limited to 65535
             unsigned gz = unsigned(std::min<int64_t>(65535, batch - b0));
             MARROW_LAUNCH(gemm_tiled, dim3(gx, gy, gz), kThreads, 0,
-                          a.data<T>() + b0 * am.batch_stride, am,
-                          b.data<T>() + b0 * bm.batch_stride, bm, c.data<T>() + b0 * M * N, M, N, K,
+                          a.data_ptr<T>() + b0 * am.batch_stride, am,
+                          b.data_ptr<T>() + b0 * bm.batch_stride, bm, c.data_ptr<T>() + b0 * M * N, M, N, K,
                           T(alpha), T(beta));
         }
     });

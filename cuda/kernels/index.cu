@@ -270,8 +270,8 @@ void index_select(const Tensor& x, const Tensor& index, const Tensor& out) {
     DeviceIndexError* err = device_index_error(x.device().index);
     visit_dtype(x.dtype(), [&]<typename T>() {
         auto* index_select_k = &index_select_kernel<T>;
-        MARROW_LAUNCH(index_select_k, blocks_for(total), kThreads, 0, x.data<T>(),
-                      index.data<int64_t>(), out.data<T>(), x.size(1), index.numel(), x.size(2),
+        MARROW_LAUNCH(index_select_k, blocks_for(total), kThreads, 0, x.data_ptr<T>(),
+                      index.data_ptr<int64_t>(), out.data_ptr<T>(), x.size(1), index.numel(), x.size(2),
                       total, err);
     });
 }
@@ -282,8 +282,8 @@ void index_add(const Tensor& src, const Tensor& index, const Tensor& out) {
     DeviceIndexError* err = device_index_error(out.device().index);
     visit_float(src.dtype(), "index_add", [&]<typename T>() {
         auto* index_add_k = &index_add_kernel<T>;
-        MARROW_LAUNCH(index_add_k, blocks_for(total), kThreads, 0, src.data<T>(),
-                      index.data<int64_t>(), out.data<T>(), out.size(1), index.numel(), out.size(2),
+        MARROW_LAUNCH(index_add_k, blocks_for(total), kThreads, 0, src.data_ptr<T>(),
+                      index.data_ptr<int64_t>(), out.data_ptr<T>(), out.size(1), index.numel(), out.size(2),
                       total, err);
     });
 }
@@ -326,13 +326,13 @@ void sort(const Tensor& x, int64_t k, bool descending, bool, const Tensor& value
     visit_float(x.dtype(), "sort", [&]<typename T>() {
         if (n > 64 && rows <= 2147483647) {  // long rows: a block per row
             auto* sort_rows_block = &sort_rows_block_kernel<T>;
-            MARROW_LAUNCH(sort_rows_block, unsigned(rows), kThreads, 0, x.data<T>(), n, k,
-                          descending, values.data<T>(), indices.data<int64_t>());
+            MARROW_LAUNCH(sort_rows_block, unsigned(rows), kThreads, 0, x.data_ptr<T>(), n, k,
+                          descending, values.data_ptr<T>(), indices.data_ptr<int64_t>());
             return;
         }
         auto* sort_rows = &sort_rows_kernel<T>;
-        MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data<T>(), rows, n, k, descending,
-                      values.data<T>(), indices.data<int64_t>());
+        MARROW_LAUNCH(sort_rows, blocks_for(rows), kThreads, 0, x.data_ptr<T>(), rows, n, k, descending,
+                      values.data_ptr<T>(), indices.data_ptr<int64_t>());
     });
 }
 

@@ -122,14 +122,14 @@ void reduce(ReduceOp op, const ReduceParams& p, const Tensor& x, const Tensor& v
     visit_float(x.dtype(), "reduce", [&]<typename T>() {
         if (n > 1 && x.stride(1) != 1) {  // column layout, strides (1, M): kernels.h
             auto* reduce_columns = &reduce_columns_kernel<T>;
-            MARROW_LAUNCH(reduce_columns, blocks_for(m), kThreads, 0, x.data<T>(), m, n,
-                          values.data<T>(), op == ReduceOp::mean);
+            MARROW_LAUNCH(reduce_columns, blocks_for(m), kThreads, 0, x.data_ptr<T>(), m, n,
+                          values.data_ptr<T>(), op == ReduceOp::mean);
             return;
         }
         auto* reduce_rows = &reduce_rows_kernel<T>;
         MARROW_CHECK(m <= 2147483647, "CUDA reduce: {} rows exceed the grid limit", m);
-        MARROW_LAUNCH(reduce_rows, unsigned(m), kThreads, 0, op, x.data<T>(), n, values.data<T>(),
-                      indices ? indices->data<int64_t>() : nullptr, acc_t<T>(p.correction),
+        MARROW_LAUNCH(reduce_rows, unsigned(m), kThreads, 0, op, x.data_ptr<T>(), n, values.data_ptr<T>(),
+                      indices ? indices->data_ptr<int64_t>() : nullptr, acc_t<T>(p.correction),
                       acc_t<T>(p.p));
     });
 }

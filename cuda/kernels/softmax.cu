@@ -98,12 +98,12 @@ void softmax(bool log, const Tensor& x, const Tensor& y) {
     visit_float(x.dtype(), log ? "log_softmax" : "softmax", [&]<typename T>() {
         if (inner == 1) {
             auto* softmax_rows = &softmax_rows_kernel<T>;
-            MARROW_LAUNCH(softmax_rows, unsigned(outer), kThreads, 0, log, x.data<T>(), y.data<T>(),
+            MARROW_LAUNCH(softmax_rows, unsigned(outer), kThreads, 0, log, x.data_ptr<T>(), y.data_ptr<T>(),
                           d);
         } else {
             auto* softmax_columns = &softmax_columns_kernel<T>;
-            MARROW_LAUNCH(softmax_columns, blocks_for(outer * inner), kThreads, 0, log, x.data<T>(),
-                          y.data<T>(), outer, d, inner);
+            MARROW_LAUNCH(softmax_columns, blocks_for(outer * inner), kThreads, 0, log, x.data_ptr<T>(),
+                          y.data_ptr<T>(), outer, d, inner);
         }
     });
 }
@@ -114,12 +114,12 @@ void softmax_backward(bool log, const Tensor& y, const Tensor& g, const Tensor& 
     visit_float(y.dtype(), "softmax_backward", [&]<typename T>() {
         if (inner == 1) {
             auto* softmax_backward_rows = &softmax_backward_rows_kernel<T>;
-            MARROW_LAUNCH(softmax_backward_rows, unsigned(outer), kThreads, 0, log, y.data<T>(),
-                          g.data<T>(), gx.data<T>(), d);
+            MARROW_LAUNCH(softmax_backward_rows, unsigned(outer), kThreads, 0, log, y.data_ptr<T>(),
+                          g.data_ptr<T>(), gx.data_ptr<T>(), d);
         } else {
             auto* softmax_backward_columns = &softmax_backward_columns_kernel<T>;
             MARROW_LAUNCH(softmax_backward_columns, blocks_for(outer * inner), kThreads, 0, log,
-                          y.data<T>(), g.data<T>(), gx.data<T>(), outer, d, inner);
+                          y.data_ptr<T>(), g.data_ptr<T>(), gx.data_ptr<T>(), outer, d, inner);
         }
     });
 }
@@ -129,8 +129,8 @@ void cumsum(const Tensor& x, const Tensor& y) {
     if (x.numel() == 0) return;
     visit_float(x.dtype(), "cumsum", [&]<typename T>() {
         auto* cumsum_columns = &cumsum_columns_kernel<T>;
-        MARROW_LAUNCH(cumsum_columns, blocks_for(outer * inner), kThreads, 0, x.data<T>(),
-                      y.data<T>(), outer, d, inner);
+        MARROW_LAUNCH(cumsum_columns, blocks_for(outer * inner), kThreads, 0, x.data_ptr<T>(),
+                      y.data_ptr<T>(), outer, d, inner);
     });
 }
 
