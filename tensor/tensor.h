@@ -4,8 +4,14 @@
 // "maybe a tensor" is spelled std::optional<Tensor> (e.g. backward gradients).
 //
 // Ops are free functions: marrow::* (autograd/ops.h, differentiable: the public API) and
-// marrow::op::* (tensor/ops/, the raw entry points: they record no gradient, so
-// op::softmax(x) is not softmax(x) for a tensor that requires grad; layers call marrow::*).
+// marrow::op::* (tensor/ops/).
+//
+// Note [Raw entry points]
+// op::* are the raw entry points: they check arguments, allocate and run the kernel, and
+// record no gradient. op::softmax(x) computes what softmax(x) computes, but the result has
+// no grad_fn even when x requires grad, so a layer written with op::* silently stops
+// training. Layers and apps call marrow::*; op::* is for backward formulas (which run with
+// grad mode off) and for code below autograd.
 // The common ones are also methods (x.sum({1}), x.exp(), x.to(DType::f32)): thin calls of the
 // free functions, defined in autograd/functions/methods.cpp.
 #pragma once

@@ -1,7 +1,7 @@
 // Elementwise ops with their backward. Unary ops share one pattern: the forward kernel, and a
-// backward kernel computing f'(x) * g (formulas and derivations in tensor/cpu/unary.cpp, the
-// reference every backend matches). Binary ops derive here; every broadcasting backward
-// ends with sum_to(grad, input shape).
+// backward kernel computing f'(x) * g from the one tensor the op saves (formulas and
+// derivations in tensor/math/unary_math.h, shared by every backend). Binary ops derive here;
+// every broadcasting backward ends with sum_to(grad, input shape).
 #include "tensor/ops/elementwise.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"

@@ -1,5 +1,6 @@
 // Copies and conversions (no autograd): contiguous, clone, dtype and device conversion,
 // in-place copy_ and fill_ (which bump the version counter, Note [Version counter]).
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include "tensor/tensor.h"
 

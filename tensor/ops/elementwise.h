@@ -1,5 +1,6 @@
 // Elementwise entry points (no autograd): unary ops and their backward, binary ops with
 // broadcasting (tensor or scalar right operand), where, and in-place updates for optimizers.
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include "tensor/kernels.h"
 

@@ -2,6 +2,7 @@
 // are range-checked by the kernels, on the index's own device (no host copy): an out-of-range
 // index is an error naming the op, value, range and position, never a wild read. On CUDA it is
 // raised at the next synchronisation point (Note [device-side index checks], cuda/stream.h).
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include <utility>
 

@@ -1,4 +1,5 @@
 // Matrix products (no autograd), all through the one GEMM kernel.
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include "tensor/tensor.h"
 

@@ -1,5 +1,6 @@
 // Reduction entry points (no autograd). `dims` empty means all dims; keepdim keeps reduced dims
 // as size 1. The input is rearranged to (kept, reduced) rows for the kernel.
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include <utility>
 #include <vector>

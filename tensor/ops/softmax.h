@@ -1,4 +1,5 @@
 // softmax / log_softmax over one dim (forward and backward) and cumsum (no autograd).
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include "tensor/tensor.h"
 

@@ -1,6 +1,7 @@
 // Shape ops without autograd. Views (view, permute, transpose, expand, squeeze, unsqueeze,
 // narrow, slice) are stride arithmetic on the same storage; reshape views when it can and
 // copies otherwise; cat allocates.
+// Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
 #include <vector>
 

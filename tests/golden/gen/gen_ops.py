@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden fixtures for the op-case registry (tests/ops/op_cases.cpp).
+"""Golden fixtures for the op-case registry (tests/ops/cases/).
 
 Reads the registry as JSON (`build/tests/ops/op_cases_json`), makes each case's inputs,
 runs the PyTorch twin of the case below in float64 and float32, and writes inputs,
