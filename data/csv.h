@@ -1,7 +1,11 @@
 // A small CSV reader for dataset metadata (metadata.csv, trainset_true.csv, ...): a header row,
 // comma-separated fields, double-quoted fields with "" escapes, CRLF or LF line ends, a UTF-8
-// byte-order mark tolerated. Errors name the file and line.
+// byte-order mark tolerated. Errors name the file and line. Untrusted input: a header naming
+// a column twice is an error (a lookup by name would be ambiguous), and a table holds at most
+// kMaxCsvCells fields (an empty field costs a std::string, 32 bytes, per input byte; metadata
+// tables have thousands of cells, not millions).
 #pragma once
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,7 +22,10 @@ struct CsvTable {
     bool has_column(const std::string& col) const;
 };
 
-CsvTable parse_csv(const std::string& text, const std::string& name);
-CsvTable read_csv(const std::filesystem::path& path);
+inline constexpr size_t kMaxCsvCells = size_t(1) << 24;
+
+CsvTable parse_csv(const std::string& text, const std::string& name,
+                   size_t max_cells = kMaxCsvCells);
+CsvTable read_csv(const std::filesystem::path& path, size_t max_cells = kMaxCsvCells);
 
 }  // namespace marrow::data

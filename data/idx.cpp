@@ -1,6 +1,7 @@
 #include "data/idx.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +18,8 @@ extern char** environ;
 namespace marrow::data {
 namespace {
 
-// Runs `gzip -dc -- path` without a shell and collects its output.
-std::string gunzip(const std::string& path) {
+// Runs `gzip -dc -- path` without a shell and collects at most `max_bytes` of its output.
+std::string gunzip(const std::string& path, size_t max_bytes) {
     int fds[2];
     MARROW_CHECK(pipe(fds) == 0, "{}: cannot create a pipe for gzip", path);
     posix_spawn_file_actions_t actions;
@@ -40,10 +41,14 @@ std::string gunzip(const std::string& path) {
     std::string out;
     char buf[1 << 16];
     ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+    while ((n = read(fds[0], buf, sizeof buf)) > 0 && out.size() <= max_bytes)
+        out.append(buf, size_t(n));
     close(fds[0]);
+    bool too_big = out.size() > max_bytes;
+    if (too_big) kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
+    MARROW_CHECK(!too_big, "{}: decompresses to more than the {} byte budget", path, max_bytes);
     MARROW_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                  "{}: corrupt gzip data (gzip -d failed)", path);
     return out;
@@ -51,9 +56,13 @@ std::string gunzip(const std::string& path) {
 
 }  // namespace
 
-std::string read_file_bytes(const std::string& path) {
+std::string read_file_bytes(const std::string& path, size_t max_bytes) {
     MARROW_CHECK(std::filesystem::is_regular_file(path), "{}: no such file", path);
-    if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) return gunzip(path);
+    if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)
+        return gunzip(path, max_bytes);
+    uintmax_t size = std::filesystem::file_size(path);
+    MARROW_CHECK(size <= max_bytes, "{}: {} bytes, more than the {} byte budget", path, size,
+                 max_bytes);
     std::ifstream in(path, std::ios::binary);
     MARROW_CHECK(in.good(), "{}: cannot open", path);
     std::ostringstream s;
@@ -73,14 +82,14 @@ Tensor parse_idx(const std::string& bytes, const std::string& name) {
     size_t ndim = byte(3);
     MARROW_CHECK(ndim >= 1 && bytes.size() >= 4 + 4 * ndim, "{}: truncated IDX header", name);
     Shape shape;
-    uint64_t numel = 1;
     for (size_t d = 0; d < ndim; ++d) {
         size_t at = 4 + 4 * d;
         uint32_t s = uint32_t(byte(at)) << 24 | uint32_t(byte(at + 1)) << 16 |
                      uint32_t(byte(at + 2)) << 8 | byte(at + 3);
         shape.push_back(int64_t(s));
-        numel *= s;
     }
+    // Note [Checked shape products]: 65536^4 must not wrap to a 0-byte tensor.
+    uint64_t numel = uint64_t(checked_numel(shape, name));
     size_t header = 4 + 4 * ndim;
     MARROW_CHECK(bytes.size() - header == numel,
                  "{}: IDX header says shape {} ({} bytes of data) but the file has {}", name, shape,
@@ -90,6 +99,8 @@ Tensor parse_idx(const std::string& bytes, const std::string& name) {
     return t;
 }
 
-Tensor load_idx(const std::string& path) { return parse_idx(read_file_bytes(path), path); }
+Tensor load_idx(const std::string& path, size_t max_bytes) {
+    return parse_idx(read_file_bytes(path, max_bytes), path);
+}
 
 }  // namespace marrow::data

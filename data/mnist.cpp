@@ -20,7 +20,8 @@ MnistSplit load_mnist_split(const std::string& dir, const std::string& prefix) {
     std::string lpath = find_file(dir, prefix + "-labels-idx1-ubyte");
     Tensor images = load_idx(ipath);
     Tensor labels = load_idx(lpath);
-    MARROW_CHECK(images.dim() == 3, "{}: expected (N, rows, cols) images, got shape {}", ipath,
+    MARROW_CHECK(images.dim() == 3 && images.numel() > 0,
+                 "{}: expected (N, rows, cols) images, none of them 0, got shape {}", ipath,
                  images.shape());
     MARROW_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0),
                  "{}: {} labels for {} images in {}", lpath, labels.numel(), images.size(0), ipath);

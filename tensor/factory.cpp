@@ -10,8 +10,8 @@
 namespace marrow {
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-    for (int64_t s : shape) MARROW_CHECK(s >= 0, "empty: negative size in shape {}", shape);
-    auto storage = Storage::allocate(size_t(shape_numel(shape)) * dtype_size(dtype), device);
+    int64_t numel = checked_numel(shape, "empty", int64_t(dtype_size(dtype)));
+    auto storage = Storage::allocate(size_t(numel) * dtype_size(dtype), device);
     return Tensor(std::move(storage), 0, shape, contiguous_strides(shape), dtype);
 }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
@@ -113,7 +113,8 @@ Tensor randperm(int64_t n, Generator& gen) {
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, Storage::Deleter deleter,
                  Device device) {
-    size_t nbytes = size_t(shape_numel(shape)) * dtype_size(dtype);
+    size_t nbytes =
+        size_t(checked_numel(shape, "from_blob", int64_t(dtype_size(dtype)))) * dtype_size(dtype);
     return Tensor(Storage::wrap(data, nbytes, device, std::move(deleter)), 0, shape,
                   contiguous_strides(shape), dtype);
 }

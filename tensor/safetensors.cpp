@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "tensor/factory.h"
@@ -24,6 +26,57 @@ DType dtype_from_tag(const std::string& tag, const std::string& where) {
 #undef MARROW_TAG_MATCH
     fail("{}: unsupported dtype \"{}\"", where, tag);
 }
+
+// Note [safetensors header structure]: the header is a flat object of objects, {name: {dtype,
+// shape: [..], data_offsets: [b, e]}, "__metadata__": {str: str}}, so nothing in it nests
+// deeper than 3 levels (top object, entry, list). A SAX pass checks that bound, and that no
+// name appears twice, before the DOM is built: nlohmann's recursive functions (dump, compare)
+// would overflow the stack on 200,000 nested lists in a 400 KB header.
+class HeaderShapeCheck : public nlohmann::json_sax<nlohmann::json> {
+public:
+    static constexpr int kMaxDepth = 3;
+    std::string problem;  // empty while the header is fine
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return open(); }
+    bool start_array(std::size_t) override { return open(); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(string_t& k) override {
+        if (depth_ == 1 && !names_.insert(k).second) {
+            problem = fmt::format("tensor \"{}\" appears twice in the header", k);
+            return false;
+        }
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+        problem = fmt::format("header is not valid JSON: {}", e.what());
+        return false;
+    }
+
+private:
+    int depth_ = 0;
+    std::set<std::string> names_;
+
+    bool open() {
+        if (++depth_ <= kMaxDepth) return true;
+        problem = fmt::format(
+            "header nests deeper than {} levels; a safetensors header is an object of objects",
+            kMaxDepth);
+        return false;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+};
 
 struct Entry {
     std::string name;
@@ -45,9 +98,13 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& n
                  kMaxHeader);
     MARROW_CHECK(n <= bytes.size() - 8, "{}: truncated: header length {} but only {} bytes follow",
                  name, n, bytes.size() - 8);
+    auto header_begin = bytes.begin() + 8, header_end = bytes.begin() + 8 + int64_t(n);
+    HeaderShapeCheck check;
+    if (!nlohmann::json::sax_parse(header_begin, header_end, &check))
+        fail("{}: {}", name, check.problem);
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + int64_t(n));
+        header = nlohmann::json::parse(header_begin, header_end);
     } catch (const nlohmann::json::exception& e) {
         fail("{}: header is not valid JSON: {}", name, e.what());
     }
@@ -73,15 +130,16 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& n
         MARROW_CHECK(value["dtype"].is_string(), "{}: dtype is not a string", where);
         Entry e{key, dtype_from_tag(value["dtype"].get<std::string>(), where), {}, 0, 0};
         MARROW_CHECK(value["shape"].is_array(), "{}: shape is not a list", where);
-        uint64_t numel = 1;
         for (auto& s : value["shape"]) {
-            MARROW_CHECK(s.is_number_unsigned() && s.get<uint64_t>() < (uint64_t(1) << 40),
+            MARROW_CHECK(s.is_number_unsigned() &&
+                             s.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()),
                          "{}: invalid size in shape {}", where, value["shape"].dump());
             e.shape.push_back(s.get<int64_t>());
-            numel *= s.get<uint64_t>();
-            MARROW_CHECK(numel < (uint64_t(1) << 48), "{}: shape {} is too large", where,
-                         value["shape"].dump());
         }
+        // Note [Checked shape products]; the span check below then bounds the allocation by
+        // the file's size.
+        uint64_t nbytes = uint64_t(checked_numel(e.shape, where, int64_t(dtype_size(e.dtype))) *
+                                   int64_t(dtype_size(e.dtype)));
         auto& off = value["data_offsets"];
         MARROW_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() &&
                          off[1].is_number_unsigned(),
@@ -91,9 +149,9 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& n
         MARROW_CHECK(e.begin <= e.end && e.end <= data_size,
                      "{}: data_offsets [{}, {}) out of range (data section is {} bytes)", where,
                      e.begin, e.end, data_size);
-        MARROW_CHECK(e.end - e.begin == numel * dtype_size(e.dtype),
+        MARROW_CHECK(e.end - e.begin == nbytes,
                      "{}: data_offsets span {} bytes but shape {} of {} needs {}", where,
-                     e.end - e.begin, e.shape, e.dtype, numel * dtype_size(e.dtype));
+                     e.end - e.begin, e.shape, e.dtype, nbytes);
         entries.push_back(std::move(e));
     }
     std::sort(entries.begin(), entries.end(),

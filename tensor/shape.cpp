@@ -6,9 +6,34 @@
 
 namespace marrow {
 
+std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
+    int64_t out;
+    if (__builtin_mul_overflow(a, b, &out)) return std::nullopt;
+    return out;
+}
+
+int64_t checked_numel(const Shape& shape, std::string_view what, int64_t element_size) {
+    int64_t numel = 1, extent = 1;  // extent: product of max(size, 1), the largest stride bound
+    for (int64_t s : shape) {
+        MARROW_CHECK(s >= 0, "{}: negative size in shape {}", what, shape);
+        auto n = checked_mul(numel, s), e = checked_mul(extent, std::max<int64_t>(s, 1));
+        MARROW_CHECK(n && e,
+                     "{}: shape {} is too large (its element count or strides overflow int64)",
+                     what, shape);
+        numel = *n;
+        extent = *e;
+    }
+    MARROW_CHECK(checked_mul(numel, element_size).has_value(),
+                 "{}: shape {} is too large ({} elements of {} bytes overflow int64)", what, shape,
+                 numel, element_size);
+    return numel;
+}
+
 int64_t shape_numel(const Shape& shape) {
     int64_t n = 1;
-    for (int64_t s : shape) n *= s;
+    for (int64_t s : shape)
+        if (__builtin_mul_overflow(n, s, &n))
+            fail("shape {} is too large (its element count overflows int64)", shape);
     return n;
 }
 
@@ -17,7 +42,8 @@ Shape contiguous_strides(const Shape& shape) {
     int64_t s = 1;
     for (size_t i = shape.size(); i-- > 0;) {
         strides[i] = s;
-        s *= std::max<int64_t>(shape[i], 1);
+        if (i > 0 && __builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s))
+            fail("shape {} is too large (its strides overflow int64)", shape);
     }
     return strides;
 }

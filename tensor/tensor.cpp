@@ -13,16 +13,24 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Sh
                  shape, strides);
     MARROW_CHECK(offset >= 0, "Tensor: negative offset {}", offset);
     int64_t last = offset;  // highest element index reached
-    bool empty = false;
+    bool empty = false, overflow = false;
     for (size_t i = 0; i < shape.size(); ++i) {
         MARROW_CHECK(shape[i] >= 0, "Tensor: negative size in shape {}", shape);
         MARROW_CHECK(strides[i] >= 0, "Tensor: negative stride in strides {}", strides);
+        int64_t reach;  // Note [Checked shape products]
         if (shape[i] == 0)
             empty = true;
         else
-            last += (shape[i] - 1) * strides[i];
+            overflow = overflow || __builtin_mul_overflow(shape[i] - 1, strides[i], &reach) ||
+                       __builtin_add_overflow(last, reach, &last);
     }
-    size_t need = empty ? 0 : size_t(last + 1) * dtype_size(dtype);
+    int64_t need_bytes = 0;
+    overflow = overflow || __builtin_add_overflow(last, 1, &need_bytes) ||
+               __builtin_mul_overflow(need_bytes, int64_t(dtype_size(dtype)), &need_bytes);
+    MARROW_CHECK(empty || !overflow,
+                 "Tensor: view (shape {}, strides {}, offset {}) reaches past int64", shape,
+                 strides, offset);
+    size_t need = empty ? 0 : size_t(need_bytes);
     MARROW_CHECK(need <= storage->nbytes(),
                  "Tensor: view (shape {}, strides {}, offset {}) of {} needs {} bytes but "
                  "storage has {}",

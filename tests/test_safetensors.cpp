@@ -101,3 +101,58 @@ TEST_CASE("broken files give clear errors") {
                          doctest::Contains("cannot open \"/nonexistent/model.safetensors\""),
                          Error);
 }
+
+// The inputs fuzzing found (tests/fuzz/regressions/safetensors/), each an exact error naming
+// the file: a shape whose product wraps to 0 bytes, and a header nested 200,000 lists deep that
+// overflowed the stack in Release (Note [safetensors header structure]).
+TEST_CASE("fuzz regressions: wrapped shape products and deep nesting are errors") {
+    const std::string dir = std::string(MARROW_SOURCE_DIR) + "/tests/fuzz/regressions/safetensors/";
+    CHECK_THROWS_WITH_AS(load_safetensors(dir + "shape_product_wraps"),
+                         (dir + "shape_product_wraps: tensor \"a\": shape [4294967296, "
+                                "4294967296] is too large (its element count or strides "
+                                "overflow int64)")
+                             .c_str(),
+                         Error);
+    CHECK_THROWS_WITH_AS(load_safetensors(dir + "deep_nesting"),
+                         (dir + "deep_nesting: header nests deeper than 3 levels; a safetensors "
+                                "header is an object of objects")
+                             .c_str(),
+                         Error);
+    // Products that fit in int64 elements but not in bytes, and the largest sizes allowed.
+    CHECK_THROWS_WITH_AS(
+        parse_safetensors(
+            image(R"({"a":{"dtype":"F64","shape":[2147483648,2147483648],"data_offsets":[0,0]}})",
+                  0),
+            "f"),
+        "f: tensor \"a\": shape [2147483648, 2147483648] is too large (4611686018427387904 "
+        "elements of 8 bytes overflow int64)",
+        Error);
+    CHECK_THROWS_WITH_AS(
+        parse_safetensors(
+            image(R"({"a":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})",
+                  0),
+            "f"),
+        "f: tensor \"a\": shape [0, 4294967296, 4294967296] is too large (its element count or "
+        "strides overflow int64)",
+        Error);
+    CHECK_THROWS_WITH_AS(
+        parse_safetensors(
+            image(R"({"a":{"dtype":"U8","shape":[9223372036854775808],"data_offsets":[0,0]}})", 0),
+            "f"),
+        "f: tensor \"a\": invalid size in shape [9223372036854775808]", Error);
+    // Nesting: depth 3 (a list in an entry) is the most a header has; one more is refused.
+    CHECK_THROWS_WITH_AS(
+        parse_safetensors(image(R"({"a":{"dtype":"U8","shape":[[1]],"data_offsets":[0,1]}})", 1),
+                          "f"),
+        "f: header nests deeper than 3 levels; a safetensors header is an object of objects",
+        Error);
+    CHECK_THROWS_WITH_AS(
+        parse_safetensors(image(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                                R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
+                                1),
+                          "f"),
+        "f: tensor \"a\" appears twice in the header", Error);
+    SafetensorsFile ok = parse_safetensors(
+        image(R"({"a":{"dtype":"U8","shape":[1,0,3],"data_offsets":[0,0]}})", 0), "f");
+    CHECK(ok.tensors.at("a").shape() == Shape{1, 0, 3});
+}

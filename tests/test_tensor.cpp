@@ -126,6 +126,58 @@ TEST_CASE("errors name the op and both shapes") {
                          doctest::Contains("integer division by zero"), Error);
 }
 
+// Note [Checked shape products]: a shape from a user whose element count, strides or byte
+// size overflows int64 is an error naming the op and the shape, never a wrapped small size.
+TEST_CASE("shape products that overflow int64 are errors, not wrapped sizes") {
+    const int64_t k32 = int64_t(1) << 32, k31 = int64_t(1) << 31, k62 = int64_t(1) << 62;
+    CHECK(checked_mul(k31, k31) == std::optional<int64_t>(k62));
+    CHECK(checked_mul(k32, k32) == std::nullopt);
+    CHECK(checked_mul(k62, 2) == std::nullopt);
+    CHECK(checked_mul(0, k62) == std::optional<int64_t>(0));
+    CHECK(shape_numel({k31, k31}) == k62);
+    CHECK(contiguous_strides({k62, 2}) == Shape{2, 1});
+    CHECK(checked_numel({}, "t") == 1);
+    CHECK(checked_numel({3, 0, 5}, "t", 8) == 0);
+    CHECK_THROWS_WITH_AS(shape_numel({k32, k32}),
+                         "shape [4294967296, 4294967296] is too large (its element count "
+                         "overflows int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(contiguous_strides({0, k32, k32}),
+                         "shape [0, 4294967296, 4294967296] is too large (its strides overflow "
+                         "int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(empty({k32, k32}),
+                         "empty: shape [4294967296, 4294967296] is too large (its element count "
+                         "or strides overflow int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(empty({0, k32, k32}, DType::u8),
+                         "empty: shape [0, 4294967296, 4294967296] is too large (its element "
+                         "count or strides overflow int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(zeros({k31, k31}, DType::f64),
+                         "empty: shape [2147483648, 2147483648] is too large "
+                         "(4611686018427387904 elements of 8 bytes overflow int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(empty({2, -3}), "empty: negative size in shape [2, -3]", Error);
+    Tensor x = zeros({4});
+    CHECK_THROWS_WITH_AS(reshape(x, {-1, k32, k32}),
+                         "reshape: shape [-1, 4294967296, 4294967296] is too large (overflows "
+                         "int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(view(x, {3, k62, -1}),
+                         "view: shape [3, 4611686018427387904, -1] is too large (overflows int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(reshape(zeros({0}), {0, k32, k32}),
+                         "reshape: shape [0, 4294967296, 4294967296] is too large (its element "
+                         "count or strides overflow int64)",
+                         Error);
+    CHECK_THROWS_WITH_AS(x.as_strided({2}, {k62}, 0),
+                         "Tensor: view (shape [2], strides [4611686018427387904], offset 0) "
+                         "reaches past int64",
+                         Error);
+    CHECK(reshape(zeros({0}), {0, k32}).shape() == Shape{0, k32});
+}
+
 TEST_CASE("reductions and elementwise values") {
     Tensor x = from_vector<double>({1, 5, 2, 8, 3, 0}, {2, 3});
     auto [v, i] = max(x, 1);

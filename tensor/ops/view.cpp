@@ -16,7 +16,9 @@ Shape infer_shape(const Shape& shape, int64_t numel, std::string_view op) {
             infer_at = int64_t(i);
         } else {
             MARROW_CHECK(out[i] >= 0, "{}: invalid size in shape {}", op, shape);
-            known *= out[i];
+            auto k = checked_mul(known, out[i]);  // Note [Checked shape products]
+            MARROW_CHECK(k.has_value(), "{}: shape {} is too large (overflows int64)", op, shape);
+            known = *k;
         }
     }
     if (infer_at >= 0) {
@@ -24,8 +26,8 @@ Shape infer_shape(const Shape& shape, int64_t numel, std::string_view op) {
                      "{}: shape {} is invalid for input of size {}", op, shape, numel);
         out[size_t(infer_at)] = numel / known;
     }
-    MARROW_CHECK(shape_numel(out) == numel, "{}: shape {} is invalid for input of size {}", op,
-                 shape, numel);
+    MARROW_CHECK(checked_numel(out, op) == numel, "{}: shape {} is invalid for input of size {}",
+                 op, shape, numel);
     return out;
 }
 
