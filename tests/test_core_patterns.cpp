@@ -4,6 +4,8 @@
 // backward(gradient).
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "autograd/node.h"
@@ -133,4 +135,98 @@ TEST_CASE("data<T>() reads host memory only") {
     Tensor d = to(x, Device::cuda());
     CHECK_THROWS_WITH_AS(d.data<float>(), doctest::Contains("is on cuda:0"), Error);
     CHECK(d.data_ptr<float>() != nullptr);  // kernel launchers pass device pointers
+}
+
+TEST_CASE("mixed dtypes promote as PyTorch's common cases, or say why not") {
+    Tensor x = from_vector<float>({-1.5f, 0.5f, 2.0f});
+    x.requires_grad_();
+    Tensor y = x * gt(x, 0.0);  // float * bool -> float: relu by hand
+    CHECK(y.dtype() == DType::f32);
+    CHECK(allclose(y, from_vector<float>({0.0f, 0.5f, 2.0f})));
+    sum(y).backward();
+    CHECK(allclose(x.grad(), from_vector<float>({0.0f, 1.0f, 1.0f})));
+
+    Tensor i32 = from_vector<int32_t>({1, 2, 3}), i64 = from_vector<int64_t>({10, 20, 30});
+    CHECK((i32 + i64).dtype() == DType::i64);
+    CHECK((i32 + gt(i32, 1.0)).dtype() == DType::i32);  // int + bool -> int
+    // A double operand takes the tensor's dtype (PyTorch would give float32 for an integer
+    // tensor times a Python float; marrow keeps index arithmetic integral).
+    CHECK((i64 * 2.0).dtype() == DType::i64);
+    Tensor f64 = from_vector<double>({1, 2, 3});
+    CHECK((f64 + i32).dtype() == DType::f64);
+    CHECK_THROWS_WITH_AS(detach(x) + f64,
+                         "add: dtype mismatch: float32 (shape [3]) vs float64 (shape [3]); "
+                         "floating dtypes are not mixed implicitly: convert one with to(t, dtype)",
+                         Error);
+    Tensor acc = zeros({3});
+    add_(acc, gt(f64, 1.5));  // float += bool: fine in place
+    CHECK(allclose(acc, from_vector<float>({0, 1, 1})));
+    CHECK_THROWS_WITH_AS(add_(i32, f64), doctest::Contains("cannot be written in place"), Error);
+}
+
+TEST_CASE("methods are the free functions") {
+    Generator gen(3);
+    Tensor x = randn({3, 4}, DType::f64, Device::cpu(), gen);
+    CHECK(allclose(x.sum({1}), sum(x, {1})));
+    CHECK(allclose(x.mean(), mean(x)));
+    CHECK(allclose(x.exp().log(), x));
+    CHECK(x.t().shape() == Shape{4, 3});
+    CHECK(allclose(x.matmul(x.t()), matmul(x, transpose(x, 0, 1))));
+    CHECK(x.to(DType::f32).dtype() == DType::f32);
+    CHECK(x.reshape({2, 6}).shape() == Shape{2, 6});
+    CHECK(allclose(x.softmax(1).sum({1}), ones({3}, DType::f64)));
+    CHECK(x.argmax(1).dtype() == DType::i64);
+    Tensor w = x.clone().requires_grad_();
+    w.pow(2.0).sum().backward();  // d/dw sum w^2 = 2w: the method records the same graph
+    CHECK(allclose(w.grad(), x * 2.0));
+}
+
+TEST_CASE("factory options") {
+    Tensor z = zeros({2, 3}, {.dtype = DType::f64, .requires_grad = true});
+    CHECK(z.dtype() == DType::f64);
+    CHECK(z.requires_grad());
+    Generator g1(7), g2(7);
+    Tensor a = randn({5}, {.generator = &g1});
+    Tensor b = randn({5}, DType::f32, Device::cpu(), g2);
+    CHECK(allclose(a, b, 0, 0));  // the same stream
+    CHECK(randint(0, 5, {4}, TensorOptions{}).dtype() == DType::i64);
+    CHECK_THROWS_WITH_AS(zeros({2}, {.dtype = DType::i64, .requires_grad = true}),
+                         doctest::Contains("only floating tensors can require gradients"),
+                         Error);
+}
+
+TEST_CASE("isclose / allclose / isnan / isinf / isfinite follow torch's rules") {
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+    Tensor a = from_vector<double>({1.0, 1.0, inf, -inf, nan, 0.0, 1e-9});
+    Tensor b = from_vector<double>({1.0 + 1e-6, 1.1, inf, inf, nan, 1e-9, 0.0});
+    // |a - b| <= 1e-8 + 1e-5 |b|; inf == inf; -inf != inf; NaN only with equal_nan;
+    // 0 vs 1e-9 within atol both ways.
+    auto as_vector = [](const Tensor& t) {
+        std::vector<int> v;
+        Tensor c = to(t, DType::i64);
+        for (int64_t i = 0; i < c.numel(); ++i) v.push_back(int(c.data<int64_t>()[i]));
+        return v;
+    };
+    CHECK(as_vector(isclose(a, b)) == std::vector<int>{1, 0, 1, 0, 0, 1, 1});
+    CHECK(as_vector(isclose(a, b, 1e-5, 1e-8, true)) == std::vector<int>{1, 0, 1, 0, 1, 1, 1});
+    CHECK(as_vector(isnan(a)) == std::vector<int>{0, 0, 0, 0, 1, 0, 0});
+    CHECK(as_vector(isinf(a)) == std::vector<int>{0, 0, 1, 1, 0, 0, 0});
+    CHECK(as_vector(isfinite(a)) == std::vector<int>{1, 1, 0, 0, 0, 1, 1});
+    CHECK(!allclose(a, b));
+    CHECK(allclose(a, a, 1e-5, 1e-8, true));
+    CHECK(as_vector(isfinite(from_vector<int64_t>({1, 2}))) == std::vector<int>{1, 1});
+    CHECK_THROWS_WITH_AS(isclose(a, to(b, DType::f32)), doctest::Contains("dtypes differ"),
+                         Error);
+}
+
+TEST_CASE("to(device, dtype) converts both") {
+    Tensor x = randn({4}, DType::f64).requires_grad_();
+    Tensor y = to(x, Device::cpu(), DType::f32);
+    CHECK(y.dtype() == DType::f32);
+    sum(y).backward();
+    CHECK(x.grad().dtype() == DType::f64);
+    if (device_count(DeviceType::cuda) == 0) return;
+    Tensor d = x.to(Device::cuda(), DType::f32);
+    CHECK(d.device() == Device::cuda());
+    CHECK(allclose(to(d, Device::cpu()), to(detach(x), DType::f32)));
 }
