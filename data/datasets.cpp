@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -221,9 +222,20 @@ CellDataset read_bmc(const fs::path& root) {
                          "class folders <CLASS>/[<range>/]<CLASS>_NNNNN.jpg (ABE, ART, BAS, ...)");
 }
 
+// Integer labels of a path list name classes 0..max: more than ImageNet-21k's 21,841 is a
+// corrupt file, not a dataset (found by fuzzing: "a.png 1061628893" spent minutes and
+// gigabytes making class names).
+constexpr int kMaxListClasses = 100000;
+
 CellDataset read_path_list(const fs::path& list_file) {
-    std::ifstream in(list_file);
+    std::ifstream in(list_file, std::ios::binary);
     if (!in) fail("cannot open path list {}", list_file.string());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_path_list(text, list_file);
+}
+
+CellDataset parse_path_list(std::string_view text, const fs::path& list_file) {
+    std::istringstream in{std::string(text)};
     fs::path base = list_file.parent_path();
     CellDataset ds{"path_list", {}, {}};
     std::vector<std::string> names;
@@ -246,6 +258,9 @@ CellDataset read_path_list(const fs::path& list_file) {
                 value = -1;
             } else if (value < 0) {
                 fail("{}:{}: negative label {}", list_file.string(), n, value);
+            } else if (value >= kMaxListClasses) {  // the classes "0".."label" are made below
+                fail("{}:{}: label {} (a list has at most {} classes)", list_file.string(), n,
+                     value, kMaxListClasses);
             }
         }
         ds.samples.push_back({p, value, label});

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace marrow::data {
@@ -53,6 +54,8 @@ CellDataset read_bmc(const fs::path& root);
 // label an integer or a class name; '#' starts a comment). Relative paths are relative to the
 // list file's folder. Class names are sorted; integer labels are used as given.
 CellDataset read_path_list(const fs::path& list_file);
+// The same from the list's text (`list_file` names it in errors and anchors relative paths).
+CellDataset parse_path_list(std::string_view text, const fs::path& list_file);
 
 // ----- patient bags: a set of cell images per patient with one diagnosis -----
 

@@ -191,4 +191,10 @@ TEST_CASE("path list: names, integers, comments and relative paths") {
     CHECK(ints.samples[1].label == -1);
     CHECK_THROWS_WITH_AS(read_path_list(t.root / "none.txt"),
                          doctest::Contains("cannot open path list"), Error);
+    // From memory, as the fuzz target reads it; a huge integer label (fuzzing found it making
+    // a billion class names) is an error naming the list and the line.
+    CHECK(parse_path_list("a.png 1\n", "/l/list.txt").samples[0].path == fs::path("/l/a.png"));
+    CHECK_THROWS_WITH_AS(parse_path_list("b.png 0\na.png 1061628893\n", "big.txt"),
+                         doctest::Contains("big.txt:2: label 1061628893 (a list has at most"),
+                         Error);
 }
