@@ -65,7 +65,8 @@ for i in "${!names[@]}"; do
     printf '%-16s %10s %14s %10s  %s\n' "$name" "${took:-?}" "${execs:-?}" "$rate" "${status[$i]}"
     if [ "${status[$i]}" != ok ]; then
         failed=1
-        grep -E "ERROR|SUMMARY|Test unit written|^    #[0-9]" "$log" | head -20 | sed 's/^/    /'
+        { grep -E "ERROR|SUMMARY|Test unit written|^    #[0-9]" "$log" || true; } | head -20 |
+            sed 's/^/    /'
     fi
 done
 exit $failed
