@@ -2,7 +2,9 @@
 // mean over its cells of each cell's mean and standard deviation of R, G, B, and the spread
 // over cells of the cell means), and a multinomial logistic regression
 // (eval::LogisticRegression) is cross-validated on them with patient-level stratified folds.
-// Works on the real AML Hehr or lymphocytosis data as on the synthetic cohorts.
+// Works on the real AML Hehr or lymphocytosis data as on the synthetic cohorts. An image that
+// gives a non-finite feature stops the run naming it; the readers' warnings (metadata rows
+// without a patient folder) go to stderr and run.json.
 //
 //   cohort_baseline --data runs/synth [--kind aml|lymphocytosis] [--folds 5] [--max-cells 100]
 #include <CLI/CLI.hpp>
@@ -27,8 +29,12 @@ std::vector<double> patient_features(const Patient& p, int64_t max_cells) {
     int64_t n = int64_t(p.images.size()), used = std::min(n, max_cells);
     std::vector<double> f(kFeatures, 0.0), means;
     for (int64_t k = 0; k < used; ++k) {
-        Image img = read_image(p.images[size_t(k * n / used)]);
+        const fs::path& path = p.images[size_t(k * n / used)];
+        Image img = read_image(path);
         double count = double(img.width) * img.height;
+        if (!(count > 0))  // decoders refuse these; an empty image would make NaN features
+            fail("cohort_baseline: patient {}: {} is a {}x{} image, no pixels to average", p.id,
+                 path.string(), img.width, img.height);
         for (int c = 0; c < 3; ++c) {
             double s = 0, s2 = 0;
             for (size_t i = size_t(c); i < img.pixels.size(); i += 3) {
@@ -36,9 +42,12 @@ std::vector<double> patient_features(const Patient& p, int64_t max_cells) {
                 s += v;
                 s2 += v * v;
             }
-            double mean = s / count;
+            double mean = s / count, sd = std::sqrt(std::max(0.0, s2 / count - mean * mean));
+            if (!std::isfinite(mean) || !std::isfinite(sd))
+                fail("cohort_baseline: patient {}: {} gives non-finite features (mean {}, sd {})",
+                     p.id, path.string(), mean, sd);
             f[size_t(c)] += mean / double(used);
-            f[size_t(3 + c)] += std::sqrt(std::max(0.0, s2 / count - mean * mean)) / double(used);
+            f[size_t(3 + c)] += sd / double(used);
             means.push_back(mean);
         }
     }
@@ -47,6 +56,10 @@ std::vector<double> patient_features(const Patient& p, int64_t max_cells) {
         for (int64_t k = 0; k < used; ++k) var += std::pow(means[size_t(3 * k + c)] - m, 2);
         f[size_t(6 + c)] = std::sqrt(var / double(used));
     }
+    for (double v : f)  // NaN or Inf would train silently into a constant prediction
+        if (!std::isfinite(v))
+            fail("cohort_baseline: patient {}: non-finite feature {} from its {} images (first {})",
+                 p.id, v, used, p.images.front().string());
     return f;
 }
 
@@ -68,6 +81,7 @@ int main(int argc, char** argv) try {
     CLI11_PARSE(cli, argc, argv);
 
     BagDataset ds = kind == "aml" ? read_aml_hehr(data) : read_lymphocytosis(data);
+    for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::erase_if(ds.patients, [](const Patient& p) { return p.label < 0; });
     int64_t n = int64_t(ds.patients.size()), classes = int64_t(ds.classes.size());
     nlohmann::json flags = {{"data", data},
@@ -115,7 +129,8 @@ int main(int argc, char** argv) try {
                    {"accuracy", accuracy},
                    {"balanced_accuracy", balanced},
                    {"confusion", confusion},
-                   {"classes", ds.classes}});
+                   {"classes", ds.classes},
+                   {"warnings", ds.warnings}});
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "cohort_baseline: error: %s\n", e.what());

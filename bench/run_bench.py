@@ -34,6 +34,28 @@ def run_lines(cmd, env=None, stdin=None):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
+def ensure_built(build, target):
+    """The path of build/bench/<target>, building it first when the build folder is configured
+    (a newcomer who ran the demo has build/ but not the benchmarks); otherwise an exit naming
+    the commands that build it."""
+    path = os.path.normpath(os.path.join(build, "bench", target))
+    if os.path.exists(path):
+        return path
+    root = os.path.normpath(os.path.join(HERE, ".."))
+    shown = os.path.normpath(os.path.abspath(build))
+    if shown.startswith(root + os.sep):
+        shown = os.path.relpath(shown, root)
+    configure = f"cmake --preset release && cmake --build {shown} --target {target}"
+    if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
+        sys.exit(f"{path} is not built and {build} is not a configured build folder; "
+                 f"build it with:\n  {configure}")
+    print(f"{path} is not built; building it: cmake --build {shown} --target {target}",
+          file=sys.stderr, flush=True)
+    if subprocess.run(["cmake", "--build", build, "--target", target]).returncode != 0:
+        sys.exit(f"building {target} failed; the command was:\n  {configure}")
+    return path
+
+
 def peer_name(torch_version, device, setting):
     if device == "cpu":
         return f"torch {torch_version} cpu (openblas {setting[0]} thr, torch {setting[1]} thr)"
@@ -54,7 +76,7 @@ def main():
     ap.add_argument("--flops-per-cycle", type=float, default=64.0)
     args = ap.parse_args()
     threads = str(args.threads)
-    ours_bin = os.path.join(args.build, "bench", "bench_ops")
+    ours_bin = ensure_built(args.build, "bench_ops")
     cases = json.loads(subprocess.run([ours_bin, "--list", "--device", args.device],
                                       capture_output=True, text=True, check=True).stdout)
     cases = [c for c in cases if args.filter in c["case"] or args.filter in c["bench"]]

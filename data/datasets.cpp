@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -88,6 +89,28 @@ std::vector<int64_t> count_labels(const std::vector<int>& labels, size_t classes
     for (int l : labels)
         if (l >= 0) ++counts[size_t(l)];
     return counts;
+}
+
+// The rows of a patient CSV by their `id_col`; a repeated ID is an error (which row holds?).
+std::map<std::string, const std::vector<std::string>*> rows_by_id(const CsvTable& csv,
+                                                                  size_t id_col,
+                                                                  const fs::path& path) {
+    std::map<std::string, const std::vector<std::string>*> by_id;
+    for (const auto& row : csv.rows)
+        if (!by_id.emplace(row[id_col], &row).second)
+            fail("{}: patient '{}' has more than one row", path.string(), row[id_col]);
+    return by_id;
+}
+
+// A warning per row whose patient is not in `known` (the IDs of the folders found).
+void warn_unknown_rows(const std::map<std::string, const std::vector<std::string>*>& by_id,
+                       const std::set<std::string>& known, const fs::path& path,
+                       const std::string& reader, std::vector<std::string>& warnings) {
+    for (const auto& [id, row] : by_id)
+        if (!known.count(id))
+            warnings.push_back(fmt::format("{}: {} has a row for patient '{}', who has no image "
+                                           "folder (row ignored)",
+                                           reader, path.string(), id));
 }
 
 double parse_number(const std::string& text, const std::string& what) {
@@ -199,9 +222,20 @@ CellDataset read_bmc(const fs::path& root) {
                          "class folders <CLASS>/[<range>/]<CLASS>_NNNNN.jpg (ABE, ART, BAS, ...)");
 }
 
+// Integer labels of a path list name classes 0..max: more than ImageNet-21k's 21,841 is a
+// corrupt file, not a dataset (found by fuzzing: "a.png 1061628893" spent minutes and
+// gigabytes making class names).
+constexpr int kMaxListClasses = 100000;
+
 CellDataset read_path_list(const fs::path& list_file) {
-    std::ifstream in(list_file);
+    std::ifstream in(list_file, std::ios::binary);
     if (!in) fail("cannot open path list {}", list_file.string());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_path_list(text, list_file);
+}
+
+CellDataset parse_path_list(std::string_view text, const fs::path& list_file) {
+    std::istringstream in{std::string(text)};
     fs::path base = list_file.parent_path();
     CellDataset ds{"path_list", {}, {}};
     std::vector<std::string> names;
@@ -224,6 +258,9 @@ CellDataset read_path_list(const fs::path& list_file) {
                 value = -1;
             } else if (value < 0) {
                 fail("{}:{}: negative label {}", list_file.string(), n, value);
+            } else if (value >= kMaxListClasses) {  // the classes "0".."label" are made below
+                fail("{}:{}: label {} (a list has at most {} classes)", list_file.string(), n,
+                     value, kMaxListClasses);
             }
         }
         ds.samples.push_back({p, value, label});
@@ -251,7 +288,7 @@ BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent) {
         "<root>/data/<bag_label>/<patient_id>/NNN.TIF (CBFB_MYH11, NPM1, PML_RARA, "
         "RUNX1_RUNX1T1, control) and <root>/metadata.csv";
     require_dir(root / "data", "aml_hehr", expected);
-    BagDataset ds{"aml_hehr", {}, {}};
+    BagDataset ds{"aml_hehr", {}, {}, {}};
     for (const fs::path& label_dir : subdirectories(root / "data")) {
         int label = int(ds.classes.size());
         ds.classes.push_back(label_dir.filename().string());
@@ -270,8 +307,10 @@ BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent) {
     if (fs::exists(metadata)) {
         CsvTable csv = read_csv(metadata);
         size_t id_col = csv.column("patient_id"), label_col = csv.column("bag_label");
-        std::map<std::string, const std::vector<std::string>*> by_id;
-        for (const auto& row : csv.rows) by_id[row[id_col]] = &row;
+        auto by_id = rows_by_id(csv, id_col, metadata);
+        std::set<std::string> known;
+        for (const Patient& p : ds.patients) known.insert(p.id);
+        warn_unknown_rows(by_id, known, metadata, "aml_hehr", ds.warnings);
         for (Patient& p : ds.patients) {
             auto it = by_id.find(p.id);
             if (it == by_id.end()) continue;
@@ -342,10 +381,9 @@ BagDataset read_lymphocytosis(const fs::path& root, const std::string& split,
     size_t id = csv.column("ID"), label = csv.column("LABEL"), gender = csv.column("GENDER"),
            dob = csv.column("DOB"), count = csv.column("LYMPH_COUNT");
     int64_t reference = parse_date_days(reference_date, "lymphocytosis: reference date");
-    std::map<std::string, const std::vector<std::string>*> by_id;
-    for (const auto& row : csv.rows) by_id[row[id]] = &row;
+    auto by_id = rows_by_id(csv, id, csv_path);
 
-    BagDataset ds{"lymphocytosis", {"reactive", "malignant"}, {}};
+    BagDataset ds{"lymphocytosis", {"reactive", "malignant"}, {}, {}};
     for (const fs::path& dir : subdirectories(root / split)) {
         Patient p;
         p.id = dir.filename().string();
@@ -371,6 +409,10 @@ BagDataset read_lymphocytosis(const fs::path& root, const std::string& split,
     if (ds.patients.empty())
         fail("lymphocytosis: no patient folders under {}; expected {}", (root / split).string(),
              expected);
+    std::set<std::string> known;  // patient folders of every split (the shared CSV lists all)
+    for (const fs::path& s : subdirectories(root))
+        for (const fs::path& dir : subdirectories(s)) known.insert(dir.filename().string());
+    warn_unknown_rows(by_id, known, csv_path, "lymphocytosis", ds.warnings);
     return ds;
 }
 

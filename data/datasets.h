@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace marrow::data {
@@ -53,6 +54,8 @@ CellDataset read_bmc(const fs::path& root);
 // label an integer or a class name; '#' starts a comment). Relative paths are relative to the
 // list file's folder. Class names are sorted; integer labels are used as given.
 CellDataset read_path_list(const fs::path& list_file);
+// The same from the list's text (`list_file` names it in errors and anchors relative paths).
+CellDataset parse_path_list(std::string_view text, const fs::path& list_file);
 
 // ----- patient bags: a set of cell images per patient with one diagnosis -----
 
@@ -71,6 +74,10 @@ struct BagDataset {
     std::string name;
     std::vector<std::string> classes;
     std::vector<Patient> patients;
+    // What the reader noticed but did not stop for, one sentence each naming the file: a
+    // metadata row for a patient with no image folder (a partial download, a typo in an ID).
+    // Apps print them.
+    std::vector<std::string> warnings;
     std::vector<int64_t> class_counts() const;
 };
 
@@ -78,13 +85,16 @@ struct BagDataset {
 // <patient_id>/NNN.TIF and, when present, <root>/metadata.csv (index `patient_id`, column
 // `bag_label`; the folder and the CSV must agree). Classes: the five folder labels, sorted.
 // `min_blast_percent` > 0 drops AML patients whose pb_myeloblast + pb_promyelocyte +
-// pb_myelocyte is below it (the paper's --filter_diff 20); controls are kept.
+// pb_myelocyte is below it (the paper's --filter_diff 20); controls are kept. A metadata row
+// whose patient has no folder is a warning; two rows for one patient are an error.
 BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent = 0);
 
 // Lymphocytosis (Kaggle 3md3070-dlmi): <root>/<split>/<ID>/*.jpg with the split's CSV
 // (<split>/trainset_true.csv or testset_data.csv, else <root>/clinical_annotation.csv):
 // ID, LABEL (0 reactive, 1 malignant, -1 unknown), GENDER, DOB (dd-mm-yyyy or dd/mm/yyyy),
 // LYMPH_COUNT. Age is in years at `reference_date` (yyyy-mm-dd; the challenge used 2020).
+// A patient folder without a row is an error; a row without a folder (in any split, since
+// clinical_annotation.csv lists both) a warning; two rows for one ID an error.
 BagDataset read_lymphocytosis(const fs::path& root, const std::string& split = "trainset",
                               const std::string& reference_date = "2020-01-01");
 

@@ -1,6 +1,8 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <optional>
+#include <tuple>
 
 #include "autograd/ops.h"
 #include "tensor/factory.h"
@@ -8,11 +10,14 @@
 namespace marrow::data {
 namespace {
 
+// Every decoder failure, as a BadFile naming the file (decoders name it; this makes sure).
 Image decode_or_bad(const fs::path& path) {
     try {
         return read_image(path);
     } catch (const Error& e) {
-        throw BadFile(e.what());
+        std::string what = e.what();
+        if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;
+        throw BadFile(what);
     }
 }
 
@@ -68,7 +73,7 @@ Image ImageDataset::load(int64_t index) const {
 
 Example ImageDataset::get(int64_t index, uint64_t epoch, uint64_t seed) const {
     Tensor image = image_to_tensor(load(index));
-    return {transform_(image, seed, epoch, index), label(index), index};
+    return {transform_(image, seed, epoch, index), label(index), index, {}};
 }
 
 PatientBagDataset::PatientBagDataset(BagDataset bags, int64_t image_size, int64_t max_instances)
@@ -83,13 +88,25 @@ Example PatientBagDataset::get(int64_t index, uint64_t epoch, uint64_t seed) con
     SampleRng rng(seed, epoch, uint64_t(index), kBagView);
     std::vector<int64_t> chosen = subsample(n, std::min(n, max_instances_), rng);
     std::vector<Tensor> cells;
+    std::vector<std::string> skipped;
     for (int64_t i : chosen) {
-        Tensor cell = image_to_tensor(decode_or_bad(p.images[size_t(i)]));
+        std::optional<Image> image;
+        try {
+            image = decode_or_bad(p.images[size_t(i)]);
+        } catch (const BadFile& e) {
+            skipped.push_back(e.what());
+            continue;
+        }
+        Tensor cell = image_to_tensor(*image);
         if (cell.size(1) != image_size_ || cell.size(2) != image_size_)
             cell = resize(cell, image_size_, image_size_);
         cells.push_back(normalize(cell, kImageNetMean, kImageNetStd));
     }
-    return {{stack(cells)}, p.label, index};
+    if (cells.empty())
+        throw BadFile(fmt::format("patient {}: none of its {} chosen cells can be read (first: {})",
+                                  p.id, skipped.size(), skipped.front()),
+                      skipped);
+    return {{stack(cells)}, p.label, index, std::move(skipped)};
 }
 
 std::vector<int64_t> epoch_order(const Dataset& dataset, Sampling sampling, uint64_t seed,
@@ -167,11 +184,20 @@ Batch Loader::load_batch(int64_t b) {
     for (int64_t k = first; k < last; ++k) {
         int64_t index = order_[size_t(k)];
         try {
-            examples.push_back(dataset_.get(index, epoch_, options_.seed));
+            Example e = dataset_.get(index, epoch_, options_.seed);
+            if (!e.skipped.empty()) {
+                if (!options_.skip_bad_files)
+                    throw BadFile(fmt::format("example {}: {}", index, e.skipped.front()));
+                std::lock_guard lock(mutex_);
+                bad_files_.insert(bad_files_.end(), e.skipped.begin(), e.skipped.end());
+                skipped_.push_back({epoch_, index, int64_t(e.skipped.size()), false});
+            }
+            examples.push_back(std::move(e));
         } catch (const BadFile& e) {
             if (!options_.skip_bad_files) throw;
             std::lock_guard lock(mutex_);
-            bad_files_.push_back(e.what());
+            bad_files_.insert(bad_files_.end(), e.files().begin(), e.files().end());
+            skipped_.push_back({epoch_, index, int64_t(e.files().size()), true});
         }
     }
     Batch batch;
@@ -251,6 +277,18 @@ std::optional<Batch> Loader::next() {
 std::vector<std::string> Loader::bad_files() const {
     std::lock_guard lock(mutex_);
     return bad_files_;
+}
+
+std::vector<Skipped> Loader::skipped() const {
+    std::vector<Skipped> out;
+    {
+        std::lock_guard lock(mutex_);
+        out = skipped_;
+    }
+    std::sort(out.begin(), out.end(), [](const Skipped& a, const Skipped& b) {
+        return std::tie(a.epoch, a.index) < std::tie(b.epoch, b.index);
+    });
+    return out;
 }
 
 }  // namespace marrow::data

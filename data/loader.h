@@ -10,6 +10,7 @@
 //       while (auto batch = loader.next()) { ... batch->tensors[0] is (64, 3, 224, 224) ... }
 //   }
 //   loader.bad_files();  // with skip_bad_files: what was skipped, and why
+//   loader.skipped();    // ... and per example (a bag's bad cells, a bag left empty)
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -36,6 +37,9 @@ struct Example {
     std::vector<Tensor> tensors;
     int64_t label = -1;
     int64_t index = -1;
+    // Parts left out because their file could not be read, "path: reason" (a bag's bad cells;
+    // the loader accepts them only with skip_bad_files, else it fails naming the first).
+    std::vector<std::string> skipped;
 };
 
 // A dataset the loader can read from many threads at once.
@@ -53,10 +57,16 @@ using ImageTransform = std::function<std::vector<Tensor>(const Tensor& image, ui
 ImageTransform views_transform(MultiCropSpec spec);  // multi_crop (data/transforms.h)
 ImageTransform eval_transform(int64_t size);  // one tensor: resized to size x size, normalized
 
-// An image that cannot be read or decoded (the loader's skip_bad_files catches these only).
+// An image that cannot be read or decoded, or a bag none of whose cells can (the loader's
+// skip_bad_files catches these only). `files`: each unreadable file, "path: reason".
 class BadFile : public Error {
 public:
-    using Error::Error;
+    explicit BadFile(const std::string& what, std::vector<std::string> files = {})
+        : Error(what), files_(files.empty() ? std::vector<std::string>{what} : std::move(files)) {}
+    const std::vector<std::string>& files() const { return files_; }
+
+private:
+    std::vector<std::string> files_;
 };
 
 struct ImageDatasetOptions {
@@ -83,7 +93,9 @@ private:
 
 // Patient bags (data/datasets.h): one example per patient whose single tensor is the bag,
 // (N, 3, S, S) with N <= max_instances: larger bags are subsampled at random per epoch
-// (keyed like views), as the MIL paper caps bags at 500 cells.
+// (keyed like views), as the MIL paper caps bags at 500 cells. A chosen cell that cannot be
+// decoded is left out of the bag and listed in Example::skipped; a bag left with no cell
+// throws BadFile listing them all.
 class PatientBagDataset : public Dataset {
 public:
     PatientBagDataset(BagDataset bags, int64_t image_size, int64_t max_instances = 500);
@@ -112,7 +124,15 @@ struct LoaderOptions {
     uint64_t seed = 0;
     bool stack = true;            // stack each tensor of the examples into (B, ...); false: keep a
                                   // list per example (variable-size bags)
-    bool skip_bad_files = false;  // count and report unreadable images instead of failing
+    bool skip_bad_files = false;  // leave out and report unreadable images instead of failing
+};
+
+// An example the loader left out, or kept without some of its files (skip_bad_files).
+struct Skipped {
+    uint64_t epoch = 0;
+    int64_t index = -1;    // in the dataset (an image, a patient's bag)
+    int64_t files = 0;     // unreadable files in it (cells skipped, for a bag)
+    bool dropped = false;  // the whole example was left out (an image, a bag left empty)
 };
 
 struct Batch {
@@ -137,8 +157,10 @@ public:
     std::optional<Batch> next();  // nullopt at the end of the epoch
     int64_t batches_per_epoch() const;
 
-    // With skip_bad_files: "path: reason" for every file skipped so far.
+    // With skip_bad_files: "path: reason" for every file skipped so far, and the examples
+    // they touched, sorted by epoch and index.
     std::vector<std::string> bad_files() const;
+    std::vector<Skipped> skipped() const;
 
 private:
     Batch load_batch(int64_t b);
@@ -158,6 +180,7 @@ private:
     bool stopping_ = false;
     std::vector<std::thread> threads_;
     std::vector<std::string> bad_files_;
+    std::vector<Skipped> skipped_;
 };
 
 }  // namespace marrow::data

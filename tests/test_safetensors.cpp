@@ -45,7 +45,9 @@ TEST_CASE("round trip of every dtype, with metadata") {
     SafetensorsFile f = load_safetensors(path);
     CHECK(f.metadata.at("step") == "12");
     REQUIRE(f.tensors.size() == tensors.size());
-    for (const auto& [name, t] : tensors) {
+    for (const auto& item : tensors) {  // clang 14 cannot capture a structured binding
+        const auto& name = item.first;
+        const auto& t = item.second;
         CAPTURE(name);
         const Tensor& back = f.tensors.at(name);
         CHECK(back.dtype() == t.dtype());

@@ -113,10 +113,12 @@ TEST_CASE("vectorized sigmoid, silu and the gelu backward agree with the float64
     Generator gen(1);
     Tensor x = randn({100003}, DType::f32, Device::cpu(), gen) * 6.0;
     Tensor x64 = to(x, DType::f64);
-    for (auto [name, f] : std::initializer_list<std::pair<const char*, Tensor (*)(const Tensor&)>>{
+    for (auto item : std::initializer_list<std::pair<const char*, Tensor (*)(const Tensor&)>>{
              {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},
              {"silu", [](const Tensor& t) { return silu(t); }},
              {"gelu_tanh", [](const Tensor& t) { return gelu(t, "tanh"); }}}) {
+        auto [name_binding, f] = item;
+        const char* name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
         CAPTURE(name);
         double err = max(abs(to(f(x), DType::f64) - f(x64))).item();
         CHECK(err < 3e-6);

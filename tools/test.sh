@@ -6,6 +6,8 @@
 #                          unsanitized consumer)
 #   tools/test.sh --nvcc   the nvcc build in build-nvcc/ (warnings are errors); runs the CPU
 #                          suite (the CUDA tests need a GPU: tools/gpu_check.sh)
+#   tools/test.sh --clang  Release built by clang++ in build-clang/ (warnings are errors), all
+#                          tests
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +17,7 @@ preset=release
 case "${1:-}" in
     --asan) preset=asan ;;
     --nvcc) preset=nvcc ;;
+    --clang) preset=clang; need_packages "${CLANG_PACKAGES[@]}" ;;
 esac
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"

@@ -163,6 +163,9 @@ void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor
         const T* px = x.data<T>();
         T* pv = values.data<T>();
         int64_t* pi = indices.data<int64_t>();
+        // A local copy: clang cannot reach the enclosing function's parameter from a lambda
+        // inside the OpenMP region of this (template) lambda.
+        const bool desc = descending;
 #pragma omp parallel for schedule(static) if (rows * n >= kParallelGrain)
         for (int64_t r = 0; r < rows; ++r) {
             const T* row = px + r * n;
@@ -173,10 +176,10 @@ void sort(const Tensor& x, int64_t k, bool descending, bool stable, const Tensor
                 if (vb != vb) return va == va;
                 return va < vb;
             };
-            auto cmp = [&](int64_t a, int64_t b) {
-                bool lt = descending ? less(b, a) : less(a, b);
+            auto cmp = [&less, desc](int64_t a, int64_t b) {
+                bool lt = desc ? less(b, a) : less(a, b);
                 if (lt) return true;
-                bool gt = descending ? less(a, b) : less(b, a);
+                bool gt = desc ? less(a, b) : less(b, a);
                 return !gt && a < b;  // ties keep index order: stable and deterministic
             };
             (void)stable;  // every sort here is stable (ties by index)

@@ -23,9 +23,17 @@ F for_isa(F avx512, F avx2, F base) {
     return base;
 }
 
-// Target attributes for the per-ISA copies of a kernel.
+// Target attributes for the per-ISA copies of a kernel. The AVX-512 copy asks for 512-bit
+// vectors in loops the compiler vectorizes: g++ spells it prefer-vector-width=512 inside
+// target(), clang rejects that (and would drop the attribute, compiling the copy as baseline
+// x86-64) and has min_vector_width instead.
 #define MARROW_TARGET_AVX2 [[gnu::target("avx2,fma")]]
+#if defined(__clang__)
+#define MARROW_TARGET_AVX512 \
+    [[gnu::target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"), clang::min_vector_width(512)]]
+#else
 #define MARROW_TARGET_AVX512 \
     [[gnu::target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,prefer-vector-width=512")]]
+#endif
 
 }  // namespace marrow::cpu

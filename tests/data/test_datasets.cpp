@@ -58,6 +58,7 @@ TEST_CASE("AML Hehr: patients from folders, metadata joined, ._ files skipped, b
            "patient_id,bag_label,pb_myeloblast,pb_promyelocyte,pb_myelocyte\n"
            "AAA,PML_RARA,5,30,1\nBBB,NPM1,10,0,2\nCCC,control,0,0,0\n");
     BagDataset ds = read_aml_hehr(t.root);
+    CHECK(ds.warnings.empty());
     CHECK(ds.classes == std::vector<std::string>{"NPM1", "PML_RARA", "control"});
     REQUIRE(ds.patients.size() == 3);
     CHECK(ds.patients[1].id == "AAA");
@@ -70,6 +71,18 @@ TEST_CASE("AML Hehr: patients from folders, metadata joined, ._ files skipped, b
     CHECK(filtered.patients[0].id == "AAA");
     CHECK(filtered.patients[1].id == "CCC");
 
+    // A row for a patient without a folder is reported; two rows for one patient are an error.
+    t.file("metadata.csv", "patient_id,bag_label\nAAA,PML_RARA\nZZZ,NPM1\nCCC,control\n");
+    BagDataset extra = read_aml_hehr(t.root);
+    CHECK(extra.patients.size() == 3);
+    REQUIRE(extra.warnings.size() == 1);
+    CHECK(extra.warnings[0].find((t.root / "metadata.csv").string() +
+                                 " has a row for patient 'ZZZ', who has no image folder") !=
+          std::string::npos);
+    t.file("metadata.csv", "patient_id,bag_label\nAAA,PML_RARA\nAAA,NPM1\n");
+    CHECK_THROWS_WITH_AS(read_aml_hehr(t.root),
+                         doctest::Contains("metadata.csv: patient 'AAA' has more than one row"),
+                         Error);
     t.file("metadata.csv", "patient_id,bag_label\nAAA,NPM1\n");
     CHECK_THROWS_WITH_AS(read_aml_hehr(t.root),
                          doctest::Contains("patient AAA is in data/PML_RARA/ but"), Error);
@@ -133,6 +146,7 @@ TEST_CASE("lymphocytosis: clinical attributes, both date formats, errors") {
     t.file("trainset/trainset_true.csv",
            "ID,LABEL,GENDER,DOB,LYMPH_COUNT\nP1,1,M,15-06-1950,12.5\nP2,0,F,01/01/2000,4.1\n");
     BagDataset ds = read_lymphocytosis(t.root);
+    CHECK(ds.warnings.empty());
     REQUIRE(ds.patients.size() == 2);
     CHECK(ds.patients[0].label == 1);
     CHECK(ds.patients[0].images.size() == 2);
@@ -144,6 +158,19 @@ TEST_CASE("lymphocytosis: clinical attributes, both date formats, errors") {
     CHECK(parse_date_days("29/02/2000", "d") == parse_date_days("2000-02-29", "d"));
     CHECK_THROWS_WITH_AS(parse_date_days("29-02-2001", "DOB"), doctest::Contains("not a date"),
                          Error);
+    // The shared clinical_annotation.csv lists both splits: a row whose folder is in the other
+    // split is expected, a row with no folder anywhere is reported.
+    fs::rename(t.root / "trainset/trainset_true.csv", t.root / "clinical_annotation.csv");
+    t.file("clinical_annotation.csv", "ID,LABEL,GENDER,DOB,LYMPH_COUNT\nP1,1,M,15-06-1950,12.5\n"
+                                      "P2,0,F,01/01/2000,4.1\nT1,-1,F,01/01/1990,3\n"
+                                      "X9,0,M,01/01/1980,5\n");
+    t.file("testset/T1/a.jpg");
+    BagDataset shared = read_lymphocytosis(t.root);
+    CHECK(shared.patients.size() == 2);
+    REQUIRE(shared.warnings.size() == 1);
+    CHECK(shared.warnings[0].find("a row for patient 'X9', who has no image folder") !=
+          std::string::npos);
+    CHECK(read_lymphocytosis(t.root, "testset").warnings.size() == 1);
     t.file("trainset/P3/a.jpg");
     CHECK_THROWS_WITH_AS(read_lymphocytosis(t.root), doctest::Contains("P3 has no row"), Error);
 }
@@ -164,4 +191,10 @@ TEST_CASE("path list: names, integers, comments and relative paths") {
     CHECK(ints.samples[1].label == -1);
     CHECK_THROWS_WITH_AS(read_path_list(t.root / "none.txt"),
                          doctest::Contains("cannot open path list"), Error);
+    // From memory, as the fuzz target reads it; a huge integer label (fuzzing found it making
+    // a billion class names) is an error naming the list and the line.
+    CHECK(parse_path_list("a.png 1\n", "/l/list.txt").samples[0].path == fs::path("/l/a.png"));
+    CHECK_THROWS_WITH_AS(parse_path_list("b.png 0\na.png 1061628893\n", "big.txt"),
+                         doctest::Contains("big.txt:2: label 1061628893 (a list has at most"),
+                         Error);
 }

@@ -58,7 +58,9 @@ TEST_CASE("every deterministic image op matches torchvision on RGB and gray imag
     SafetensorsFile golden =
         load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/transforms.safetensors");
     int checked = 0;
-    for (const auto& [key, expected] : golden.tensors) {
+    for (const auto& item : golden.tensors) {  // no structured binding: clang 14 cannot
+        const std::string& key = item.first;  // capture one (CAPTURE's lambda)
+        const Tensor& expected = item.second;
         if (key.starts_with("input/")) continue;
         CAPTURE(key);
         std::string kind = key.substr(0, key.find('/'));

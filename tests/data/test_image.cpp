@@ -34,7 +34,9 @@ TEST_CASE("every fixture decodes to what PIL's convert(\"RGB\") gives") {
     SafetensorsFile golden =
         load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/images.safetensors");
     int checked = 0;
-    for (const auto& [name, expected] : golden.tensors) {
+    for (const auto& item : golden.tensors) {  // no structured binding: clang 14 cannot
+        const std::string& name = item.first;  // capture one (CAPTURE's lambda)
+        const Tensor& expected = item.second;
         CAPTURE(name);
         Image image = read_image(kImages + name);
         CHECK(image.channels == 3);

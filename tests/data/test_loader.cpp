@@ -142,3 +142,107 @@ TEST_CASE("bags: one tensor per patient, capped and subsampled per epoch") {
     CHECK(same(e0[0].examples[0][0], e1[0].examples[0][0]));   // all 3 cells, same order
     CHECK(!same(e0[0].examples[1][0], e1[0].examples[1][0]));  // another 5 of 7
 }
+
+namespace {
+
+// Overwrite a written image with bytes no decoder accepts: text, nothing, or a cut-off PNG.
+void corrupt(const fs::path& path, int how) {
+    std::string bytes;
+    if (how == 2) {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+        bytes.resize(40);  // signature and IHDR, no pixel data
+    } else if (how == 0) {
+        bytes = "not an image";
+    }
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// 10 patients P0..P9 of 3 cells (P0-P4 NPM1, P5-P9 control; patient index i is Pi).
+ImageTree cohort(const std::string& name) {
+    std::vector<std::pair<std::string, int>> patients;
+    for (int i = 0; i < 10; ++i)
+        patients.emplace_back(fmt::format("data/{}/P{}", i < 5 ? "NPM1" : "control", i), 3);
+    return ImageTree(name, patients);
+}
+
+fs::path cell_path(const ImageTree& tree, int patient, int cell) {
+    return tree.root / fmt::format("data/{}/P{}/{}.png", patient < 5 ? "NPM1" : "control",
+                                   patient, cell);
+}
+
+}  // namespace
+
+TEST_CASE("bags with bad cells: the cells are skipped, the bags kept, the skips counted") {
+    if (!image_io_available()) return;
+    ImageTree tree = cohort("bad_cells");
+    // 5 bad cells in 4 patients (before: 4 whole bags were dropped, 6 of 10 kept).
+    std::vector<std::pair<int, int>> bad = {{1, 0}, {3, 0}, {3, 2}, {5, 1}, {7, 2}};
+    for (size_t k = 0; k < bad.size(); ++k)
+        corrupt(cell_path(tree, bad[k].first, bad[k].second), int(k % 3));
+    PatientBagDataset ds(read_aml_hehr(tree.root), 6);
+    for (int workers : {0, 2}) {
+        CAPTURE(workers);
+        Loader loader(ds, {.batch_size = 3,
+                           .sampling = Sampling::sequential,
+                           .workers = workers,
+                           .stack = false,
+                           .skip_bad_files = true});
+        std::vector<int64_t> indices, cells;
+        for (const Batch& b : whole_epoch(loader, 0)) {
+            indices.insert(indices.end(), b.indices.begin(), b.indices.end());
+            for (const auto& e : b.examples) cells.push_back(e[0].size(0));
+        }
+        CHECK(indices == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+        CHECK(cells == std::vector<int64_t>{3, 2, 3, 1, 3, 2, 3, 2, 3, 3});
+        std::vector<Skipped> skipped = loader.skipped();
+        REQUIRE(skipped.size() == 4);
+        std::vector<std::pair<int64_t, int64_t>> per_bag;
+        for (const Skipped& s : skipped) {
+            CHECK(!s.dropped);
+            CHECK(s.epoch == 0);
+            per_bag.emplace_back(s.index, s.files);
+        }
+        CHECK(per_bag == std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 2}, {5, 1}, {7, 1}});
+        std::vector<std::string> files = loader.bad_files();
+        REQUIRE(files.size() == 5);
+        for (const auto& [patient, cell] : bad) {
+            std::string path = cell_path(tree, patient, cell).string();
+            CHECK(std::count_if(files.begin(), files.end(), [&](const std::string& f) {
+                      return f.starts_with(path + ": ");
+                  }) == 1);
+        }
+    }
+    // Without skip_bad_files the first bad cell is an error naming it.
+    Loader strict(ds, {.batch_size = 3, .sampling = Sampling::sequential, .stack = false});
+    strict.start_epoch(0);
+    CHECK_THROWS_WITH_AS(strict.next(), doctest::Contains(cell_path(tree, 1, 0).string().c_str()), Error);
+}
+
+TEST_CASE("a bag whose every cell is bad is skipped and reported") {
+    if (!image_io_available()) return;
+    ImageTree tree = cohort("bad_bag");
+    for (int c = 0; c < 3; ++c) corrupt(cell_path(tree, 4, c), c);
+    corrupt(cell_path(tree, 8, 1), 0);
+    PatientBagDataset ds(read_aml_hehr(tree.root), 6);
+    Loader loader(ds, {.batch_size = 4,
+                       .sampling = Sampling::sequential,
+                       .workers = 1,
+                       .stack = false,
+                       .skip_bad_files = true});
+    std::vector<Batch> batches = whole_epoch(loader, 0);
+    REQUIRE(batches.size() == 3);
+    CHECK(batches[1].indices == std::vector<int64_t>{5, 6, 7});
+    CHECK(same(batches[1].labels, from_vector<int64_t>({1, 1, 1})));
+    std::vector<Skipped> skipped = loader.skipped();
+    REQUIRE(skipped.size() == 2);
+    CHECK(skipped[0].index == 4);
+    CHECK(skipped[0].files == 3);
+    CHECK(skipped[0].dropped);
+    CHECK(skipped[1].index == 8);
+    CHECK(skipped[1].files == 1);
+    CHECK(!skipped[1].dropped);
+    CHECK(loader.bad_files().size() == 4);
+    CHECK_THROWS_WITH_AS(ds.get(4, 0, 0), doctest::Contains("patient P4: none of its 3 chosen"),
+                         BadFile);
+}

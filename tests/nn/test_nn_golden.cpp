@@ -69,7 +69,8 @@ Tensor leaf(const std::string& key, DType dtype) {
 TEST_CASE("golden: cross_entropy and nll_loss against torch.nn.functional, f64 and f32") {
     auto cases = cases_with("loss");
     REQUIRE(cases.size() >= 10);
-    for (const auto& [name, o] : cases) {
+    for (const auto& [name_binding, o] : cases) {
+        const auto& name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
         for (DType dtype : {DType::f64, DType::f32}) {
             CAPTURE(name);
             CAPTURE(dtype);
@@ -105,7 +106,8 @@ TEST_CASE("golden: SGD parameter trajectories and momentum buffers against torch
     REQUIRE(cases.size() >= 4);
     // A few elementwise updates per step on float64, compounded over the steps.
     Tolerance tol = tolerance(TolClass::elementwise, DType::f64);
-    for (const auto& [name, o] : cases) {
+    for (const auto& [name_binding, o] : cases) {
+        const auto& name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
         CAPTURE(name);
         const char* names[] = {"p", "q", "r"};  // r takes no part in the loss: never updated
         std::vector<Tensor> params;
