@@ -20,4 +20,4 @@ need_packages() {
 
 # What every build needs (ccache is used when present).
 BUILD_PACKAGES=(g++ cmake ninja-build ccache doctest-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-                libstb-dev libtiff-dev)
+                libstb-dev libtiff-dev libpng-dev libjpeg62-turbo-dev)
