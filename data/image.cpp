@@ -37,9 +37,9 @@ Format sniff(std::span<const uint8_t> b) {
 #if defined(MARROW_IMAGE_IO)
 
 // A truncated JPEG is only a warning to libjpeg (the rest reads as gray), so check first, for a
-// clear message, that the last scan (SOS marker FF DA) is followed by the end-of-image marker FF D9. Inside
-// entropy-coded data a literal FF is stuffed as FF 00, so neither marker occurs by accident;
-// an EXIF thumbnail's own FF D9 comes before the main image's scans.
+// clear message, that the last scan (SOS marker FF DA) is followed by the end-of-image marker
+// FF D9. Inside entropy-coded data a literal FF is stuffed as FF 00, so neither marker occurs
+// by accident; an EXIF thumbnail's own FF D9 comes before the main image's scans.
 bool jpeg_complete(std::span<const uint8_t> b) {
     size_t last_sos = 0;
     for (size_t i = 0; i + 1 < b.size(); ++i)
@@ -64,8 +64,7 @@ void check_bmp(std::span<const uint8_t> b, const std::string& name, const ImageL
     uint32_t offset = le32(b, 10), header = le32(b, 14);
     if (header != 12 && header != 40 && header != 56 && header != 108 && header != 124)
         fail("{}: BMP header of {} bytes (12, 40, 56, 108 or 124 supported)", name, header);
-    if (b.size() < 14 + uint64_t(header))
-        fail("{}: truncated BMP image (header cut)", name);
+    if (b.size() < 14 + uint64_t(header)) fail("{}: truncated BMP image (header cut)", name);
     bool os2 = header == 12;
     int64_t width = os2 ? le16(b, 18) : int32_t(le32(b, 18));
     int64_t height = os2 ? le16(b, 20) : int32_t(le32(b, 22));
@@ -73,9 +72,10 @@ void check_bmp(std::span<const uint8_t> b, const std::string& name, const ImageL
     if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
         fail("{}: BMP with {} bits per pixel (1, 4, 8, 16, 24 or 32 supported)", name, bpp);
     if (compression != 0 && !(compression == 3 && (bpp == 16 || bpp == 32)))
-        fail("{}: BMP compression {} with {} bits per pixel (only uncompressed, or bit fields at "
-             "16 and 32 bits, supported)",
-             name, compression, bpp);
+        fail(
+            "{}: BMP compression {} with {} bits per pixel (only uncompressed, or bit fields at "
+            "16 and 32 bits, supported)",
+            name, compression, bpp);
     if (width < 0) fail("{}: BMP of negative width {}", name, width);
     detail::check_pixel_budget(uint64_t(width), uint64_t(std::abs(height)), limits, name, "BMP");
     uint64_t row = (uint64_t(bpp) * uint64_t(width) + 31) / 32 * 4;
@@ -189,8 +189,8 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& name,
     // Whatever the decoder, what leaves here is a non-empty RGB image of the promised size.
     if (image.height <= 0 || image.width <= 0 || image.channels != 3 ||
         image.pixels.size() != size_t(image.height) * size_t(image.width) * 3)
-        fail("{}: decoded to an empty or malformed {}x{}x{} image", name, image.height,
-             image.width, image.channels);
+        fail("{}: decoded to an empty or malformed {}x{}x{} image", name, image.height, image.width,
+             image.channels);
     return image;
 #else
     (void)limits;

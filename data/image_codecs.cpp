@@ -14,8 +14,8 @@
 #include "tensor/error.h"
 
 #if defined(MARROW_IMAGE_IO)
-#include <jpeglib.h>
 #include <jerror.h>  // after jpeglib.h: the message codes
+#include <jpeglib.h>
 #include <png.h>
 #include <tiffio.h>
 #endif
@@ -116,7 +116,8 @@ bool png_read_rgb(png_structp png, png_infop info, Image& image, png_bytep* rows
     png_read_update_info(png, info);
     if (png_get_rowbytes(png, info) != size_t(image.width) * 3)
         png_error(png, "unsupported pixel layout");
-    for (int y = 0; y < image.height; ++y) rows[y] = image.pixels.data() + size_t(y) * image.width * 3;
+    for (int y = 0; y < image.height; ++y)
+        rows[y] = image.pixels.data() + size_t(y) * image.width * 3;
     png_read_image(png, rows);
     png_read_end(png, nullptr);
     return true;
@@ -168,8 +169,8 @@ bool jpeg_read_rgb(jpeg_decompress_struct* d, JpegErrors& errors, std::span<cons
     jpeg_create_decompress(d);
     d->progress = &errors.progress;
     // Working memory (progressive coefficients: 2 bytes a sample) within the budget's reach.
-    d->mem->max_memory_to_use = long(std::min<uint64_t>(mul_sat(limits.max_pixels, 8) + (64 << 20),
-                                                        uint64_t(1) << 40));
+    d->mem->max_memory_to_use =
+        long(std::min<uint64_t>(mul_sat(limits.max_pixels, 8) + (64 << 20), uint64_t(1) << 40));
     jpeg_mem_src(d, bytes.data(), static_cast<unsigned long>(bytes.size()));
     jpeg_read_header(d, TRUE);
     check_pixel_budget(d->image_width, d->image_height, limits, name, "JPEG");
@@ -255,8 +256,8 @@ void check_tiff_data(TIFF* tif, std::span<const uint8_t> bytes, uint32_t h,
     uint64_t raw = mul_sat(uint64_t(TIFFScanlineSize64(tif)), h);
     uint64_t ratio = compression == COMPRESSION_NONE ? 1 : kMaxCompressionRatio;
     if (raw == 0 || raw > mul_sat(held, ratio))
-        fail("{}: TIFF header promises {} bytes of {} pixel data but the file holds {}", name,
-             raw, compression == COMPRESSION_NONE ? "uncompressed" : "compressed", held);
+        fail("{}: TIFF header promises {} bytes of {} pixel data but the file holds {}", name, raw,
+             compression == COMPRESSION_NONE ? "uncompressed" : "compressed", held);
 }
 
 // 8-bit stripped TIFFs with contiguous samples (what microscopes and PIL write): gray (either
@@ -318,13 +319,13 @@ Image decode_png(std::span<const uint8_t> bytes, const std::string& name,
     uint64_t row_bytes = (uint64_t(header.width) * channels * header.bit_depth + 7) / 8;
     uint64_t raw = header.height * (1 + row_bytes);
     if (raw > mul_sat(header.idat_bytes, 1032) + 1024)  // deflate's best ratio is 1032:1
-        fail("{}: PNG header promises {}x{} pixels but the file holds {} bytes of image data",
-             name, header.width, header.height, header.idat_bytes);
+        fail("{}: PNG header promises {}x{} pixels but the file holds {} bytes of image data", name,
+             header.width, header.height, header.idat_bytes);
     Image image(int(header.height), int(header.width), 3);
     std::vector<png_bytep> rows(header.height);
     PngSource source{bytes, 0, ""};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, png_on_error,
-                                             png_on_warning);
+    png_structp png =
+        png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : nullptr;
     struct Guard {
         png_structp& png;
