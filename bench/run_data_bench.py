@@ -3,9 +3,11 @@
 (peer_data.py) on the same images, same batch size and worker count, alternating for
 --rounds rounds; prints a table and one JSON line (bench, case, ours_s, peer, peer_s,
 ratio = peer_s / ours_s, higher is better for marrow). Without --list it renders a small
-synthetic cohort (apps/synth_cohort, 144 x 144 TIFFs, as the AML dataset) to read.
+synthetic cohort (apps/synth_cohort, 144 x 144 TIFFs as the AML dataset, or PNGs, or JPEGs as
+the lymphocytosis dataset with --format) to read.
 
   /usr/bin/python3 bench/run_data_bench.py [--build build] [--rounds 3] [--workers 2]
+                                           [--format tif|png|jpg]
 """
 import argparse
 import glob
@@ -34,17 +36,23 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--size", type=int, default=144)
     ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--format", choices=["tif", "png", "jpg"], default="tif",
+                    help="image files of the synthetic cohort (jpg: the lymphocytosis layout)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     listing = args.list
     if not listing:
         root = os.path.join(tmp.name, "cohort")
+        kind = "lymphocytosis" if args.format == "jpg" else "aml"
         subprocess.run([os.path.join(args.build, "apps", "synth_cohort"), "--out", root,
                         "--patients-per-class", "2", "--min-cells", "100", "--max-cells", "200",
-                        "--size", "144", "--seed", "1"], check=True, capture_output=True)
+                        "--size", "144", "--seed", "1", "--kind", kind, "--format", args.format],
+                       check=True, capture_output=True)
         listing = os.path.join(tmp.name, "images.txt")
+        ext = {"tif": "TIF", "png": "png", "jpg": "jpg"}[args.format]
         with open(listing, "w") as f:
-            f.write("\n".join(sorted(glob.glob(os.path.join(root, "data", "*", "*", "*.TIF")))))
+            f.write("\n".join(sorted(glob.glob(os.path.join(root, "**", "*." + ext),
+                                             recursive=True))))
     common = ["--list", listing, "--size", str(args.size), "--workers", str(args.workers),
               "--images", str(args.images)]
     ours, peer, peer_name = [], [], ""
@@ -55,7 +63,9 @@ def main():
         peer.append(line["peer_s"])
         peer_name = line["peer"]
     o, p = statistics.median(ours), statistics.median(peer)
-    row = {"bench": "data", "case": f"decode+simclr2v_{args.size}", "ours_s": o,
+    case = f"decode+simclr2v_{args.size}" if args.format == "tif" else \
+        f"{args.format}+simclr2v_{args.size}"
+    row = {"bench": "data", "case": case, "ours_s": o,
            "peer": peer_name, "peer_s": p, "ratio": p / o, "workers": args.workers,
            "rounds": args.rounds}
     print(f"{'bench':6} {'case':22} {'ours img/s':>11} {'peer img/s':>11} {'ratio':>6}")

@@ -1,11 +1,14 @@
 #include "data/image.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <new>
 
 #include "autograd/ops.h"
+#include "data/image_codecs.h"
 #include "tensor/error.h"
 #include "tensor/factory.h"
 
@@ -33,10 +36,10 @@ Format sniff(std::span<const uint8_t> b) {
 
 #if defined(MARROW_IMAGE_IO)
 
-// stb_image decodes a truncated JPEG without complaint (missing bytes read as zeros), so check
-// that the last scan (SOS marker FF DA) is followed by the end-of-image marker FF D9. Inside
-// entropy-coded data a literal FF is stuffed as FF 00, so neither marker occurs by accident;
-// an EXIF thumbnail's own FF D9 comes before the main image's scans.
+// A truncated JPEG is only a warning to libjpeg (the rest reads as gray), so check first, for a
+// clear message, that the last scan (SOS marker FF DA) is followed by the end-of-image marker
+// FF D9. Inside entropy-coded data a literal FF is stuffed as FF 00, so neither marker occurs
+// by accident; an EXIF thumbnail's own FF D9 comes before the main image's scans.
 bool jpeg_complete(std::span<const uint8_t> b) {
     size_t last_sos = 0;
     for (size_t i = 0; i + 1 < b.size(); ++i)
@@ -50,150 +53,53 @@ uint32_t le32(std::span<const uint8_t> b, size_t at) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 |
            uint32_t(b[at + 3]) << 24;
 }
+uint16_t le16(std::span<const uint8_t> b, size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
 
-// stb_image also reads missing BMP pixel rows as zeros: check the file holds every row of an
-// uncompressed (BI_RGB / BI_BITFIELDS) bitmap. Rows are padded to 4 bytes.
-bool bmp_complete(std::span<const uint8_t> b) {
-    if (b.size() < 34) return false;
+// stb_image reads missing BMP bytes as zeros and believes the header's size, so the header is
+// checked here first: a layout stb decodes soundly (OS/2 core or Windows info header; 1, 4, 8,
+// 16, 24 or 32 bits; uncompressed or bit fields, nothing else), a non-empty size within the
+// budget, and every pixel row in the file (rows are padded to 4 bytes). All in 64 bits.
+void check_bmp(std::span<const uint8_t> b, const std::string& name, const ImageLimits& limits) {
+    if (b.size() < 26) fail("{}: truncated BMP image ({} bytes, no header)", name, b.size());
     uint32_t offset = le32(b, 10), header = le32(b, 14);
-    if (header < 40) return true;  // OS/2 core headers: left to stb
-    int64_t width = int32_t(le32(b, 18)), height = int32_t(le32(b, 22));
-    uint32_t bpp = uint32_t(b[28]) | uint32_t(b[29]) << 8, compression = le32(b, 30);
-    if (compression != 0 && compression != 3) return true;  // RLE: stb checks as it decodes
-    int64_t row = (int64_t(bpp) * width + 31) / 32 * 4;
-    return int64_t(b.size()) >= int64_t(offset) + row * std::abs(height);
+    if (header != 12 && header != 40 && header != 56 && header != 108 && header != 124)
+        fail("{}: BMP header of {} bytes (12, 40, 56, 108 or 124 supported)", name, header);
+    if (b.size() < 14 + uint64_t(header)) fail("{}: truncated BMP image (header cut)", name);
+    bool os2 = header == 12;
+    int64_t width = os2 ? le16(b, 18) : int32_t(le32(b, 18));
+    int64_t height = os2 ? le16(b, 20) : int32_t(le32(b, 22));
+    uint32_t bpp = os2 ? le16(b, 24) : le16(b, 28), compression = os2 ? 0 : le32(b, 30);
+    if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
+        fail("{}: BMP with {} bits per pixel (1, 4, 8, 16, 24 or 32 supported)", name, bpp);
+    if (compression != 0 && !(compression == 3 && (bpp == 16 || bpp == 32)))
+        fail(
+            "{}: BMP compression {} with {} bits per pixel (only uncompressed, or bit fields at "
+            "16 and 32 bits, supported)",
+            name, compression, bpp);
+    if (width < 0) fail("{}: BMP of negative width {}", name, width);
+    detail::check_pixel_budget(uint64_t(width), uint64_t(std::abs(height)), limits, name, "BMP");
+    uint64_t row = (uint64_t(bpp) * uint64_t(width) + 31) / 32 * 4;
+    if (uint64_t(offset) + row * uint64_t(std::abs(height)) > b.size())
+        fail("{}: truncated BMP image ({}x{} pixels need {} bytes from offset {}, the file has {})",
+             name, width, std::abs(height), row * uint64_t(std::abs(height)), offset, b.size());
 }
 
-Image decode_stb(std::span<const uint8_t> bytes, const std::string& name, const char* format) {
+Image decode_bmp(std::span<const uint8_t> bytes, const std::string& name,
+                 const ImageLimits& limits) {
+    check_bmp(bytes, name, limits);
+    if (bytes.size() > size_t(INT32_MAX)) fail("{}: BMP file over 2 GiB", name);
     int w = 0, h = 0, n = 0;
     uint8_t* p = stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &n, 3);
-    if (!p) fail("{}: cannot decode {} image: {}", name, format, stbi_failure_reason());
+    if (!p) {
+        const char* reason = stbi_failure_reason();  // may be null: stb does not always set one
+        fail("{}: cannot decode BMP image: {}", name, reason ? reason : "unknown reason");
+    }
+    struct Free {
+        uint8_t* p;
+        ~Free() { stbi_image_free(p); }
+    } free_p{p};
     Image image(h, w, 3);
     std::memcpy(image.pixels.data(), p, image.pixels.size());
-    stbi_image_free(p);
-    return image;
-}
-
-// libtiff reads through these callbacks from the bytes in memory, and reports errors to
-// tiff_error, which keeps the first message for the Error we throw.
-struct TiffSource {
-    std::span<const uint8_t> bytes;
-    toff_t at = 0;
-    std::string error;
-};
-
-tsize_t tiff_read(thandle_t h, tdata_t buf, tsize_t n) {
-    auto* s = static_cast<TiffSource*>(h);
-    size_t left = s->at < s->bytes.size() ? s->bytes.size() - s->at : 0;
-    size_t k = std::min(size_t(n), left);
-    std::memcpy(buf, s->bytes.data() + s->at, k);
-    s->at += k;
-    return tsize_t(k);
-}
-tsize_t tiff_write(thandle_t, tdata_t, tsize_t) { return 0; }
-toff_t tiff_seek(thandle_t h, toff_t off, int whence) {
-    auto* s = static_cast<TiffSource*>(h);
-    toff_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->at : s->bytes.size();
-    s->at = base + off;
-    return s->at;
-}
-int tiff_close(thandle_t) { return 0; }
-toff_t tiff_size(thandle_t h) { return static_cast<TiffSource*>(h)->bytes.size(); }
-int tiff_map(thandle_t, tdata_t*, toff_t*) { return 0; }
-void tiff_unmap(thandle_t, tdata_t, toff_t) {}
-int tiff_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
-    auto* s = static_cast<TiffSource*>(user);
-    if (s->error.empty()) {
-        char message[512];
-        std::vsnprintf(message, sizeof message, fmt, ap);
-        s->error = std::string(module ? module : "libtiff") + ": " + message;
-    }
-    return 1;
-}
-int tiff_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }  // quiet
-
-// 8-bit stripped TIFFs with contiguous samples (what microscopes and PIL write): gray (either
-// polarity), gray + alpha, RGB, RGBA, palette; alpha is dropped. Returns false for anything
-// else, which goes through libtiff's RGBA reader instead (that one premultiplies unassociated
-// alpha, so it is not used for the common cases).
-bool read_tiff_scanlines(TIFF* tif, Image& image, const std::string& name) {
-    uint16_t bits = 0, spp = 0, photometric = 0, planar = PLANARCONFIG_CONTIG;
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric)) return false;
-    bool gray = photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE;
-    bool rgb = photometric == PHOTOMETRIC_RGB, palette = photometric == PHOTOMETRIC_PALETTE;
-    if (bits != 8 || planar != PLANARCONFIG_CONTIG || TIFFIsTiled(tif)) return false;
-    if (!((gray && (spp == 1 || spp == 2)) || (rgb && (spp == 3 || spp == 4)) ||
-          (palette && spp == 1)))
-        return false;
-    uint16_t *red = nullptr, *green = nullptr, *blue = nullptr;
-    if (palette && !TIFFGetField(tif, TIFFTAG_COLORMAP, &red, &green, &blue))
-        fail("{}: palette TIFF without a colormap", name);
-    std::vector<uint8_t> row(size_t(TIFFScanlineSize(tif)));
-    if (row.size() < size_t(image.width) * spp)
-        fail("{}: TIFF scanline of {} bytes for {} pixels", name, row.size(), image.width);
-    for (int y = 0; y < image.height; ++y) {
-        if (TIFFReadScanline(tif, row.data(), uint32_t(y), 0) != 1) return false;
-        for (int x = 0; x < image.width; ++x) {
-            const uint8_t* px = row.data() + size_t(x) * spp;
-            uint8_t r = px[0], g = px[0], b = px[0];
-            if (rgb) {
-                g = px[1];
-                b = px[2];
-            } else if (palette) {  // 16-bit colormap entries: the high byte, as libtiff and PIL
-                r = uint8_t(red[px[0]] >> 8);
-                g = uint8_t(green[px[0]] >> 8);
-                b = uint8_t(blue[px[0]] >> 8);
-            } else if (photometric == PHOTOMETRIC_MINISWHITE) {
-                r = g = b = uint8_t(255 - px[0]);
-            }
-            image.at(y, x, 0) = r;
-            image.at(y, x, 1) = g;
-            image.at(y, x, 2) = b;
-        }
-    }
-    return true;
-}
-
-// The first page (directory) of a TIFF.
-Image decode_tiff(std::span<const uint8_t> bytes, const std::string& name) {
-    TiffSource source{bytes, 0, {}};
-    TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
-    TIFFOpenOptionsSetErrorHandlerExtR(options, tiff_error, &source);
-    TIFFOpenOptionsSetWarningHandlerExtR(options, tiff_warning, &source);
-    TIFF* tif = TIFFClientOpenExt(name.c_str(), "rm", &source, tiff_read, tiff_write, tiff_seek,
-                                  tiff_close, tiff_size, tiff_map, tiff_unmap, options);
-    TIFFOpenOptionsFree(options);
-    if (!tif) fail("{}: cannot decode TIFF image: {}", name, source.error);
-    uint32_t w = 0, h = 0;
-    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
-    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
-    char why[1024] = "";
-    bool ok = w > 0 && h > 0 && uint64_t(w) * h <= (uint64_t(1) << 31);
-    Image image(ok ? int(h) : 0, ok ? int(w) : 0, 3);
-    if (ok && source.error.empty() && !read_tiff_scanlines(tif, image, name) &&
-        source.error.empty()) {
-        // Other layouts (16-bit, YCbCr, tiled, planar, bilevel, ...): libtiff's RGBA reader.
-        std::vector<uint32_t> raster;
-        ok = TIFFRGBAImageOK(tif, why);
-        if (ok) {
-            raster.resize(size_t(w) * h);
-            ok = TIFFReadRGBAImageOriented(tif, w, h, raster.data(), ORIENTATION_TOPLEFT, 1) == 1;
-        }
-        for (size_t i = 0; ok && i < raster.size(); ++i) {
-            image.pixels[3 * i + 0] = uint8_t(TIFFGetR(raster[i]));
-            image.pixels[3 * i + 1] = uint8_t(TIFFGetG(raster[i]));
-            image.pixels[3 * i + 2] = uint8_t(TIFFGetB(raster[i]));
-        }
-    }
-    TIFFClose(tif);
-    if (!ok || !source.error.empty())
-        fail("{}: cannot decode TIFF image ({}x{}): {}", name, w, h,
-             !source.error.empty() ? source.error
-             : why[0]              ? why
-                                   : "unsupported size");
     return image;
 }
 
@@ -229,32 +135,70 @@ bool image_io_available() {
 #endif
 }
 
+namespace {
+std::atomic<uint64_t> g_max_pixels{ImageLimits{}.max_pixels};
+}
+
+void set_image_limits(const ImageLimits& limits) {
+    MARROW_CHECK(limits.max_pixels >= 1 && limits.max_pixels <= (uint64_t(1) << 40),
+                 "set_image_limits: max_pixels {} (1 to 2^40)", limits.max_pixels);
+    g_max_pixels.store(limits.max_pixels);
+}
+
+ImageLimits image_limits() { return {g_max_pixels.load()}; }
+
 Image decode_image(std::span<const uint8_t> bytes, const std::string& name) {
+    return decode_image(bytes, name, image_limits());
+}
+
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name,
+                   const ImageLimits& limits) {
     if (bytes.empty()) fail("{}: empty file, not an image", name);
     Format format = sniff(bytes);
     if (format == Format::unknown)
         fail("{}: not a PNG, JPEG, BMP or TIFF image (unrecognised first bytes)", name);
 #if defined(MARROW_IMAGE_IO)
-    switch (format) {
-        case Format::png:
-            return decode_stb(bytes, name, "PNG");
-        case Format::bmp:
-            if (!bmp_complete(bytes)) fail("{}: truncated BMP image (pixel rows missing)", name);
-            return decode_stb(bytes, name, "BMP");
-        case Format::jpeg:
-            if (!jpeg_complete(bytes))
-                fail("{}: truncated JPEG image (no end-of-image marker after the last scan)", name);
-            return decode_stb(bytes, name, "JPEG");
-        case Format::tiff:
-            return decode_tiff(bytes, name);
-        case Format::unknown:
-            break;
+    Image image;
+    try {
+        switch (format) {
+            case Format::png:
+                image = detail::decode_png(bytes, name, limits);
+                break;
+            case Format::bmp:
+                image = decode_bmp(bytes, name, limits);
+                break;
+            case Format::jpeg:
+                if (!jpeg_complete(bytes))
+                    fail("{}: truncated JPEG image (no end-of-image marker after the last scan)",
+                         name);
+                image = detail::decode_jpeg(bytes, name, limits);
+                break;
+            case Format::tiff:
+                image = detail::decode_tiff(bytes, name, limits);
+                break;
+            case Format::unknown:
+                break;
+        }
+    } catch (const Error&) {
+        throw;
+    } catch (const std::bad_alloc&) {
+        fail("{}: out of memory decoding the image ({} bytes)", name, bytes.size());
+    } catch (const std::exception& e) {  // whatever a decoder throws reaches callers named
+        fail("{}: cannot decode image: {}", name, e.what());
     }
-#endif
+    // Whatever the decoder, what leaves here is a non-empty RGB image of the promised size.
+    if (image.height <= 0 || image.width <= 0 || image.channels != 3 ||
+        image.pixels.size() != size_t(image.height) * size_t(image.width) * 3)
+        fail("{}: decoded to an empty or malformed {}x{}x{} image", name, image.height, image.width,
+             image.channels);
+    return image;
+#else
+    (void)limits;
     fail(
-        "{}: this build has no image decoders (configure with libstb-dev and libtiff-dev "
-        "installed)",
+        "{}: this build has no image decoders (configure with libstb-dev, libpng-dev, "
+        "libjpeg62-turbo-dev and libtiff-dev installed)",
         name);
+#endif
 }
 
 Image read_image(const std::filesystem::path& path) {
