@@ -14,29 +14,22 @@ using autograd::record;
 using autograd::save_if;
 using autograd::SavedTensor;
 
-// C = A B: dA = dC B^T, dB = A^T dC (transposes are free: GEMM packing absorbs strides).
-// Each GEMM runs only if its gradient is needed (a frozen weight, input images: one GEMM),
-// and each operand is saved only for the other's gradient.
-Tensor mm(const Tensor& a, const Tensor& b) {
-    SavedTensor sa = save_if(needs_grad(b), a, "mm"), sb = save_if(needs_grad(a), b, "mm");
-    return record("mm", {a, b}, op::mm(a, b), [=](const Grads& g, const NeedsGrad& needs) {
+// C = A B (mm; bmm: per batch element): dA = dC B^T, dB = A^T dC (transposes of the last two
+// dims are free: GEMM packing absorbs strides). Each GEMM runs only if its gradient is needed
+// (a frozen weight, input images: one GEMM), and each operand is saved only for the other's
+// gradient.
+template <Tensor (*Product)(const Tensor&, const Tensor&)>
+static Tensor matrix_product(const char* name, const Tensor& a, const Tensor& b) {
+    SavedTensor sa = save_if(needs_grad(b), a, name), sb = save_if(needs_grad(a), b, name);
+    return record(name, {a, b}, Product(a, b), [=](const Grads& g, const NeedsGrad& needs) {
         Grads out(2);
-        if (needs[0]) out[0] = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
-        if (needs[1]) out[1] = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
+        if (needs[0]) out[0] = Product(*g[0], op::transpose(sb.get(), -2, -1));
+        if (needs[1]) out[1] = Product(op::transpose(sa.get(), -2, -1), *g[0]);
         return out;
     });
 }
-
-// The same per batch element.
-Tensor bmm(const Tensor& a, const Tensor& b) {
-    SavedTensor sa = save_if(needs_grad(b), a, "bmm"), sb = save_if(needs_grad(a), b, "bmm");
-    return record("bmm", {a, b}, op::bmm(a, b), [=](const Grads& g, const NeedsGrad& needs) {
-        Grads out(2);
-        if (needs[0]) out[0] = op::bmm(*g[0], op::transpose(sb.get(), 1, 2));
-        if (needs[1]) out[1] = op::bmm(op::transpose(sa.get(), 1, 2), *g[0]);
-        return out;
-    });
-}
+Tensor mm(const Tensor& a, const Tensor& b) { return matrix_product<op::mm>("mm", a, b); }
+Tensor bmm(const Tensor& a, const Tensor& b) { return matrix_product<op::bmm>("bmm", a, b); }
 
 // out = beta bias + alpha A B: dbias = beta sum_to(g), dA = alpha g B^T, dB = alpha A^T g.
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {

@@ -32,32 +32,28 @@ inline constexpr unsigned kFullMask = 0xffffffffu;
 // on either side. T is a small trivial struct (static __shared__ storage cannot run a
 // constructor); it moves between lanes as 32-bit words.
 
-// __shfl_down_sync / __shfl_sync for any trivially copyable T.
-template <typename T>
-__device__ inline T shfl_down(T v, int offset) {
+// A warp shuffle `shfl` (called on an arithmetic value or on 32-bit words) applied to any
+// trivially copyable T: a struct moves word by word.
+template <typename T, typename Shfl>
+__device__ inline T shfl_any(T v, Shfl shfl) {
     if constexpr (std::is_arithmetic_v<T>) {
-        return __shfl_down_sync(kFullMask, v, offset);
+        return shfl(v);
     } else {
         constexpr int kWords = int((sizeof(T) + 3) / 4);
         unsigned w[kWords] = {};
         memcpy(w, &v, sizeof(T));
-        for (int i = 0; i < kWords; ++i) w[i] = __shfl_down_sync(kFullMask, w[i], offset);
+        for (int i = 0; i < kWords; ++i) w[i] = shfl(w[i]);
         memcpy(&v, w, sizeof(T));
         return v;
     }
 }
 template <typename T>
+__device__ inline T shfl_down(T v, int offset) {
+    return shfl_any(v, [offset](auto x) { return __shfl_down_sync(kFullMask, x, offset); });
+}
+template <typename T>
 __device__ inline T shfl_from(T v, int lane) {
-    if constexpr (std::is_arithmetic_v<T>) {
-        return __shfl_sync(kFullMask, v, lane);
-    } else {
-        constexpr int kWords = int((sizeof(T) + 3) / 4);
-        unsigned w[kWords] = {};
-        memcpy(w, &v, sizeof(T));
-        for (int i = 0; i < kWords; ++i) w[i] = __shfl_sync(kFullMask, w[i], lane);
-        memcpy(&v, w, sizeof(T));
-        return v;
-    }
+    return shfl_any(v, [lane](auto x) { return __shfl_sync(kFullMask, x, lane); });
 }
 
 // The warp's values combined (level 1 of the note); the result is in lane 0 only.

@@ -19,46 +19,14 @@ namespace marrow {
 // its CUDA kernels in float; one rule for both backends keeps CPU-vs-CUDA parity a matter of
 // evaluation order only, and double is 1/2 to 1/64 of float's rate on GPUs.
 template <typename T>
-struct Accumulate {
-    static_assert(sizeof(T) == 0, "no accumulator type for this element type");
-};
-template <>
-struct Accumulate<float> {
-    using type = float;
-};
-template <>
-struct Accumulate<double> {
-    using type = double;
-};
-template <>
-struct Accumulate<Half> {
-    using type = float;
-};
-template <>
-struct Accumulate<BFloat16> {
-    using type = float;
-};
-template <>
-struct Accumulate<int32_t> {
-    using type = int64_t;
-};
-template <>
-struct Accumulate<int64_t> {
-    using type = int64_t;
-};
-template <>
-struct Accumulate<uint8_t> {
-    using type = int64_t;
-};
-template <>
-struct Accumulate<bool> {
-    using type = int64_t;
-};
-
-template <typename T>
-using acc_t = typename Accumulate<T>::type;
+using acc_t = std::conditional_t<
+    std::is_same_v<T, double>, double,
+    std::conditional_t<std::is_same_v<T, float> || std::is_same_v<T, Half> ||
+                           std::is_same_v<T, BFloat16>,
+                       float, int64_t>>;
 
 static_assert(std::is_same_v<acc_t<float>, float> && std::is_same_v<acc_t<BFloat16>, float> &&
-              std::is_same_v<acc_t<Half>, float> && std::is_same_v<acc_t<double>, double>);
+              std::is_same_v<acc_t<Half>, float> && std::is_same_v<acc_t<double>, double> &&
+              std::is_same_v<acc_t<int32_t>, int64_t> && std::is_same_v<acc_t<bool>, int64_t>);
 
 }  // namespace marrow

@@ -61,7 +61,7 @@ Tensor promoted(const Tensor& t, DType dtype) {
 void check_divisor(BinaryOp op, const Tensor& b) {
     if (op != BinaryOp::div || is_floating(b.dtype())) return;
     Tensor zero = binary(BinaryOp::eq, b, 0.0);
-    Tensor any = to_dtype(zero, DType::f64);
+    Tensor any = to_device(to_dtype(zero, DType::f64), Device::cpu());  // read on the host
     bool has_zero = false;
     const double* p = static_cast<const double*>(contiguous(any).raw_data());
     for (int64_t i = 0; i < any.numel(); ++i) has_zero |= p[i] != 0;
