@@ -34,11 +34,11 @@ def run_lines(cmd, env=None, stdin=None):
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def ensure_built(build, target):
-    """The path of build/bench/<target>, building it first when the build folder is configured
-    (a newcomer who ran the demo has build/ but not the benchmarks); otherwise an exit naming
-    the commands that build it."""
-    path = os.path.normpath(os.path.join(build, "bench", target))
+def ensure_built(build, target, folder="bench"):
+    """The path of build/<folder>/<target>, building it first when the build folder is
+    configured (a newcomer who ran the demo has build/ but not the benchmarks); otherwise an
+    exit naming the commands that build it."""
+    path = os.path.normpath(os.path.join(build, folder, target))
     if os.path.exists(path):
         return path
     root = os.path.normpath(os.path.join(HERE, ".."))

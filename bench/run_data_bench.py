@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+from run_bench import ensure_built
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -39,12 +41,17 @@ def main():
     ap.add_argument("--format", choices=["tif", "png", "jpg"], default="tif",
                     help="image files of the synthetic cohort (jpg: the lymphocytosis layout)")
     args = ap.parse_args()
+    ours_bin = ensure_built(args.build, "bench_data")
+    if subprocess.run(["/usr/bin/python3", "-c", "import torchvision"],
+                      capture_output=True).returncode != 0:
+        sys.exit("the peer needs PyTorch and torchvision: "
+                 "sudo apt-get install -y python3-torch python3-torchvision")
     tmp = tempfile.TemporaryDirectory()
     listing = args.list
     if not listing:
         root = os.path.join(tmp.name, "cohort")
         kind = "lymphocytosis" if args.format == "jpg" else "aml"
-        subprocess.run([os.path.join(args.build, "apps", "synth_cohort"), "--out", root,
+        subprocess.run([ensure_built(args.build, "synth_cohort", "apps"), "--out", root,
                         "--patients-per-class", "2", "--min-cells", "100", "--max-cells", "200",
                         "--size", "144", "--seed", "1", "--kind", kind, "--format", args.format],
                        check=True, capture_output=True)
@@ -58,7 +65,7 @@ def main():
     ours, peer, peer_name = [], [], ""
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        ours.append(run_json([os.path.join(args.build, "bench", "bench_data")] + common)["ours_s"])
+        ours.append(run_json([ours_bin] + common)["ours_s"])
         line = run_json(["/usr/bin/python3", os.path.join(HERE, "peer_data.py")] + common)
         peer.append(line["peer_s"])
         peer_name = line["peer"]

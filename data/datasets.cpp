@@ -283,6 +283,41 @@ CellDataset parse_path_list(std::string_view text, const fs::path& list_file) {
     return ds;
 }
 
+void join_aml_hehr_metadata(BagDataset& ds, const CsvTable& csv, double min_blast_percent) {
+    const fs::path metadata = csv.name;
+    size_t id_col = csv.column("patient_id"), label_col = csv.column("bag_label");
+    auto by_id = rows_by_id(csv, id_col, metadata);
+    std::set<std::string> known;
+    for (const Patient& p : ds.patients) known.insert(p.id);
+    warn_unknown_rows(by_id, known, metadata, "aml_hehr", ds.warnings);
+    for (Patient& p : ds.patients) {
+        auto it = by_id.find(p.id);
+        if (it == by_id.end()) continue;
+        const std::vector<std::string>& row = *it->second;
+        const std::string& folder_label = ds.classes[size_t(p.label)];
+        if (row[label_col] != folder_label)
+            fail("aml_hehr: patient {} is in data/{}/ but {} says bag_label '{}'", p.id,
+                 folder_label, metadata.string(), row[label_col]);
+        for (size_t c = 0; c < csv.header.size(); ++c) p.metadata[csv.header[c]] = row[c];
+    }
+    if (min_blast_percent > 0) {
+        std::erase_if(ds.patients, [&](const Patient& p) {
+            if (ds.classes[size_t(p.label)] == "control") return false;
+            if (p.metadata.empty())
+                fail("aml_hehr: patient {} has no row in {} to filter on", p.id,
+                     metadata.string());
+            double blasts = 0;
+            for (const char* col : {"pb_myeloblast", "pb_promyelocyte", "pb_myelocyte"}) {
+                auto it = p.metadata.find(col);
+                if (it == p.metadata.end())
+                    fail("aml_hehr: {} has no column {}", metadata.string(), col);
+                blasts += parse_number(it->second, "aml_hehr: " + p.id + " " + col);
+            }
+            return blasts < min_blast_percent;
+        });
+    }
+}
+
 BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent) {
     const std::string expected =
         "<root>/data/<bag_label>/<patient_id>/NNN.TIF (CBFB_MYH11, NPM1, PML_RARA, "
@@ -305,38 +340,9 @@ BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent) {
              (root / "data").string(), expected);
     fs::path metadata = root / "metadata.csv";
     if (fs::exists(metadata)) {
-        CsvTable csv = read_csv(metadata);
-        size_t id_col = csv.column("patient_id"), label_col = csv.column("bag_label");
-        auto by_id = rows_by_id(csv, id_col, metadata);
-        std::set<std::string> known;
-        for (const Patient& p : ds.patients) known.insert(p.id);
-        warn_unknown_rows(by_id, known, metadata, "aml_hehr", ds.warnings);
-        for (Patient& p : ds.patients) {
-            auto it = by_id.find(p.id);
-            if (it == by_id.end()) continue;
-            const std::vector<std::string>& row = *it->second;
-            const std::string& folder_label = ds.classes[size_t(p.label)];
-            if (row[label_col] != folder_label)
-                fail("aml_hehr: patient {} is in data/{}/ but {} says bag_label '{}'", p.id,
-                     folder_label, metadata.string(), row[label_col]);
-            for (size_t c = 0; c < csv.header.size(); ++c) p.metadata[csv.header[c]] = row[c];
-        }
+        join_aml_hehr_metadata(ds, read_csv(metadata), min_blast_percent);
     } else if (min_blast_percent > 0) {
         fail("aml_hehr: filtering by blast percentage needs {}", metadata.string());
-    }
-    if (min_blast_percent > 0) {
-        std::erase_if(ds.patients, [&](const Patient& p) {
-            if (ds.classes[size_t(p.label)] == "control") return false;
-            if (p.metadata.empty())
-                fail("aml_hehr: patient {} has no row in metadata.csv to filter on", p.id);
-            double blasts = 0;
-            for (const char* col : {"pb_myeloblast", "pb_promyelocyte", "pb_myelocyte"}) {
-                auto it = p.metadata.find(col);
-                if (it == p.metadata.end()) fail("aml_hehr: metadata.csv has no column {}", col);
-                blasts += parse_number(it->second, "aml_hehr: " + p.id + " " + col);
-            }
-            return blasts < min_blast_percent;
-        });
     }
     return ds;
 }
@@ -362,6 +368,34 @@ int64_t parse_date_days(const std::string& text, const std::string& what) {
     return era * 146097 + doe - 719468;
 }
 
+void join_lymphocytosis_table(BagDataset& ds, const CsvTable& csv,
+                              const std::set<std::string>& known_ids,
+                              const std::string& reference_date) {
+    const fs::path csv_path = csv.name;
+    size_t id = csv.column("ID"), label = csv.column("LABEL"), gender = csv.column("GENDER"),
+           dob = csv.column("DOB"), count = csv.column("LYMPH_COUNT");
+    int64_t reference = parse_date_days(reference_date, "lymphocytosis: reference date");
+    auto by_id = rows_by_id(csv, id, csv_path);
+    for (Patient& p : ds.patients) {
+        auto it = by_id.find(p.id);
+        if (it == by_id.end())
+            fail("lymphocytosis: patient {} has an image folder but no row in {}", p.id,
+                 csv_path.string());
+        const std::vector<std::string>& row = *it->second;
+        std::string where = csv_path.string() + ": patient " + p.id;
+        double l = parse_number(row[label], where + " LABEL");
+        if (l != 0 && l != 1 && l != -1) fail("{}: LABEL {} (expected 0, 1 or -1)", where, l);
+        p.label = int(l);
+        p.age_years = double(reference - parse_date_days(row[dob], where + " DOB")) / 365.25;
+        p.lymph_count = parse_number(row[count], where + " LYMPH_COUNT");
+        const std::string& g = row[gender];
+        if (g != "M" && g != "F") fail("{}: GENDER '{}' (expected M or F)", where, g);
+        p.gender = g[0];
+        for (size_t c = 0; c < csv.header.size(); ++c) p.metadata[csv.header[c]] = row[c];
+    }
+    warn_unknown_rows(by_id, known_ids, csv_path, "lymphocytosis", ds.warnings);
+}
+
 BagDataset read_lymphocytosis(const fs::path& root, const std::string& split,
                               const std::string& reference_date) {
     const std::string expected = "<root>/" + split + "/<ID>/*.jpg with " + split + "/" + split +
@@ -377,31 +411,10 @@ BagDataset read_lymphocytosis(const fs::path& root, const std::string& split,
             break;
         }
     if (csv_path.empty()) fail("lymphocytosis: no patient CSV found; expected {}", expected);
-    CsvTable csv = read_csv(csv_path);
-    size_t id = csv.column("ID"), label = csv.column("LABEL"), gender = csv.column("GENDER"),
-           dob = csv.column("DOB"), count = csv.column("LYMPH_COUNT");
-    int64_t reference = parse_date_days(reference_date, "lymphocytosis: reference date");
-    auto by_id = rows_by_id(csv, id, csv_path);
-
     BagDataset ds{"lymphocytosis", {"reactive", "malignant"}, {}, {}};
     for (const fs::path& dir : subdirectories(root / split)) {
         Patient p;
         p.id = dir.filename().string();
-        auto it = by_id.find(p.id);
-        if (it == by_id.end())
-            fail("lymphocytosis: patient folder {} has no row in {}", dir.string(),
-                 csv_path.string());
-        const std::vector<std::string>& row = *it->second;
-        std::string where = csv_path.string() + ": patient " + p.id;
-        double l = parse_number(row[label], where + " LABEL");
-        if (l != 0 && l != 1 && l != -1) fail("{}: LABEL {} (expected 0, 1 or -1)", where, l);
-        p.label = int(l);
-        p.age_years = double(reference - parse_date_days(row[dob], where + " DOB")) / 365.25;
-        p.lymph_count = parse_number(row[count], where + " LYMPH_COUNT");
-        const std::string& g = row[gender];
-        if (g != "M" && g != "F") fail("{}: GENDER '{}' (expected M or F)", where, g);
-        p.gender = g[0];
-        for (size_t c = 0; c < csv.header.size(); ++c) p.metadata[csv.header[c]] = row[c];
         p.images = image_files(dir, false);
         if (p.images.empty()) fail("lymphocytosis: patient folder {} has no images", dir.string());
         ds.patients.push_back(std::move(p));
@@ -412,7 +425,7 @@ BagDataset read_lymphocytosis(const fs::path& root, const std::string& split,
     std::set<std::string> known;  // patient folders of every split (the shared CSV lists all)
     for (const fs::path& s : subdirectories(root))
         for (const fs::path& dir : subdirectories(s)) known.insert(dir.filename().string());
-    warn_unknown_rows(by_id, known, csv_path, "lymphocytosis", ds.warnings);
+    join_lymphocytosis_table(ds, read_csv(csv_path), known, reference_date);
     return ds;
 }
 

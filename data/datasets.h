@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "data/csv.h"
 
 namespace marrow::data {
 
@@ -96,6 +99,15 @@ BagDataset read_aml_hehr(const fs::path& root, double min_blast_percent = 0);
 // A patient folder without a row is an error; a row without a folder (in any split, since
 // clinical_annotation.csv lists both) a warning; two rows for one ID an error.
 BagDataset read_lymphocytosis(const fs::path& root, const std::string& split = "trainset",
+                              const std::string& reference_date = "2020-01-01");
+
+// The metadata joins of the two bag readers, apart from their folder scans (the patient-table
+// fuzz target drives them on in-memory tables). `ds` holds the patients a scan found (id,
+// label, images); the table's rows (its `name` is the path errors give) are checked and joined
+// onto them, with the rules above. `known_ids`: every patient folder of every split.
+void join_aml_hehr_metadata(BagDataset& ds, const CsvTable& metadata, double min_blast_percent);
+void join_lymphocytosis_table(BagDataset& ds, const CsvTable& table,
+                              const std::set<std::string>& known_ids,
                               const std::string& reference_date = "2020-01-01");
 
 // Days since 1970-01-01 of a date given as dd-mm-yyyy, dd/mm/yyyy or yyyy-mm-dd; an Error

@@ -7,6 +7,8 @@
 # slower than FUZZ_TIMEOUT s (default 10) or allocation over FUZZ_MEMORY_MB (default 2048, as
 # one malloc or as RSS) is a finding: its input is saved to build-fuzz/fuzz-findings/<name>/,
 # and the script exits 1. Targets run FUZZ_JOBS at a time (default: half the cores).
+# FUZZ_RUNS=N stops each target after N executions instead (`seconds` still caps the time):
+#   FUZZ_RUNS=10000000 tools/fuzz.sh 3600 image_bmp    the README's long-run target
 # A fixed finding's minimal input belongs in tests/fuzz/regressions/<name>/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +19,7 @@ seconds=${1:-1800}
 shift || true
 memory=${FUZZ_MEMORY_MB:-2048}
 timeout=${FUZZ_TIMEOUT:-10}
+runs=${FUZZ_RUNS:--1}
 jobs=${FUZZ_JOBS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 
 cmake --preset fuzz >/dev/null
@@ -34,7 +37,7 @@ run_one() {  # name -> build-fuzz/fuzz-logs/<name>.log, exit status of libFuzzer
     mkdir -p "$work" "$findings"
     local seeds=(tests/fuzz/corpus/"$name")
     [ -d tests/fuzz/regressions/"$name" ] && seeds+=(tests/fuzz/regressions/"$name")
-    build-fuzz/tests/fuzz/fuzz_"$name" -max_total_time="$seconds" -rss_limit_mb="$memory" \
+    build-fuzz/tests/fuzz/fuzz_"$name" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb="$memory" \
         -malloc_limit_mb="$memory" -timeout="$timeout" -print_final_stats=1 \
         -artifact_prefix="$findings/" "$work" "${seeds[@]}" \
         >build-fuzz/fuzz-logs/"$name".log 2>&1

@@ -172,7 +172,7 @@ TEST_CASE("lymphocytosis: clinical attributes, both date formats, errors") {
           std::string::npos);
     CHECK(read_lymphocytosis(t.root, "testset").warnings.size() == 1);
     t.file("trainset/P3/a.jpg");
-    CHECK_THROWS_WITH_AS(read_lymphocytosis(t.root), doctest::Contains("P3 has no row"), Error);
+    CHECK_THROWS_WITH_AS(read_lymphocytosis(t.root), doctest::Contains("patient P3 has an image folder but no row"), Error);
 }
 
 TEST_CASE("path list: names, integers, comments and relative paths") {
