@@ -86,6 +86,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 // isclose: |a - b| <= atol + rtol |b| elementwise (inf == inf; NaN == NaN only if equal_nan).
 Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
                bool equal_nan = false);
+// torch.equal: the same shape and the same values (NaN is not equal to itself).
+bool equal(const Tensor& a, const Tensor& b);
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8,
               bool equal_nan = false);
 Tensor isnan(const Tensor& x);

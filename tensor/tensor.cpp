@@ -70,6 +70,22 @@ Tensor Tensor::alias() const {
     return Tensor(impl_->storage, impl_->offset, impl_->shape, impl_->strides, impl_->dtype);
 }
 
+void Tensor::set_data(const Tensor& value) const {
+    MARROW_CHECK(is_leaf(), "set_data: only a leaf tensor's data can be replaced (shape {})",
+                 shape());
+    MARROW_CHECK(!requires_grad() || is_floating(value.dtype()),
+                 "set_data: a tensor that requires grad must stay floating, got {}",
+                 value.dtype());
+    bool same_kind =
+        value.shape() == shape() && value.dtype() == dtype() && value.device() == device();
+    if (!same_kind && has_grad()) set_grad(std::nullopt);
+    impl_->storage = value.impl_->storage;
+    impl_->offset = value.impl_->offset;
+    impl_->shape = value.impl_->shape;
+    impl_->strides = value.impl_->strides;
+    impl_->dtype = value.impl_->dtype;
+}
+
 Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
     return Tensor(impl_->storage, offset, std::move(shape), std::move(strides), impl_->dtype);
 }

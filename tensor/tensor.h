@@ -93,6 +93,11 @@ public:
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
     // A new handle onto the same storage/view with no autograd history (= detach()).
     Tensor alias() const;
+    // Points this handle (and every other handle of it) at `value`'s storage, view and dtype,
+    // keeping its autograd flags: PyTorch's `param.data = value`. For leaves only (what
+    // Module::to does to parameters, so the optimizer's handles follow); the gradient, if
+    // any, is dropped when the shape, dtype or device changes.
+    void set_data(const Tensor& value) const;
     // Same storage, new geometry (the primitive behind every view op).
     Tensor as_strided(Shape shape, Shape strides, int64_t offset) const;
 

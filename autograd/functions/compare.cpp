@@ -39,4 +39,8 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
     return all(isclose(a, b, rtol, atol, equal_nan)).item() != 0;
 }
 
+bool equal(const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() && all(eq(a, b)).item() != 0;
+}
+
 }  // namespace marrow

@@ -1,0 +1,64 @@
+#include "nn/layers.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "nn/init.h"
+#include "tensor/error.h"
+#include "tensor/factory.h"
+
+namespace marrow::nn {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, Generator* gen)
+    : Layer("Linear"),
+      weight(register_parameter("weight", empty({std::max<int64_t>(out_features, 0),
+                                                 std::max<int64_t>(in_features, 0)}))),
+      in_(in_features),
+      out_(out_features) {
+    MARROW_CHECK(in_features >= 0 && out_features >= 0,
+                 "Linear: feature counts must be >= 0, got in {} out {}", in_features,
+                 out_features);
+    if (has_bias) bias = register_parameter("bias", empty({out_features}));
+    reset_parameters(gen);
+}
+
+void Linear::reset_parameters(Generator* gen) {
+    init::kaiming_uniform_(weight, std::sqrt(5.0), init::FanMode::fan_in, "leaky_relu", gen);
+    if (bias) {
+        double bound = in_ > 0 ? 1 / std::sqrt(double(in_)) : 0;
+        init::uniform_(*bias, -bound, bound, gen);
+    }
+}
+
+Tensor Linear::forward(const Tensor& x) {
+    MARROW_CHECK(x.dim() >= 1 && x.size(-1) == in_,
+                 "Linear({}, {}): input of shape {} does not end in {} features", in_, out_,
+                 x.shape(), in_);
+    return linear(x, weight, bias);
+}
+
+std::string Linear::extra_repr() const {
+    return fmt::format("in_features={}, out_features={}, bias={}", in_, out_,
+                       bias ? "True" : "False");
+}
+
+Tensor Flatten::forward(const Tensor& x) { return flatten(x, start_, end_); }
+std::string Flatten::extra_repr() const {
+    return fmt::format("start_dim={}, end_dim={}", start_, end_);
+}
+
+Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+
+GELU::GELU(std::string approximate) : Layer("GELU"), approximate_(std::move(approximate)) {
+    MARROW_CHECK(approximate_ == "none" || approximate_ == "tanh",
+                 "GELU: approximate must be 'none' or 'tanh', got '{}'", approximate_);
+}
+Tensor GELU::forward(const Tensor& x) { return gelu(x, approximate_); }
+std::string GELU::extra_repr() const { return "approximate='" + approximate_ + "'"; }
+
+Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+
+}  // namespace marrow::nn
