@@ -1,5 +1,6 @@
 #include "tensor/safetensors.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,6 +177,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
     return parse_safetensors(buffer.str(), path);
 }
 
+void sync_path(const std::string& path, std::string_view what) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    MARROW_CHECK(fd >= 0, "{}: cannot open \"{}\" to sync it", what, path);
+    int rc = ::fsync(fd);
+    ::close(fd);
+    MARROW_CHECK(rc == 0, "{}: fsync of \"{}\" failed", what, path);
+}
+
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
     nlohmann::json header = nlohmann::json::object();
@@ -208,10 +217,15 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
         out.flush();
         MARROW_CHECK(out.good(), "save_safetensors: write to \"{}\" failed", tmp);
     }
+    // The data reaches the disk before the rename makes it the file, and the rename before
+    // we return: a crash leaves the old file or the new one, never a torn one.
+    sync_path(tmp, "save_safetensors");
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
         fail("save_safetensors: cannot rename \"{}\" to \"{}\"", tmp, path);
     }
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    sync_path(dir.empty() ? "." : dir, "save_safetensors");
 }
 
 }  // namespace marrow

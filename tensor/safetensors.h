@@ -5,11 +5,13 @@
 //
 // Loading validates everything before touching data: a truncated file, a header length past
 // the end, bad JSON, an unknown dtype, offsets out of range, overlapping or not matching the
-// shape all raise an Error naming the path and the tensor. Saving writes `<path>.tmp.<pid>`
-// and renames it over `path`, so an existing file is never left half-written.
+// shape all raise an Error naming the path and the tensor. Saving writes `<path>.tmp.<pid>`,
+// fsyncs it, renames it over `path` and fsyncs the folder, so an existing file is never left
+// half-written, even by a power cut.
 #pragma once
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "tensor/tensor.h"
 
@@ -23,6 +25,8 @@ struct SafetensorsFile {
 SafetensorsFile load_safetensors(const std::string& path);
 // Parses an in-memory file image; `name` is used in error messages.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& name);
+// fsync of a file or folder (opened read-only); an Error naming `what` and the path.
+void sync_path(const std::string& path, std::string_view what);
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
