@@ -76,6 +76,34 @@ Example ImageDataset::get(int64_t index, uint64_t epoch, uint64_t seed) const {
     return {transform_(image, seed, epoch, index), label(index), index, {}};
 }
 
+TensorImageDataset::TensorImageDataset(Tensor images, Tensor labels, RandomOp transform)
+    : images_(std::move(images)), labels_(std::move(labels)), transform_(std::move(transform)) {
+    MARROW_CHECK(images_.dim() == 4 && labels_.dim() == 1 && labels_.size(0) == images_.size(0),
+                 "TensorImageDataset: expected images (N, C, H, W) and labels (N), got {} and {}",
+                 images_.shape(), labels_.shape());
+    MARROW_CHECK(images_.dtype() == DType::u8 || is_floating(images_.dtype()),
+                 "TensorImageDataset: images must be uint8 or floating, got {}", images_.dtype());
+    MARROW_CHECK(labels_.dtype() == DType::i64, "TensorImageDataset: labels must be int64, got {}",
+                 labels_.dtype());
+    images_ = contiguous(to(images_, Device::cpu()));
+    labels_ = contiguous(to(labels_, Device::cpu()));
+}
+
+int64_t TensorImageDataset::label(int64_t index) const {
+    return labels_.data<int64_t>()[index];
+}
+
+Example TensorImageDataset::get(int64_t index, uint64_t epoch, uint64_t seed) const {
+    Shape shape(images_.shape().begin() + 1, images_.shape().end());
+    Tensor image = to(reshape(narrow(images_, 0, index, 1), shape), DType::f32);
+    if (images_.dtype() == DType::u8) image = image / 255.0;
+    if (transform_) {
+        SampleRng rng(seed, epoch, uint64_t(index), 0);
+        image = transform_(image, rng);
+    }
+    return {{image}, label(index), index, {}};
+}
+
 PatientBagDataset::PatientBagDataset(BagDataset bags, int64_t image_size, int64_t max_instances)
     : bags_(std::move(bags)), image_size_(image_size), max_instances_(max_instances) {
     MARROW_CHECK(max_instances > 0, "PatientBagDataset: max_instances {} must be positive",
@@ -166,11 +194,15 @@ void Loader::stop_workers() {
     threads_.clear();
 }
 
-void Loader::start_epoch(uint64_t epoch) {
+void Loader::start_epoch(uint64_t epoch, int64_t first_batch) {
+    MARROW_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(),
+                 "Loader::start_epoch: first batch {} is outside the epoch's {} batches",
+                 first_batch, batches_per_epoch());
     stop_workers();
     epoch_ = epoch;
     order_ = epoch_order(dataset_, options_.sampling, options_.seed, epoch);
-    next_batch_ = 0;
+    first_batch_ = first_batch;
+    next_batch_ = first_batch;
     done_.clear();
     failed_.clear();
     stopping_ = false;
@@ -222,7 +254,7 @@ Batch Loader::load_batch(int64_t b) {
 
 void Loader::worker_loop(int worker) {
     int64_t stride = options_.workers, ahead = int64_t(options_.prefetch) * options_.workers;
-    for (int64_t b = worker; b < batches_per_epoch(); b += stride) {
+    for (int64_t b = first_batch_ + worker; b < batches_per_epoch(); b += stride) {
         {
             std::unique_lock lock(mutex_);
             space_.wait(lock, [&] { return stopping_ || b < next_batch_ + ahead; });

@@ -91,6 +91,21 @@ private:
     mutable std::map<int64_t, std::shared_ptr<const Image>> cache_;
 };
 
+// Images already in memory (N, C, H, W), uint8 (scaled to [0, 1]) or floating, with int64
+// labels (N): one tensor per example, the image put through `transform` (none: as is) with
+// the sample's random stream (view 0). Fashion-MNIST and other tensor datasets.
+class TensorImageDataset : public Dataset {
+public:
+    TensorImageDataset(Tensor images, Tensor labels, RandomOp transform = nullptr);
+    int64_t size() const override { return images_.size(0); }
+    int64_t label(int64_t index) const override;
+    Example get(int64_t index, uint64_t epoch, uint64_t seed) const override;
+
+private:
+    Tensor images_, labels_;
+    RandomOp transform_;
+};
+
 // Patient bags (data/datasets.h): one example per patient whose single tensor is the bag,
 // (N, 3, S, S) with N <= max_instances: larger bags are subsampled at random per epoch
 // (keyed like views), as the MIL paper caps bags at 500 cells. A chosen cell that cannot be
@@ -153,7 +168,9 @@ public:
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;
 
-    void start_epoch(uint64_t epoch);
+    // Starts `epoch` at batch `first_batch` (a resumed run skips the batches it already
+    // trained on without loading them; the batches after are the same as an unbroken epoch's).
+    void start_epoch(uint64_t epoch, int64_t first_batch = 0);
     std::optional<Batch> next();  // nullopt at the end of the epoch
     int64_t batches_per_epoch() const;
 
@@ -171,7 +188,8 @@ private:
     LoaderOptions options_;
     uint64_t epoch_ = 0;
     std::vector<int64_t> order_;
-    int64_t next_batch_ = 0;  // the consumer's position
+    int64_t first_batch_ = 0;  // where the epoch started
+    int64_t next_batch_ = 0;   // the consumer's position
 
     mutable std::mutex mutex_;
     std::condition_variable ready_, space_;

@@ -115,6 +115,20 @@ RandomOp random_resized_crop(int64_t size, std::array<double, 2> scale, std::arr
     };
 }
 
+RandomOp random_crop(int64_t size, int64_t padding) {
+    MARROW_CHECK(size > 0 && padding >= 0, "random_crop: size {} must be > 0, padding {} >= 0",
+                 size, padding);
+    return [size, padding](const Tensor& x, SampleRng& rng) {
+        Tensor padded = padding > 0 ? pad(x, {padding, padding, padding, padding}) : x;
+        int64_t h = padded.size(-2), w = padded.size(-1);
+        MARROW_CHECK(h >= size && w >= size,
+                     "random_crop: the {}x{} crop does not fit the padded {}x{} image", size, size,
+                     h, w);
+        int64_t top = rng.integer(0, h - size + 1), left = rng.integer(0, w - size + 1);
+        return contiguous(narrow(narrow(padded, -2, top, size), -1, left, size));
+    };
+}
+
 RandomOp random_hflip(double p) {
     return [p](const Tensor& x, SampleRng& rng) { return rng.bernoulli(p) ? hflip(x) : x; };
 }

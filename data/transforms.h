@@ -61,6 +61,9 @@ RandomOp compose(std::vector<RandomOp> ops);
 RandomOp random_resized_crop(int64_t size, std::array<double, 2> scale = {0.08, 1.0},
                              std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0},
                              Interpolation mode = Interpolation::bilinear);
+// torchvision RandomCrop(size, padding): zero-pad each side by `padding`, then a size x size
+// crop at a uniform position (Fashion-MNIST/CIFAR's shift augmentation).
+RandomOp random_crop(int64_t size, int64_t padding = 0);
 RandomOp random_hflip(double p = 0.5);
 RandomOp random_vflip(double p = 0.5);
 RandomOp random_rot90(double p = 0.5);  // k uniform in {1, 2, 3} quarter turns

@@ -246,3 +246,36 @@ TEST_CASE("a bag whose every cell is bad is skipped and reported") {
     CHECK_THROWS_WITH_AS(ds.get(4, 0, 0), doctest::Contains("patient P4: none of its 3 chosen"),
                          BadFile);
 }
+
+TEST_CASE("tensor images: a resumed epoch gives the same batches as an unbroken one") {
+    // 40 distinct 1x4x4 uint8 images, a random crop (padding 1) and flip per sample.
+    std::vector<uint8_t> pixels(40 * 16);
+    std::vector<int64_t> classes(40);
+    for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i % 251);
+    for (size_t i = 0; i < classes.size(); ++i) classes[i] = int64_t(i % 3);
+    Tensor images = from_vector(pixels, {40, 1, 4, 4}), labels = from_vector(classes);
+    data::TensorImageDataset ds(images, labels,
+                                data::compose({data::random_crop(4, 1), data::random_hflip()}));
+    CHECK(ds.label(5) == 2);
+    for (int workers : {0, 2}) {
+        data::Loader loader(ds, {.batch_size = 6, .workers = workers, .seed = 9});
+        loader.start_epoch(3);
+        std::vector<data::Batch> whole;
+        while (auto b = loader.next()) whole.push_back(*b);
+        REQUIRE(whole.size() == 7);
+        loader.start_epoch(3, 4);
+        for (size_t b = 4; b < whole.size(); ++b) {
+            auto batch = loader.next();
+            REQUIRE(batch.has_value());
+            CHECK(equal(batch->tensors[0], whole[b].tensors[0]));
+            CHECK(equal(batch->labels, whole[b].labels));
+        }
+        CHECK_FALSE(loader.next().has_value());
+        CHECK_THROWS_WITH_AS(loader.start_epoch(0, 8), doctest::Contains("first batch 8"), Error);
+    }
+    // Pixels scaled to [0, 1]; the crop keeps the size.
+    data::TensorImageDataset plain(images, labels);
+    data::Example e = plain.get(1, 0, 0);
+    CHECK(e.tensors[0].shape() == Shape{1, 4, 4});
+    CHECK(e.tensors[0].data<float>()[0] == doctest::Approx(16.0 / 255));
+}
