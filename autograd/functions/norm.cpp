@@ -8,8 +8,8 @@
 namespace marrow {
 
 using autograd::Grads;
-using autograd::NeedsGrad;
 using autograd::needs_grad;
+using autograd::NeedsGrad;
 using autograd::record;
 using autograd::save_if;
 using autograd::SavedTensor;
@@ -34,8 +34,7 @@ using autograd::SavedTensor;
 //   pass for dx. The running buffers get no gradient (PyTorch's are non-differentiable).
 Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean,
                   const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight,
-                  const std::optional<Tensor>& bias, bool training, double momentum,
-                  double eps) {
+                  const std::optional<Tensor>& bias, bool training, double momentum, double eps) {
     if (training)
         for (const std::optional<Tensor>* buffer : {&running_mean, &running_var})
             MARROW_CHECK(!(*buffer && autograd::grad_enabled() && (*buffer)->requires_grad()),

@@ -62,9 +62,9 @@ __global__ void batch_norm_train_kernel(const T* x, T* y, const T* weight, const
 
 template <typename T>
 __global__ void batch_norm_eval_kernel(const T* x, T* y, const T* weight, const T* bias,
-                                       const T* running_mean, const T* running_var,
-                                       T* save_mean, T* save_invstd, int64_t n, int64_t c,
-                                       int64_t s, double eps) {
+                                       const T* running_mean, const T* running_var, T* save_mean,
+                                       T* save_invstd, int64_t n, int64_t c, int64_t s,
+                                       double eps) {
     using Acc = acc_t<T>;
     MARROW_GRID_STRIDE(i, n * c * s) {
         int64_t ch = (i / s) % c;
@@ -144,9 +144,10 @@ void batch_norm(const BatchNormParams& params, const Tensor& x, const Tensor* we
         if (params.training) {
             auto* batch_norm_train = &batch_norm_train_kernel<T>;
             MARROW_LAUNCH(batch_norm_train, unsigned(c), kChannelThreads, 0, x.data_ptr<T>(),
-                          y.data_ptr<T>(), ptr<T>(weight), ptr<T>(bias), mutable_ptr<T>(running_mean),
-                          mutable_ptr<T>(running_var), mean.data_ptr<T>(), invstd.data_ptr<T>(), n,
-                          c, s, params.momentum, params.eps);
+                          y.data_ptr<T>(), ptr<T>(weight), ptr<T>(bias),
+                          mutable_ptr<T>(running_mean), mutable_ptr<T>(running_var),
+                          mean.data_ptr<T>(), invstd.data_ptr<T>(), n, c, s, params.momentum,
+                          params.eps);
         } else {
             auto* batch_norm_eval = &batch_norm_eval_kernel<T>;
             MARROW_LAUNCH(batch_norm_eval, blocks_for(n * c * s), kThreads, 0, x.data_ptr<T>(),

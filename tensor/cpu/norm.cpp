@@ -14,6 +14,9 @@
 //               (32x64x72x72: 663 KB per channel). x is read once from memory, y written once.
 //               Backward: sum(g), sum(g (x - mean)) in one pass, dx in a second. Vectors of
 //               16/8/4 floats (AVX-512, AVX2, baseline copies, tensor/cpu/isa.h).
+//               S == 1 ((N, C), BatchNorm1d) has its channels as columns of stride C: the
+//               same steps run along rows over blocks of 512 channels instead (row blocks
+//               of 256 for the statistics), vectorized over the channels.
 // Both are deterministic: fixed summation order, no dependence on the thread count (threads
 // own whole channels). tests/ops/test_batch_norm.cpp checks version 1 against the reference.
 #include "tensor/cpu/norm.h"
@@ -21,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/isa.h"
@@ -33,7 +37,7 @@ namespace {
 
 struct Geometry {
     int64_t n, c, s;
-    int64_t count() const { return n * s; }  // values per channel
+    int64_t count() const { return n * s; }                                 // values per channel
     int64_t at(int64_t in, int64_t ic) const { return (in * c + ic) * s; }  // row (n, c)
 };
 Geometry geometry(const Tensor& x) { return {x.size(0), x.size(1), x.size(2)}; }
@@ -81,8 +85,7 @@ Acc finish_statistics(const ForwardArgs<T>& a, int64_t c, int64_t count, Acc mea
 // ---- reference loops
 
 template <typename T>
-void forward_reference_channel(Geometry g, const T* x, T* y, const ForwardArgs<T>& a,
-                               int64_t c) {
+void forward_reference_channel(Geometry g, const T* x, T* y, const ForwardArgs<T>& a, int64_t c) {
     using Acc = acc_t<T>;
     Acc mean, invstd;
     if (a.params->training) {
@@ -140,9 +143,8 @@ void backward_reference_channel(Geometry geo, const BackwardArgs<T>& a, int64_t 
         for (int64_t s = 0; s < geo.s; ++s) {
             int64_t i = geo.at(n, c) + s;
             Acc gv = Acc(a.g[i]);
-            a.dx[i] = a.training
-                          ? T((gv - grad_mean - (Acc(a.x[i]) - mean) * proj) * invstd * w)
-                          : T(gv * invstd * w);
+            a.dx[i] = a.training ? T((gv - grad_mean - (Acc(a.x[i]) - mean) * proj) * invstd * w)
+                                 : T(gv * invstd * w);
         }
 }
 
@@ -153,8 +155,8 @@ constexpr int64_t kChunk = 4096;  // floats per statistics chunk: 16 KB, twice o
 // Sums of a run into (vector, scalar tail) accumulators: two vectors, so consecutive adds do
 // not wait on each other.
 template <int W>
-MARROW_VEC_INLINE void add_run(const float* __restrict p, int64_t len, Lanes<W>& a0,
-                               Lanes<W>& a1, float& tail) {
+MARROW_VEC_INLINE void add_run(const float* __restrict p, int64_t len, Lanes<W>& a0, Lanes<W>& a1,
+                               float& tail) {
     int64_t i = 0;
     for (; i + 2 * W <= len; i += 2 * W) {
         a0 += load<W>(p + i);
@@ -254,12 +256,12 @@ MARROW_VEC_INLINE void forward_channel_v1(Geometry g, const float* x, float* y,
     // (x - mean) invstd w + b = x scale + shift, as PyTorch's CPU kernel
     float scale = invstd * (a.weight ? a.weight[c] : 1.0f);
     float shift = (a.bias ? a.bias[c] : 0.0f) - mean * scale;
-    for (int64_t n = 0; n < g.n; ++n) affine_run<W>(x + g.at(n, c), y + g.at(n, c), g.s, scale, shift);
+    for (int64_t n = 0; n < g.n; ++n)
+        affine_run<W>(x + g.at(n, c), y + g.at(n, c), g.s, scale, shift);
 }
 
 template <int W>
-MARROW_VEC_INLINE void backward_channel_v1(Geometry geo, const BackwardArgs<float>& a,
-                                           int64_t c) {
+MARROW_VEC_INLINE void backward_channel_v1(Geometry geo, const BackwardArgs<float>& a, int64_t c) {
     float mean = a.mean[c], invstd = a.invstd[c], w = a.weight ? a.weight[c] : 1.0f;
     float sum_g = 0, dot = 0;  // sum(g), sum(g (x - mean))
     if (a.dweight || a.dbias || (a.training && a.dx)) {
@@ -311,6 +313,109 @@ MARROW_VEC_INLINE void backward_channel_v1(Geometry geo, const BackwardArgs<floa
     }
 }
 
+// ---- version 1 for S == 1, (N, C) inputs: channel c is a column of stride C, so the loops
+// run along rows over a block of channels [c0, c1) (plain loops, vectorized by the compiler
+// over the channels, each channel's arithmetic in its own lane: the same bits for any block
+// split). Statistics per block of kRowBlock rows (sum, then squared deviations, both in L2),
+// merged per channel with Chan's update.
+constexpr int64_t kRowBlock = 256;
+constexpr int64_t kColumnBlock = 512;  // channels per task: 2 KB of each row
+
+MARROW_VEC_INLINE void columns_forward(Geometry g, const float* __restrict x, float* __restrict y,
+                                       const ForwardArgs<float>& a, int64_t c0, int64_t c1) {
+    int64_t w = c1 - c0;
+    std::vector<float> scratch(size_t(4 * w), 0.0f);
+    float *mean = scratch.data(), *m2 = mean + w, *block_mean = m2 + w, *block_m2 = block_mean + w;
+    if (a.params->training) {
+        int64_t count = 0;
+        for (int64_t n0 = 0; n0 < g.n; n0 += kRowBlock) {
+            int64_t n1 = std::min(g.n, n0 + kRowBlock), rows = n1 - n0;
+            std::fill(block_mean, block_mean + 2 * w, 0.0f);  // block_mean and block_m2
+            for (int64_t n = n0; n < n1; ++n)
+                for (int64_t j = 0; j < w; ++j) block_mean[j] += x[n * g.c + c0 + j];
+            for (int64_t j = 0; j < w; ++j) block_mean[j] /= float(rows);
+            for (int64_t n = n0; n < n1; ++n)
+                for (int64_t j = 0; j < w; ++j) {
+                    float d = x[n * g.c + c0 + j] - block_mean[j];
+                    block_m2[j] += d * d;
+                }
+            float share = float(rows) / float(count + rows), before = float(count);
+            for (int64_t j = 0; j < w; ++j) {  // Chan's merge (count 0: takes the block's)
+                float delta = block_mean[j] - mean[j];
+                mean[j] += delta * share;
+                m2[j] += block_m2[j] + delta * delta * before * share;
+            }
+            count += rows;
+        }
+        for (int64_t j = 0; j < w; ++j) {
+            float invstd = finish_statistics(a, c0 + j, count, mean[j], m2[j] / float(count));
+            m2[j] = invstd;  // m2 now holds invstd
+        }
+    } else {
+        for (int64_t j = 0; j < w; ++j) {
+            mean[j] = a.mean[c0 + j] = a.running_mean[c0 + j];
+            m2[j] = a.invstd[c0 + j] =
+                1.0f / std::sqrt(a.running_var[c0 + j] + float(a.params->eps));
+        }
+    }
+    float *scale = block_mean, *shift = block_m2;
+    for (int64_t j = 0; j < w; ++j) {
+        scale[j] = m2[j] * (a.weight ? a.weight[c0 + j] : 1.0f);
+        shift[j] = (a.bias ? a.bias[c0 + j] : 0.0f) - mean[j] * scale[j];
+    }
+    for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t j = 0; j < w; ++j)
+            y[n * g.c + c0 + j] = x[n * g.c + c0 + j] * scale[j] + shift[j];
+}
+
+MARROW_VEC_INLINE void columns_backward(Geometry geo, const BackwardArgs<float>& a, int64_t c0,
+                                        int64_t c1) {
+    int64_t w = c1 - c0, C = geo.c;
+    std::vector<float> scratch(size_t(6 * w), 0.0f);
+    float *sum_g = scratch.data(), *dot = sum_g + w, *block_g = dot + w, *block_dot = block_g + w;
+    float *k_g = block_dot + w, *k_x = k_g + w;
+    const float *g = a.g, *x = a.x, *mean = a.mean + c0, *invstd = a.invstd + c0;
+    if (a.dweight || a.dbias || (a.training && a.dx)) {
+        for (int64_t n0 = 0; n0 < geo.n; n0 += kRowBlock) {  // two-level sums
+            int64_t n1 = std::min(geo.n, n0 + kRowBlock);
+            std::fill(block_g, block_g + 2 * w, 0.0f);
+            for (int64_t n = n0; n < n1; ++n) {
+                for (int64_t j = 0; j < w; ++j) block_g[j] += g[n * C + c0 + j];
+                if (x)
+                    for (int64_t j = 0; j < w; ++j)
+                        block_dot[j] += g[n * C + c0 + j] * (x[n * C + c0 + j] - mean[j]);
+            }
+            for (int64_t j = 0; j < w; ++j) sum_g[j] += block_g[j], dot[j] += block_dot[j];
+        }
+    }
+    for (int64_t j = 0; j < w; ++j) {
+        if (a.dweight) a.dweight[c0 + j] = dot[j] * invstd[j];
+        if (a.dbias) a.dbias[c0 + j] = sum_g[j];
+    }
+    if (!a.dx) return;
+    // dx = (g - grad_mean - (x - mean) proj) scale = g k_g + (x - mean) k_x - grad_mean k_g
+    float count = float(geo.count());
+    for (int64_t j = 0; j < w; ++j) {
+        float scale = invstd[j] * (a.weight ? a.weight[c0 + j] : 1.0f);
+        float grad_mean = a.training ? sum_g[j] / count : 0.0f;
+        float proj = a.training ? dot[j] * invstd[j] * invstd[j] / count : 0.0f;
+        k_g[j] = scale;
+        k_x[j] = proj;
+        block_g[j] = grad_mean;
+    }
+    for (int64_t n = 0; n < geo.n; ++n) {
+        float* dx = a.dx + n * C + c0;
+        const float* gn = g + n * C + c0;
+        if (a.training) {
+            const float* xn = x + n * C + c0;
+            for (int64_t j = 0; j < w; ++j)
+                dx[j] = (gn[j] - block_g[j] - (xn[j] - mean[j]) * k_x[j]) * k_g[j];
+        } else {
+            for (int64_t j = 0; j < w; ++j) dx[j] = gn[j] * k_g[j];
+        }
+    }
+}
+
 // The per-ISA copies of one channel's work; the OpenMP loop over channels stays outside the
 // target-attributed functions (as softmax's rows), so nothing compiled for one ISA is inlined
 // into code compiled for another.
@@ -338,11 +443,46 @@ void backward_base(Geometry g, const BackwardArgs<float>& a, int64_t c) {
     backward_channel_v1<4>(g, a, c);
 }
 
+using ColumnsForward = void (*)(Geometry, const float*, float*, const ForwardArgs<float>&, int64_t,
+                                int64_t);
+using ColumnsBackward = void (*)(Geometry, const BackwardArgs<float>&, int64_t, int64_t);
+MARROW_TARGET_AVX512 void columns_forward_avx512(Geometry g, const float* x, float* y,
+                                                 const ForwardArgs<float>& a, int64_t c0,
+                                                 int64_t c1) {
+    columns_forward(g, x, y, a, c0, c1);
+}
+MARROW_TARGET_AVX2 void columns_forward_avx2(Geometry g, const float* x, float* y,
+                                             const ForwardArgs<float>& a, int64_t c0, int64_t c1) {
+    columns_forward(g, x, y, a, c0, c1);
+}
+void columns_forward_base(Geometry g, const float* x, float* y, const ForwardArgs<float>& a,
+                          int64_t c0, int64_t c1) {
+    columns_forward(g, x, y, a, c0, c1);
+}
+MARROW_TARGET_AVX512 void columns_backward_avx512(Geometry g, const BackwardArgs<float>& a,
+                                                  int64_t c0, int64_t c1) {
+    columns_backward(g, a, c0, c1);
+}
+MARROW_TARGET_AVX2 void columns_backward_avx2(Geometry g, const BackwardArgs<float>& a, int64_t c0,
+                                              int64_t c1) {
+    columns_backward(g, a, c0, c1);
+}
+void columns_backward_base(Geometry g, const BackwardArgs<float>& a, int64_t c0, int64_t c1) {
+    columns_backward(g, a, c0, c1);
+}
+
+// Blocks of kColumnBlock channels, split across threads.
+template <typename F>
+void for_each_column_block(Geometry g, F f) {
+    int64_t blocks = (g.c + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel for schedule(static) if (g.n * g.c >= kParallelGrain)
+    for (int64_t b = 0; b < blocks; ++b) f(b * kColumnBlock, std::min(g.c, (b + 1) * kColumnBlock));
+}
+
 template <typename T>
-ForwardArgs<T> forward_args(const BatchNormParams& params, const Tensor* weight,
-                            const Tensor* bias, const Tensor* running_mean,
-                            const Tensor* running_var, const Tensor& mean,
-                            const Tensor& invstd) {
+ForwardArgs<T> forward_args(const BatchNormParams& params, const Tensor* weight, const Tensor* bias,
+                            const Tensor* running_mean, const Tensor* running_var,
+                            const Tensor& mean, const Tensor& invstd) {
     return {&params,
             data_or_null<T>(weight),
             data_or_null<T>(bias),
@@ -353,9 +493,9 @@ ForwardArgs<T> forward_args(const BatchNormParams& params, const Tensor* weight,
 }
 
 template <typename T>
-BackwardArgs<T> backward_args(bool training, const Tensor* x, const Tensor& g,
-                              const Tensor& mean, const Tensor& invstd, const Tensor* weight,
-                              const Tensor* dx, const Tensor* dweight, const Tensor* dbias) {
+BackwardArgs<T> backward_args(bool training, const Tensor* x, const Tensor& g, const Tensor& mean,
+                              const Tensor& invstd, const Tensor* weight, const Tensor* dx,
+                              const Tensor* dweight, const Tensor* dbias) {
     return {training,
             data_or_null<T>(x),
             g.data<T>(),
@@ -370,9 +510,8 @@ BackwardArgs<T> backward_args(bool training, const Tensor* x, const Tensor& g,
 }  // namespace
 
 void batch_norm_reference(const BatchNormParams& params, const Tensor& x, const Tensor* weight,
-                          const Tensor* bias, const Tensor* running_mean,
-                          const Tensor* running_var, const Tensor& y, const Tensor& mean,
-                          const Tensor& invstd) {
+                          const Tensor* bias, const Tensor* running_mean, const Tensor* running_var,
+                          const Tensor& y, const Tensor& mean, const Tensor& invstd) {
     visit_float(x.dtype(), "batch_norm", [&]<typename T>() {
         Geometry g = geometry(x);
         ForwardArgs<T> a =
@@ -402,10 +541,16 @@ void batch_norm(const BatchNormParams& params, const Tensor& x, const Tensor* we
                                     invstd);
     ForwardArgs<float> a =
         forward_args<float>(params, weight, bias, running_mean, running_var, mean, invstd);
-    ForwardV1 run = for_isa<ForwardV1>(forward_avx512, forward_avx2, forward_base);
     Geometry g = geometry(x);
     const float* px = x.data<float>();
     float* py = y.data<float>();
+    if (g.s == 1) {
+        ColumnsForward columns = for_isa<ColumnsForward>(
+            columns_forward_avx512, columns_forward_avx2, columns_forward_base);
+        return for_each_column_block(
+            g, [&](int64_t c0, int64_t c1) { columns(g, px, py, a, c0, c1); });
+    }
+    ForwardV1 run = for_isa<ForwardV1>(forward_avx512, forward_avx2, forward_base);
     for_each_channel(g, [&](int64_t c) { run(g, px, py, a, c); });
 }
 
@@ -417,8 +562,13 @@ void batch_norm_backward(bool training, const Tensor* x, const Tensor& g, const 
                                              dbias);
     BackwardArgs<float> a =
         backward_args<float>(training, x, g, mean, invstd, weight, dx, dweight, dbias);
-    BackwardV1 run = for_isa<BackwardV1>(backward_avx512, backward_avx2, backward_base);
     Geometry geo = geometry(g);
+    if (geo.s == 1) {
+        ColumnsBackward columns = for_isa<ColumnsBackward>(
+            columns_backward_avx512, columns_backward_avx2, columns_backward_base);
+        return for_each_column_block(geo, [&](int64_t c0, int64_t c1) { columns(geo, a, c0, c1); });
+    }
+    BackwardV1 run = for_isa<BackwardV1>(backward_avx512, backward_avx2, backward_base);
     for_each_channel(geo, [&](int64_t c) { run(geo, a, c); });
 }
 

@@ -37,20 +37,25 @@ std::optional<Tensor> contiguous_opt(const std::optional<Tensor>& t) {
 
 BatchNormForward batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean,
                             const std::optional<Tensor>& running_var,
-                            const std::optional<Tensor>& weight,
-                            const std::optional<Tensor>& bias, const BatchNormParams& params) {
+                            const std::optional<Tensor>& weight, const std::optional<Tensor>& bias,
+                            const BatchNormParams& params) {
     const char* op = "batch_norm";
-    MARROW_CHECK(x.dim() >= 2, "{}: expected an input of shape (N, C, *) with at least 2 dims, got shape {}",
-                 op, x.shape());
+    MARROW_CHECK(x.dim() >= 2,
+                 "{}: expected an input of shape (N, C, *) with at least 2 dims, got shape {}", op,
+                 x.shape());
     MARROW_CHECK(is_floating(x.dtype()), "{}: expected a floating input, got {} (shape {})", op,
                  x.dtype(), x.shape());
     int64_t c = x.size(1), per_channel = c == 0 ? 0 : x.numel() / c;
     // torch.nn.functional.batch_norm's _verify_batch_size (a ValueError there).
     MARROW_CHECK(!params.training || per_channel != 1,
-                 "{}: Expected more than 1 value per channel when training, got input size {}",
-                 op, x.shape());
-    MARROW_CHECK(params.training || running_mean, "{}: running_mean must be defined in evaluation mode (input shape {})", op, x.shape());
-    MARROW_CHECK(params.training || running_var, "{}: running_var must be defined in evaluation mode (input shape {})", op, x.shape());
+                 "{}: Expected more than 1 value per channel when training, got input size {}", op,
+                 x.shape());
+    MARROW_CHECK(params.training || running_mean,
+                 "{}: running_mean must be defined in evaluation mode (input shape {})", op,
+                 x.shape());
+    MARROW_CHECK(params.training || running_var,
+                 "{}: running_var must be defined in evaluation mode (input shape {})", op,
+                 x.shape());
     if (running_mean) check_channel_tensor(op, "running_mean", *running_mean, x);
     if (running_var) check_channel_tensor(op, "running_var", *running_var, x);
     if (weight) check_channel_tensor(op, "weight", *weight, x);
@@ -65,7 +70,8 @@ BatchNormForward batch_norm(const Tensor& x, const std::optional<Tensor>& runnin
     std::optional<Tensor> rm = contiguous_opt(running_mean), rv = contiguous_opt(running_var);
     kernel<OpId::batch_norm>(x.device(), op)(params, as_ncs(x), ptr(w), ptr(b), ptr(rm), ptr(rv),
                                              as_ncs(out.y), out.mean, out.invstd);
-    auto write_back = [](const std::optional<Tensor>& buffer, const std::optional<Tensor>& updated) {
+    auto write_back = [](const std::optional<Tensor>& buffer,
+                         const std::optional<Tensor>& updated) {
         if (!buffer) return;
         if (updated->is_same(*buffer))
             buffer->bump_version();  // updated in place (Note [Version counter])
@@ -107,9 +113,9 @@ BatchNormGrads batch_norm_backward(const Tensor& g, const std::optional<Tensor>&
     std::optional<Tensor> x3 = x ? std::optional<Tensor>(as_ncs(*x)) : std::nullopt;
     std::optional<Tensor> dx3 = out.x ? std::optional<Tensor>(as_ncs(*out.x)) : std::nullopt;
     std::optional<Tensor> w = contiguous_opt(weight);
-    kernel<OpId::batch_norm_backward>(g.device(), op)(
-        training, ptr(x3), as_ncs(g), contiguous(mean), contiguous(invstd), ptr(w), ptr(dx3),
-        ptr(out.weight), ptr(out.bias));
+    kernel<OpId::batch_norm_backward>(g.device(), op)(training, ptr(x3), as_ncs(g),
+                                                      contiguous(mean), contiguous(invstd), ptr(w),
+                                                      ptr(dx3), ptr(out.weight), ptr(out.bias));
     return out;
 }
 

@@ -16,8 +16,8 @@ struct BatchNormForward {
 };
 BatchNormForward batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean,
                             const std::optional<Tensor>& running_var,
-                            const std::optional<Tensor>& weight,
-                            const std::optional<Tensor>& bias, const BatchNormParams& params);
+                            const std::optional<Tensor>& weight, const std::optional<Tensor>& bias,
+                            const BatchNormParams& params);
 
 // Which gradients to compute, and the ones computed (nullopt where not asked).
 struct BatchNormNeeds {

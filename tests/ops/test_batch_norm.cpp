@@ -73,8 +73,8 @@ void running_statistics_golden(Device device, DType dtype) {
             check_close(running_var, get(fmt::format("{}/running_var{}", name, k)), tol,
                         "running_var");
         }
-        Tensor y = batch_norm(load("eval_x"), running_mean, running_var, weight, bias, false,
-                              0.1, eps);
+        Tensor y =
+            batch_norm(load("eval_x"), running_mean, running_var, weight, bias, false, 0.1, eps);
         check_close(y, get(name + "/eval_y"), tol, "eval output");
         ++cases;
     }
@@ -119,8 +119,7 @@ void fast_against_reference(int64_t n, int64_t c, int64_t s, bool training, bool
         cpu::batch_norm_backward(training, xp, g, mean, invstd, wp, want_dx ? &dx : nullptr,
                                  want_dw ? &dw : nullptr, want_db ? &db : nullptr);
         cpu::batch_norm_backward_reference(training, xp, g, mean, invstd, wp,
-                                           want_dx ? &dx_ref : nullptr,
-                                           want_dw ? &dw_ref : nullptr,
+                                           want_dx ? &dx_ref : nullptr, want_dw ? &dw_ref : nullptr,
                                            want_db ? &db_ref : nullptr);
         check_close(dx, dx_ref, tol, "dx");  // untouched (-7) when not wanted, in both
         check_close(dw, dw_ref, tol, "dweight");
@@ -151,11 +150,12 @@ TEST_CASE("batch_norm: vectorized float32 path against the reference loops, ever
     struct Size {
         int64_t n, c, s;
     };
-    for (Size z : {Size{2, 3, 1}, Size{300, 5, 1}, Size{3, 2, 7}, Size{4, 3, 16}, Size{5, 2, 17},
-                   Size{2, 3, 33}, Size{400, 2, 25}, Size{7, 2, 81}, Size{2, 2, 4097},
-                   Size{3, 1, 9000}})
+    for (Size z : {Size{2, 3, 1}, Size{300, 5, 1}, Size{5, 1030, 1}, Size{3, 2, 7}, Size{4, 3, 16},
+                   Size{5, 2, 17}, Size{2, 3, 33}, Size{400, 2, 25}, Size{7, 2, 81},
+                   Size{2, 2, 4097}, Size{3, 1, 9000}})
         for (bool training : {true, false})
-            for (bool affine : {true, false}) fast_against_reference(z.n, z.c, z.s, training, affine, gen);
+            for (bool affine : {true, false})
+                fast_against_reference(z.n, z.c, z.s, training, affine, gen);
 }
 
 TEST_CASE("batch_norm: float32 statistics stay accurate far from zero mean") {
@@ -182,9 +182,10 @@ TEST_CASE("batch_norm: argument errors as PyTorch, naming the op and the shapes"
                  std::optional<Tensor> w, bool training) {
         return [=] { batch_norm(in, rm, rv, w, std::nullopt, training); };
     };
-    CHECK(error_of(bn(randn({1, 3}), std::nullopt, std::nullopt, std::nullopt, true))
-              .find("Expected more than 1 value per channel when training, got input size [1, 3]") !=
-          std::string::npos);
+    CHECK(
+        error_of(bn(randn({1, 3}), std::nullopt, std::nullopt, std::nullopt, true))
+            .find("Expected more than 1 value per channel when training, got input size [1, 3]") !=
+        std::string::npos);
     CHECK(error_of(bn(randn({1, 3, 1, 1}), c3, c3, std::nullopt, true))
               .find("Expected more than 1 value per channel") != std::string::npos);
     // one value per channel is fine in eval mode
@@ -272,22 +273,26 @@ TEST_CASE("batch_norm: gradients and saved tensors only where needed") {
 
 TEST_CASE("batch_norm is deterministic: bit-identical with 1 and 2 threads") {
     Generator gen(6);
-    Tensor x = randn({8, 5, 30, 30}, DType::f32, Device::cpu(), gen);
-    Tensor w = randn({5}, DType::f32, Device::cpu(), gen);
-    auto run = [&] {
-        Tensor xl = clone(x).requires_grad_(), wl = clone(w).requires_grad_();
-        Tensor y = batch_norm(xl, std::nullopt, std::nullopt, wl, std::nullopt, true);
-        y.backward(x);
-        return std::vector<Tensor>{y, xl.grad(), wl.grad()};
-    };
-    int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-    std::vector<Tensor> one = run();
-    omp_set_num_threads(2);
-    std::vector<Tensor> two = run();
-    omp_set_num_threads(threads);
-    for (size_t i = 0; i < one.size(); ++i)
-        check_close(two[i], one[i], tolerance(TolClass::exact, DType::f32), "thread counts");
+    // NCHW (threads own channels) and (N, C) (threads own blocks of 512 channels)
+    for (Shape shape : {Shape{8, 5, 30, 30}, Shape{300, 1100}}) {
+        CAPTURE(shape);
+        Tensor x = randn(shape, DType::f32, Device::cpu(), gen);
+        Tensor w = randn({shape[1]}, DType::f32, Device::cpu(), gen);
+        auto run = [&] {
+            Tensor xl = clone(x).requires_grad_(), wl = clone(w).requires_grad_();
+            Tensor y = batch_norm(xl, std::nullopt, std::nullopt, wl, std::nullopt, true);
+            y.backward(x);
+            return std::vector<Tensor>{y, xl.grad(), wl.grad()};
+        };
+        int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        std::vector<Tensor> one = run();
+        omp_set_num_threads(2);
+        std::vector<Tensor> two = run();
+        omp_set_num_threads(threads);
+        for (size_t i = 0; i < one.size(); ++i)
+            check_close(two[i], one[i], tolerance(TolClass::exact, DType::f32), "thread counts");
+    }
 }
 
 TEST_SUITE("cuda") {

@@ -43,7 +43,8 @@ def batch(shape, gen):
 
 
 def main(out_path):
-    tensors, metadata = {}, {"torch": torch.__version__, "generator": "tests/golden/gen/gen_norm.py"}
+    tensors = {}
+    metadata = {"torch": torch.__version__, "generator": "tests/golden/gen/gen_norm.py"}
     for name, (shape, momentum, eps) in CASES.items():
         gen = torch.Generator().manual_seed(len(name) * 1000 + shape[1])
         layer = (torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d)(

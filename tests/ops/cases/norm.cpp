@@ -48,10 +48,12 @@ void add_norm(std::vector<OpCase>& list) {
           [](const T& x) {
               return batch_norm(x[0], std::nullopt, std::nullopt, x[1], x[2], true, 0.1, 1e-5);
           }, kRed)
-        .parity({{1031, 4}, {4}, {4}});
+        .parity({{1031, 4}, {4}, {4}})
+        .bench_bwd("batch_norm_256x2048", {{256, 2048}, {2048}, {2048}});  // SimCLR's head
     c.add("batch_norm_noaffine", "batch_norm", {in({2, 3, 4}, kAny, kT), stat(3), var_stat(3)},
-          [](const T& x) { return batch_norm(x[0], x[1], x[2], std::nullopt, std::nullopt, true, 0.3, 1e-3); },
-          kRed)
+          [](const T& x) {
+              return batch_norm(x[0], x[1], x[2], std::nullopt, std::nullopt, true, 0.3, 1e-3);
+          }, kRed)
         .parity({{3, 2, 347}, {2}, {2}});
     c.add("batch_norm_eval", "batch_norm", {in({3, 4, 5}), stat(4), var_stat(4), in({4}), in({4})},
           [](const T& x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], false, 0.1, 1e-5); },
@@ -60,8 +62,9 @@ void add_norm(std::vector<OpCase>& list) {
         .bench_bwd("batch_norm_eval_32x64x72x72", {{32, 64, 72, 72}, {64}, {64}, {64}, {64}});
     c.add("batch_norm_eval_weight", "batch_norm",
           {in({5, 3, 2, 2}, kAny, kS), stat(3), var_stat(3), in({3})},
-          [](const T& x) { return batch_norm(x[0], x[1], x[2], x[3], std::nullopt, false, 0.1, 1e-3); },
-          kRed);
+          [](const T& x) {
+              return batch_norm(x[0], x[1], x[2], x[3], std::nullopt, false, 0.1, 1e-3);
+          }, kRed);
     // clang-format on
 }
 
