@@ -23,10 +23,22 @@ namespace {
 
 constexpr int kChannelThreads = 512;
 
-// Index of value i of channel ch (i in [0, N S)).
-MARROW_HOST_DEVICE inline int64_t channel_at(int64_t i, int64_t ch, int64_t c, int64_t s) {
-    int64_t n = i / s;
-    return (n * c + ch) * s + (i - n * s);
+// Calls f(index) for this thread's values of channel ch, in a fixed order: along each row
+// when rows are at least a block wide (no division per element), else over the flattened
+// (n, s) index.
+template <typename F>
+__device__ inline void for_channel(int64_t ch, int64_t n, int64_t c, int64_t s, F f) {
+    if (s >= int64_t(blockDim.x)) {
+        for (int64_t in = 0; in < n; ++in) {
+            int64_t row = (in * c + ch) * s;
+            for (int64_t is = threadIdx.x; is < s; is += blockDim.x) f(row + is);
+        }
+    } else {
+        for (int64_t i = threadIdx.x; i < n * s; i += blockDim.x) {
+            int64_t in = i / s;
+            f((in * c + ch) * s + (i - in * s));
+        }
+    }
 }
 
 template <typename T>
@@ -37,8 +49,7 @@ __global__ void batch_norm_train_kernel(const T* x, T* y, const T* weight, const
     using Acc = acc_t<T>;
     int64_t ch = blockIdx.x, count = n * s;
     Welford<Acc> w = WelfordCombine<Acc>::identity();
-    for (int64_t i = threadIdx.x; i < count; i += blockDim.x)
-        w = welford_push(w, Acc(x[channel_at(i, ch, c, s)]));
+    for_channel(ch, n, c, s, [&](int64_t at) { w = welford_push(w, Acc(x[at])); });
     w = block_reduce(w, WelfordCombine<Acc>::identity(), WelfordCombine<Acc>());
     Acc mean = w.mean, var = w.m2 / Acc(count);
     Acc invstd = Acc(1) / MARROW_MATH(sqrt)(var + Acc(eps));
@@ -54,10 +65,7 @@ __global__ void batch_norm_train_kernel(const T* x, T* y, const T* weight, const
     }
     Acc scale = invstd * (weight ? Acc(weight[ch]) : Acc(1));
     Acc shift = (bias ? Acc(bias[ch]) : Acc(0)) - mean * scale;
-    for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        int64_t at = channel_at(i, ch, c, s);
-        y[at] = T(Acc(x[at]) * scale + shift);
-    }
+    for_channel(ch, n, c, s, [&](int64_t at) { y[at] = T(Acc(x[at]) * scale + shift); });
 }
 
 template <typename T>
@@ -101,12 +109,11 @@ __global__ void batch_norm_backward_kernel(bool training, const T* x, const T* g
     Acc m = Acc(mean[ch]), is = Acc(invstd[ch]), w = weight ? Acc(weight[ch]) : Acc(1);
     SumDot<Acc> sd{Acc(0), Acc(0)};
     if (dweight || dbias || (training && dx)) {  // uniform over the block
-        for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-            int64_t at = channel_at(i, ch, c, s);
+        for_channel(ch, n, c, s, [&](int64_t at) {
             Acc gv = Acc(g[at]);
             sd.sum += gv;
             if (x) sd.dot += gv * (Acc(x[at]) - m);
-        }
+        });
         sd = block_reduce(sd, SumDot<Acc>{Acc(0), Acc(0)}, SumDotAdd<Acc>());
     }
     if (threadIdx.x == 0) {
@@ -117,11 +124,10 @@ __global__ void batch_norm_backward_kernel(bool training, const T* x, const T* g
     Acc scale = is * w;
     Acc grad_mean = training ? sd.sum / Acc(count) : Acc(0);
     Acc proj = training ? sd.dot * is * is / Acc(count) : Acc(0);
-    for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
-        int64_t at = channel_at(i, ch, c, s);
+    for_channel(ch, n, c, s, [&](int64_t at) {
         Acc gv = Acc(g[at]);
         dx[at] = training ? T((gv - grad_mean - (Acc(x[at]) - m) * proj) * scale) : T(gv * scale);
-    }
+    });
 }
 
 template <typename T>
