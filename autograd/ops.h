@@ -144,6 +144,23 @@ Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor cumsum(const Tensor& x, int64_t dim);
 
+// ---- normalization (autograd/functions/norm.cpp)
+// torch.nn.functional.batch_norm: x (N, C, *) normalized per channel c over N and *.
+// training: with the batch's mean and biased variance; the running buffers (C,), when given,
+// are updated in place: r = (1 - momentum) r + momentum stat, with the unbiased variance
+// (n / (n - 1), n = N * prod(*)). eval: with running_mean and running_var (both required).
+// Then y = xhat * weight + bias (each (C,), optional). Gradients for x, weight and bias; the
+// running buffers get none. PyTorch's momentum=None (a cumulative average) is the factor
+// batch_norm_momentum(std::nullopt, num_batches_tracked) passed as momentum.
+Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean,
+                  const std::optional<Tensor>& running_var,
+                  const std::optional<Tensor>& weight = std::nullopt,
+                  const std::optional<Tensor>& bias = std::nullopt, bool training = false,
+                  double momentum = 0.1, double eps = 1e-5);
+// The running-statistics factor of a BatchNorm layer's step: `momentum`, or, when none,
+// 1 / num_batches_tracked (counting this batch) as torch.nn.BatchNorm does.
+double batch_norm_momentum(std::optional<double> momentum, int64_t num_batches_tracked);
+
 // ---- shape (autograd/functions/shape.cpp)
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor view(const Tensor& x, const Shape& shape);

@@ -97,6 +97,28 @@ using ScatterAddKernel = void(const Tensor& out, int64_t dim, const Tensor& inde
 // x: (M, R) contiguous; the first k of each row sorted; values (M, k), indices (M, k) int64.
 using SortKernel = void(const Tensor& x, int64_t k, bool descending, bool stable,
                         const Tensor& values, const Tensor& indices);
+// Batch normalization over x: (N, C, S) contiguous (S = the product of the spatial dims, 1
+// for (N, C)); y like x; weight, bias, running_mean, running_var: (C,) contiguous or null;
+// mean, invstd: (C,) contiguous outputs, the statistics y was normalized with (training: the
+// batch's mean and 1 / sqrt(biased var + eps); eval: the running buffers'), which backward
+// reads. Training also updates the running buffers given, in place:
+// r = (1 - momentum) r + momentum stat, with the unbiased variance (n / (n - 1)). N S >= 1.
+struct BatchNormParams {
+    bool training = true;
+    double momentum = 0.1;
+    double eps = 1e-5;
+};
+using BatchNormKernel = void(const BatchNormParams&, const Tensor& x, const Tensor* weight,
+                             const Tensor* bias, const Tensor* running_mean,
+                             const Tensor* running_var, const Tensor& y, const Tensor& mean,
+                             const Tensor& invstd);
+// g = dL/dy: (N, C, S) contiguous; x like g, or null when only dx is wanted in eval mode;
+// mean, invstd: the forward's (C,); weight (C,) or null (= 1). Outputs, null when not
+// wanted: dx like g, dweight and dbias (C,). training: the statistics are functions of x.
+using BatchNormBackwardKernel = void(bool training, const Tensor* x, const Tensor& g,
+                                     const Tensor& mean, const Tensor& invstd,
+                                     const Tensor* weight, const Tensor* dx,
+                                     const Tensor* dweight, const Tensor* dbias);
 // Philox stream (seed, offset): out contiguous; uniform [a, b), normal (mean a, std b),
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
@@ -122,7 +144,8 @@ using SynchronizeKernel = void(int device_index);
     X(gemm, GemmKernel) X(softmax, SoftmaxKernel) X(softmax_backward, SoftmaxBackwardKernel) \
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
-    X(random, RandomKernel)
+    X(random, RandomKernel) X(batch_norm, BatchNormKernel)                                  \
+    X(batch_norm_backward, BatchNormBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

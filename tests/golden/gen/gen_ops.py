@@ -35,6 +35,14 @@ def logsumexp_composed(x, dim):
     return m.squeeze(dim) + torch.log(torch.exp(x - m).sum(dim))
 
 
+def batch_norm_composed(x, w, b, eps):
+    dims = [d for d in range(x.dim()) if d != 1]
+    per_channel = [1] * x.dim()
+    per_channel[1] = x.shape[1]
+    y = (x - x.mean(dims, keepdim=True)) / torch.sqrt(x.var(dims, unbiased=False, keepdim=True) + eps)
+    return y * w.reshape(per_channel) + b.reshape(per_channel)
+
+
 # The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
 CASES = {
     "neg": lambda x: -x,
@@ -150,6 +158,13 @@ CASES = {
     "topk_indices": lambda x: x.topk(3, 0, largest=False).indices,
     "sort": lambda x: x.sort(0, descending=True).values,
     "sort_indices": lambda x: x.sort(1).indices,
+    "batch_norm": lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5),
+    "batch_norm_composed": lambda x, rm, rv, w, b: batch_norm_composed(x, w, b, 1e-5),
+    "batch_norm_2d": lambda x, w, b: F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5),
+    "batch_norm_noaffine": lambda x, rm, rv: F.batch_norm(x, rm, rv, None, None, True, 0.3, 1e-3),
+    "batch_norm_eval": lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5),
+    "batch_norm_eval_weight": lambda x, rm, rv, w: F.batch_norm(x, rm, rv, w, None, False, 0.1,
+                                                                1e-3),
 }
 
 

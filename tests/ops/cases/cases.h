@@ -25,8 +25,8 @@ inline InputSpec in(Shape s, Domain d = Domain::any, Layout l = Layout::contiguo
 inline InputSpec index(Shape s, int64_t high) {
     return {std::move(s), Domain::index, Layout::contiguous, false, high};
 }
-inline InputSpec constant(Shape s) {
-    return {std::move(s), Domain::any, Layout::contiguous, false, 0};
+inline InputSpec constant(Shape s, Domain d = Domain::any) {
+    return {std::move(s), d, Layout::contiguous, false, 0};
 }
 
 inline constexpr Layout kT = Layout::transposed;
@@ -81,5 +81,6 @@ void add_gemm(std::vector<OpCase>& list);
 void add_softmax(std::vector<OpCase>& list);
 void add_shape(std::vector<OpCase>& list);
 void add_index(std::vector<OpCase>& list);
+void add_norm(std::vector<OpCase>& list);
 
 }  // namespace marrow::test::cases
