@@ -1,0 +1,163 @@
+// CPU pooling (max, avg, adaptive avg over (planes, H, W)) and dropout. Planes are split
+// across threads; inside a plane the readable loops of tensor/cpu/pool_reference.h run,
+// except on two fast paths that the ResNets hit, each tested against the reference
+// (tests/ops/test_pool.cpp):
+//   - max pooling with a 2x2 or 3x3 kernel and no dilation (the ResNet stem's 3x3/2 pad 1):
+//     the kernel size is a template argument, so the window loops unroll, the comparisons
+//     become selects, and the interior of the plane skips the bounds arithmetic;
+//   - adaptive average pooling to 1x1 (the ResNet head): a plane's mean, summed with 8
+//     interleaved partial sums combined in a fixed order (deterministic; the rounding differs
+//     from the reference's single running sum, within the reduction tolerance).
+#include <cmath>
+#include <limits>
+
+#include "tensor/cpu/cpu_kernels.h"
+#include "tensor/cpu/loops.h"
+#include "tensor/cpu/pool_reference.h"
+#include "tensor/math/accumulate.h"
+#include "tensor/philox.h"
+
+namespace marrow::cpu {
+namespace {
+
+template <typename F>
+void for_each_plane(int64_t planes, int64_t work_per_plane, F f) {
+#pragma omp parallel for schedule(static) if (planes * work_per_plane >= kParallelGrain)
+    for (int64_t c = 0; c < planes; ++c) f(c);
+}
+
+// Max over a KxK window, no dilation. Same visiting order and NaN rule as the reference:
+// start from the window's first element, then take v when v > best or v is NaN.
+template <typename T, int K>
+void max_plane_fixed(const Pool2dParams& p, const T* x, T* out, int64_t* idx) {
+    for (int64_t oh = 0; oh < p.oh; ++oh) {
+        int64_t hs = oh * p.sh - p.ph;
+        bool rows_inside = hs >= 0 && hs + K <= p.h;
+        for (int64_t ow = 0; ow < p.ow; ++ow) {
+            int64_t ws = ow * p.sw - p.pw;
+            int64_t o = oh * p.ow + ow;
+            if (rows_inside && ws >= 0 && ws + K <= p.w) {
+                const T* base = x + hs * p.w + ws;
+                T best = base[0];
+                int64_t at = 0;
+                for (int i = 0; i < K; ++i)
+                    for (int j = 0; j < K; ++j) {
+                        T v = base[i * p.w + j];
+                        bool take = v > best || v != v;
+                        best = take ? v : best;
+                        at = take ? i * p.w + j : at;
+                    }
+                out[o] = best;
+                idx[o] = hs * p.w + ws + at;
+                continue;
+            }
+            // a border window: clip to the plane
+            int64_t h0 = hs < 0 ? 0 : hs, h1 = hs + K < p.h ? hs + K : p.h;
+            int64_t w0 = ws < 0 ? 0 : ws, w1 = ws + K < p.w ? ws + K : p.w;
+            T best = -std::numeric_limits<T>::infinity();
+            int64_t at = h0 * p.w + w0;
+            for (int64_t ih = h0; ih < h1; ++ih)
+                for (int64_t iw = w0; iw < w1; ++iw) {
+                    T v = x[ih * p.w + iw];
+                    if (v > best || v != v) {
+                        best = v;
+                        at = ih * p.w + iw;
+                    }
+                }
+            out[o] = best;
+            idx[o] = at;
+        }
+    }
+}
+
+template <typename T>
+using PlaneFn = void (*)(const Pool2dParams&, const T*, T*, int64_t*);
+
+template <typename T>
+PlaneFn<T> max_plane_fn(const Pool2dParams& p) {
+    if (p.dh == 1 && p.dw == 1 && p.kh == p.kw) {
+        if (p.kh == 3) return max_plane_fixed<T, 3>;
+        if (p.kh == 2) return max_plane_fixed<T, 2>;
+    }
+    return pool2d_plane_reference<T>;
+}
+
+// The mean of n contiguous values: 8 partial sums (lane k takes elements k, k + 8, ...),
+// combined pairwise in a fixed order.
+template <typename T>
+T plane_mean(const T* x, int64_t n) {
+    using Acc = acc_t<T>;
+    Acc s[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; ++k) s[k] += Acc(x[i + k]);
+    for (int k = 0; i < n; ++i, ++k) s[k] += Acc(x[i]);
+    Acc total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    return T(total / Acc(n));
+}
+
+}  // namespace
+
+void pool2d(const Pool2dParams& p, const Tensor& x, const Tensor& out, const Tensor* indices) {
+    visit_float(x.dtype(), "pool2d", [&]<typename T>() {
+        int64_t planes = x.size(0), in_plane = p.h * p.w, out_plane = p.oh * p.ow;
+        const T* px = x.data<T>();
+        T* po = out.data<T>();
+        if (p.kind == PoolKind::max) {
+            int64_t* pi = indices->data<int64_t>();
+            PlaneFn<T> fn = max_plane_fn<T>(p);
+            return for_each_plane(planes, in_plane + out_plane, [&](int64_t c) {
+                fn(p, px + c * in_plane, po + c * out_plane, pi + c * out_plane);
+            });
+        }
+        if (p.kind == PoolKind::adaptive_avg && p.oh == 1 && p.ow == 1)
+            return for_each_plane(planes, in_plane,
+                                  [&](int64_t c) { po[c] = plane_mean(px + c * in_plane, in_plane); });
+        for_each_plane(planes, in_plane + out_plane, [&](int64_t c) {
+            pool2d_plane_reference<T>(p, px + c * in_plane, po + c * out_plane, nullptr);
+        });
+    });
+}
+
+void pool2d_backward(const Pool2dParams& p, const Tensor& g, const Tensor* indices,
+                     const Tensor& gx) {
+    visit_float(g.dtype(), "pool2d_backward", [&]<typename T>() {
+        int64_t planes = g.size(0), in_plane = p.h * p.w, out_plane = p.oh * p.ow;
+        const T* pg = g.data<T>();
+        T* pgx = gx.data<T>();
+        const int64_t* pi = indices ? indices->data<int64_t>() : nullptr;
+        if (p.kind == PoolKind::adaptive_avg && p.oh == 1 && p.ow == 1)  // a plane of g / HW
+            return for_each_plane(planes, in_plane, [&](int64_t c) {
+                T share = T(acc_t<T>(pg[c]) / acc_t<T>(in_plane));
+                for (int64_t i = 0; i < in_plane; ++i) pgx[c * in_plane + i] = share;
+            });
+        for_each_plane(planes, in_plane + out_plane, [&](int64_t c) {
+            pool2d_backward_plane_reference<T>(p, pg + c * out_plane,
+                                               pi ? pi + c * out_plane : nullptr,
+                                               pgx + c * in_plane);
+        });
+    });
+}
+
+// y_i = x_i * (kept_i ? 1 / (1 - p) : 0), the product taken even for dropped elements so a
+// NaN input stays NaN as in PyTorch (input * mask * scale). Note [Philox stream]: element i
+// reads lane i % 4 of block offset + i / 4.
+void dropout(uint64_t seed, uint64_t offset, double p, const Tensor& x, const Tensor& out) {
+    visit_float(x.dtype(), "dropout", [&]<typename T>() {
+        int64_t n = x.numel(), blocks = (n + 3) / 4;
+        const T* px = x.data<T>();
+        T* po = out.data<T>();
+        const T scale = T(1) / T(1 - p);
+        const uint32_t threshold = pool::dropout_threshold(p);
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+            philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
+            for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
+                int64_t i = blk * 4 + lane;
+                po[i] = px[i] * (bits.v[lane] >= threshold ? scale : T(0));
+            }
+        }
+    });
+}
+
+}  // namespace marrow::cpu
