@@ -118,6 +118,11 @@ using Pool2dBackwardKernel = void(const Pool2dParams&, const Tensor& g, const Te
 // x and out contiguous, same shape; 0 < p < 1. Backward is the same kernel applied to g.
 using DropoutKernel = void(uint64_t seed, uint64_t offset, double p, const Tensor& x,
                            const Tensor& out);
+// x, y: (outer, D, inner) contiguous; y = x / max(||x||_p over D, eps) (F.normalize).
+using NormalizeKernel = void(double p, double eps, const Tensor& x, const Tensor& y);
+// gx = dL/dx from x and g = dL/dy, all (outer, D, inner) contiguous.
+using NormalizeBackwardKernel = void(double p, double eps, const Tensor& x, const Tensor& g,
+                                     const Tensor& gx);
 // Philox stream (seed, offset): out contiguous; uniform [a, b), normal (mean a, std b),
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
@@ -144,7 +149,8 @@ using SynchronizeKernel = void(int device_index);
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
     X(random, RandomKernel)                                                                \
-    X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)
+    X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
+    X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -79,14 +79,17 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
                   });
 }
 
-// F.normalize: x / max(||x||_p over dim, eps), composed from norm, clamp and a broadcast
-// division (backward by composition: the clamp passes no gradient where the norm is below
-// eps, so those rows get g / eps, as in PyTorch). Measured against a fused kernel: see
-// docs/design.md ("Pooling, dropout, normalize").
+// F.normalize: y = x / d, d = max(||x||_p over dim, eps), one fused kernel each way. With
+// n = ||x||_p: dL/dx_k = g_k / d - [n >= eps] (sum_j g_j x_j) / d^2 * dn/dx_k, where
+// dn/dx_k = x_k / n for p = 2; below eps d is the constant eps and only g / eps remains (the
+// clamp_min of PyTorch's composition passes no gradient there). Only x is saved. The composed
+// form (norm, clamp, division: tests/ops/cases/pool.cpp) is the reference and gradient
+// oracle; the fused backward is ~40x faster on (4096, 256) (docs/design.md).
 Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
-    int64_t d = wrap_dim(dim, x.dim(), "normalize");
-    Tensor denom = clamp(norm(x, p, {d}, true), eps, std::numeric_limits<double>::infinity());
-    return x / denom;
+    SavedTensor sx(x, "normalize");
+    return record("normalize", {x}, op::normalize(x, p, dim, eps), [=](const Grads& g) -> Grads {
+        return {op::normalize_backward(sx.get(), *g[0], p, dim, eps)};
+    });
 }
 
 }  // namespace marrow

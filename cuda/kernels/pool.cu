@@ -89,6 +89,46 @@ __global__ void dropout_kernel(uint64_t seed, uint64_t offset, uint32_t threshol
     }
 }
 
+// normalize: one thread per (outer, inner) column walking D, summing in order as the CPU
+// kernel does (neighbouring threads read neighbouring addresses when inner > 1).
+#define MARROW_COLUMNS(col, outer, inner)                                                       \
+    for (int64_t col = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; col < (outer) * (inner); \
+         col += int64_t(blockDim.x) * gridDim.x)
+
+template <typename T>
+__global__ void normalize_kernel(double p, double eps, const T* x, T* y, int64_t outer, int64_t d,
+                                 int64_t inner) {
+    using Acc = acc_t<T>;
+    MARROW_COLUMNS(col, outer, inner) {
+        int64_t base = (col / inner) * d * inner + col % inner;
+        Acc sum = Acc(0);
+        for (int64_t k = 0; k < d; ++k) sum += pool::norm_term(Acc(x[base + k * inner]), p);
+        Acc n = pool::norm_finish(sum, p);
+        Acc den = n < Acc(eps) ? Acc(eps) : n;
+        for (int64_t k = 0; k < d; ++k) y[base + k * inner] = T(Acc(x[base + k * inner]) / den);
+    }
+}
+
+template <typename T>
+__global__ void normalize_backward_kernel(double p, double eps, const T* x, const T* g, T* gx,
+                                          int64_t outer, int64_t d, int64_t inner) {
+    using Acc = acc_t<T>;
+    MARROW_COLUMNS(col, outer, inner) {
+        int64_t base = (col / inner) * d * inner + col % inner;
+        Acc sum = Acc(0), dot = Acc(0);
+        for (int64_t k = 0; k < d; ++k) {
+            Acc v = Acc(x[base + k * inner]);
+            sum += pool::norm_term(v, p);
+            dot += Acc(g[base + k * inner]) * v;
+        }
+        Acc n = pool::norm_finish(sum, p);
+        for (int64_t k = 0; k < d; ++k) {
+            int64_t e = base + k * inner;
+            gx[e] = T(pool::normalize_grad(Acc(x[e]), Acc(g[e]), n, dot, p, eps));
+        }
+    }
+}
+
 }  // namespace
 
 void pool2d(const Pool2dParams& p, const Tensor& x, const Tensor& out, const Tensor* indices) {
@@ -120,6 +160,26 @@ void dropout(uint64_t seed, uint64_t offset, double p, const Tensor& x, const Te
         MARROW_LAUNCH(dropout_k, blocks_for((n + 3) / 4), kThreads, 0, seed, offset,
                       pool::dropout_threshold(p), T(1) / T(1 - p), x.data_ptr<T>(),
                       out.data_ptr<T>(), n);
+    });
+}
+
+void normalize(double p, double eps, const Tensor& x, const Tensor& y) {
+    int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
+    if (x.numel() == 0) return;
+    visit_float(x.dtype(), "normalize", [&]<typename T>() {
+        auto* normalize_k = &normalize_kernel<T>;
+        MARROW_LAUNCH(normalize_k, blocks_for(outer * inner), kThreads, 0, p, eps,
+                      x.data_ptr<T>(), y.data_ptr<T>(), outer, d, inner);
+    });
+}
+
+void normalize_backward(double p, double eps, const Tensor& x, const Tensor& g, const Tensor& gx) {
+    int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
+    if (x.numel() == 0) return;
+    visit_float(x.dtype(), "normalize_backward", [&]<typename T>() {
+        auto* normalize_backward_k = &normalize_backward_kernel<T>;
+        MARROW_LAUNCH(normalize_backward_k, blocks_for(outer * inner), kThreads, 0, p, eps,
+                      x.data_ptr<T>(), g.data_ptr<T>(), gx.data_ptr<T>(), outer, d, inner);
     });
 }
 

@@ -10,6 +10,7 @@
 //     from the reference's single running sum, within the reduction tolerance).
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/loops.h"
@@ -157,6 +158,76 @@ void dropout(uint64_t seed, uint64_t offset, double p, const Tensor& x, const Te
                 po[i] = px[i] * (bits.v[lane] >= threshold ? scale : T(0));
             }
         }
+    });
+}
+
+// F.normalize over D of (outer, D, inner), per column (o, i), sums in acc_t<T> taken over D
+// in order (as the CUDA kernel: the same bits for p = 1, 2), `inner` columns side by side so
+// the inner loops run over contiguous memory:
+//   n = ||x||_p, d = max(n, eps), y = x / d.
+// Backward: y_k = x_k / d with d = n where n >= eps, else the constant eps, so
+//   dL/dx_k = g_k / d - [n >= eps] (sum_j g_j x_j) / d^2 * dn/dx_k,
+// dn/dx_k = x_k / n for p = 2 (pool::norm_grad). PyTorch composes the same thing from norm,
+// clamp_min (gradient where n >= eps) and a division.
+namespace {
+
+template <typename T, typename F>
+void for_each_normalize_slab(const Tensor& x, F f) {
+    int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
+#pragma omp parallel for schedule(static) if (outer * d * inner >= kParallelGrain)
+    for (int64_t o = 0; o < outer; ++o) {
+        std::vector<acc_t<T>> buf(size_t(2 * inner));
+        f(o * d * inner, d, inner, buf.data());
+    }
+}
+
+}  // namespace
+
+void normalize(double p, double eps, const Tensor& x, const Tensor& y) {
+    visit_float(x.dtype(), "normalize", [&]<typename T>() {
+        using Acc = acc_t<T>;
+        const T* px = x.data<T>();
+        T* py = y.data<T>();
+        for_each_normalize_slab<T>(x, [&](int64_t at, int64_t d, int64_t inner, Acc* den) {
+            const T* xs = px + at;
+            T* ys = py + at;
+            for (int64_t i = 0; i < inner; ++i) den[i] = Acc(0);
+            for (int64_t k = 0; k < d; ++k)
+                for (int64_t i = 0; i < inner; ++i) den[i] += pool::norm_term(Acc(xs[k * inner + i]), p);
+            for (int64_t i = 0; i < inner; ++i) {
+                Acc n = pool::norm_finish(den[i], p);
+                den[i] = n < Acc(eps) ? Acc(eps) : n;  // a NaN norm stays NaN
+            }
+            for (int64_t k = 0; k < d; ++k)
+                for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = T(Acc(xs[k * inner + i]) / den[i]);
+        });
+    });
+}
+
+void normalize_backward(double p, double eps, const Tensor& x, const Tensor& g, const Tensor& gx) {
+    visit_float(x.dtype(), "normalize_backward", [&]<typename T>() {
+        using Acc = acc_t<T>;
+        const T* px = x.data<T>();
+        const T* pg = g.data<T>();
+        T* pgx = gx.data<T>();
+        for_each_normalize_slab<T>(x, [&](int64_t at, int64_t d, int64_t inner, Acc* buf) {
+            const T *xs = px + at, *gs = pg + at;
+            T* gxs = pgx + at;
+            Acc *n = buf, *dot = buf + inner;
+            for (int64_t i = 0; i < inner; ++i) n[i] = dot[i] = Acc(0);
+            for (int64_t k = 0; k < d; ++k)
+                for (int64_t i = 0; i < inner; ++i) {
+                    Acc v = Acc(xs[k * inner + i]);
+                    n[i] += pool::norm_term(v, p);
+                    dot[i] += Acc(gs[k * inner + i]) * v;
+                }
+            for (int64_t i = 0; i < inner; ++i) n[i] = pool::norm_finish(n[i], p);
+            for (int64_t k = 0; k < d; ++k)
+                for (int64_t i = 0; i < inner; ++i) {
+                    int64_t e = k * inner + i;
+                    gxs[e] = T(pool::normalize_grad(Acc(xs[e]), Acc(gs[e]), n[i], dot[i], p, eps));
+                }
+        });
     });
 }
 

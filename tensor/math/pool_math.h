@@ -102,4 +102,32 @@ MARROW_HOST_DEVICE inline uint32_t dropout_threshold(double p) {
     return u > 0xFFFFFFFFull ? 0xFFFFFFFFu : uint32_t(u);
 }
 
+// F.normalize's p-norm in pieces, so the CPU and CUDA kernels sum the same terms in the same
+// order: n = finish(sum_k term(x_k)); dn/dx_k = grad(x_k, n).
+template <typename A>
+MARROW_HOST_DEVICE inline A norm_term(A v, double p) {
+    A a = v < A(0) ? -v : v;
+    return p == 2 ? v * v : p == 1 ? a : A(MARROW_MATH(pow)(a, A(p)));
+}
+template <typename A>
+MARROW_HOST_DEVICE inline A norm_finish(A sum, double p) {
+    return p == 2 ? A(MARROW_MATH(sqrt)(sum)) : p == 1 ? sum : A(MARROW_MATH(pow)(sum, A(1 / p)));
+}
+// d||x||_p / dx_k = sign(x_k) |x_k|^(p-1) / n^(p-1): x_k / n for p = 2, sign(x_k) for p = 1.
+template <typename A>
+MARROW_HOST_DEVICE inline A norm_grad(A v, A n, double p) {
+    A s = v > A(0) ? A(1) : v < A(0) ? A(-1) : A(0);
+    if (p == 2) return v / n;
+    if (p == 1) return s;
+    A a = v < A(0) ? -v : v;
+    return s * A(MARROW_MATH(pow)(a / n, A(p - 1)));
+}
+
+// One element of normalize's gradient from x_k, g_k, the column's norm n and sum_j g_j x_j.
+template <typename A>
+MARROW_HOST_DEVICE inline A normalize_grad(A v, A g, A n, A dot, double p, double eps) {
+    if (n < A(eps)) return g / A(eps);  // the clamp holds: d = eps, a constant (NaN n: below)
+    return g / n - dot / (n * n) * norm_grad(v, n, p);
+}
+
 }  // namespace marrow::pool

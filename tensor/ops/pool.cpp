@@ -1,5 +1,7 @@
 #include "tensor/ops/pool.h"
 
+#include <cmath>
+
 #include "tensor/dispatch.h"
 #include "tensor/factory.h"
 #include "tensor/ops/copy.h"
@@ -197,6 +199,30 @@ Tensor dropout_mask_apply(const Tensor& x, double p, uint64_t seed, uint64_t off
     if (out.numel() == 0) return out;
     kernel<OpId::dropout>(x.device(), "dropout")(seed, offset, p, contiguous(x), out);
     return out;
+}
+
+Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
+    MARROW_CHECK(is_float(x.dtype()), "normalize: expected a float32 or float64 input, got {} (shape {})",
+                 x.dtype(), x.shape());
+    MARROW_CHECK(p > 0 && std::isfinite(p), "normalize: p must be positive and finite, got {} (input shape {})",
+                 p, x.shape());
+    int64_t d = wrap_dim(dim, x.dim(), "normalize");
+    Tensor y = empty(x.shape(), x.dtype(), x.device());
+    if (x.numel() == 0) return y;
+    kernel<OpId::normalize>(x.device(), "normalize")(p, eps, as_3d_around(contiguous(x), d),
+                                                     as_3d_around(y, d));
+    return y;
+}
+
+Tensor normalize_backward(const Tensor& x, const Tensor& g, double p, int64_t dim, double eps) {
+    int64_t d = wrap_dim(dim, x.dim(), "normalize_backward");
+    MARROW_CHECK(x.shape() == g.shape(), "normalize backward: gradient shape {} != input shape {}",
+                 g.shape(), x.shape());
+    Tensor gx = empty(x.shape(), x.dtype(), x.device());
+    if (x.numel() == 0) return gx;
+    kernel<OpId::normalize_backward>(x.device(), "normalize")(
+        p, eps, as_3d_around(contiguous(x), d), as_3d_around(contiguous(g), d), as_3d_around(gx, d));
+    return gx;
 }
 
 }  // namespace marrow::op

@@ -38,4 +38,9 @@ Tensor pool2d_backward(const Pool2dParams& p, const Tensor& g, const std::option
 // Applied to g with the same (seed, offset), it is dropout's backward.
 Tensor dropout_mask_apply(const Tensor& x, double p, uint64_t seed, uint64_t offset);
 
+// F.normalize: x / max(||x||_p along dim, eps), p > 0 finite; and its backward from x and
+// g = dL/dy (formula in tensor/cpu/pool.cpp).
+Tensor normalize(const Tensor& x, double p, int64_t dim, double eps);
+Tensor normalize_backward(const Tensor& x, const Tensor& g, double p, int64_t dim, double eps);
+
 }  // namespace marrow::op

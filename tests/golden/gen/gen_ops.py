@@ -171,7 +171,10 @@ CASES = {
     "dropout_eval": lambda x: F.dropout(x, 0.5, training=False),
     "dropout_p1": lambda x: F.dropout(x, 1.0),
     "normalize": F.normalize,
+    "normalize_composed": lambda x: x / torch.linalg.vector_norm(x, 2, 1, keepdim=True).clamp_min(1e-12),
     "normalize_p3_dim0": lambda x: F.normalize(x, 3, 0, 1e-6),
+    "normalize_p3_dim0_composed": lambda x: x / torch.linalg.vector_norm(x, 3, 0, keepdim=True).clamp_min(1e-6),
+    "normalize_p1_last": lambda x: F.normalize(x, 1, -1, 1e-6),
 }
 
 

@@ -10,6 +10,8 @@
 // whichever mask is drawn, in PyTorch and here: it holds only if kept elements are scaled by
 // 1 / (1 - p) and backward multiplies by the same mask and scale. The generator is re-seeded
 // per call, so gradcheck and CPU-vs-CUDA parity see one fixed mask.
+#include <limits>
+
 #include "tests/ops/cases/cases.h"
 
 namespace marrow::test::cases {
@@ -20,6 +22,11 @@ Tensor dropout_rule(const Tensor& x, double p) {
     Generator gen(11);
     Tensor y = dropout(x, p, true, gen);
     return y * (1 - p) + where(eq(y, 0.0), x, x * 0.0);
+}
+
+// F.normalize as PyTorch writes it: x / norm(x).clamp_min(eps).
+Tensor normalize_composed(const Tensor& x, double p, int64_t dim, double eps) {
+    return x / clamp(norm(x, p, {dim}, true), eps, std::numeric_limits<double>::infinity());
 }
 
 }  // namespace
@@ -70,13 +77,19 @@ void add_pool(std::vector<OpCase>& list) {
           [](const T& x) { return dropout(x[0], 0.5, false); }, kExact);
     c.add("dropout_p1", "dropout", {in({3, 4})},
           [](const T& x) { return dropout(x[0], 1.0); }, kExact);
+    // normalize is fused; its composed twin is PyTorch's own definition
     c.add("normalize", "normalize", {in({4, 5})},
           [](const T& x) { return normalize(x[0]); }, kRed)
         .parity({{7, 1031}})
-        .bench_bwd("normalize_4096x256", {{4096, 256}});
+        .bench_bwd("normalize_4096x256", {{4096, 256}})
+        .composed([](const T& x) { return normalize_composed(x[0], 2, 1, 1e-12); });
     c.add("normalize_p3_dim0", "normalize", {in({3, 4, 2}, kAny, kT)},
           [](const T& x) { return normalize(x[0], 3, 0, 1e-6); }, kTr)
-        .parity({{1031, 3, 5}});
+        .parity({{1031, 3, 5}})
+        .composed([](const T& x) { return normalize_composed(x[0], 3, 0, 1e-6); });
+    c.add("normalize_p1_last", "normalize", {in({2, 3, 4}, kNZ, kS)},
+          [](const T& x) { return normalize(x[0], 1, -1, 1e-6); }, kRed)
+        .parity({{3, 5, 1031}});
     // clang-format on
 }
 
