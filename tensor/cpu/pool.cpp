@@ -6,8 +6,10 @@
 //     the kernel size is a template argument, so the window loops unroll, the comparisons
 //     become selects, and the interior of the plane skips the bounds arithmetic;
 //   - adaptive average pooling to 1x1 (the ResNet head): a plane's mean, summed with 8
-//     interleaved partial sums combined in a fixed order (deterministic; the rounding differs
-//     from the reference's single running sum, within the reduction tolerance).
+//     interleaved partial sums combined in a fixed order (sum8: deterministic; the rounding
+//     differs from the reference's single running sum, within the reduction tolerance).
+// normalize (F.normalize) over rows uses sum8 too; over a middle dim, `inner` running sums
+// side by side (contiguous inner loops).
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -83,18 +85,23 @@ PlaneFn<T> max_plane_fn(const Pool2dParams& p) {
     return pool2d_plane_reference<T>;
 }
 
-// The mean of n contiguous values: 8 partial sums (lane k takes elements k, k + 8, ...),
-// combined pairwise in a fixed order.
-template <typename T>
-T plane_mean(const T* x, int64_t n) {
-    using Acc = acc_t<T>;
+// sum_{i < n} f(i) as 8 partial sums (lane k takes i = k, k + 8, ...) combined pairwise in a
+// fixed order: deterministic, and 8 independent chains instead of one (a single running sum
+// waits 4 cycles per add).
+template <typename Acc, typename F>
+Acc sum8(int64_t n, F f) {
     Acc s[8] = {};
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k) s[k] += Acc(x[i + k]);
-    for (int k = 0; i < n; ++i, ++k) s[k] += Acc(x[i]);
-    Acc total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    return T(total / Acc(n));
+        for (int k = 0; k < 8; ++k) s[k] += f(i + k);
+    for (int k = 0; i < n; ++i, ++k) s[k] += f(i);
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+template <typename T>
+T plane_mean(const T* x, int64_t n) {
+    using Acc = acc_t<T>;
+    return T(sum8<Acc>(n, [&](int64_t i) { return Acc(x[i]); }) / Acc(n));
 }
 
 }  // namespace
@@ -171,6 +178,16 @@ void dropout(uint64_t seed, uint64_t offset, double p, const Tensor& x, const Te
 // clamp_min (gradient where n >= eps) and a division.
 namespace {
 
+// ||x||_p of one contiguous row (sum8's order, not the CUDA kernel's running sum: the two
+// agree to the reduction tolerance). p = 2 has its own loop.
+template <typename T>
+acc_t<T> row_norm(const T* x, int64_t d, double p) {
+    using Acc = acc_t<T>;
+    Acc s = p == 2 ? sum8<Acc>(d, [&](int64_t k) { return Acc(x[k]) * Acc(x[k]); })
+                   : sum8<Acc>(d, [&](int64_t k) { return pool::norm_term(Acc(x[k]), p); });
+    return pool::norm_finish(s, p);
+}
+
 template <typename T, typename F>
 void for_each_normalize_slab(const Tensor& x, F f) {
     int64_t outer = x.size(0), d = x.size(1), inner = x.size(2);
@@ -191,6 +208,12 @@ void normalize(double p, double eps, const Tensor& x, const Tensor& y) {
         for_each_normalize_slab<T>(x, [&](int64_t at, int64_t d, int64_t inner, Acc* den) {
             const T* xs = px + at;
             T* ys = py + at;
+            if (inner == 1) {  // contiguous rows
+                Acc n = row_norm(xs, d, p);
+                Acc dn = n < Acc(eps) ? Acc(eps) : n;
+                for (int64_t k = 0; k < d; ++k) ys[k] = T(Acc(xs[k]) / dn);
+                return;
+            }
             for (int64_t i = 0; i < inner; ++i) den[i] = Acc(0);
             for (int64_t k = 0; k < d; ++k)
                 for (int64_t i = 0; i < inner; ++i) den[i] += pool::norm_term(Acc(xs[k * inner + i]), p);
@@ -213,6 +236,19 @@ void normalize_backward(double p, double eps, const Tensor& x, const Tensor& g, 
         for_each_normalize_slab<T>(x, [&](int64_t at, int64_t d, int64_t inner, Acc* buf) {
             const T *xs = px + at, *gs = pg + at;
             T* gxs = pgx + at;
+            if (inner == 1) {  // contiguous rows
+                Acc n = row_norm(xs, d, p);
+                Acc dot = sum8<Acc>(d, [&](int64_t k) { return Acc(gs[k]) * Acc(xs[k]); });
+                if (p == 2 && n >= Acc(eps)) {  // pool::normalize_grad, unswitched
+                    Acc c = dot / (n * n);
+                    for (int64_t k = 0; k < d; ++k)
+                        gxs[k] = T(Acc(gs[k]) / n - c * (Acc(xs[k]) / n));
+                    return;
+                }
+                for (int64_t k = 0; k < d; ++k)
+                    gxs[k] = T(pool::normalize_grad(Acc(xs[k]), Acc(gs[k]), n, dot, p, eps));
+                return;
+            }
             Acc *n = buf, *dot = buf + inner;
             for (int64_t i = 0; i < inner; ++i) n[i] = dot[i] = Acc(0);
             for (int64_t k = 0; k < d; ++k)
