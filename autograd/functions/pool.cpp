@@ -1,7 +1,5 @@
 // Pooling, dropout and normalize with their backward (torch.nn.functional's max_pool2d,
 // avg_pool2d, adaptive_avg_pool2d, dropout, normalize).
-#include <limits>
-
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/ops/pool.h"
@@ -29,8 +27,8 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Dims& k
     return {outs[0], outs[1]};
 }
 
-Tensor max_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride,
-                  const Dims& padding, const Dims& dilation, bool ceil_mode) {
+Tensor max_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                  const Dims& dilation, bool ceil_mode) {
     return max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode).first;
 }
 
@@ -44,9 +42,8 @@ static Tensor avg_pool(const char* name, const Tensor& x, const Pool2dParams& p)
     });
 }
 
-Tensor avg_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride,
-                  const Dims& padding, bool ceil_mode, bool count_include_pad,
-                  std::optional<int64_t> divisor_override) {
+Tensor avg_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride, const Dims& padding,
+                  bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
     return avg_pool("avg_pool2d", x,
                     op::avg_pool2d_params(x.shape(), kernel_size, stride, padding, ceil_mode,
                                           count_include_pad, divisor_override));
@@ -73,10 +70,9 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
     if (p == 1) return x * 0.0;
     uint64_t seed = gen.state().seed;
     uint64_t offset = gen.reserve(x.numel());
-    return record("dropout", {x}, op::dropout_mask_apply(x, p, seed, offset),
-                  [=](const Grads& g) -> Grads {
-                      return {op::dropout_mask_apply(*g[0], p, seed, offset)};
-                  });
+    return record(
+        "dropout", {x}, op::dropout_mask_apply(x, p, seed, offset),
+        [=](const Grads& g) -> Grads { return {op::dropout_mask_apply(*g[0], p, seed, offset)}; });
 }
 
 // F.normalize: y = x / d, d = max(||x||_p over dim, eps), one fused kernel each way. With

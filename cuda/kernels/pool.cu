@@ -20,8 +20,7 @@ namespace marrow::cuda {
 namespace {
 
 template <typename T>
-__global__ void pool2d_kernel(Pool2dParams p, const T* x, T* out, int64_t* indices,
-                              int64_t total) {
+__global__ void pool2d_kernel(Pool2dParams p, const T* x, T* out, int64_t* indices, int64_t total) {
     using Acc = acc_t<T>;
     int64_t out_plane = p.oh * p.ow;
     MARROW_GRID_STRIDE(i, total) {
@@ -168,8 +167,8 @@ void normalize(double p, double eps, const Tensor& x, const Tensor& y) {
     if (x.numel() == 0) return;
     visit_float(x.dtype(), "normalize", [&]<typename T>() {
         auto* normalize_k = &normalize_kernel<T>;
-        MARROW_LAUNCH(normalize_k, blocks_for(outer * inner), kThreads, 0, p, eps,
-                      x.data_ptr<T>(), y.data_ptr<T>(), outer, d, inner);
+        MARROW_LAUNCH(normalize_k, blocks_for(outer * inner), kThreads, 0, p, eps, x.data_ptr<T>(),
+                      y.data_ptr<T>(), outer, d, inner);
     });
 }
 

@@ -119,8 +119,9 @@ void pool2d(const Pool2dParams& p, const Tensor& x, const Tensor& out, const Ten
             });
         }
         if (p.kind == PoolKind::adaptive_avg && p.oh == 1 && p.ow == 1)
-            return for_each_plane(planes, in_plane,
-                                  [&](int64_t c) { po[c] = plane_mean(px + c * in_plane, in_plane); });
+            return for_each_plane(planes, in_plane, [&](int64_t c) {
+                po[c] = plane_mean(px + c * in_plane, in_plane);
+            });
         for_each_plane(planes, in_plane + out_plane, [&](int64_t c) {
             pool2d_plane_reference<T>(p, px + c * in_plane, po + c * out_plane, nullptr);
         });
@@ -140,9 +141,8 @@ void pool2d_backward(const Pool2dParams& p, const Tensor& g, const Tensor* indic
                 for (int64_t i = 0; i < in_plane; ++i) pgx[c * in_plane + i] = share;
             });
         for_each_plane(planes, in_plane + out_plane, [&](int64_t c) {
-            pool2d_backward_plane_reference<T>(p, pg + c * out_plane,
-                                               pi ? pi + c * out_plane : nullptr,
-                                               pgx + c * in_plane);
+            pool2d_backward_plane_reference<T>(
+                p, pg + c * out_plane, pi ? pi + c * out_plane : nullptr, pgx + c * in_plane);
         });
     });
 }
@@ -216,13 +216,15 @@ void normalize(double p, double eps, const Tensor& x, const Tensor& y) {
             }
             for (int64_t i = 0; i < inner; ++i) den[i] = Acc(0);
             for (int64_t k = 0; k < d; ++k)
-                for (int64_t i = 0; i < inner; ++i) den[i] += pool::norm_term(Acc(xs[k * inner + i]), p);
+                for (int64_t i = 0; i < inner; ++i)
+                    den[i] += pool::norm_term(Acc(xs[k * inner + i]), p);
             for (int64_t i = 0; i < inner; ++i) {
                 Acc n = pool::norm_finish(den[i], p);
                 den[i] = n < Acc(eps) ? Acc(eps) : n;  // a NaN norm stays NaN
             }
             for (int64_t k = 0; k < d; ++k)
-                for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = T(Acc(xs[k * inner + i]) / den[i]);
+                for (int64_t i = 0; i < inner; ++i)
+                    ys[k * inner + i] = T(Acc(xs[k * inner + i]) / den[i]);
         });
     });
 }

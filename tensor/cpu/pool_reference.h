@@ -47,8 +47,7 @@ void pool2d_plane_reference(const Pool2dParams& p, const T* x, T* out, int64_t* 
 // avg: g / divisor to every element of its window. Contributions are added in output order,
 // the order in which the CUDA kernel's gathering threads add them too (same bits).
 template <typename T>
-void pool2d_backward_plane_reference(const Pool2dParams& p, const T* g, const int64_t* idx,
-                                     T* gx) {
+void pool2d_backward_plane_reference(const Pool2dParams& p, const T* g, const int64_t* idx, T* gx) {
     using Acc = acc_t<T>;
     for (int64_t i = 0; i < p.h * p.w; ++i) gx[i] = T(0);
     for (int64_t oh = 0; oh < p.oh; ++oh)

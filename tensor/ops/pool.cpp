@@ -34,13 +34,17 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t 
 Pool2dParams pool_params(const char* op, PoolKind kind, const Shape& x, const Size2& kernel,
                          const Size2& stride, const Size2& padding, const Size2& dilation,
                          bool ceil_mode) {
-    auto [kh, kw] = pair_of(kernel, op, "kernel_size must either be a single int, or a tuple of two ints");
+    auto [kh, kw] =
+        pair_of(kernel, op, "kernel_size must either be a single int, or a tuple of two ints");
     Size2 s = stride.empty() ? Size2{kh, kw} : stride;
-    auto [sh, sw] = pair_of(s, op, "stride must either be omitted, a single int, or a tuple of two ints");
-    auto [ph, pw] = pair_of(padding, op, "padding must either be a single int, or a tuple of two ints");
-    auto [dh, dw] = pair_of(dilation, op, "dilation must be either a single int, or a tuple of two ints");
-    MARROW_CHECK(kh > 0 && kw > 0, "{}: kernel size should be greater than zero, but got kH: {} kW: {}",
-                 op, kh, kw);
+    auto [sh, sw] =
+        pair_of(s, op, "stride must either be omitted, a single int, or a tuple of two ints");
+    auto [ph, pw] =
+        pair_of(padding, op, "padding must either be a single int, or a tuple of two ints");
+    auto [dh, dw] =
+        pair_of(dilation, op, "dilation must be either a single int, or a tuple of two ints");
+    MARROW_CHECK(kh > 0 && kw > 0,
+                 "{}: kernel size should be greater than zero, but got kH: {} kW: {}", op, kh, kw);
     MARROW_CHECK(sh > 0 && sw > 0, "{}: stride should be greater than zero, but got dH: {} dW: {}",
                  op, sh, sw);
     MARROW_CHECK(dh > 0 && dw > 0,
@@ -90,8 +94,9 @@ void check_input(const char* op, const Tensor& x, const Pool2dParams& p) {
 }
 
 const char* kind_name(PoolKind kind) {
-    return kind == PoolKind::max ? "max_pool2d"
-                                 : kind == PoolKind::avg ? "avg_pool2d" : "adaptive_avg_pool2d";
+    return kind == PoolKind::max   ? "max_pool2d"
+           : kind == PoolKind::avg ? "avg_pool2d"
+                                   : "adaptive_avg_pool2d";
 }
 
 // t viewed as (planes, rows, cols) over its last two dims (t contiguous).
@@ -186,14 +191,14 @@ Tensor pool2d_backward(const Pool2dParams& p, const Tensor& g, const std::option
     std::optional<Tensor> idx3;
     if (indices) idx3 = as_planes(contiguous(*indices), p.oh, p.ow);
     kernel<OpId::pool2d_backward>(g.device(), op)(p, as_planes(gc, p.oh, p.ow),
-                                                  idx3 ? &*idx3 : nullptr,
-                                                  as_planes(gx, p.h, p.w));
+                                                  idx3 ? &*idx3 : nullptr, as_planes(gx, p.h, p.w));
     return gx;
 }
 
 Tensor dropout_mask_apply(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
-    MARROW_CHECK(is_float(x.dtype()), "dropout: expected a float32 or float64 input, got {} (shape {})",
-                 x.dtype(), x.shape());
+    MARROW_CHECK(is_float(x.dtype()),
+                 "dropout: expected a float32 or float64 input, got {} (shape {})", x.dtype(),
+                 x.shape());
     MARROW_CHECK(p > 0 && p < 1, "dropout: the kernel takes 0 < p < 1, got {}", p);
     Tensor out = empty(x.shape(), x.dtype(), x.device());
     if (out.numel() == 0) return out;
@@ -202,10 +207,11 @@ Tensor dropout_mask_apply(const Tensor& x, double p, uint64_t seed, uint64_t off
 }
 
 Tensor normalize(const Tensor& x, double p, int64_t dim, double eps) {
-    MARROW_CHECK(is_float(x.dtype()), "normalize: expected a float32 or float64 input, got {} (shape {})",
-                 x.dtype(), x.shape());
-    MARROW_CHECK(p > 0 && std::isfinite(p), "normalize: p must be positive and finite, got {} (input shape {})",
-                 p, x.shape());
+    MARROW_CHECK(is_float(x.dtype()),
+                 "normalize: expected a float32 or float64 input, got {} (shape {})", x.dtype(),
+                 x.shape());
+    MARROW_CHECK(p > 0 && std::isfinite(p),
+                 "normalize: p must be positive and finite, got {} (input shape {})", p, x.shape());
     int64_t d = wrap_dim(dim, x.dim(), "normalize");
     Tensor y = empty(x.shape(), x.dtype(), x.device());
     if (x.numel() == 0) return y;
@@ -221,7 +227,8 @@ Tensor normalize_backward(const Tensor& x, const Tensor& g, double p, int64_t di
     Tensor gx = empty(x.shape(), x.dtype(), x.device());
     if (x.numel() == 0) return gx;
     kernel<OpId::normalize_backward>(x.device(), "normalize")(
-        p, eps, as_3d_around(contiguous(x), d), as_3d_around(contiguous(g), d), as_3d_around(gx, d));
+        p, eps, as_3d_around(contiguous(x), d), as_3d_around(contiguous(g), d),
+        as_3d_around(gx, d));
     return gx;
 }
 

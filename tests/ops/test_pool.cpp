@@ -86,7 +86,8 @@ TEST_CASE("max_pool2d fast paths (2x2, 3x3) match the reference loops, ties and 
 
 TEST_CASE("adaptive_avg_pool2d to 1x1 (fast path) matches the reference loop") {
     Generator gen(4);
-    for (Shape shape : std::vector<Shape>{{3, 5, 5, 5}, {2, 3, 7, 7}, {1, 2, 1, 3}, {2, 2, 33, 31}}) {
+    for (Shape shape :
+         std::vector<Shape>{{3, 5, 5, 5}, {2, 3, 7, 7}, {1, 2, 1, 3}, {2, 2, 33, 31}}) {
         CAPTURE(shape);
         Tensor x = randn(shape, DType::f32, Device::cpu(), gen);
         Pool2dParams p = op::adaptive_avg_pool2d_params(shape, {1});
@@ -102,8 +103,8 @@ TEST_CASE("adaptive_avg_pool2d to 1x1 (fast path) matches the reference loop") {
 TEST_CASE("max_pool2d: NaN wins (the last NaN of a window), ties keep the first element") {
     double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
     // one window of 4: [1, NaN, 3, NaN] -> NaN at index 3 (PyTorch 1.13 gives the same)
-    auto [v, i] = max_pool2d_with_indices(from_vector<double>({1, nan, 3, nan}, {1, 1, 1, 4}),
-                                          {1, 4});
+    auto [v, i] =
+        max_pool2d_with_indices(from_vector<double>({1, nan, 3, nan}, {1, 1, 1, 4}), {1, 4});
     CHECK(std::isnan(values(v)[0]));
     CHECK(ints(i) == std::vector<int64_t>{3});
     // ties: the first in row-major window order; all -inf: the window's first element
@@ -211,7 +212,7 @@ TEST_CASE("dropout: keep rate, scale, generator use, eval and the p edge values"
         double sd = std::sqrt(double(n) * p * (1 - p));
         CHECK(std::abs(double(kept) - double(n) * (1 - p)) < 5 * sd);
         CHECK(gen.state().offset == uint64_t(n / 4));  // one Philox block per 4 elements
-        Tensor y2 = dropout(x, p, true, gen);           // the next draw: another mask
+        Tensor y2 = dropout(x, p, true, gen);          // the next draw: another mask
         CHECK(values(y2) != v);
     }
     Generator gen(7);
@@ -255,36 +256,36 @@ TEST_CASE("normalize: rows below eps are divided by eps, and pass g / eps back")
 }
 
 TEST_SUITE("cuda") {
-TEST_CASE("dropout: the same seed draws the same mask on the CPU and the CUDA backend") {
-    for (DType dtype : {DType::f32, DType::f64}) {
-        CAPTURE(dtype);
-        Generator gc(21), gd(21);
-        Tensor x = randn({3, 1037}, dtype);  // not a multiple of 4: a partial last block
-        Tensor xc = detach(x), xd = to(detach(x), Device::cuda());
+    TEST_CASE("dropout: the same seed draws the same mask on the CPU and the CUDA backend") {
+        for (DType dtype : {DType::f32, DType::f64}) {
+            CAPTURE(dtype);
+            Generator gc(21), gd(21);
+            Tensor x = randn({3, 1037}, dtype);  // not a multiple of 4: a partial last block
+            Tensor xc = detach(x), xd = to(detach(x), Device::cuda());
+            xc.requires_grad_();
+            xd.requires_grad_();
+            Tensor yc = dropout(xc, 0.25, true, gc), yd = dropout(xd, 0.25, true, gd);
+            check_close(yd, yc, TolClass::exact, "forward");
+            Tensor g = randn({3, 1037}, dtype);
+            yc.backward(g);
+            yd.backward(to(g, Device::cuda()));
+            check_close(xd.grad(), xc.grad(), TolClass::exact, "backward");
+        }
+    }
+
+    TEST_CASE("max_pool2d on CUDA: ties, NaN and -inf give the CPU's values, indices, gradients") {
+        Tensor x = tie_heavy({2, 3, 19, 21}, 9);
+        Tensor xc = detach(x);
         xc.requires_grad_();
+        Tensor xd = to(detach(x), Device::cuda());
         xd.requires_grad_();
-        Tensor yc = dropout(xc, 0.25, true, gc), yd = dropout(xd, 0.25, true, gd);
-        check_close(yd, yc, TolClass::exact, "forward");
-        Tensor g = randn({3, 1037}, dtype);
+        auto [yc, ic] = max_pool2d_with_indices(xc, {3}, {2}, {1});
+        auto [yd, id] = max_pool2d_with_indices(xd, {3}, {2}, {1});
+        check_close(yd, yc, TolClass::exact, "values");
+        CHECK(ints(id) == ints(ic));
+        Tensor g = randn(yc.shape(), DType::f32);
         yc.backward(g);
         yd.backward(to(g, Device::cuda()));
-        check_close(xd.grad(), xc.grad(), TolClass::exact, "backward");
+        check_close(xd.grad(), xc.grad(), TolClass::exact, "gradient");
     }
-}
-
-TEST_CASE("max_pool2d on CUDA: ties, NaN and -inf give the CPU's values, indices, gradients") {
-    Tensor x = tie_heavy({2, 3, 19, 21}, 9);
-    Tensor xc = detach(x);
-    xc.requires_grad_();
-    Tensor xd = to(detach(x), Device::cuda());
-    xd.requires_grad_();
-    auto [yc, ic] = max_pool2d_with_indices(xc, {3}, {2}, {1});
-    auto [yd, id] = max_pool2d_with_indices(xd, {3}, {2}, {1});
-    check_close(yd, yc, TolClass::exact, "values");
-    CHECK(ints(id) == ints(ic));
-    Tensor g = randn(yc.shape(), DType::f32);
-    yc.backward(g);
-    yd.backward(to(g, Device::cuda()));
-    check_close(xd.grad(), xc.grad(), TolClass::exact, "gradient");
-}
 }
