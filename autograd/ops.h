@@ -192,4 +192,26 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, boo
 std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
 
+// ---- pooling, dropout, normalize (autograd/functions/pool.cpp), as torch.nn.functional.
+// Inputs (N, C, H, W) or (C, H, W), float32/float64. Window arguments take one int for both
+// dims or (H, W); an empty stride means stride = kernel_size.
+// max_pool2d_with_indices: also the int64 flat index ih * W + iw of each maximum in its plane.
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Dims& kernel_size,
+                                                  const Dims& stride = {},
+                                                  const Dims& padding = {0},
+                                                  const Dims& dilation = {1},
+                                                  bool ceil_mode = false);
+Tensor max_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride = {},
+                  const Dims& padding = {0}, const Dims& dilation = {1}, bool ceil_mode = false);
+Tensor avg_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride = {},
+                  const Dims& padding = {0}, bool ceil_mode = false, bool count_include_pad = true,
+                  std::optional<int64_t> divisor_override = std::nullopt);
+Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& output_size);
+// Training mode: zeroes each element with probability p (a Philox mask from `gen`) and scales
+// the rest by 1 / (1 - p); eval mode and p = 0 return x itself.
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true,
+               Generator& gen = default_generator());
+// x / max(||x||_p along dim, eps)
+Tensor normalize(const Tensor& x, double p = 2, int64_t dim = 1, double eps = 1e-12);
+
 }  // namespace marrow

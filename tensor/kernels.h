@@ -61,6 +61,16 @@ struct ReduceParams {
 
 enum class RandomDist { uniform = 0, normal = 1, randint = 2 };  // philox::sample's kinds
 
+// 2-d pooling over the last two dims (tensor/ops/pool.h; windows in tensor/math/pool_math.h).
+enum class PoolKind { max, avg, adaptive_avg };
+struct Pool2dParams {
+    PoolKind kind = PoolKind::max;
+    int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;  // max, avg
+    int64_t h = 0, w = 0, oh = 0, ow = 0;  // input and output plane sizes
+    bool count_include_pad = true;         // avg
+    int64_t divisor_override = 0;          // avg: 0 = none
+};
+
 // Kernel signatures, as function types: `CopyKernel* fn` is a pointer to one, and
 // `CopyKernel copy;` declares a backend's kernel (tensor/cpu/cpu_kernels.h, cuda/cuda_kernels.h).
 using CopyKernel = void(const Tensor& src, const Tensor& dst);  // same shape, any dtypes
@@ -119,6 +129,22 @@ using BatchNormBackwardKernel = void(bool training, const Tensor* x, const Tenso
                                      const Tensor& mean, const Tensor& invstd,
                                      const Tensor* weight, const Tensor* dx,
                                      const Tensor* dweight, const Tensor* dbias);
+// x: (planes, H, W) contiguous; out: (planes, OH, OW); indices (max only, else null): the
+// same shape, int64 flat positions ih * W + iw of each maximum within its plane.
+using Pool2dKernel = void(const Pool2dParams&, const Tensor& x, const Tensor& out,
+                          const Tensor* indices);
+// g: (planes, OH, OW), gx: (planes, H, W), all contiguous; gx is fully written (not added to).
+using Pool2dBackwardKernel = void(const Pool2dParams&, const Tensor& g, const Tensor* indices,
+                                  const Tensor& gx);
+// out = x * mask / (1 - p) with the mask of draw (seed, offset) (pool::dropout_threshold);
+// x and out contiguous, same shape; 0 < p < 1. Backward is the same kernel applied to g.
+using DropoutKernel = void(uint64_t seed, uint64_t offset, double p, const Tensor& x,
+                           const Tensor& out);
+// x, y: (outer, D, inner) contiguous; y = x / max(||x||_p over D, eps) (F.normalize).
+using NormalizeKernel = void(double p, double eps, const Tensor& x, const Tensor& y);
+// gx = dL/dx from x and g = dL/dy, all (outer, D, inner) contiguous.
+using NormalizeBackwardKernel = void(double p, double eps, const Tensor& x, const Tensor& g,
+                                     const Tensor& gx);
 // Philox stream (seed, offset): out contiguous; uniform [a, b), normal (mean a, std b),
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
@@ -144,8 +170,10 @@ using SynchronizeKernel = void(int device_index);
     X(gemm, GemmKernel) X(softmax, SoftmaxKernel) X(softmax_backward, SoftmaxBackwardKernel) \
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
-    X(random, RandomKernel) X(batch_norm, BatchNormKernel)                                  \
-    X(batch_norm_backward, BatchNormBackwardKernel)
+    X(random, RandomKernel)                                                                \
+    X(batch_norm, BatchNormKernel) X(batch_norm_backward, BatchNormBackwardKernel)           \
+    X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
+    X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -77,6 +77,7 @@ std::vector<OpCase> build() {
     cases::add_shape(list);
     cases::add_index(list);
     cases::add_norm(list);
+    cases::add_pool(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
@@ -139,7 +140,10 @@ const std::vector<std::string>& required_differentiable_ops() {
         "unsqueeze",    "expand",    "permute",     "transpose", "narrow",  "slice",
         "chunk",        "split",     "cat",         "stack",     "pad",     "flip",
         "index_select", "gather",    "scatter_add", "embedding", "topk",    "sort",
-        "clone",        "contiguous", "batch_norm"};
+        "clone",        "contiguous",
+        // issue 12 (ResNets): batch norm, pooling, dropout, normalize
+        "batch_norm",
+        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize"};
     return ops;
 }
 

@@ -41,6 +41,11 @@ def batch_norm_composed(x, w, b, eps):
     per_channel[1] = x.shape[1]
     y = (x - x.mean(dims, keepdim=True)) / torch.sqrt(x.var(dims, unbiased=False, keepdim=True) + eps)
     return y * w.reshape(per_channel) + b.reshape(per_channel)
+# Dropout's rule, mask-independent (tests/ops/cases/pool.cpp): x away from 0 gives y == 0 exactly
+# where dropped; the value is x and the gradient 1 whichever mask PyTorch draws.
+def dropout_rule(x, p):
+    y = F.dropout(x, p, training=True)
+    return y * (1 - p) + torch.where(y == 0, x, x * 0.0)
 
 
 # The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
@@ -165,6 +170,24 @@ CASES = {
     "batch_norm_eval": lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5),
     "batch_norm_eval_weight": lambda x, rm, rv, w: F.batch_norm(x, rm, rv, w, None, False, 0.1,
                                                                 1e-3),
+    "max_pool2d": lambda x: F.max_pool2d(x, 3, 2, 1),
+    "max_pool2d_ceil": lambda x: F.max_pool2d(x, (3, 2), (2, 3), (1, 1), 1, ceil_mode=True),
+    "max_pool2d_dilated": lambda x: F.max_pool2d(x, 3, (1, 2), (1, 0), (2, 1), ceil_mode=True),
+    "max_pool2d_indices": lambda x: F.max_pool2d(x, 2, None, 1, 1, ceil_mode=True, return_indices=True)[1],
+    "avg_pool2d": lambda x: F.avg_pool2d(x, 3, 2, 1),
+    "avg_pool2d_ceil_exclude": lambda x: F.avg_pool2d(x, (3, 2), (2, 1), (1, 1), ceil_mode=True, count_include_pad=False),
+    "avg_pool2d_divisor": lambda x: F.avg_pool2d(x, 2, 2, 1, ceil_mode=True, count_include_pad=True, divisor_override=3),
+    "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, (3, 4)),
+    "adaptive_avg_pool2d_1x1": lambda x: F.adaptive_avg_pool2d(x, 1),
+    "adaptive_avg_pool2d_up": lambda x: F.adaptive_avg_pool2d(x, (6, 7)),
+    "dropout": lambda x: dropout_rule(x, 0.3),
+    "dropout_eval": lambda x: F.dropout(x, 0.5, training=False),
+    "dropout_p1": lambda x: F.dropout(x, 1.0),
+    "normalize": F.normalize,
+    "normalize_composed": lambda x: x / torch.linalg.vector_norm(x, 2, 1, keepdim=True).clamp_min(1e-12),
+    "normalize_p3_dim0": lambda x: F.normalize(x, 3, 0, 1e-6),
+    "normalize_p3_dim0_composed": lambda x: x / torch.linalg.vector_norm(x, 3, 0, keepdim=True).clamp_min(1e-6),
+    "normalize_p1_last": lambda x: F.normalize(x, 1, -1, 1e-6),
 }
 
 

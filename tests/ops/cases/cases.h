@@ -82,5 +82,6 @@ void add_softmax(std::vector<OpCase>& list);
 void add_shape(std::vector<OpCase>& list);
 void add_index(std::vector<OpCase>& list);
 void add_norm(std::vector<OpCase>& list);
+void add_pool(std::vector<OpCase>& list);
 
 }  // namespace marrow::test::cases
