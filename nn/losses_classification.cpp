@@ -193,9 +193,10 @@ namespace {
 // same dtype), recorded as one node so that its gradient is PyTorch's closed form:
 //   l = -(t max(log x, -100) + (1 - t) max(log(1 - x), -100))
 //   dl/dx = -t / x + (1 - t) / (1 - x) = (x - t) / (x (1 - x)),
-//           taken as (x - t) / max(x (1 - x), 1e-12): at x = 0 or 1 (a saturated sigmoid in
+//           taken as (x - t) / max(x (1 - x), eps): at x = 0 or 1 (a saturated sigmoid in
 //           f32) PyTorch's slope is large and finite, where composing clamp(log x) would give
-//           0 * inf = NaN;
+//           0 * inf = NaN. eps is PyTorch's EPSILON, the float 1e-12f (9.99999996e-13: the
+//           f64 slope at x = 0 differs from (x - t) 1e12 in the 9th digit, and so does ours);
 //   dl/dt = log(1 - x) - log x (unclamped, so +-inf at x = 0 or 1, as PyTorch).
 // log(1 - x) is computed as log1p(-x): exact for small x (PyTorch 1.13's CPU kernel).
 Tensor bce_elementwise(const Tensor& x, const Tensor& t) {
@@ -212,7 +213,7 @@ Tensor bce_elementwise(const Tensor& x, const Tensor& t) {
                                 const Tensor& in = sx.get();
                                 Grads out(2);
                                 if (needs[0]) {
-                                    Tensor slope_den = clamp(in * (1 - in), 1e-12, inf);
+                                    Tensor slope_den = clamp(in * (1 - in), double(1e-12f), inf);
                                     out[0] = *g[0] * (in - st.get()) / slope_den;
                                 }
                                 if (needs[1]) out[1] = *g[0] * (log1p(-in) - log(in));
