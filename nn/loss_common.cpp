@@ -12,7 +12,9 @@ Tensor reduce(const Tensor& x, Reduction reduction, const std::optional<Tensor>&
         case Reduction::sum:
             return sum(x);
         case Reduction::mean:
-            return denominator ? sum(x) / *denominator : mean(x);
+            if (denominator) return sum(x) / *denominator;
+            // mean() refuses an empty tensor; a loss over an empty batch is NaN in PyTorch.
+            return x.numel() == 0 ? sum(x) / 0.0 : mean(x);
     }
     fail("loss: unknown reduction {}", int(reduction));
 }
@@ -22,8 +24,8 @@ Tensor checked_target(std::string_view op, const Tensor& input, const Tensor& ta
     MARROW_CHECK(is_floating(input.dtype()), "{}: input must be floating point, got {} (shape {})",
                  op, input.dtype(), input.shape());
     MARROW_CHECK(input.device() == target.device(),
-                 "{}: input (shape {}) is on {} but target (shape {}) is on {}", op,
-                 input.shape(), input.device(), target.shape(), target.device());
+                 "{}: input (shape {}) is on {} but target (shape {}) is on {}", op, input.shape(),
+                 input.device(), target.shape(), target.device());
     if (same_shape) {
         MARROW_CHECK(target.shape() == input.shape(),
                      "{}: target shape {} differs from input shape {} (PyTorch would broadcast "

@@ -114,7 +114,6 @@ Tensor nll_prepared(const Tensor& log_probs, const Prepared& p, int64_t ignore_i
              (label_smoothing / classes) * reduce(smooth, reduction, denominator));
 }
 
-
 // Class-probability targets (PyTorch's cross_entropy_loss_prob_target), logits (N, C, d...)
 // or (C), target of the same shape:
 //   p = (1 - e) target + e / C,  loss_i = -sum_c weight[c] p[i, c] log_softmax(logits)[i, c];
@@ -233,8 +232,9 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target,
                             const BinaryCrossEntropyOptions& options) {
     constexpr std::string_view op = "binary_cross_entropy";
     check_same_shape(op, input, target);
-    MARROW_CHECK(is_floating(target.dtype()), "{}: target must be floating point, got {} (shape {})",
-                 op, target.dtype(), target.shape());
+    MARROW_CHECK(is_floating(target.dtype()),
+                 "{}: target must be floating point, got {} (shape {})", op, target.dtype(),
+                 target.shape());
     Tensor t = detail::checked_target(op, input, target, /*same_shape=*/true);
     // PyTorch checks the range in its kernel; we read it on the host (one bool for CUDA).
     MARROW_CHECK(all(logical_and(ge(input, 0.0), le(input, 1.0))).item() != 0,
@@ -263,8 +263,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const BinaryCrossEntropyWithLogitsOptions& options) {
     constexpr std::string_view op = "binary_cross_entropy_with_logits";
     check_same_shape(op, input, target);
-    MARROW_CHECK(is_floating(target.dtype()), "{}: target must be floating point, got {} (shape {})",
-                 op, target.dtype(), target.shape());
+    MARROW_CHECK(is_floating(target.dtype()),
+                 "{}: target must be floating point, got {} (shape {})", op, target.dtype(),
+                 target.shape());
     Tensor t = detail::checked_target(op, input, target, /*same_shape=*/true);
     Tensor softplus_neg = softplus(-input, 1, 50);  // -log sigmoid(x)
     Tensor loss = (1 - t) * input;

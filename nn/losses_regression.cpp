@@ -71,14 +71,13 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossOpti
 // d/dt = log t + 1 - x for t > 0 (PyTorch gives NaN at t = 0 where this gives -x).
 Tensor kl_div(const Tensor& input, const Tensor& target, const KlDivOptions& options) {
     Tensor t = detail::checked_target("kl_div", input, target, /*same_shape=*/false);
-    Tensor pointwise = options.log_target
-                           ? exp(t) * (t - input)
-                           : t * log(masked_fill(t, eq(t, 0.0), 1)) - t * input;
+    Tensor pointwise = options.log_target ? exp(t) * (t - input)
+                                          : t * log(masked_fill(t, eq(t, 0.0), 1)) - t * input;
     switch (options.reduction) {
         case KlDivReduction::none:
             return pointwise;
         case KlDivReduction::mean:
-            return mean(pointwise);
+            return reduce(pointwise, Reduction::mean);
         case KlDivReduction::sum:
             return sum(pointwise);
         case KlDivReduction::batchmean:  // the sum over the batch size input.size(0)
@@ -104,17 +103,18 @@ Tensor clamped_norm(const Tensor& x, int64_t dim, double eps) {
 
 // x1 and x2 in one floating dtype: an integer (or bool) one takes the other's (PyTorch's
 // promotion); two integers, or two different floating dtypes, are an error naming both.
-std::pair<Tensor, Tensor> common_floating(std::string_view op, const Tensor& x1,
-                                          const Tensor& x2) {
+std::pair<Tensor, Tensor> common_floating(std::string_view op, const Tensor& x1, const Tensor& x2) {
     bool f1 = is_floating(x1.dtype()), f2 = is_floating(x2.dtype());
-    MARROW_CHECK(f1 || f2, "{}: expected a floating point input, got {} (shape {}) and {} (shape {})",
-                 op, x1.dtype(), x1.shape(), x2.dtype(), x2.shape());
+    MARROW_CHECK(f1 || f2,
+                 "{}: expected a floating point input, got {} (shape {}) and {} (shape {})", op,
+                 x1.dtype(), x1.shape(), x2.dtype(), x2.shape());
     MARROW_CHECK(!(f1 && f2) || x1.dtype() == x2.dtype(),
                  "{}: x1 dtype {} (shape {}) differs from x2 dtype {} (shape {}); convert one "
                  "with to(t, dtype)",
                  op, x1.dtype(), x1.shape(), x2.dtype(), x2.shape());
-    MARROW_CHECK(x1.device() == x2.device(), "{}: x1 (shape {}) is on {} but x2 (shape {}) is on {}",
-                 op, x1.shape(), x1.device(), x2.shape(), x2.device());
+    MARROW_CHECK(x1.device() == x2.device(),
+                 "{}: x1 (shape {}) is on {} but x2 (shape {}) is on {}", op, x1.shape(),
+                 x1.device(), x2.shape(), x2.device());
     return {f1 ? x1 : to(x1, x2.dtype()), f2 ? x2 : to(x2, x1.dtype())};
 }
 
@@ -146,8 +146,8 @@ Tensor cosine_embedding_loss(const Tensor& x1, const Tensor& x2, const Tensor& t
                  op, target.shape());
     int64_t want = tdim + 1;  // (N, D) inputs with an (N) target, (D) with a 0-d one
     MARROW_CHECK(x1.dim() == want && x2.dim() == want,
-                 "{}: a {}-D target (shape {}) expects {}-D inputs, got shapes {} and {}", op,
-                 tdim, target.shape(), want, x1.shape(), x2.shape());
+                 "{}: a {}-D target (shape {}) expects {}-D inputs, got shapes {} and {}", op, tdim,
+                 target.shape(), want, x1.shape(), x2.shape());
     MARROW_CHECK(is_floating(x1.dtype()) && x1.dtype() == x2.dtype(),
                  "{}: inputs must share one floating dtype, got {} (shape {}) and {} (shape {})",
                  op, x1.dtype(), x1.shape(), x2.dtype(), x2.shape());

@@ -1,7 +1,8 @@
 // Golden tests of nn/ against PyTorch (fixtures from tests/golden/gen/gen_nn.py): every loss
-// case's output and the gradients of its differentiable arguments in float64 and float32, and every SGD case's parameter
-// trajectory over its steps plus the final momentum buffers. The cases and their options are
-// read from the fixture's metadata, so there is one list of cases (the generator's).
+// case's output and the gradients of its differentiable arguments in float64 and float32, and every
+// SGD case's parameter trajectory over its steps plus the final momentum buffers. The cases and
+// their options are read from the fixture's metadata, so there is one list of cases (the
+// generator's).
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -89,7 +90,8 @@ Tensor call_loss(const json& o, const Tensor& input, const std::optional<Tensor>
             {"batchmean", nn::KlDivReduction::batchmean}};
         REQUIRE(reductions.count(red));
         nn::KlDivReduction r = reductions.at(red);
-        return nn::kl_div(input, *target, {.reduction = r, .log_target = o.value("log_target", false)});
+        return nn::kl_div(input, *target,
+                          {.reduction = r, .log_target = o.value("log_target", false)});
     }
     if (loss == "cosine_similarity")
         return nn::cosine_similarity(input, *input2, o["dim"].get<int64_t>(),
@@ -144,7 +146,8 @@ TEST_CASE("golden: every loss against torch.nn.functional: output and gradients,
                     t = clone(*t).requires_grad_();
                 return t;
             };
-            std::optional<Tensor> input = arg("input", "grad"), target = arg("target", "grad_target"),
+            std::optional<Tensor> input = arg("input", "grad"),
+                                  target = arg("target", "grad_target"),
                                   input2 = arg("input2", "grad_input2");
             REQUIRE(input.has_value());
             Tensor out = call_loss(o, *input, target, input2, argument(name + "/weight", dtype),
