@@ -123,6 +123,8 @@ Tensor nll_prepared(const Tensor& log_probs, const Prepared& p, int64_t ignore_i
 //   log_softmax and the target through the products (distillation may train both).
 Tensor cross_entropy_soft(const Tensor& logits, const Tensor& target,
                           const CrossEntropyOptions& options) {
+    MARROW_CHECK(logits.dim() >= 1, "cross_entropy: input needs a class dimension, got shape {}",
+                 logits.shape());
     MARROW_CHECK(is_floating(target.dtype()),
                  "cross_entropy: a target of the input's shape {} holds class probabilities and "
                  "must be floating point, got {} (class indices have shape (N, d...))",
