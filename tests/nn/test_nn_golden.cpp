@@ -1,7 +1,8 @@
 // Golden tests of nn/ against PyTorch (fixtures from tests/golden/gen/gen_nn.py): every loss
-// case's output and input gradient in float64 and float32, and every SGD case's parameter
-// trajectory over its steps plus the final momentum buffers. The cases and their options are
-// read from the fixture's metadata, so there is one list of cases (the generator's).
+// case's output and the gradients of its differentiable arguments in float64 and float32, and every
+// SGD case's parameter trajectory over its steps plus the final momentum buffers. The cases and
+// their options are read from the fixture's metadata, so there is one list of cases (the
+// generator's).
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -66,39 +67,110 @@ Tensor leaf(const std::string& key, DType dtype) {
 
 }  // namespace
 
-TEST_CASE("golden: cross_entropy and nll_loss against torch.nn.functional, f64 and f32") {
+namespace {
+
+// A fixture argument in `dtype` (integer class indices stay int64), or nullopt if absent.
+std::optional<Tensor> argument(const std::string& key, DType dtype) {
+    if (!has(key)) return std::nullopt;
+    const Tensor& t = get(key);
+    return is_floating(t.dtype()) ? to(t, dtype) : t;
+}
+
+// Calls the loss a case names, with the case's options (PyTorch's keyword names and defaults).
+Tensor call_loss(const json& o, const Tensor& input, const std::optional<Tensor>& target,
+                 const std::optional<Tensor>& input2, const std::optional<Tensor>& weight,
+                 const std::optional<Tensor>& pos_weight) {
+    const std::string loss = o["loss"].get<std::string>();
+    const std::string red = o.value("reduction", std::string("mean"));
+    if (loss == "kl_div") {
+        const std::map<std::string, nn::KlDivReduction> reductions = {
+            {"none", nn::KlDivReduction::none},
+            {"mean", nn::KlDivReduction::mean},
+            {"sum", nn::KlDivReduction::sum},
+            {"batchmean", nn::KlDivReduction::batchmean}};
+        REQUIRE(reductions.count(red));
+        nn::KlDivReduction r = reductions.at(red);
+        return nn::kl_div(input, *target,
+                          {.reduction = r, .log_target = o.value("log_target", false)});
+    }
+    if (loss == "cosine_similarity")
+        return nn::cosine_similarity(input, *input2, o["dim"].get<int64_t>(),
+                                     o["eps"].get<double>());
+    nn::Reduction r = reduction_of(red);
+    if (loss == "cross_entropy")
+        return nn::cross_entropy(input, *target,
+                                 {.weight = weight,
+                                  .ignore_index = o.value("ignore_index", int64_t(-100)),
+                                  .reduction = r,
+                                  .label_smoothing = o.value("label_smoothing", 0.0)});
+    if (loss == "nll_loss")
+        return nn::nll_loss(input, *target,
+                            {.weight = weight,
+                             .ignore_index = o.value("ignore_index", int64_t(-100)),
+                             .reduction = r});
+    if (loss == "binary_cross_entropy")
+        return nn::binary_cross_entropy(input, *target, {.weight = weight, .reduction = r});
+    if (loss == "binary_cross_entropy_with_logits")
+        return nn::binary_cross_entropy_with_logits(
+            input, *target, {.weight = weight, .pos_weight = pos_weight, .reduction = r});
+    if (loss == "mse_loss") return nn::mse_loss(input, *target, r);
+    if (loss == "l1_loss") return nn::l1_loss(input, *target, r);
+    if (loss == "smooth_l1_loss")
+        return nn::smooth_l1_loss(input, *target, {.reduction = r, .beta = o.value("beta", 1.0)});
+    if (loss == "huber_loss")
+        return nn::huber_loss(input, *target, {.reduction = r, .delta = o.value("delta", 1.0)});
+    if (loss == "cosine_embedding_loss")
+        return nn::cosine_embedding_loss(input, *input2, *target,
+                                         {.margin = o.value("margin", 0.0), .reduction = r});
+    FAIL("the fixture names a loss this test does not know: ", loss);
+    return input;
+}
+
+}  // namespace
+
+TEST_CASE("golden: every loss against torch.nn.functional: output and gradients, f64 and f32") {
     auto cases = cases_with("loss");
-    REQUIRE(cases.size() >= 10);
+    REQUIRE(cases.size() >= 50);
+    std::set<std::string> losses;
     for (const auto& [name_binding, o] : cases) {
         const auto& name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
+        losses.insert(o["loss"].get<std::string>());
         for (DType dtype : {DType::f64, DType::f32}) {
             CAPTURE(name);
             CAPTURE(dtype);
             std::string tag = dtype == DType::f64 ? "f64" : "f32";
-            Tensor x = leaf(name + "/input", dtype);
-            std::optional<Tensor> weight;
-            if (has(name + "/weight")) weight = to(get(name + "/weight"), dtype);
-            const Tensor& target = get(name + "/target");
-            Tensor out =
-                o["loss"] == "cross_entropy"
-                    ? nn::cross_entropy(
-                          x, target,
-                          {.weight = weight,
-                           .ignore_index = o["ignore_index"].get<int64_t>(),
-                           .reduction = reduction_of(o["reduction"].get<std::string>()),
-                           .label_smoothing = o["label_smoothing"].get<double>()})
-                    : nn::nll_loss(x, target,
-                                   {.weight = weight,
-                                    .ignore_index = o["ignore_index"].get<int64_t>(),
-                                    .reduction = reduction_of(o["reduction"].get<std::string>())});
-            // log_softmax's exp/log, then sums over classes and over the batch.
+            // The differentiable arguments are those the fixture has a gradient for.
+            auto arg = [&](const std::string& key, const std::string& grad_key) {
+                std::optional<Tensor> t = argument(name + "/" + key, dtype);
+                if (t && has(fmt::format("{}/{}.{}", name, grad_key, tag)))
+                    t = clone(*t).requires_grad_();
+                return t;
+            };
+            std::optional<Tensor> input = arg("input", "grad"),
+                                  target = arg("target", "grad_target"),
+                                  input2 = arg("input2", "grad_input2");
+            REQUIRE(input.has_value());
+            Tensor out = call_loss(o, *input, target, input2, argument(name + "/weight", dtype),
+                                   argument(name + "/pos_weight", dtype));
+            // log_softmax/softplus/log/sqrt, then sums over classes and over the batch.
             Tolerance tol = tolerance(TolClass::transcendental, dtype);
             check_close(out, get(fmt::format("{}/out.{}", name, tag)), tol, "loss");
             out.backward(to(get(name + "/gout"), dtype));
-            REQUIRE(x.has_grad());
-            check_close(x.grad(), get(fmt::format("{}/grad.{}", name, tag)), tol, "input gradient");
+            for (auto [t, grad_key] : {std::pair{input, "grad"}, std::pair{target, "grad_target"},
+                                       std::pair{input2, "grad_input2"}}) {
+                if (!t || !t->requires_grad()) continue;
+                REQUIRE(t->has_grad());
+                check_close(t->grad(), get(fmt::format("{}/{}.{}", name, grad_key, tag)), tol,
+                            grad_key);
+            }
         }
     }
+    // Every loss of nn/losses.h is in the fixture.
+    for (const char* loss :
+         {"cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+          "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "cosine_similarity",
+          "cosine_embedding_loss"})
+        CHECK_MESSAGE(losses.count(loss), loss);
 }
 
 TEST_CASE("golden: SGD parameter trajectories and momentum buffers against torch.optim.SGD") {
