@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/factory.h"
+#include "tensor/ops/conv.h"
 #include "tensor/tensor.h"
 
 namespace marrow {
@@ -172,5 +173,11 @@ Tensor embedding(const Tensor& weight, const Tensor& indices);  // (V, D), (...)
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true);
 std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false);
 Tensor one_hot(const Tensor& index, int64_t num_classes = -1);
+
+// ---- convolution (autograd/functions/conv.cpp), torch.nn.functional.conv2d: x (N, C, H, W)
+// or (C, H, W), weight (O, C / groups, kH, kW), bias (O); params: stride, padding (or
+// padding_same), dilation, groups (Conv2dParams, tensor/ops/conv.h).
+Tensor conv2d(const Tensor& x, const Tensor& weight,
+              const std::optional<Tensor>& bias = std::nullopt, const Conv2dParams& params = {});
 
 }  // namespace marrow

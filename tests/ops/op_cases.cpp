@@ -76,6 +76,7 @@ std::vector<OpCase> build() {
     cases::add_softmax(list);
     cases::add_shape(list);
     cases::add_index(list);
+    cases::add_conv(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
@@ -138,7 +139,7 @@ const std::vector<std::string>& required_differentiable_ops() {
         "unsqueeze",    "expand",    "permute",     "transpose", "narrow",  "slice",
         "chunk",        "split",     "cat",         "stack",     "pad",     "flip",
         "index_select", "gather",    "scatter_add", "embedding", "topk",    "sort",
-        "clone",        "contiguous"};
+        "clone",        "contiguous", "conv2d"};
     return ops;
 }
 

@@ -150,6 +150,21 @@ CASES = {
     "topk_indices": lambda x: x.topk(3, 0, largest=False).indices,
     "sort": lambda x: x.sort(0, descending=True).values,
     "sort_indices": lambda x: x.sort(1).indices,
+    "conv2d": lambda x, w, b: F.conv2d(x, w, b, 1, 1),
+    "conv2d_gemm_stride2": lambda x, w: F.conv2d(x, w, None, 2, 1),
+    "conv2d_dilated": lambda x, w, b: F.conv2d(x, w, b, 1, (2, 1), 2),
+    "conv2d_groups": lambda x, w, b: F.conv2d(x, w, b, 1, 1, 1, 2),
+    "conv2d_depthwise": lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, 1, 4),
+    "conv2d_grouped_direct": lambda x, w: F.conv2d(x, w, None, (2, 1), (0, 1), 1, 3),
+    "conv2d_unbatched": lambda x, w, b: F.conv2d(x, w, b),
+    "conv2d_same": lambda x, w: F.conv2d(x, w, None, 1, "same", (1, 2)),
+    "conv2d_same_direct": lambda x, w: F.conv2d(x, w, None, 1, "same", 1, 2),
+    "conv2d_nonsquare": lambda x, w: F.conv2d(x, w, None, (2, 1), (0, 2)),
+    "conv2d_1x1": lambda x, w, b: F.conv2d(x, w, b),
+    "conv2d_r18_stem": lambda x, w: F.conv2d(x, w, None, 2, 3),
+    "conv2d_r18_3x3": lambda x, w: F.conv2d(x, w, None, 1, 1),
+    "conv2d_r18_3x3s2": lambda x, w: F.conv2d(x, w, None, 2, 1),
+    "conv2d_r18_1x1s2": lambda x, w: F.conv2d(x, w, None, 2, 0),
 }
 
 

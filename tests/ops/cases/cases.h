@@ -81,5 +81,6 @@ void add_gemm(std::vector<OpCase>& list);
 void add_softmax(std::vector<OpCase>& list);
 void add_shape(std::vector<OpCase>& list);
 void add_index(std::vector<OpCase>& list);
+void add_conv(std::vector<OpCase>& list);
 
 }  // namespace marrow::test::cases
