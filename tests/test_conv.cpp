@@ -65,13 +65,16 @@ TEST_CASE("conv2d CPU kernels match the reference loops") {
     Conv2dParams same{{1, 1}, {0, 0}, {1, 2}, 1, true};
     std::vector<Geo> geos = {
         // implicit GEMM: 12-row edges (Og = 13, 16, 70), NR-wide pixel panels across output
-        // rows, K slices past 512 (Kc = 576), stride / padding / dilation per axis
+        // rows and images (batches of images under 256 output pixels), K slices past 512
+        // (Kc = 576), stride / padding / dilation per axis
         {{3, 5, 11, 10}, {16, 5, 3, 3}, params({1, 1}, {1, 1})},
         {{2, 3, 20, 19}, {13, 3, 7, 7}, params({2, 2}, {3, 3})},
         {{2, 64, 6, 6}, {16, 64, 3, 3}, params({1, 1}, {1, 1})},
         {{5, 3, 30, 40}, {70, 3, 3, 3}, params({1, 1}, {1, 1})},
         {{2, 6, 9, 8}, {16, 3, 3, 2}, params({1, 2}, {2, 0}, {2, 1}, 2)},
         {{2, 4, 9, 10}, {8, 4, 4, 3}, same},
+        // input-gradient blocks of 227 columns that end inside an image (Kc = 1152)
+        {{4, 128, 18, 18}, {8, 128, 3, 3}, params({1, 1}, {1, 1})},
         // fewer images than threads: products split along pixels / channels / rows
         {{1, 4, 9, 9}, {24, 4, 3, 3}, params({2, 2}, {1, 1})},
         {{1, 2, 7, 7}, {8, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 2)},

@@ -1,25 +1,26 @@
-// CPU conv2d: forward, input gradient and weight gradient on NCHW tensors.
+// CPU conv2d, the implicit-GEMM path: forward, input gradient and weight gradient on NCHW
+// tensors, for groups with at least kGemmMinChannels output channels (the others:
+// tensor/cpu/conv_direct.cpp). Per group, with P = Ho Wo output pixels, Kc = Cg kH kW and col
+// the im2col matrix (row (ci, i, j), column (n, r, s): x[n, ci, r sh - ph + i dh,
+// s sw - pw + j dw], zero outside the image):
+//   forward   y (Og x N P)   = W (Og x Kc) @ col(x) (Kc x N P)
+//   weight    gw (Og x Kc)   = gy (Og x N P) @ col(x)^T (N P x Kc)
+//   input     dcol (Kc x N P) = W^T (Kc x Og) @ gy (Og x N P), then col2im adds dcol into gx
+// each on the blocked GEMM (tensor/cpu/gemm.cpp). col is never written out: it is an implicit
+// B operand (PanelSource) that packs the GEMM's KC x NR panels straight from the images (a
+// contiguous copy per output row at stride 1 in the forward, a transposing gather in the
+// weight gradient). The weight (W, or W^T) is packed once per call and shared by every image
+// and thread. Each thread owns a range of whole images (so col2im never races; the weight
+// gradient sums one partial per thread), taken a batch of images at a time when an image has
+// few output pixels: ResNet-18's last stage has 5 x 5 = 25 per image, and one image per
+// product would fill 25 of a 32-wide micro-tile and stream the 9 MB weight for 25 columns
+// (forward 3x3 512 -> 512 at 5 x 5, batch 32: 0.29x PyTorch per image, see docs/design.md).
+// A 1x1 stride-1 unpadded conv reads x as a plain matrix. With fewer images than threads, the
+// products are split along pixels (forward), input channels (input gradient) or output
+// channels (weight gradient) instead.
 //
-// Two paths. The GEMM path (any group with at least kGemmMinChannels output channels) runs
-// each image of each group as one product on the blocked GEMM (tensor/cpu/gemm.cpp), one
-// image per thread:
-//   forward   y[n, g] (Og x P) = W[g] (Og x Kc) @ col(x[n, g]) (Kc x P)
-//   weight    gw[g] (Og x Kc)  = sum_n gy[n, g] (Og x P) @ col(x[n, g])^T (P x Kc)
-//   input     dcol (Kc x P)    = W[g]^T (Kc x Og) @ gy[n, g] (Og x P), then col2im into gx
-// with P = Ho Wo output pixels, Kc = Cg kH kW and col the im2col matrix (row (ci, i, j),
-// column (r, s): x[ci, r sh - ph + i dh, s sw - pw + j dw], zero outside the image). col is
-// never written out: it is an implicit B operand (PanelSource) that packs the GEMM's KC x NR
-// panels straight from the image, a contiguous copy per output row for stride 1 (forward) or
-// a transposing gather (weight gradient). A 1x1 stride-1 unpadded conv is a plain GEMM on x.
-// The input gradient writes dcol in blocks of output rows that stay in L2 and scatter-adds
-// each block (col2im).
-// The direct path (depthwise and other groups with few output channels, where a GEMM with
-// M = Og would waste its 12-row tiles) loops over kernel taps with the output row innermost.
-//
-// Why NCHW throughout (no internal NHWC): the API is NCHW and ResNet-18's layers at batch 32
-// are large enough products per image (M = Og >= 64, N = P >= 25, K = Kc >= 147) for the GEMM's
-// tiles; a layout change would cost two extra passes over x and y per call, and the
-// per-image split needs no reduction except for the weight gradient.
+// Why NCHW throughout (no internal NHWC): the API is NCHW, and a layout change would cost
+// two extra passes over x and y per call; the GEMM formulation above reads NCHW directly.
 // The readable oracle: tensor/cpu/conv_reference.h (tests/test_conv.cpp).
 #include <omp.h>
 
@@ -27,46 +28,50 @@
 #include <cstring>
 #include <vector>
 
+#include "tensor/cpu/conv_common.h"
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm.h"
 
 namespace marrow::cpu {
+using namespace conv;
 namespace {
-
-// Groups with fewer output channels than this take the direct path.
-constexpr int64_t kGemmMinChannels = 8;
-// Products smaller than this many multiply-adds run on one thread.
-constexpr double kParallelMacs = double(1 << 18);
-
-struct Sizes {
-    int64_t cg, og, taps, kc, p, hw;  // C/groups, O/groups, kH kW, Cg kH kW, Ho Wo, H W
-};
-Sizes sizes(const Conv2dGeometry& g) {
-    int64_t cg = g.c / g.groups, taps = g.kh * g.kw;
-    return {cg, g.o / g.groups, taps, cg * taps, g.ho * g.wo, g.h * g.w};
-}
-
-// Output columns s in [lo, hi) are the ones whose tap j reads inside the image: 0 <= s sw + off
-// < w with off = j dw - pw.
-struct ColRange {
-    int64_t lo, hi, off;
-};
-std::vector<ColRange> col_ranges(const Conv2dGeometry& g) {
-    std::vector<ColRange> out;
-    for (int64_t j = 0; j < g.kw; ++j) {
-        int64_t off = j * g.dil_w - g.pad_w;
-        int64_t lo = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
-        int64_t last = g.w - 1 - off;  // s sw <= last
-        int64_t hi = last < 0 ? 0 : last / g.stride_w + 1;
-        lo = std::min(lo, g.wo);
-        out.push_back({lo, std::clamp(hi, lo, g.wo), off});
-    }
-    return out;
-}
 
 bool is_pointwise(const Conv2dGeometry& g) {
     return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
            g.pad_w == 0;
+}
+
+// Images with fewer output pixels than kWidePixels go through the GEMM kBatchPixels at a time.
+constexpr int64_t kWidePixels = 256, kBatchPixels = 512;
+int64_t images_per_batch(int64_t p) {
+    return p >= kWidePixels ? 1 : (kBatchPixels + p - 1) / p;
+}
+// dcol blocks of the input gradient: about 1 MB (L2), at least 64 columns.
+constexpr int64_t kDcolElements = int64_t(1) << 18;
+
+// A grow-only per-thread scratch buffer (slot: which one).
+template <typename T>
+T* scratch(int slot, int64_t n) {
+    thread_local std::vector<T> buffers[3];
+    if (int64_t(buffers[slot].size()) < n) buffers[slot].resize(size_t(n));
+    return buffers[slot].data();
+}
+
+// Images [n0, n1) of thread t of team.
+struct ImageRange {
+    int64_t n0, n1;
+};
+ImageRange images_of(int64_t n, int t, int team) { return {n * t / team, n * (t + 1) / team}; }
+
+// a (og x cnt P) = gy[n0 .. n0 + cnt, group rows] side by side: the gradient of a batch of
+// images as one matrix (gy: image 0's first row of the group, image stride o P).
+template <typename T>
+void gather_images(const T* gy, int64_t image_stride, int64_t og, int64_t p, int64_t n0,
+                   int64_t cnt, T* a) {
+    for (int64_t o = 0; o < og; ++o)
+        for (int64_t i = 0; i < cnt; ++i)
+            std::memcpy(a + o * cnt * p + i * p, gy + (n0 + i) * image_stride + o * p,
+                        size_t(p) * sizeof(T));
 }
 
 // Writes output pixels [s0, s0 + len) of output row r for tap (i, j) of one channel plane
@@ -88,8 +93,9 @@ inline void tap_segment(const Conv2dGeometry& g, const T* plane, const ColRange&
     for (int64_t s = b; s < s0 + len; ++s) out[(s - s0) * step] = T(0);
 }
 
-// col(x[n, g]) (Kc x P) as the forward's B operand: each panel row k = (ci, i, j) is the tap's
-// input values for the panel's output pixels, output row by output row.
+// col(x[:, g]) (Kc x N P) as the forward's B operand, its columns the (image, output pixel)
+// pairs in order: each panel row k = (ci, i, j) holds the tap's input values for the panel's
+// pixels, output row by output row. x: image 0's first channel of the group.
 template <typename T>
 class ImageColumns final : public PanelSource<T> {
 public:
@@ -98,14 +104,16 @@ public:
     void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw,
               T* dst) const override {
         j0 += first_;
+        int64_t p = g_.ho * g_.wo, hw = g_.h * g_.w;
         int64_t ci = k0 / (g_.kh * g_.kw), i = k0 / g_.kw % g_.kh, j = k0 % g_.kw;
         for (int64_t k = 0; k < kc; ++k) {
             T* d = dst + k * nrw;
-            const T* plane = x_ + ci * g_.h * g_.w;
-            for (int64_t col = 0, r = j0 / g_.wo, s = j0 % g_.wo; col < nr; s = 0, ++r) {
+            int64_t n = j0 / p, r = j0 % p / g_.wo, s = j0 % g_.wo;
+            for (int64_t col = 0; col < nr; s = 0) {
                 int64_t len = std::min(nr - col, g_.wo - s);
-                tap_segment(g_, plane, ranges_[j], r, i, s, len, d + col, 1);
+                tap_segment(g_, x_ + (n * g_.c + ci) * hw, ranges_[j], r, i, s, len, d + col, 1);
                 col += len;
+                if (++r == g_.ho) r = 0, ++n;
             }
             for (int64_t col = nr; col < nrw; ++col) d[col] = T(0);
             if (++j == g_.kw && (j = 0, ++i == g_.kh)) i = 0, ++ci;
@@ -119,22 +127,26 @@ private:
     int64_t first_;
 };
 
-// col(x[n, g])^T (P x Kc) as the weight gradient's B operand: panel column (ci, i, j) holds
-// the tap's input values down the panel's output pixels (a transposing gather).
+// col(x[:, g])^T (N P x Kc) as the weight gradient's B operand: panel column (ci, i, j) holds
+// the tap's input values down the panel's (image, output pixel) rows (a transposing gather).
 template <typename T>
 class PixelColumns final : public PanelSource<T> {
 public:
-    PixelColumns(const Conv2dGeometry& g, const T* x, const ColRange* ranges)
-        : g_(g), x_(x), ranges_(ranges) {}
+    PixelColumns(const Conv2dGeometry& g, const T* x, const ColRange* ranges, int64_t first_row)
+        : g_(g), x_(x), ranges_(ranges), first_(first_row) {}
     void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw,
               T* dst) const override {
+        k0 += first_;
+        int64_t p = g_.ho * g_.wo, hw = g_.h * g_.w;
         int64_t ci = j0 / (g_.kh * g_.kw), i = j0 / g_.kw % g_.kh, j = j0 % g_.kw;
         for (int64_t col = 0; col < nr; ++col) {
-            const T* plane = x_ + ci * g_.h * g_.w;
-            for (int64_t k = 0, r = k0 / g_.wo, s = k0 % g_.wo; k < kc; s = 0, ++r) {
+            int64_t n = k0 / p, r = k0 % p / g_.wo, s = k0 % g_.wo;
+            for (int64_t k = 0; k < kc; s = 0) {
                 int64_t len = std::min(kc - k, g_.wo - s);
-                tap_segment(g_, plane, ranges_[j], r, i, s, len, dst + k * nrw + col, nrw);
+                tap_segment(g_, x_ + (n * g_.c + ci) * hw, ranges_[j], r, i, s, len,
+                            dst + k * nrw + col, nrw);
                 k += len;
+                if (++r == g_.ho) r = 0, ++n;
             }
             if (++j == g_.kw && (j = 0, ++i == g_.kh)) i = 0, ++ci;
         }
@@ -146,188 +158,215 @@ private:
     const Conv2dGeometry& g_;
     const T* x_;
     const ColRange* ranges_;
+    int64_t first_;
 };
 
-// Work split: `items` independent products; when there are fewer than threads, each is cut in
-// `chunks` pieces along a dimension of `extent`.
+// Work split for fewer images than threads: each of `items` products is cut in `chunks`
+// pieces along a dimension of `extent`.
 int64_t chunks_for(int64_t items, int64_t extent) {
     int64_t threads = omp_get_max_threads();
     if (items >= threads) return 1;
     return std::clamp<int64_t>((threads + items - 1) / items, 1, std::max<int64_t>(extent, 1));
 }
 
+double macs_of(const Conv2dGeometry& g) {
+    Sizes z = sizes(g);
+    return double(g.n) * double(g.o) * double(z.p) * double(z.kc);
+}
+bool few_images(const Conv2dGeometry& g) {
+    return g.n < omp_get_max_threads() && macs_of(g) >= kParallelMacs;
+}
+
 // ---- forward
 
+// Few images: each image's product cut along its pixels (the weight repacked per piece).
 template <typename T>
-void forward_gemm(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+void forward_few_images(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
     int64_t items = g.n * g.groups, chunks = chunks_for(items, z.p / 32);
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-#pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
+#pragma omp parallel for schedule(static)
     for (int64_t it = 0; it < items * chunks; ++it) {
         int64_t item = it / chunks, ch = it % chunks, n = item / g.groups, grp = item % g.groups;
         int64_t lo = z.p * ch / chunks, hi = z.p * (ch + 1) / chunks;
         if (hi == lo) continue;
         T* yo = y + (n * g.o + grp * z.og) * z.p;
-        const T* xi = x + (n * g.c + grp * z.cg) * z.hw;
         const T* wg = w + grp * z.og * z.kc;
         if (bias)
             for (int64_t o = 0; o < z.og; ++o)
                 std::fill(yo + o * z.p + lo, yo + o * z.p + hi, bias[grp * z.og + o]);
-        T beta = bias ? T(1) : T(0);
-        if (is_pointwise(g)) {
-            gemm_serial_strided<T>(z.og, hi - lo, z.cg, wg, z.kc, 1, xi + lo, z.hw, 1, yo + lo,
-                                   z.p, T(1), beta);
-        } else {
-            ImageColumns<T> cols(g, xi, ranges.data(), lo);
-            gemm_serial_panels<T>(z.og, hi - lo, z.kc, wg, z.kc, 1, cols, yo + lo, z.p, T(1),
-                                  beta);
-        }
+        ImageColumns<T> cols(g, x + grp * z.cg * z.hw, ranges.data(), n * z.p + lo);
+        gemm_serial_panels<T>(z.og, hi - lo, z.kc, wg, z.kc, 1, cols, yo + lo, z.p, T(1),
+                              bias ? T(1) : T(0));
     }
 }
 
 template <typename T>
-void forward_direct(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+void forward_gemm(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+    if (few_images(g)) return forward_few_images(g, x, w, bias, y);
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-#pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
-    for (int64_t item = 0; item < g.n * g.o; ++item) {
-        int64_t n = item / g.o, o = item % g.o, grp = o / z.og;
-        T* yp = y + item * z.p;
-        std::fill(yp, yp + z.p, bias ? bias[o] : T(0));
-        for (int64_t ci = 0; ci < z.cg; ++ci) {
-            const T* plane = x + (n * g.c + grp * z.cg + ci) * z.hw;
-            for (int64_t i = 0; i < g.kh; ++i)
-                for (int64_t j = 0; j < g.kw; ++j) {
-                    T wv = w[((o * z.cg + ci) * g.kh + i) * g.kw + j];
-                    const ColRange cr = ranges[size_t(j)];
-                    for (int64_t r = 0; r < g.ho; ++r) {
-                        int64_t ih = r * g.stride_h - g.pad_h + i * g.dil_h;
-                        if (ih < 0 || ih >= g.h) continue;
-                        const T* row = plane + ih * g.w + cr.lo * g.stride_w + cr.off;
-                        T* out = yp + r * g.wo + cr.lo;
-                        for (int64_t s = 0; s < cr.hi - cr.lo; ++s)
-                            out[s] += wv * row[s * g.stride_w];
-                    }
+    std::vector<PackedA<T>> packed;
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+        packed.push_back(pack_a_once<T>(z.og, z.kc, w + grp * z.og * z.kc, z.kc, 1));
+    int64_t per_batch = images_per_batch(z.p);
+#pragma omp parallel if (macs_of(g) >= kParallelMacs)
+    {
+        auto [n0, n1] = images_of(g.n, omp_get_thread_num(), omp_get_num_threads());
+        for (int64_t grp = 0; grp < g.groups; ++grp)
+            for (int64_t b0 = n0; b0 < n1; b0 += per_batch) {
+                int64_t cnt = std::min(per_batch, n1 - b0), width = cnt * z.p;
+                const T* xg = x + grp * z.cg * z.hw;
+                ImageColumns<T> cols(g, xg, ranges.data(), b0 * z.p);
+                if (cnt == 1) {  // straight into y
+                    T* yo = y + (b0 * g.o + grp * z.og) * z.p;
+                    if (bias)
+                        for (int64_t o = 0; o < z.og; ++o)
+                            std::fill(yo + o * z.p, yo + (o + 1) * z.p, bias[grp * z.og + o]);
+                    const T* xi = xg + b0 * g.c * z.hw;
+                    gemm_serial_packed_a<T>(packed[size_t(grp)], z.p, xi, z.hw, 1,
+                                            is_pointwise(g) ? nullptr : &cols, yo, z.p, T(1),
+                                            bias ? T(1) : T(0));
+                    continue;
                 }
-        }
+                T* buf = scratch<T>(0, z.og * width);
+                gemm_serial_packed_a<T>(packed[size_t(grp)], width, nullptr, 0, 0, &cols, buf,
+                                        width, T(1), T(0));
+                for (int64_t i = 0; i < cnt; ++i)
+                    for (int64_t o = 0; o < z.og; ++o) {
+                        T* dst = y + ((b0 + i) * g.o + grp * z.og + o) * z.p;
+                        const T* src = buf + o * width + i * z.p;
+                        T b = bias ? bias[grp * z.og + o] : T(0);
+                        for (int64_t q = 0; q < z.p; ++q) dst[q] = src[q] + b;
+                    }
+            }
     }
 }
 
 // ---- input gradient
 
-// gx[ci, ...] += dcol rows [ci0 taps, ...) for output rows [r0, r0 + rows): the col2im scatter
-// of one block (dcol: (channels taps) x (rows wo), row-major).
+// gx += col2im(dcol) for columns [c0, c0 + width) of the (image, output pixel) space, dcol:
+// (Kc x width) row-major; gx: image 0's first channel of the group (image stride C H W).
 template <typename T>
-void col2im_block(const Conv2dGeometry& g, const ColRange* ranges, const T* dcol, int64_t channels,
-                  int64_t r0, int64_t rows, T* gx) {
-    int64_t width = rows * g.wo;
-    for (int64_t ci = 0; ci < channels; ++ci) {
-        T* plane = gx + ci * g.h * g.w;
-        for (int64_t i = 0; i < g.kh; ++i)
-            for (int64_t j = 0; j < g.kw; ++j) {
-                const T* src = dcol + ((ci * g.kh + i) * g.kw + j) * width;
-                const ColRange cr = ranges[j];
-                for (int64_t r = r0; r < r0 + rows; ++r) {
-                    int64_t ih = r * g.stride_h - g.pad_h + i * g.dil_h;
-                    if (ih < 0 || ih >= g.h) continue;
-                    T* row = plane + ih * g.w + cr.lo * g.stride_w + cr.off;
-                    const T* in = src + (r - r0) * g.wo + cr.lo;
-                    for (int64_t s = 0; s < cr.hi - cr.lo; ++s) row[s * g.stride_w] += in[s];
-                }
+void col2im(const Conv2dGeometry& g, const ColRange* ranges, const T* dcol, int64_t width,
+            int64_t c0, int64_t channels, T* gx) {
+    int64_t p = g.ho * g.wo, hw = g.h * g.w;
+    for (int64_t row = 0; row < channels * g.kh * g.kw; ++row) {
+        int64_t ci = row / (g.kh * g.kw), i = row / g.kw % g.kh, j = row % g.kw;
+        const ColRange cr = ranges[j];
+        const T* src = dcol + row * width;
+        int64_t n = c0 / p, r = c0 % p / g.wo, s = c0 % g.wo;
+        for (int64_t col = 0; col < width; s = 0) {
+            int64_t len = std::min(width - col, g.wo - s);
+            int64_t ih = r * g.stride_h - g.pad_h + i * g.dil_h;
+            int64_t a = std::clamp(cr.lo, s, s + len), b = std::clamp(cr.hi, a, s + len);
+            if (ih >= 0 && ih < g.h && b > a) {
+                T* dst = gx + (n * g.c + ci) * hw + ih * g.w + a * g.stride_w + cr.off;
+                const T* in = src + col + (a - s);
+                for (int64_t q = 0; q < b - a; ++q) dst[q * g.stride_w] += in[q];
             }
+            col += len;
+            if (++r == g.ho) r = 0, ++n;
+        }
+    }
+}
+
+// Few images: each image's product cut along its input channels (disjoint planes of gx).
+template <typename T>
+void backward_input_few_images(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
+    Sizes z = sizes(g);
+    std::vector<ColRange> ranges = col_ranges(g);
+    int64_t items = g.n * g.groups, chunks = chunks_for(items, z.cg);
+#pragma omp parallel for schedule(static)
+    for (int64_t it = 0; it < items * chunks; ++it) {
+        int64_t item = it / chunks, ch = it % chunks, n = item / g.groups, grp = item % g.groups;
+        int64_t c0 = z.cg * ch / chunks, c1 = z.cg * (ch + 1) / chunks;
+        if (c1 == c0) continue;
+        T* gxg = gx + grp * z.cg * z.hw + c0 * z.hw;  // image 0, channel c0 of the group
+        std::fill(gxg + n * g.c * z.hw, gxg + n * g.c * z.hw + (c1 - c0) * z.hw, T(0));
+        const T* gyi = gy + (n * g.o + grp * z.og) * z.p;
+        const T* wg = w + grp * z.og * z.kc + c0 * z.taps;  // W^T rows: a(k, o) = wg[o Kc + k]
+        int64_t m = (c1 - c0) * z.taps;
+        int64_t width = std::min(z.p, std::max<int64_t>(64, kDcolElements / m));
+        T* dcol = scratch<T>(0, m * width);
+        for (int64_t q0 = 0; q0 < z.p; q0 += width) {
+            int64_t wd = std::min(width, z.p - q0);
+            gemm_serial_strided<T>(m, wd, z.og, wg, 1, z.kc, gyi + q0, z.p, 1, dcol, wd, T(1),
+                                   T(0));
+            col2im(g, ranges.data(), dcol, wd, n * z.p + q0, c1 - c0, gxg);
+        }
     }
 }
 
 template <typename T>
 void backward_input_gemm(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
+    if (few_images(g)) return backward_input_few_images(g, gy, w, gx);
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
-    // W[g]^T (Kc x Og) per group, row-major, so the GEMM packs it with unit-stride reads.
-    std::vector<T> wt(size_t(g.groups * z.kc * z.og));
+    std::vector<PackedA<T>> packed;  // W^T (Kc x Og) per group: a(k, o) = w[o Kc + k]
     for (int64_t grp = 0; grp < g.groups; ++grp)
-        for (int64_t o = 0; o < z.og; ++o)
-            for (int64_t k = 0; k < z.kc; ++k)
-                wt[size_t((grp * z.kc + k) * z.og + o)] = w[(grp * z.og + o) * z.kc + k];
-    int64_t items = g.n * g.groups, chunks = chunks_for(items, z.cg);
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-#pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
-    for (int64_t it = 0; it < items * chunks; ++it) {
-        int64_t item = it / chunks, ch = it % chunks, n = item / g.groups, grp = item % g.groups;
-        int64_t c0 = z.cg * ch / chunks, c1 = z.cg * (ch + 1) / chunks;  // input channels
-        if (c1 == c0) continue;
-        T* gxi = gx + (n * g.c + grp * z.cg + c0) * z.hw;
-        const T* gyi = gy + (n * g.o + grp * z.og) * z.p;
-        const T* wti = wt.data() + (grp * z.kc + c0 * z.taps) * z.og;
-        if (is_pointwise(g)) {
-            gemm_serial_strided<T>(c1 - c0, z.p, z.og, wti, z.og, 1, gyi, z.p, 1, gxi, z.hw, T(1),
-                                   T(0));
-            continue;
-        }
-        std::fill(gxi, gxi + (c1 - c0) * z.hw, T(0));
-        // Blocks of output rows whose dcol (m x rows wo) fits in 256 KB of L2.
-        int64_t m = (c1 - c0) * z.taps;
-        int64_t rows = std::clamp<int64_t>((int64_t(256) << 10) / int64_t(sizeof(T)) / (m * g.wo),
-                                           1, g.ho);
-        thread_local std::vector<T> dcol;
-        dcol.resize(size_t(m * rows * g.wo));
-        for (int64_t r0 = 0; r0 < g.ho; r0 += rows) {
-            int64_t nr = std::min(rows, g.ho - r0);
-            gemm_serial_strided<T>(m, nr * g.wo, z.og, wti, z.og, 1, gyi + r0 * g.wo, z.p, 1,
-                                   dcol.data(), nr * g.wo, T(1), T(0));
-            col2im_block(g, ranges.data(), dcol.data(), c1 - c0, r0, nr, gxi);
-        }
-    }
-}
-
-template <typename T>
-void backward_input_direct(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
-    Sizes z = sizes(g);
-    std::vector<ColRange> ranges = col_ranges(g);
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-#pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
-    for (int64_t item = 0; item < g.n * g.c; ++item) {  // one input plane each: no races
-        int64_t n = item / g.c, c = item % g.c, grp = c / z.cg, ci = c % z.cg;
-        T* plane = gx + item * z.hw;
-        std::fill(plane, plane + z.hw, T(0));
-        for (int64_t o = grp * z.og; o < (grp + 1) * z.og; ++o) {
-            const T* gyp = gy + (n * g.o + o) * z.p;
-            for (int64_t i = 0; i < g.kh; ++i)
-                for (int64_t j = 0; j < g.kw; ++j) {
-                    T wv = w[((o * z.cg + ci) * g.kh + i) * g.kw + j];
-                    const ColRange cr = ranges[size_t(j)];
-                    for (int64_t r = 0; r < g.ho; ++r) {
-                        int64_t ih = r * g.stride_h - g.pad_h + i * g.dil_h;
-                        if (ih < 0 || ih >= g.h) continue;
-                        T* row = plane + ih * g.w + cr.lo * g.stride_w + cr.off;
-                        const T* in = gyp + r * g.wo + cr.lo;
-                        for (int64_t s = 0; s < cr.hi - cr.lo; ++s)
-                            row[s * g.stride_w] += wv * in[s];
-                    }
+        packed.push_back(pack_a_once<T>(z.kc, z.og, w + grp * z.og * z.kc, 1, z.kc));
+    int64_t width = std::max<int64_t>(64, kDcolElements / z.kc);
+#pragma omp parallel if (macs_of(g) >= kParallelMacs)
+    {
+        auto [n0, n1] = images_of(g.n, omp_get_thread_num(), omp_get_num_threads());
+        std::fill(gx + n0 * g.c * z.hw, gx + n1 * g.c * z.hw, T(0));
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+            T* gxg = gx + grp * z.cg * z.hw;
+            const T* gyg = gy + grp * z.og * z.p;
+            if (is_pointwise(g)) {  // gx[n] = W^T gy[n]: no col2im
+                for (int64_t n = n0; n < n1; ++n)
+                    gemm_serial_packed_a<T>(packed[size_t(grp)], z.p, gyg + n * g.o * z.p, z.p, 1,
+                                            nullptr, gxg + n * g.c * z.hw, z.hw, T(1), T(0));
+                continue;
+            }
+            for (int64_t c0 = n0 * z.p; c0 < n1 * z.p; c0 += width) {
+                int64_t wd = std::min(width, n1 * z.p - c0);
+                // gy's columns [c0, c0 + wd) as one (Og x wd) matrix
+                T* b = scratch<T>(1, z.og * wd);
+                for (int64_t col = 0; col < wd;) {
+                    int64_t n = (c0 + col) / z.p, q = (c0 + col) % z.p;
+                    int64_t len = std::min(wd - col, z.p - q);
+                    for (int64_t o = 0; o < z.og; ++o)
+                        std::memcpy(b + o * wd + col, gyg + (n * g.o + o) * z.p + q,
+                                    size_t(len) * sizeof(T));
+                    col += len;
                 }
+                T* dcol = scratch<T>(0, z.kc * wd);
+                gemm_serial_packed_a<T>(packed[size_t(grp)], wd, b, wd, 1, nullptr, dcol, wd,
+                                        T(1), T(0));
+                col2im(g, ranges.data(), dcol, wd, c0, z.cg, gxg);
+            }
         }
     }
 }
 
 // ---- weight gradient
 
-// gw rows [o0, o1) of group grp (row stride Kc) from images [n0, n1): beta 0 overwrites.
+// gw rows [o0, o1) of group grp (row stride Kc) += or = (beta) the products of images
+// [n0, n1), a batch of images at a time.
 template <typename T>
 void weight_rows(const Conv2dGeometry& g, const ColRange* ranges, const T* x, const T* gy,
                  int64_t grp, int64_t o0, int64_t o1, int64_t n0, int64_t n1, T* gw, T beta) {
     Sizes z = sizes(g);
-    for (int64_t n = n0; n < n1; ++n, beta = T(1)) {
-        const T* gyi = gy + (n * g.o + grp * z.og + o0) * z.p;
-        const T* xi = x + (n * g.c + grp * z.cg) * z.hw;
-        T* c = gw + (grp * z.og + o0) * z.kc;
-        if (is_pointwise(g)) {
-            gemm_serial_strided<T>(o1 - o0, z.cg, z.p, gyi, z.p, 1, xi, 1, z.hw, c, z.kc, T(1),
-                                   beta);
+    int64_t per_batch = images_per_batch(z.p);
+    const T* xg = x + grp * z.cg * z.hw;
+    const T* gyg = gy + (grp * z.og + o0) * z.p;
+    T* c = gw + (grp * z.og + o0) * z.kc;
+    for (int64_t b0 = n0; b0 < n1; b0 += per_batch, beta = T(1)) {
+        int64_t cnt = std::min(per_batch, n1 - b0), depth = cnt * z.p;
+        const T* a = gyg + b0 * g.o * z.p;
+        if (cnt > 1) {
+            T* buf = scratch<T>(1, (o1 - o0) * depth);
+            gather_images(gyg, g.o * z.p, o1 - o0, z.p, b0, cnt, buf);
+            a = buf;
+        }
+        if (is_pointwise(g) && cnt == 1) {  // col^T = x[n]^T
+            gemm_serial_strided<T>(o1 - o0, z.cg, z.p, a, depth, 1, xg + b0 * g.c * z.hw, 1,
+                                   z.hw, c, z.kc, T(1), beta);
         } else {
-            PixelColumns<T> cols(g, xi, ranges);
-            gemm_serial_panels<T>(o1 - o0, z.kc, z.p, gyi, z.p, 1, cols, c, z.kc, T(1), beta);
+            PixelColumns<T> cols(g, xg, ranges, b0 * z.p);
+            gemm_serial_panels<T>(o1 - o0, z.kc, depth, a, depth, 1, cols, c, z.kc, T(1), beta);
         }
     }
 }
@@ -337,8 +376,7 @@ void backward_weight_gemm(const Conv2dGeometry& g, const T* x, const T* gy, T* g
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
     int64_t threads = omp_get_max_threads();
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-    if (threads == 1 || macs < kParallelMacs) {
+    if (threads == 1 || macs_of(g) < kParallelMacs) {
         for (int64_t grp = 0; grp < g.groups; ++grp)
             weight_rows(g, ranges.data(), x, gy, grp, 0, z.og, 0, g.n, gw, T(0));
         return;
@@ -350,15 +388,11 @@ void backward_weight_gemm(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         std::vector<T> partial(size_t((threads - 1) * size));
 #pragma omp parallel num_threads(int(threads))
         {
-            int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+            int t = omp_get_thread_num(), team = omp_get_num_threads();
             T* dst = t == 0 ? gw : partial.data() + (t - 1) * size;
-            int64_t n0 = g.n * t / team, n1 = g.n * (t + 1) / team;
-            for (int64_t grp = 0; grp < g.groups; ++grp) {
-                if (n1 > n0)
-                    weight_rows(g, ranges.data(), x, gy, grp, 0, z.og, n0, n1, dst, T(0));
-                else
-                    std::fill(dst + grp * z.og * z.kc, dst + (grp + 1) * z.og * z.kc, T(0));
-            }
+            auto [n0, n1] = images_of(g.n, t, team);
+            for (int64_t grp = 0; grp < g.groups; ++grp)
+                weight_rows(g, ranges.data(), x, gy, grp, 0, z.og, n0, n1, dst, T(0));
 #pragma omp barrier
 #pragma omp for schedule(static)
             for (int64_t k = 0; k < size; ++k)
@@ -373,32 +407,6 @@ void backward_weight_gemm(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         int64_t grp = it / chunks, ch = it % chunks;
         int64_t o0 = z.og * ch / chunks, o1 = z.og * (ch + 1) / chunks;
         if (o1 > o0) weight_rows(g, ranges.data(), x, gy, grp, o0, o1, 0, g.n, gw, T(0));
-    }
-}
-
-template <typename T>
-void backward_weight_direct(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
-    Sizes z = sizes(g);
-    std::vector<ColRange> ranges = col_ranges(g);
-    double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
-#pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
-    for (int64_t item = 0; item < g.o * z.kc; ++item) {  // one weight each
-        int64_t o = item / z.kc, ci = item / z.taps % z.cg, i = item / g.kw % g.kh,
-                j = item % g.kw;
-        const ColRange cr = ranges[size_t(j)];
-        T sum = 0;
-        for (int64_t n = 0; n < g.n; ++n) {
-            const T* gyp = gy + (n * g.o + o) * z.p;
-            const T* plane = x + (n * g.c + o / z.og * z.cg + ci) * z.hw;
-            for (int64_t r = 0; r < g.ho; ++r) {
-                int64_t ih = r * g.stride_h - g.pad_h + i * g.dil_h;
-                if (ih < 0 || ih >= g.h) continue;
-                const T* row = plane + ih * g.w + cr.lo * g.stride_w + cr.off;
-                const T* go = gyp + r * g.wo + cr.lo;
-                for (int64_t s = 0; s < cr.hi - cr.lo; ++s) sum += go[s] * row[s * g.stride_w];
-            }
-        }
-        gw[item] = sum;
     }
 }
 

@@ -460,11 +460,47 @@ void gemm_serial_panels(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
     });
 }
 
+template <typename T>
+PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs) {
+    PackedA<T> out;
+    out.rows = M, out.depth = K;
+    with_isa_config<T>([&]<typename B>(const Kernels<T>&) {
+        int64_t slivers = (M + B::MR - 1) / B::MR;
+        out.ld = slivers * B::MR;
+        out.data.resize(size_t(whole_size<B>(M, K, true)));
+        T* dst = out.data.data();
+#pragma omp parallel if (M * K >= kParallelGrain * 4)
+        {
+            int t = omp_get_thread_num(), team = omp_get_num_threads();
+            pack_whole<T, B>(true, a, {a_rs, a_cs}, M, K, slivers * t / team,
+                             slivers * (t + 1) / team, dst);
+        }
+    });
+    return out;
+}
+
+template <typename T>
+void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_rs,
+                          int64_t b_cs, const PanelSource<T>* source, T* c, int64_t ldc, T alpha,
+                          T beta) {
+    if (a.rows == 0 || N == 0) return;
+    MARROW_CHECK(a.depth > 0, "gemm_serial_packed_a: K = 0");
+    with_isa_config<T>([&]<typename B>(const Kernels<T>& kernels) {
+        MARROW_CHECK(a.ld == (a.rows + B::MR - 1) / B::MR * B::MR,
+                     "gemm_serial_packed_a: A was packed for another micro-kernel");
+        gemm_serial<T, B>(a.rows, N, a.depth, nullptr, {0, 0}, b, {b_rs, b_cs}, c, ldc, alpha,
+                          beta, kernels, false, Packed<T>{a.data.data(), a.ld, 0}, {}, source);
+    });
+}
+
 #define MARROW_GEMM_SERIAL(T)                                                                    \
     template void gemm_serial_strided<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, \
                                          const T*, int64_t, int64_t, T*, int64_t, T, T);        \
     template void gemm_serial_panels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,  \
-                                        const PanelSource<T>&, T*, int64_t, T, T);
+                                        const PanelSource<T>&, T*, int64_t, T, T);       \
+    template PackedA<T> pack_a_once<T>(int64_t, int64_t, const T*, int64_t, int64_t);          \
+    template void gemm_serial_packed_a<T>(const PackedA<T>&, int64_t, const T*, int64_t,        \
+                                          int64_t, const PanelSource<T>*, T*, int64_t, T, T);
 MARROW_GEMM_SERIAL(float)
 MARROW_GEMM_SERIAL(double)
 #undef MARROW_GEMM_SERIAL

@@ -4,6 +4,7 @@
 // the column matrix (tensor/cpu/conv.cpp).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace marrow::cpu {
 
@@ -28,5 +29,22 @@ void gemm_serial_strided(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_
 template <typename T>
 void gemm_serial_panels(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_rs, int64_t a_cs,
                         const PanelSource<T>& b, T* c, int64_t ldc, T alpha, T beta);
+
+// A (M x K) packed once into the micro-kernel's row slivers for every K slice, for many
+// products that share it (a convolution's weight: every image, every thread).
+template <typename T>
+struct PackedA {
+    std::vector<T> data;
+    int64_t rows = 0, depth = 0, ld = 0;  // ld: rows rounded up to the micro-kernel's MR
+};
+// Packs element (i, k) = a[i * a_rs + k * a_cs]; the slivers are split over the threads.
+template <typename T>
+PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs);
+// c = alpha * a @ b + beta * c with a packed by pack_a_once (same process, same ISA) and b a
+// strided matrix (b_rs, b_cs) or, when `source` is given, packed by it (b unused).
+template <typename T>
+void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_rs,
+                          int64_t b_cs, const PanelSource<T>* source, T* c, int64_t ldc, T alpha,
+                          T beta);
 
 }  // namespace marrow::cpu
