@@ -74,6 +74,23 @@ void gather_images(const T* gy, int64_t image_stride, int64_t og, int64_t p, int
                         size_t(p) * sizeof(T));
 }
 
+// dst[0..n) = src[0..n) for the short runs of one output row (5-72 floats in ResNet-18):
+// 32-byte moves inline. A memcpy call per run cost 7% of a 3x3 conv's time in the call
+// itself; GCC would turn the tail loop back into a call (loop distribution), hence the
+// attribute.
+#if defined(__clang__)
+#define MARROW_NO_LOOP_TO_CALL
+#else
+#define MARROW_NO_LOOP_TO_CALL [[gnu::optimize("no-tree-loop-distribute-patterns")]]
+#endif
+template <typename T>
+MARROW_NO_LOOP_TO_CALL inline void copy_run(T* dst, const T* src, int64_t n) {
+    constexpr int64_t kChunk = 32 / int64_t(sizeof(T));
+    int64_t q = 0;
+    for (; q + kChunk <= n; q += kChunk) __builtin_memcpy(dst + q, src + q, 32);
+    for (; q < n; ++q) dst[q] = src[q];
+}
+
 // Writes output pixels [s0, s0 + len) of output row r for tap (i, j) of one channel plane
 // into out[0..len) with element stride `step`: the plane's values, zero outside the image.
 template <typename T>
@@ -86,7 +103,7 @@ inline void tap_segment(const Conv2dGeometry& g, const T* plane, const ColRange&
     if (b > a) {
         const T* row = plane + ih * g.w;  // row[s sw + off] for s in [a, b): inside the row
         if (step == 1 && g.stride_w == 1)
-            std::memcpy(out + (a - s0), row + a + cr.off, size_t(b - a) * sizeof(T));
+            copy_run(out + (a - s0), row + a + cr.off, b - a);
         else
             for (int64_t s = a; s < b; ++s) out[(s - s0) * step] = row[s * g.stride_w + cr.off];
     }
