@@ -31,6 +31,7 @@
 #include "tensor/cpu/conv_common.h"
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm.h"
+#include "tensor/factory.h"
 
 namespace marrow::cpu {
 using namespace conv;
@@ -55,6 +56,29 @@ T* scratch(int slot, int64_t n) {
     thread_local std::vector<T> buffers[3];
     if (int64_t(buffers[slot].size()) < n) buffers[slot].resize(size_t(n));
     return buffers[slot].data();
+}
+
+// Scratch memory of the call from the caching allocator (large blocks freed to the system
+// would cost an munmap, a TLB shootdown on every core, per call).
+template <typename T>
+T* call_buffer(std::vector<Tensor>& keep, int64_t n) {
+    keep.push_back(empty({n}, dtype_v<T>));
+    return keep.back().data<T>();
+}
+
+// W[g] (Og x Kc, row-major: rs Kc, cs 1) or W[g]^T (rs 1, cs Kc) packed once per group.
+template <typename T>
+std::vector<PackedA<T>> pack_weight(const Conv2dGeometry& g, const T* w, bool transposed,
+                                    std::vector<Tensor>& keep) {
+    Sizes z = sizes(g);
+    int64_t m = transposed ? z.kc : z.og, k = transposed ? z.og : z.kc;
+    int64_t size = packed_a_size<T>(m, k);
+    T* dst = call_buffer<T>(keep, size * g.groups);
+    std::vector<PackedA<T>> packed;
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+        packed.push_back(pack_a_once<T>(m, k, w + grp * z.og * z.kc, transposed ? 1 : z.kc,
+                                        transposed ? z.kc : 1, dst + grp * size));
+    return packed;
 }
 
 // Images [n0, n1) of thread t of team.
@@ -223,9 +247,8 @@ void forward_gemm(const Conv2dGeometry& g, const T* x, const T* w, const T* bias
     if (few_images(g)) return forward_few_images(g, x, w, bias, y);
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
-    std::vector<PackedA<T>> packed;
-    for (int64_t grp = 0; grp < g.groups; ++grp)
-        packed.push_back(pack_a_once<T>(z.og, z.kc, w + grp * z.og * z.kc, z.kc, 1));
+    std::vector<Tensor> keep;
+    std::vector<PackedA<T>> packed = pack_weight(g, w, false, keep);
     int64_t per_batch = images_per_batch(z.p);
 #pragma omp parallel if (macs_of(g) >= kParallelMacs)
     {
@@ -320,9 +343,8 @@ void backward_input_gemm(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
     if (few_images(g)) return backward_input_few_images(g, gy, w, gx);
     Sizes z = sizes(g);
     std::vector<ColRange> ranges = col_ranges(g);
-    std::vector<PackedA<T>> packed;  // W^T (Kc x Og) per group: a(k, o) = w[o Kc + k]
-    for (int64_t grp = 0; grp < g.groups; ++grp)
-        packed.push_back(pack_a_once<T>(z.kc, z.og, w + grp * z.og * z.kc, 1, z.kc));
+    std::vector<Tensor> keep;
+    std::vector<PackedA<T>> packed = pack_weight(g, w, true, keep);  // W^T (Kc x Og)
     int64_t width = std::max<int64_t>(64, kDcolElements / z.kc);
 #pragma omp parallel if (macs_of(g) >= kParallelMacs)
     {
@@ -402,18 +424,19 @@ void backward_weight_gemm(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         // Images split over threads, each summing into its own copy of gw (thread 0: gw
         // itself), then one pass adds the copies: every panel of col^T is packed once.
         int64_t size = g.o * z.kc;
-        std::vector<T> partial(size_t((threads - 1) * size));
+        std::vector<Tensor> keep;
+        T* partial = call_buffer<T>(keep, (threads - 1) * size);
 #pragma omp parallel num_threads(int(threads))
         {
             int t = omp_get_thread_num(), team = omp_get_num_threads();
-            T* dst = t == 0 ? gw : partial.data() + (t - 1) * size;
+            T* dst = t == 0 ? gw : partial + (t - 1) * size;
             auto [n0, n1] = images_of(g.n, t, team);
             for (int64_t grp = 0; grp < g.groups; ++grp)
                 weight_rows(g, ranges.data(), x, gy, grp, 0, z.og, n0, n1, dst, T(0));
 #pragma omp barrier
 #pragma omp for schedule(static)
             for (int64_t k = 0; k < size; ++k)
-                for (int64_t u = 1; u < team; ++u) gw[k] += partial[size_t((u - 1) * size + k)];
+                for (int64_t u = 1; u < team; ++u) gw[k] += partial[(u - 1) * size + k];
         }
         return;
     }

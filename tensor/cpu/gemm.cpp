@@ -461,14 +461,18 @@ void gemm_serial_panels(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
 }
 
 template <typename T>
-PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs) {
-    PackedA<T> out;
-    out.rows = M, out.depth = K;
+int64_t packed_a_size(int64_t M, int64_t K) {
+    int64_t size = 0;
+    with_isa_config<T>([&]<typename B>(const Kernels<T>&) { size = whole_size<B>(M, K, true); });
+    return size;
+}
+
+template <typename T>
+PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs, T* dst) {
+    PackedA<T> out{dst, M, K, 0};
     with_isa_config<T>([&]<typename B>(const Kernels<T>&) {
         int64_t slivers = (M + B::MR - 1) / B::MR;
         out.ld = slivers * B::MR;
-        out.data.resize(size_t(whole_size<B>(M, K, true)));
-        T* dst = out.data.data();
 #pragma omp parallel if (M * K >= kParallelGrain * 4)
         {
             int t = omp_get_thread_num(), team = omp_get_num_threads();
@@ -489,7 +493,7 @@ void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_
         MARROW_CHECK(a.ld == (a.rows + B::MR - 1) / B::MR * B::MR,
                      "gemm_serial_packed_a: A was packed for another micro-kernel");
         gemm_serial<T, B>(a.rows, N, a.depth, nullptr, {0, 0}, b, {b_rs, b_cs}, c, ldc, alpha,
-                          beta, kernels, false, Packed<T>{a.data.data(), a.ld, 0}, {}, source);
+                          beta, kernels, false, Packed<T>{a.data, a.ld, 0}, {}, source);
     });
 }
 
@@ -498,7 +502,8 @@ void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_
                                          const T*, int64_t, int64_t, T*, int64_t, T, T);        \
     template void gemm_serial_panels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,  \
                                         const PanelSource<T>&, T*, int64_t, T, T);       \
-    template PackedA<T> pack_a_once<T>(int64_t, int64_t, const T*, int64_t, int64_t);          \
+    template int64_t packed_a_size<T>(int64_t, int64_t);                                       \
+    template PackedA<T> pack_a_once<T>(int64_t, int64_t, const T*, int64_t, int64_t, T*);      \
     template void gemm_serial_packed_a<T>(const PackedA<T>&, int64_t, const T*, int64_t,        \
                                           int64_t, const PanelSource<T>*, T*, int64_t, T, T);
 MARROW_GEMM_SERIAL(float)

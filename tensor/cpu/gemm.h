@@ -4,7 +4,6 @@
 // the column matrix (tensor/cpu/conv.cpp).
 #pragma once
 #include <cstdint>
-#include <vector>
 
 namespace marrow::cpu {
 
@@ -31,15 +30,19 @@ void gemm_serial_panels(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_r
                         const PanelSource<T>& b, T* c, int64_t ldc, T alpha, T beta);
 
 // A (M x K) packed once into the micro-kernel's row slivers for every K slice, for many
-// products that share it (a convolution's weight: every image, every thread).
+// products that share it (a convolution's weight: every image, every thread). The caller
+// owns the memory (packed_a_size elements), e.g. from the caching allocator.
 template <typename T>
 struct PackedA {
-    std::vector<T> data;
+    const T* data = nullptr;
     int64_t rows = 0, depth = 0, ld = 0;  // ld: rows rounded up to the micro-kernel's MR
 };
-// Packs element (i, k) = a[i * a_rs + k * a_cs]; the slivers are split over the threads.
 template <typename T>
-PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs);
+int64_t packed_a_size(int64_t M, int64_t K);
+// Packs element (i, k) = a[i * a_rs + k * a_cs] into dst; the slivers are split over the
+// threads.
+template <typename T>
+PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs, T* dst);
 // c = alpha * a @ b + beta * c with a packed by pack_a_once (same process, same ISA) and b a
 // strided matrix (b_rs, b_cs) or, when `source` is given, packed by it (b unused).
 template <typename T>
