@@ -45,8 +45,7 @@ void check_against_reference(const Geo& geo, DType dtype) {
     for (auto [name, ours, ref] :
          {std::tuple{"forward", y, y_ref},
           std::tuple{"input gradient", op::conv2d_backward_input(gy, w, geo.x, geo.p), gx_ref},
-          std::tuple{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p),
-                     gw_ref}}) {
+          std::tuple{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p), gw_ref}}) {
         test::Comparison c = test::compare(ours, ref, tol);
         INFO(name, ": ", c.detail);
         CHECK(c.ok);
@@ -99,8 +98,7 @@ void counting_input(const Conv2dGeometry& g, const Tensor& gy, const Tensor& w, 
     ++g_input_grads;
     cpu::conv2d_backward_input(g, gy, w, gx);
 }
-void counting_weight(const Conv2dGeometry& g, const Tensor& x, const Tensor& gy,
-                     const Tensor& gw) {
+void counting_weight(const Conv2dGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw) {
     ++g_weight_grads;
     cpu::conv2d_backward_weight(g, x, gy, gw);
 }
@@ -135,8 +133,7 @@ TEST_CASE("conv2d computes only the gradients that are needed") {
 
 TEST_CASE("conv2d argument errors name the op and the shapes, as PyTorch's do") {
     Tensor x = randn({2, 4, 8, 8}), w = randn({6, 4, 3, 3});
-    CHECK_THROWS_WITH_AS(conv2d(randn({4, 8}), w), doctest::Contains("conv2d: expected 3D"),
-                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(randn({4, 8}), w), doctest::Contains("conv2d: expected 3D"), Error);
     CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3})), doctest::Contains("4-dimensional weight"),
                          Error);
     CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 3, 3, 3})),
@@ -144,9 +141,9 @@ TEST_CASE("conv2d argument errors name the op and the shapes, as PyTorch's do") 
     CHECK_THROWS_WITH_AS(conv2d(x, w, randn({5})),
                          doctest::Contains("expected bias to be 1-dimensional with 6 elements"),
                          Error);
-    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 1, 3, 3}), std::nullopt, params({1, 1}, {0, 0},
-                                                                              {1, 1}, 4)),
-                         doctest::Contains("expected weight to be divisible by 4"), Error);
+    CHECK_THROWS_WITH_AS(
+        conv2d(x, randn({6, 1, 3, 3}), std::nullopt, params({1, 1}, {0, 0}, {1, 1}, 4)),
+        doctest::Contains("expected weight to be divisible by 4"), Error);
     CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({0, 1}, {0, 0})),
                          doctest::Contains("non-positive stride"), Error);
     CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({1, 1}, {-1, 0})),
@@ -160,8 +157,8 @@ TEST_CASE("conv2d argument errors name the op and the shapes, as PyTorch's do") 
     CHECK_THROWS_WITH_AS(conv2d(randn({1, 4, 2, 8}), w),
                          doctest::Contains("Kernel size can't be greater than actual input size"),
                          Error);
-    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3, 3}, DType::f64)),
-                         doctest::Contains("conv2d"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3, 3}, DType::f64)), doctest::Contains("conv2d"),
+                         Error);
 }
 
 TEST_CASE("conv2d output shapes follow PyTorch") {
@@ -169,8 +166,8 @@ TEST_CASE("conv2d output shapes follow PyTorch") {
     CHECK(conv2d(x, randn({5, 3, 3, 3})).shape() == Shape{2, 5, 8, 7});
     CHECK(conv2d(x, randn({5, 3, 3, 3}), std::nullopt, params({2, 3}, {1, 2})).shape() ==
           Shape{2, 5, 5, 4});
-    CHECK(conv2d(x, randn({5, 3, 4, 2}), std::nullopt, {{1, 1}, {0, 0}, {2, 3}, 1, true})
-              .shape() == Shape{2, 5, 10, 9});
+    CHECK(conv2d(x, randn({5, 3, 4, 2}), std::nullopt, {{1, 1}, {0, 0}, {2, 3}, 1, true}).shape() ==
+          Shape{2, 5, 10, 9});
     CHECK(conv2d(randn({3, 10, 9}), randn({5, 3, 3, 3})).shape() == Shape{5, 8, 7});
     CHECK(conv2d(randn({0, 3, 10, 9}), randn({5, 3, 3, 3})).shape() == Shape{0, 5, 8, 7});
 }

@@ -1,13 +1,13 @@
 // conv2d with its backward (torch.nn.functional.conv2d; PyTorch's convolution_backward).
+#include "tensor/ops/conv.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "tensor/ops/conv.h"
 
 namespace marrow {
 
 using autograd::Grads;
-using autograd::NeedsGrad;
 using autograd::needs_grad;
+using autograd::NeedsGrad;
 using autograd::record;
 using autograd::save_if;
 using autograd::SavedTensor;

@@ -44,9 +44,7 @@ bool is_pointwise(const Conv2dGeometry& g) {
 
 // Images with fewer output pixels than kWidePixels go through the GEMM kBatchPixels at a time.
 constexpr int64_t kWidePixels = 256, kBatchPixels = 512;
-int64_t images_per_batch(int64_t p) {
-    return p >= kWidePixels ? 1 : (kBatchPixels + p - 1) / p;
-}
+int64_t images_per_batch(int64_t p) { return p >= kWidePixels ? 1 : (kBatchPixels + p - 1) / p; }
 // dcol blocks of the input gradient: about 1 MB (L2), at least 64 columns.
 constexpr int64_t kDcolElements = int64_t(1) << 18;
 
@@ -142,8 +140,7 @@ class ImageColumns final : public PanelSource<T> {
 public:
     ImageColumns(const Conv2dGeometry& g, const T* x, const ColRange* ranges, int64_t first_col)
         : g_(g), x_(x), ranges_(ranges), first_(first_col) {}
-    void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw,
-              T* dst) const override {
+    void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw, T* dst) const override {
         j0 += first_;
         int64_t p = g_.ho * g_.wo, hw = g_.h * g_.w;
         int64_t ci = k0 / (g_.kh * g_.kw), i = k0 / g_.kw % g_.kh, j = k0 % g_.kw;
@@ -175,8 +172,7 @@ class PixelColumns final : public PanelSource<T> {
 public:
     PixelColumns(const Conv2dGeometry& g, const T* x, const ColRange* ranges, int64_t first_row)
         : g_(g), x_(x), ranges_(ranges), first_(first_row) {}
-    void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw,
-              T* dst) const override {
+    void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw, T* dst) const override {
         k0 += first_;
         int64_t p = g_.ho * g_.wo, hw = g_.h * g_.w;
         int64_t ci = j0 / (g_.kh * g_.kw), i = j0 / g_.kw % g_.kh, j = j0 % g_.kw;
@@ -372,8 +368,8 @@ void backward_input_gemm(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
                     col += len;
                 }
                 T* dcol = scratch<T>(0, z.kc * wd);
-                gemm_serial_packed_a<T>(packed[size_t(grp)], wd, b, wd, 1, nullptr, dcol, wd,
-                                        T(1), T(0));
+                gemm_serial_packed_a<T>(packed[size_t(grp)], wd, b, wd, 1, nullptr, dcol, wd, T(1),
+                                        T(0));
                 col2im(g, ranges.data(), dcol, wd, c0, z.cg, gxg);
             }
         }
@@ -401,8 +397,8 @@ void weight_rows(const Conv2dGeometry& g, const ColRange* ranges, const T* x, co
             a = buf;
         }
         if (is_pointwise(g) && cnt == 1) {  // col^T = x[n]^T
-            gemm_serial_strided<T>(o1 - o0, z.cg, z.p, a, depth, 1, xg + b0 * g.c * z.hw, 1,
-                                   z.hw, c, z.kc, T(1), beta);
+            gemm_serial_strided<T>(o1 - o0, z.cg, z.p, a, depth, 1, xg + b0 * g.c * z.hw, 1, z.hw,
+                                   c, z.kc, T(1), beta);
         } else {
             PixelColumns<T> cols(g, xg, ranges, b0 * z.p);
             gemm_serial_panels<T>(o1 - o0, z.kc, depth, a, depth, 1, cols, c, z.kc, T(1), beta);

@@ -72,8 +72,7 @@ void backward_weight_direct(const Conv2dGeometry& g, const T* x, const T* gy, T*
     double macs = double(g.n) * double(g.o) * double(z.p) * double(z.kc);
 #pragma omp parallel for schedule(static) if (macs >= kParallelMacs)
     for (int64_t item = 0; item < g.o * z.kc; ++item) {  // one weight each
-        int64_t o = item / z.kc, ci = item / z.taps % z.cg, i = item / g.kw % g.kh,
-                j = item % g.kw;
+        int64_t o = item / z.kc, ci = item / z.taps % z.cg, i = item / g.kw % g.kh, j = item % g.kw;
         const ColRange cr = ranges[size_t(j)];
         T sum = 0;
         for (int64_t n = 0; n < g.n; ++n) {
@@ -91,9 +90,9 @@ void backward_weight_direct(const Conv2dGeometry& g, const T* x, const T* gy, T*
     }
 }
 
-#define MARROW_CONV_DIRECT(T)                                                               \
+#define MARROW_CONV_DIRECT(T)                                                                 \
     template void forward_direct<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
-    template void backward_input_direct<T>(const Conv2dGeometry&, const T*, const T*, T*);   \
+    template void backward_input_direct<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
     template void backward_weight_direct<T>(const Conv2dGeometry&, const T*, const T*, T*);
 MARROW_CONV_DIRECT(float)
 MARROW_CONV_DIRECT(double)

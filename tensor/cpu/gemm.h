@@ -46,8 +46,7 @@ PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a
 // c = alpha * a @ b + beta * c with a packed by pack_a_once (same process, same ISA) and b a
 // strided matrix (b_rs, b_cs) or, when `source` is given, packed by it (b unused).
 template <typename T>
-void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_rs,
-                          int64_t b_cs, const PanelSource<T>* source, T* c, int64_t ldc, T alpha,
-                          T beta);
+void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_rs, int64_t b_cs,
+                          const PanelSource<T>* source, T* c, int64_t ldc, T alpha, T beta);
 
 }  // namespace marrow::cpu
