@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/factory.h"
+#include "tensor/ops/conv.h"
 #include "tensor/tensor.h"
 
 namespace marrow {
@@ -213,5 +214,10 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true,
                Generator& gen = default_generator());
 // x / max(||x||_p along dim, eps)
 Tensor normalize(const Tensor& x, double p = 2, int64_t dim = 1, double eps = 1e-12);
+// ---- convolution (autograd/functions/conv.cpp), torch.nn.functional.conv2d: x (N, C, H, W)
+// or (C, H, W), weight (O, C / groups, kH, kW), bias (O); params: stride, padding (or
+// padding_same), dilation, groups (Conv2dParams, tensor/ops/conv.h).
+Tensor conv2d(const Tensor& x, const Tensor& weight,
+              const std::optional<Tensor>& bias = std::nullopt, const Conv2dParams& params = {});
 
 }  // namespace marrow

@@ -149,6 +149,24 @@ using NormalizeBackwardKernel = void(double p, double eps, const Tensor& x, cons
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
                           double b);
+// Convolution geometry, resolved by the entry point (tensor/ops/conv.cpp): x (n, c, h, w),
+// weight (o, c / groups, kh, kw), y (n, o, ho, wo), all contiguous. pad_h / pad_w are the
+// top / left padding; the bottom / right padding is whatever ho / wo imply (PyTorch's
+// padding="same" puts an odd total's extra row / column there). Input row of output row r
+// and kernel row i: r * stride_h - pad_h + i * dil_h (out of range: zero).
+struct Conv2dGeometry {
+    int64_t n, c, h, w, o, kh, kw, ho, wo;
+    int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+};
+// y = conv2d(x, weight) (+ bias: (o,) contiguous, or null).
+using Conv2dKernel = void(const Conv2dGeometry&, const Tensor& x, const Tensor& weight,
+                          const Tensor* bias, const Tensor& y);
+// gx = dL/dx from gy = dL/dy (n, o, ho, wo) and the weight; gx (n, c, h, w) is overwritten.
+using Conv2dBackwardInputKernel = void(const Conv2dGeometry&, const Tensor& gy,
+                                       const Tensor& weight, const Tensor& gx);
+// gw = dL/dweight from x and gy; gw (o, c / groups, kh, kw) is overwritten.
+using Conv2dBackwardWeightKernel = void(const Conv2dGeometry&, const Tensor& x, const Tensor& gy,
+                                        const Tensor& gw);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -171,6 +189,8 @@ using SynchronizeKernel = void(int device_index);
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
     X(random, RandomKernel)                                                                \
+    X(conv2d, Conv2dKernel) X(conv2d_backward_input, Conv2dBackwardInputKernel)            \
+    X(conv2d_backward_weight, Conv2dBackwardWeightKernel)                                  \
     X(batch_norm, BatchNormKernel) X(batch_norm_backward, BatchNormBackwardKernel)           \
     X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
     X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)

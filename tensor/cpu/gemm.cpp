@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "tensor/cpu/cpu_kernels.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/gemm_reference.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/loops.h"
@@ -251,12 +252,13 @@ bool use_direct(int64_t M, int64_t N, int64_t K, Matrix am, Matrix bm) {
 }
 
 // One (M x K) @ (K x N) product into c (row stride ldc), on the calling thread; a and b are
-// packed here unless given packed (pa, pb).
+// packed here unless given packed (pa, pb); `source` (implicit GEMM) packs b's panels itself.
 template <typename T, typename B>
 void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T* b, Matrix bm,
                  T* c, int64_t ldc, T alpha, T beta, const Kernels<T>& kernels,
-                 bool allow_direct = true, Packed<T> pa = {}, Packed<T> pb = {}) {
-    if (allow_direct && !pa.base && !pb.base && use_direct<B>(M, N, K, am, bm)) {
+                 bool allow_direct = true, Packed<T> pa = {}, Packed<T> pb = {},
+                 const PanelSource<T>* source = nullptr) {
+    if (allow_direct && !source && !pa.base && !pb.base && use_direct<B>(M, N, K, am, bm)) {
         int64_t M0 = M / B::MR * B::MR, N0 = N / B::NR * B::NR;
         for (int64_t j = 0; j < N0; j += B::NR)
             for (int64_t i = 0; i < M0; i += B::MR)
@@ -282,7 +284,11 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* a, Matrix am, const T
             int64_t kc = std::min(step, K - pc);
             T beta_eff = pc == 0 ? beta : T(1);
             const T* bpack = pb.base ? pb.at(pc, jc, kc) : bbuf;
-            if (!pb.base)
+            if (source)
+                for (int64_t s = 0; s < n_slivers; ++s)
+                    source->pack(pc, kc, jc + s * B::NR, std::min(B::NR, nc - s * B::NR), B::NR,
+                                 bbuf + s * B::NR * kc);
+            else if (!pb.base)
                 for (int64_t s = 0; s < n_slivers; ++s)
                     pack_b_sliver<T, B>(b, bm, N, pc, kc, jc, nc, s, bbuf);
             for (int64_t ic = 0; ic < M; ic += B::MC) {
@@ -409,7 +415,100 @@ void gemm_batch(const Tensor& a, const Tensor& b, const Tensor& c, T alpha, T be
     }
 }
 
+// The micro-kernels of cpu_isa(), and a call of fn with them and the matching blocking.
+template <typename T, typename Fn>
+void with_isa_config(Fn&& fn) {
+    switch (cpu_isa()) {
+        case Isa::avx512:
+            return fn.template operator()<Avx512Config<T>>(
+                Kernels<T>{micro_kernel_avx512<T, false>, micro_kernel_avx512<T, true>});
+        case Isa::avx2:
+            return fn.template operator()<Avx2Config<T>>(
+                Kernels<T>{micro_kernel_avx2<T, false>, micro_kernel_avx2<T, true>});
+        case Isa::base:
+            return fn.template operator()<Avx2Config<T>>(
+                Kernels<T>{micro_kernel_base<T, false>, micro_kernel_base<T, true>});
+    }
+}
+
 }  // namespace
+
+template <typename T>
+void gemm_serial_strided(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_rs, int64_t a_cs,
+                         const T* b, int64_t b_rs, int64_t b_cs, T* c, int64_t ldc, T alpha,
+                         T beta) {
+    if (M == 0 || N == 0) return;
+    with_isa_config<T>([&]<typename B>(const Kernels<T>& kernels) {
+        if (K == 0) {
+            for (int64_t i = 0; i < M; ++i)
+                for (int64_t j = 0; j < N; ++j)
+                    c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+            return;
+        }
+        gemm_serial<T, B>(M, N, K, a, {a_rs, a_cs}, b, {b_rs, b_cs}, c, ldc, alpha, beta, kernels);
+    });
+}
+
+template <typename T>
+void gemm_serial_panels(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_rs, int64_t a_cs,
+                        const PanelSource<T>& b, T* c, int64_t ldc, T alpha, T beta) {
+    if (M == 0 || N == 0) return;
+    MARROW_CHECK(K > 0, "gemm_serial_panels: K = 0");
+    with_isa_config<T>([&]<typename B>(const Kernels<T>& kernels) {
+        gemm_serial<T, B>(M, N, K, a, {a_rs, a_cs}, nullptr, {0, 0}, c, ldc, alpha, beta, kernels,
+                          false, {}, {}, &b);
+    });
+}
+
+template <typename T>
+int64_t packed_a_size(int64_t M, int64_t K) {
+    int64_t size = 0;
+    with_isa_config<T>([&]<typename B>(const Kernels<T>&) { size = whole_size<B>(M, K, true); });
+    return size;
+}
+
+template <typename T>
+PackedA<T> pack_a_once(int64_t M, int64_t K, const T* a, int64_t a_rs, int64_t a_cs, T* dst) {
+    PackedA<T> out{dst, M, K, 0};
+    with_isa_config<T>([&]<typename B>(const Kernels<T>&) {
+        int64_t slivers = (M + B::MR - 1) / B::MR;
+        out.ld = slivers * B::MR;
+#pragma omp parallel if (M * K >= kParallelGrain * 4)
+        {
+            int t = omp_get_thread_num(), team = omp_get_num_threads();
+            pack_whole<T, B>(true, a, {a_rs, a_cs}, M, K, slivers * t / team,
+                             slivers * (t + 1) / team, dst);
+        }
+    });
+    return out;
+}
+
+template <typename T>
+void gemm_serial_packed_a(const PackedA<T>& a, int64_t N, const T* b, int64_t b_rs,
+                          int64_t b_cs, const PanelSource<T>* source, T* c, int64_t ldc, T alpha,
+                          T beta) {
+    if (a.rows == 0 || N == 0) return;
+    MARROW_CHECK(a.depth > 0, "gemm_serial_packed_a: K = 0");
+    with_isa_config<T>([&]<typename B>(const Kernels<T>& kernels) {
+        MARROW_CHECK(a.ld == (a.rows + B::MR - 1) / B::MR * B::MR,
+                     "gemm_serial_packed_a: A was packed for another micro-kernel");
+        gemm_serial<T, B>(a.rows, N, a.depth, nullptr, {0, 0}, b, {b_rs, b_cs}, c, ldc, alpha,
+                          beta, kernels, false, Packed<T>{a.data, a.ld, 0}, {}, source);
+    });
+}
+
+#define MARROW_GEMM_SERIAL(T)                                                                    \
+    template void gemm_serial_strided<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, \
+                                         const T*, int64_t, int64_t, T*, int64_t, T, T);        \
+    template void gemm_serial_panels<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t,  \
+                                        const PanelSource<T>&, T*, int64_t, T, T);       \
+    template int64_t packed_a_size<T>(int64_t, int64_t);                                       \
+    template PackedA<T> pack_a_once<T>(int64_t, int64_t, const T*, int64_t, int64_t, T*);      \
+    template void gemm_serial_packed_a<T>(const PackedA<T>&, int64_t, const T*, int64_t,        \
+                                          int64_t, const PanelSource<T>*, T*, int64_t, T, T);
+MARROW_GEMM_SERIAL(float)
+MARROW_GEMM_SERIAL(double)
+#undef MARROW_GEMM_SERIAL
 
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
     visit_float(a.dtype(), "gemm", [&]<typename T>() {

@@ -76,6 +76,7 @@ std::vector<OpCase> build() {
     cases::add_softmax(list);
     cases::add_shape(list);
     cases::add_index(list);
+    cases::add_conv(list);
     cases::add_norm(list);
     cases::add_pool(list);
     std::set<std::string> names, bench_names;
@@ -141,8 +142,8 @@ const std::vector<std::string>& required_differentiable_ops() {
         "chunk",        "split",     "cat",         "stack",     "pad",     "flip",
         "index_select", "gather",    "scatter_add", "embedding", "topk",    "sort",
         "clone",        "contiguous",
-        // issue 12 (ResNets): batch norm, pooling, dropout, normalize
-        "batch_norm",
+        // issue 12 (ResNets): convolution, batch norm, pooling, dropout, normalize
+        "conv2d", "batch_norm",
         "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize"};
     return ops;
 }

@@ -188,6 +188,21 @@ CASES = {
     "normalize_p3_dim0": lambda x: F.normalize(x, 3, 0, 1e-6),
     "normalize_p3_dim0_composed": lambda x: x / torch.linalg.vector_norm(x, 3, 0, keepdim=True).clamp_min(1e-6),
     "normalize_p1_last": lambda x: F.normalize(x, 1, -1, 1e-6),
+    "conv2d": lambda x, w, b: F.conv2d(x, w, b, 1, 1),
+    "conv2d_gemm_stride2": lambda x, w: F.conv2d(x, w, None, 2, 1),
+    "conv2d_dilated": lambda x, w, b: F.conv2d(x, w, b, 1, (2, 1), 2),
+    "conv2d_groups": lambda x, w, b: F.conv2d(x, w, b, 1, 1, 1, 2),
+    "conv2d_depthwise": lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, 1, 4),
+    "conv2d_grouped_direct": lambda x, w: F.conv2d(x, w, None, (2, 1), (0, 1), 1, 3),
+    "conv2d_unbatched": lambda x, w, b: F.conv2d(x, w, b),
+    "conv2d_same": lambda x, w: F.conv2d(x, w, None, 1, "same", (1, 2)),
+    "conv2d_same_direct": lambda x, w: F.conv2d(x, w, None, 1, "same", 1, 2),
+    "conv2d_nonsquare": lambda x, w: F.conv2d(x, w, None, (2, 1), (0, 2)),
+    "conv2d_1x1": lambda x, w, b: F.conv2d(x, w, b),
+    "conv2d_r18_stem": lambda x, w: F.conv2d(x, w, None, 2, 3),
+    "conv2d_r18_3x3": lambda x, w: F.conv2d(x, w, None, 1, 1),
+    "conv2d_r18_3x3s2": lambda x, w: F.conv2d(x, w, None, 2, 1),
+    "conv2d_r18_1x1s2": lambda x, w: F.conv2d(x, w, None, 2, 0),
 }
 
 

@@ -81,6 +81,7 @@ void add_gemm(std::vector<OpCase>& list);
 void add_softmax(std::vector<OpCase>& list);
 void add_shape(std::vector<OpCase>& list);
 void add_index(std::vector<OpCase>& list);
+void add_conv(std::vector<OpCase>& list);
 void add_norm(std::vector<OpCase>& list);
 void add_pool(std::vector<OpCase>& list);
 

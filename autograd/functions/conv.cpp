@@ -1,0 +1,45 @@
+// conv2d with its backward (torch.nn.functional.conv2d; PyTorch's convolution_backward).
+#include "tensor/ops/conv.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+
+namespace marrow {
+
+using autograd::Grads;
+using autograd::needs_grad;
+using autograd::NeedsGrad;
+using autograd::record;
+using autograd::save_if;
+using autograd::SavedTensor;
+
+// y[n, o, r, s] = b[o] + sum_{ci, i, j} w[o, ci, i, j] x[n, c(o, ci), r sh - ph + i dh,
+// s sw - pw + j dw] is linear in each of x, w, b, so with g = dL/dy:
+//   dL/dx[n, c, ih, iw] = sum over every (o, r, s, i, j) whose tap reads (ih, iw) of
+//                         w[o, ci, i, j] g[n, o, r, s]      (the transposed convolution of g)
+//   dL/dw[o, ci, i, j]  = sum_{n, r, s} g[n, o, r, s] x[n, c, r sh - ph + i dh, ...]
+//                         (the correlation of x with g)
+//   dL/db[o]            = sum_{n, r, s} g[n, o, r, s]
+// Each is computed only when needed: dx reads only w, dw only x, so x is saved only for dw
+// (a frozen layer keeps no activation) and w only for dx (the first layer, on images, runs
+// no input-gradient kernel).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias,
+              const Conv2dParams& params) {
+    SavedTensor sx = save_if(needs_grad(weight), x, "conv2d");
+    SavedTensor sw = save_if(needs_grad(x), weight, "conv2d");
+    Shape x_shape = x.shape(), w_shape = weight.shape();
+    std::vector<Tensor> inputs{x, weight};
+    if (bias) inputs.push_back(*bias);
+    return record("conv2d", inputs, op::conv2d(x, weight, bias, params),
+                  [=](const Grads& g, const NeedsGrad& needs) {
+                      Grads out(needs.size());
+                      if (needs[0])
+                          out[0] = op::conv2d_backward_input(*g[0], sw.get(), x_shape, params);
+                      if (needs[1])
+                          out[1] = op::conv2d_backward_weight(sx.get(), *g[0], w_shape, params);
+                      if (needs.size() > 2 && needs[2])
+                          out[2] = x_shape.size() == 4 ? sum(*g[0], {0, 2, 3}) : sum(*g[0], {1, 2});
+                      return out;
+                  });
+}
+
+}  // namespace marrow

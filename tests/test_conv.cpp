@@ -1,0 +1,173 @@
+// conv2d: the CPU kernels (implicit GEMM and direct paths, tensor/cpu/conv.cpp) against the
+// readable loops (tensor/cpu/conv_reference.h) across tile and block edges, threads and
+// ISAs (ctest runs this per ISA and on one thread); gradients computed only where needed;
+// PyTorch's argument errors.
+#include <doctest/doctest.h>
+
+#include "autograd/node.h"
+#include "marrow.h"
+#include "tensor/cpu/conv_reference.h"
+#include "tensor/cpu/cpu_kernels.h"
+#include "tensor/dispatch.h"
+#include "tensor/ops/conv.h"
+#include "tests/compare.h"
+#include "tests/cpu_isa.h"
+
+using namespace marrow;
+
+namespace {
+
+struct Geo {
+    Shape x, w;
+    Conv2dParams p;
+};
+
+template <typename T>
+void check_against_reference(const Geo& geo, DType dtype) {
+    CAPTURE(geo.x);
+    CAPTURE(geo.w);
+    CAPTURE(geo.p.stride);
+    CAPTURE(geo.p.padding);
+    CAPTURE(geo.p.dilation);
+    CAPTURE(geo.p.groups);
+    Conv2dGeometry g = op::conv2d_geometry(geo.x, geo.w, geo.p);
+    Generator gen(uint64_t(g.n * 1000 + g.c * 100 + g.o));
+    Tensor x = randn(geo.x, dtype, Device::cpu(), gen), w = randn(geo.w, dtype, Device::cpu(), gen);
+    Tensor b = randn({g.o}, dtype, Device::cpu(), gen);
+    Tensor y = op::conv2d(x, w, b, geo.p);
+    Tensor gy = randn(y.shape(), dtype, Device::cpu(), gen);
+    Tensor y_ref = zeros(y.shape(), dtype), gx_ref = zeros(geo.x, dtype),
+           gw_ref = zeros(geo.w, dtype);
+    cpu::conv2d_reference<T>(g, x.data<T>(), w.data<T>(), b.data<T>(), y_ref.data<T>());
+    cpu::conv2d_backward_input_reference<T>(g, gy.data<T>(), w.data<T>(), gx_ref.data<T>());
+    cpu::conv2d_backward_weight_reference<T>(g, x.data<T>(), gy.data<T>(), gw_ref.data<T>());
+    test::Tolerance tol = test::tolerance(test::TolClass::matmul_deep, dtype);
+    for (auto [name, ours, ref] :
+         {std::tuple{"forward", y, y_ref},
+          std::tuple{"input gradient", op::conv2d_backward_input(gy, w, geo.x, geo.p), gx_ref},
+          std::tuple{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p), gw_ref}}) {
+        test::Comparison c = test::compare(ours, ref, tol);
+        INFO(name, ": ", c.detail);
+        CHECK(c.ok);
+    }
+}
+
+Conv2dParams params(std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                    std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1) {
+    return {stride, padding, dilation, groups, false};
+}
+
+}  // namespace
+
+TEST_CASE("conv2d CPU kernels match the reference loops") {
+    if (!test::cpu_isa_available()) return;
+    Conv2dParams same{{1, 1}, {0, 0}, {1, 2}, 1, true};
+    std::vector<Geo> geos = {
+        // implicit GEMM: 12-row edges (Og = 13, 16, 70), NR-wide pixel panels across output
+        // rows and images (batches of images under 256 output pixels), K slices past 512
+        // (Kc = 576), stride / padding / dilation per axis
+        {{3, 5, 11, 10}, {16, 5, 3, 3}, params({1, 1}, {1, 1})},
+        {{2, 3, 20, 19}, {13, 3, 7, 7}, params({2, 2}, {3, 3})},
+        {{2, 64, 6, 6}, {16, 64, 3, 3}, params({1, 1}, {1, 1})},
+        {{5, 3, 30, 40}, {70, 3, 3, 3}, params({1, 1}, {1, 1})},
+        {{2, 6, 9, 8}, {16, 3, 3, 2}, params({1, 2}, {2, 0}, {2, 1}, 2)},
+        {{2, 4, 9, 10}, {8, 4, 4, 3}, same},
+        // input-gradient blocks of 227 columns that end inside an image (Kc = 1152)
+        {{4, 128, 18, 18}, {8, 128, 3, 3}, params({1, 1}, {1, 1})},
+        // fewer images than threads: products split along pixels / channels / rows
+        {{1, 4, 9, 9}, {24, 4, 3, 3}, params({2, 2}, {1, 1})},
+        {{1, 2, 7, 7}, {8, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 2)},
+        // 1x1: a plain GEMM (stride 1) and the downsample form (stride 2)
+        {{3, 40, 6, 6}, {70, 40, 1, 1}, params({1, 1}, {0, 0})},
+        {{2, 16, 7, 7}, {33, 16, 1, 1}, params({2, 2}, {0, 0})},
+        // direct: depthwise, and groups of 4 output channels
+        {{2, 8, 7, 7}, {8, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 8)},
+        {{3, 6, 8, 9}, {12, 2, 3, 3}, params({2, 1}, {1, 2}, {1, 2}, 3)},
+        {{2, 4, 5, 5}, {4, 1, 2, 2}, {{1, 1}, {0, 0}, {1, 1}, 4, true}},
+    };
+    for (const Geo& geo : geos) {
+        check_against_reference<float>(geo, DType::f32);
+        check_against_reference<double>(geo, DType::f64);
+    }
+}
+
+namespace {
+
+int g_input_grads = 0, g_weight_grads = 0;
+void counting_input(const Conv2dGeometry& g, const Tensor& gy, const Tensor& w, const Tensor& gx) {
+    ++g_input_grads;
+    cpu::conv2d_backward_input(g, gy, w, gx);
+}
+void counting_weight(const Conv2dGeometry& g, const Tensor& x, const Tensor& gy, const Tensor& gw) {
+    ++g_weight_grads;
+    cpu::conv2d_backward_weight(g, x, gy, gw);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d computes only the gradients that are needed") {
+    ensure_backends();
+    register_kernel<OpId::conv2d_backward_input>(DeviceType::cpu, counting_input);
+    register_kernel<OpId::conv2d_backward_weight>(DeviceType::cpu, counting_weight);
+    g_input_grads = g_weight_grads = 0;
+    Tensor images = randn({2, 3, 6, 6}), w = randn({8, 3, 3, 3}).requires_grad_();
+    SUBCASE("first layer on images: weight gradient only") {
+        conv2d(images, w, std::nullopt, params({1, 1}, {1, 1})).sum().backward();
+        CHECK(g_input_grads == 0);
+        CHECK(g_weight_grads == 1);
+    }
+    SUBCASE("frozen layer: input gradient only, and no saved activation") {
+        Tensor x = randn({2, 3, 6, 6}).requires_grad_(), frozen = randn({8, 3, 3, 3});
+        Tensor b = randn({8}).requires_grad_();
+        int64_t before = autograd::saved_tensor_bytes();
+        Tensor y = conv2d(x, frozen, b);
+        CHECK(autograd::saved_tensor_bytes() - before == frozen.numel() * 4);  // the weight only
+        y.sum().backward();
+        CHECK(g_input_grads == 1);
+        CHECK(g_weight_grads == 0);
+        CHECK(allclose(b.grad(), full({8}, 2.0 * 4 * 4)));  // 2 images x 4 x 4 outputs
+    }
+    register_kernel<OpId::conv2d_backward_input>(DeviceType::cpu, cpu::conv2d_backward_input);
+    register_kernel<OpId::conv2d_backward_weight>(DeviceType::cpu, cpu::conv2d_backward_weight);
+}
+
+TEST_CASE("conv2d argument errors name the op and the shapes, as PyTorch's do") {
+    Tensor x = randn({2, 4, 8, 8}), w = randn({6, 4, 3, 3});
+    CHECK_THROWS_WITH_AS(conv2d(randn({4, 8}), w), doctest::Contains("conv2d: expected 3D"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3})), doctest::Contains("4-dimensional weight"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 3, 3, 3})),
+                         doctest::Contains("to have 3 channels, but got 4 channels"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, randn({5})),
+                         doctest::Contains("expected bias to be 1-dimensional with 6 elements"),
+                         Error);
+    CHECK_THROWS_WITH_AS(
+        conv2d(x, randn({6, 1, 3, 3}), std::nullopt, params({1, 1}, {0, 0}, {1, 1}, 4)),
+        doctest::Contains("expected weight to be divisible by 4"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({0, 1}, {0, 0})),
+                         doctest::Contains("non-positive stride"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({1, 1}, {-1, 0})),
+                         doctest::Contains("negative padding"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({1, 1}, {0, 0}, {0, 1})),
+                         doctest::Contains("dilation should be greater than zero"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, params({1, 1}, {0, 0}, {1, 1}, 0)),
+                         doctest::Contains("non-positive groups"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, w, std::nullopt, {{2, 1}, {0, 0}, {1, 1}, 1, true}),
+                         doctest::Contains("padding='same' is not supported for strided"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(randn({1, 4, 2, 8}), w),
+                         doctest::Contains("Kernel size can't be greater than actual input size"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3, 3}, DType::f64)), doctest::Contains("conv2d"),
+                         Error);
+}
+
+TEST_CASE("conv2d output shapes follow PyTorch") {
+    Tensor x = randn({2, 3, 10, 9});
+    CHECK(conv2d(x, randn({5, 3, 3, 3})).shape() == Shape{2, 5, 8, 7});
+    CHECK(conv2d(x, randn({5, 3, 3, 3}), std::nullopt, params({2, 3}, {1, 2})).shape() ==
+          Shape{2, 5, 5, 4});
+    CHECK(conv2d(x, randn({5, 3, 4, 2}), std::nullopt, {{1, 1}, {0, 0}, {2, 3}, 1, true}).shape() ==
+          Shape{2, 5, 10, 9});
+    CHECK(conv2d(randn({3, 10, 9}), randn({5, 3, 3, 3})).shape() == Shape{5, 8, 7});
+    CHECK(conv2d(randn({0, 3, 10, 9}), randn({5, 3, 3, 3})).shape() == Shape{0, 5, 8, 7});
+}
