@@ -15,7 +15,9 @@ splitmix64 of (fnv1a64(key) + i * golden ratio) gives u_i in [0, 1); then
 The C++ test implements the same formula from this description, builds a StateDict under
 torchvision's keys and loads it by key into marrow's model.
 
-Per model <m> (resnet18, resnet50), float32, input x (2, 3, 64, 64), target (2):
+Per model <m> (resnet18, resnet50), in float64 (a batch of 2 makes batch-norm's backward
+ill-conditioned: torch's own float32 and float64 input gradients of ResNet-50 differ by an
+nmse of 1.6e-4, so gradients are compared in float64), input x (2, 3, 64, 64), target (2):
   <m>/x, <m>/target
   <m>/logits.train      train mode (batch statistics), before any update
   <m>/loss              cross_entropy(logits.train, target)
@@ -25,6 +27,7 @@ Per model <m> (resnet18, resnet50), float32, input x (2, 3, 64, 64), target (2):
   <m>/logits.eval       eval mode after that train-mode forward (running stats updated once)
   <m>/sgd_losses        (5,) the losses of 5 steps of SGD(lr 0.001, momentum 0.9, wd 1e-4),
                         starting again from the formula's weights, train mode, same batch
+  <m>/logits.train.f32  the train-mode logits of the float32 model (the everyday dtype)
   <m>/keys              metadata "keys.<m>": torchvision's state_dict keys in order (JSON)
 
 Run with Debian's python3-torch and torchvision:  /usr/bin/python3 gen_resnet.py OUT.safetensors
@@ -79,22 +82,29 @@ def formula(key, shape):
         v = 1 + 0.2 * (2 * u - 1)
     else:  # bn bias
         v = 0.1 * (2 * u - 1)
-    return torch.tensor(v, dtype=torch.float32).reshape(shape)
+    # Rounded to float32 first: the float64 model starts from the float32 weights exactly.
+    return torch.tensor(v, dtype=torch.float32).double().reshape(shape)
 
 
 def load_formula(model):
     sd = model.state_dict()
-    model.load_state_dict({k: formula(k, tuple(v.shape)) for k, v in sd.items()})
+    model.load_state_dict({k: formula(k, tuple(v.shape)).to(v.dtype) for k, v in sd.items()})
 
 
 def main(out):
     torch.manual_seed(0)
     tensors, meta = {}, {}
     for name in ["resnet18", "resnet50"]:
-        model = getattr(torchvision.models, name)(num_classes=1000)
-        load_formula(model)
         gen = torch.Generator().manual_seed(1)
         x = torch.randn(2, 3, 64, 64, generator=gen)
+        model = getattr(torchvision.models, name)(num_classes=1000)
+        load_formula(model)
+        model.train()
+        with torch.no_grad():
+            tensors[f"{name}/logits.train.f32"] = model(x)
+        model = model.double()
+        load_formula(model)
+        x = x.double()
         target = torch.tensor([3, 917])
         model.train()
         xg = x.clone().requires_grad_()
@@ -111,7 +121,7 @@ def main(out):
             g = param.grad.reshape(-1).double()
             tensors[p + "grad_stats/" + key] = torch.stack([g.sum(), g.abs().sum()])
             idx = (torch.arange(SAMPLES, dtype=torch.int64) * 7919) % g.numel()
-            tensors[p + "grad_sample/" + key] = g[idx].float()
+            tensors[p + "grad_sample/" + key] = g[idx]
         model.eval()
         with torch.no_grad():
             tensors[p + "logits.eval"] = model(x)

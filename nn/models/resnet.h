@@ -1,0 +1,95 @@
+// ResNet-18/34/50/101/152 with torchvision's exact structure and state_dict keys (v1.5: the
+// Bottleneck's stride sits on its 3x3 conv), so torchvision checkpoints load by key:
+//
+//   auto model = nn::models::resnet50({.num_classes = 1000});
+//   model->load_state_dict(nn::load_state_dict_file("resnet50.safetensors"));
+//   model->set_fc(std::make_shared<nn::Identity>());   // 2048-d features (DINO, DinoBloom)
+//
+// Initialization as torchvision: convs kaiming_normal_(fan_out, relu), norms weight 1 bias 0,
+// fc Linear's default; zero_init_residual zeroes the last BN weight of every block (the
+// SimCLR/Goyal et al. trick). Input (N, 3, H, W) -> (N, num_classes), any H, W >= 32 or so
+// (the adaptive average pool absorbs the size: 144 x 144 cell crops give a 5 x 5 map).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nn/conv_layers.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+#include "nn/norm_layers.h"
+
+namespace marrow::nn::models {
+
+struct ResNetOptions {
+    int64_t num_classes = 1000;
+    bool zero_init_residual = false;
+    int64_t groups = 1;           // ResNeXt: 32
+    int64_t width_per_group = 64;  // ResNeXt: 4; wide ResNet: 128
+    Generator* generator = nullptr;  // initialization draws (default: the default generator)
+};
+
+// conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut (downsample when the shape changes), ReLU.
+// Keys: conv1, bn1, conv2, bn2, downsample.0 (1x1 conv), downsample.1 (BN).
+class BasicBlock : public Layer {
+public:
+    static constexpr int64_t expansion = 1;
+    BasicBlock(int64_t inplanes, int64_t planes, int64_t stride,
+               std::shared_ptr<Sequential> downsample, const ResNetOptions& o);
+    Tensor forward(const Tensor& x) override;
+    void zero_init_last_bn();
+
+private:
+    std::shared_ptr<Conv2d> conv1_, conv2_;
+    std::shared_ptr<BatchNorm2d> bn1_, bn2_;
+    std::shared_ptr<Sequential> downsample_;
+};
+
+// conv1x1-BN-ReLU-conv3x3(stride)-BN-ReLU-conv1x1-BN (x4 channels), shortcut, ReLU.
+class Bottleneck : public Layer {
+public:
+    static constexpr int64_t expansion = 4;
+    Bottleneck(int64_t inplanes, int64_t planes, int64_t stride,
+               std::shared_ptr<Sequential> downsample, const ResNetOptions& o);
+    Tensor forward(const Tensor& x) override;
+    void zero_init_last_bn();
+
+private:
+    std::shared_ptr<Conv2d> conv1_, conv2_, conv3_;
+    std::shared_ptr<BatchNorm2d> bn1_, bn2_, bn3_;
+    std::shared_ptr<Sequential> downsample_;
+};
+
+enum class BlockKind { basic, bottleneck };
+
+class ResNet : public Layer {
+public:
+    // layers: blocks per stage, e.g. {2, 2, 2, 2} (ResNet-18), {3, 4, 6, 3} (34 and 50).
+    ResNet(BlockKind block, std::vector<int64_t> layers, const ResNetOptions& o);
+    Tensor forward(const Tensor& x) override;
+    // The pooled features before fc: (N, 512) or (N, 2048).
+    Tensor features(const Tensor& x);
+    // Replaces the classifier (nn.Identity for a feature extractor, a new Linear for another
+    // number of classes); its keys become "fc.*" (none for Identity).
+    void set_fc(std::shared_ptr<Layer> fc);
+    int64_t feature_dim() const { return feature_dim_; }
+
+private:
+    std::shared_ptr<Sequential> make_stage(BlockKind block, int64_t planes, int64_t blocks,
+                                           int64_t stride, const ResNetOptions& o);
+    int64_t inplanes_ = 64, feature_dim_ = 0;
+    std::shared_ptr<Conv2d> conv1_;
+    std::shared_ptr<BatchNorm2d> bn1_;
+    std::shared_ptr<MaxPool2d> maxpool_;
+    std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
+    std::shared_ptr<AdaptiveAvgPool2d> avgpool_;
+    std::shared_ptr<Layer> fc_;
+};
+
+std::shared_ptr<ResNet> resnet18(const ResNetOptions& o = {});
+std::shared_ptr<ResNet> resnet34(const ResNetOptions& o = {});
+std::shared_ptr<ResNet> resnet50(const ResNetOptions& o = {});
+std::shared_ptr<ResNet> resnet101(const ResNetOptions& o = {});
+std::shared_ptr<ResNet> resnet152(const ResNetOptions& o = {});
+
+}  // namespace marrow::nn::models
