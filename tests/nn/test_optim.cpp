@@ -80,7 +80,7 @@ TEST_CASE("SGD: a parameter without a gradient is skipped and gets no state") {
 
 TEST_CASE("SGD: option and parameter errors") {
     Tensor p = zeros({2}).requires_grad_();
-    CHECK_THROWS_WITH_AS(nn::SGD({}, {}), doctest::Contains("empty parameter list"), Error);
+    CHECK_THROWS_WITH_AS(nn::SGD(std::vector<Tensor>{}, {}), doctest::Contains("empty parameter list"), Error);
     CHECK_THROWS_WITH_AS(nn::SGD({p}, {.lr = -1}), doctest::Contains("learning rate -1"), Error);
     CHECK_THROWS_WITH_AS(nn::SGD({p}, {.momentum = -0.5}), doctest::Contains("momentum -0.5"),
                          Error);
