@@ -38,12 +38,12 @@ namespace marrow::nn {
 // A parameter group as the caller hands it in: its own lr / weight_decay, or the optimizer's
 // defaults when unset (torch.optim's param_groups).
 struct ParamGroup {
-    std::vector<Tensor> params;
-    std::optional<double> lr;
-    std::optional<double> weight_decay;
+    std::vector<Tensor> params = {};
+    std::optional<double> lr = std::nullopt;
+    std::optional<double> weight_decay = std::nullopt;
     // LARS / LARC only: whether the trust ratio applies (false: plain momentum SGD for this
     // group, as SimCLR does for biases and batch-norm parameters). Other optimizers ignore it.
-    std::optional<bool> layer_adaptation;
+    std::optional<bool> layer_adaptation = std::nullopt;
 };
 
 // A group once its defaults are filled in. lr and weight_decay are read at every step, so
