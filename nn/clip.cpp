@@ -29,8 +29,9 @@ Tensor vector_norm(const Tensor& x, double norm_type) {
 
 Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type,
                        bool error_if_nonfinite) {
-    MARROW_CHECK(norm_type >= 0 && !std::isnan(norm_type) && !(std::isinf(norm_type) && norm_type < 0),
-                 "clip_grad_norm_: norm_type must be >= 0 or infinity, got {}", norm_type);
+    MARROW_CHECK(
+        norm_type >= 0 && !std::isnan(norm_type) && !(std::isinf(norm_type) && norm_type < 0),
+        "clip_grad_norm_: norm_type must be >= 0 or infinity, got {}", norm_type);
     autograd::NoGradGuard no_grad;
     std::vector<Tensor> grads = grads_of(params);
     if (grads.empty()) return scalar_tensor(0.0);
@@ -58,8 +59,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-    MARROW_CHECK(clip_value >= 0, "clip_grad_value_: clip_value must be >= 0, got {}",
-                 clip_value);
+    MARROW_CHECK(clip_value >= 0, "clip_grad_value_: clip_value must be >= 0, got {}", clip_value);
     autograd::NoGradGuard no_grad;
     for (const Tensor& g : grads_of(params)) copy_(g, clamp(g, -clip_value, clip_value));
 }

@@ -14,8 +14,7 @@ LARS::LARS(std::vector<ParamGroup> groups, LARSOptions options)
     : Optimizer(std::move(groups), "LARS", options.lr, options.weight_decay), options_(options) {
     MARROW_CHECK(options.lr >= 0, "LARS: invalid learning rate {}", options.lr);
     MARROW_CHECK(options.momentum >= 0, "LARS: invalid momentum {}", options.momentum);
-    MARROW_CHECK(options.weight_decay >= 0, "LARS: invalid weight_decay {}",
-                 options.weight_decay);
+    MARROW_CHECK(options.weight_decay >= 0, "LARS: invalid weight_decay {}", options.weight_decay);
     MARROW_CHECK(options.eta > 0, "LARS: invalid eta {} (the trust coefficient must be > 0)",
                  options.eta);
 }
@@ -30,8 +29,8 @@ void LARS::step() {
         Tensor scaled = group.lr * g;
         if (group.layer_adaptation) {
             Tensor wn = norm(w), gn = norm(g);
-            Tensor trust = where(logical_and(gt(wn, 0.0), gt(gn, 0.0)), o.eta * wn / gn,
-                                 ones_like(wn));
+            Tensor trust =
+                where(logical_and(gt(wn, 0.0), gt(gn, 0.0)), o.eta * wn / gn, ones_like(wn));
             scaled = scaled * trust;
         }
         auto& st = state_[i];

@@ -81,8 +81,7 @@ std::map<std::string, Tensor> Optimizer::state() const {
     for (size_t i = 0; i < state_.size(); ++i)
         for (const auto& [key, t] : state_[i]) out.emplace(fmt::format("{}.{}", i, key), t);
     for (size_t g = 0; g < groups_.size(); ++g) {
-        out.emplace(fmt::format("param_groups.{}.lr", g),
-                    scalar_tensor(groups_[g].lr, DType::f64));
+        out.emplace(fmt::format("param_groups.{}.lr", g), scalar_tensor(groups_[g].lr, DType::f64));
         out.emplace(fmt::format("param_groups.{}.weight_decay", g),
                     scalar_tensor(groups_[g].weight_decay, DType::f64));
     }
@@ -125,8 +124,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
             used.insert(key);
             if (n == "step") {
                 MARROW_CHECK(t.numel() == 1 && !is_floating(t.dtype()) && t.dtype() != DType::b8,
-                             "{}.load_state: \"{}\" must be one integer, got {} of shape {}",
-                             name_, key, t.dtype(), t.shape());
+                             "{}.load_state: \"{}\" must be one integer, got {} of shape {}", name_,
+                             key, t.dtype(), t.shape());
                 restored[i].emplace(n, clone(reshape(to(to(t, Device::cpu()), DType::i64), {})));
                 continue;
             }
@@ -134,7 +133,8 @@ void Optimizer::load_state(const std::map<std::string, Tensor>& state) {
                          "{}.load_state: \"{}\" has shape {} ({}), but parameter {} has shape {} "
                          "({})",
                          name_, key, t.shape(), t.dtype(), i, p.shape(), p.dtype());
-            restored[i].emplace(n, clone(to(t, p.device())));  // a copy: the caller's tensor stays its own
+            restored[i].emplace(
+                n, clone(to(t, p.device())));  // a copy: the caller's tensor stays its own
         }
     }
     for (const auto& [key, t] : state)

@@ -25,7 +25,8 @@ double linspace_at(double start, double stop, int64_t num, int64_t i) {
 
 // DINO's cosine part: final + 0.5 (base - final)(1 + cos(pi i / L)), in numpy's order.
 double cosine_at(double base, double final, int64_t i, int64_t length) {
-    return final + 0.5 * (base - final) * (1 + std::cos(std::numbers::pi * double(i) / double(length)));
+    return final +
+           0.5 * (base - final) * (1 + std::cos(std::numbers::pi * double(i) / double(length)));
 }
 
 const Tensor& entry(const std::map<std::string, Tensor>& state, const std::string& key,
@@ -48,8 +49,8 @@ std::vector<double> cosine_scheduler(double base_value, double final_value, int6
                  epochs, niter_per_ep, warmup_epochs);
     int64_t total = epochs * niter_per_ep, warmup = warmup_epochs * niter_per_ep;
     MARROW_CHECK(warmup <= total,
-                 "cosine_scheduler: {} warm-up iterations exceed the {} iterations in all",
-                 warmup, total);
+                 "cosine_scheduler: {} warm-up iterations exceed the {} iterations in all", warmup,
+                 total);
     std::vector<double> out;
     out.reserve(size_t(total));
     for (int64_t i = 0; i < warmup; ++i)
@@ -125,8 +126,7 @@ void Scheduler::apply() {
         double value = options_.relative ? v * bases_[k] : v;
         OptimizerGroup& group = optimizer_.param_groups()[options_.groups[k]];
         MARROW_CHECK(value >= 0, "Scheduler: iteration {} gives {} a negative {} ({})", it_,
-                     optimizer_.name(), options_.hyper == Hyper::lr ? "lr" : "weight_decay",
-                     value);
+                     optimizer_.name(), options_.hyper == Hyper::lr ? "lr" : "weight_decay", value);
         (options_.hyper == Hyper::lr ? group.lr : group.weight_decay) = value;
     }
 }
@@ -153,8 +153,7 @@ void Scheduler::load_state(const std::map<std::string, Tensor>& state) {
     size_t expected = 1;
     if (options_.relative) {
         for (size_t k = 0; k < bases.size(); ++k)
-            bases[k] =
-                entry(state, fmt::format("base.{}", options_.groups[k]), "Scheduler").item();
+            bases[k] = entry(state, fmt::format("base.{}", options_.groups[k]), "Scheduler").item();
         expected += bases.size();
     }
     MARROW_CHECK(state.size() == expected,
@@ -188,7 +187,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
 bool ReduceLROnPlateau::is_better(double a) const {
     const PlateauOptions& o = options_;
     bool rel = o.threshold_mode == ThresholdMode::rel;
-    if (o.mode == PlateauMode::min) return rel ? a < best_ * (1 - o.threshold) : a < best_ - o.threshold;
+    if (o.mode == PlateauMode::min)
+        return rel ? a < best_ * (1 - o.threshold) : a < best_ - o.threshold;
     return rel ? a > best_ * (o.threshold + 1) : a > best_ + o.threshold;
 }
 

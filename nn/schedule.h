@@ -9,7 +9,8 @@
 //   nn::Scheduler wd_sched(opt, std::make_shared<nn::WarmupCosine>(0.04, 0.4, total),
 //                          {.hyper = nn::Hyper::weight_decay, .groups = {0}});
 //   nn::WarmupCosine momentum(0.996, 1.0, total);
-//   for (it ...) { ...; opt.step(); lr_sched.step(); wd_sched.step(); ema.update(momentum.at(it)); }
+//   for (it ...) { ...; opt.step(); lr_sched.step(); wd_sched.step(); ema.update(momentum.at(it));
+//   }
 //
 // As in torch.optim.lr_scheduler, constructing a Scheduler applies the value of iteration 0,
 // and step() (called after opt.step()) moves to the next iteration and applies it.

@@ -5,9 +5,9 @@
 // StepLR / MultiStepLR / ReduceLROnPlateau, clip_grad_norm_ / clip_grad_value_ and DINO's
 // clip_gradients. The cases and their options are read from the fixture's metadata.
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <cmath>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "autograd/ops.h"
@@ -33,9 +33,10 @@ const SafetensorsFile& fixture() {
 const Tensor& get(const std::string& key) {
     auto it = fixture().tensors.find(key);
     if (it == fixture().tensors.end())
-        fail("optim golden fixture has no \"{}\": regenerate it with "
-             "tests/golden/gen/gen_optim.py",
-             key);
+        fail(
+            "optim golden fixture has no \"{}\": regenerate it with "
+            "tests/golden/gen/gen_optim.py",
+            key);
     return it->second;
 }
 
@@ -84,30 +85,36 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const json& c, std::vector<nn::Par
         bool amsgrad = d.value("amsgrad", false), maximize = d.value("maximize", false);
         if (kind == "adam")
             return std::make_unique<nn::Adam>(
-                std::move(groups),
-                nn::AdamOptions{.lr = d["lr"].get<double>(), .beta1 = beta1, .beta2 = beta2,
-                                .eps = opt(d, "eps", 1e-8),
-                                .weight_decay = opt(d, "weight_decay", 0),
-                                .amsgrad = amsgrad, .maximize = maximize});
+                std::move(groups), nn::AdamOptions{.lr = d["lr"].get<double>(),
+                                                   .beta1 = beta1,
+                                                   .beta2 = beta2,
+                                                   .eps = opt(d, "eps", 1e-8),
+                                                   .weight_decay = opt(d, "weight_decay", 0),
+                                                   .amsgrad = amsgrad,
+                                                   .maximize = maximize});
         return std::make_unique<nn::AdamW>(
-            std::move(groups),
-            nn::AdamWOptions{.lr = d["lr"].get<double>(), .beta1 = beta1, .beta2 = beta2,
-                             .eps = opt(d, "eps", 1e-8),
-                             .weight_decay = opt(d, "weight_decay", 1e-2),
-                             .amsgrad = amsgrad, .maximize = maximize});
+            std::move(groups), nn::AdamWOptions{.lr = d["lr"].get<double>(),
+                                                .beta1 = beta1,
+                                                .beta2 = beta2,
+                                                .eps = opt(d, "eps", 1e-8),
+                                                .weight_decay = opt(d, "weight_decay", 1e-2),
+                                                .amsgrad = amsgrad,
+                                                .maximize = maximize});
     }
     REQUIRE(kind == "lars");
-    return std::make_unique<nn::LARS>(
-        std::move(groups),
-        nn::LARSOptions{.lr = d["lr"].get<double>(), .momentum = opt(d, "momentum", 0.9),
-                        .weight_decay = opt(d, "weight_decay", 0), .eta = d["eta"].get<double>(),
-                        .nesterov = d.value("nesterov", false)});
+    return std::make_unique<nn::LARS>(std::move(groups),
+                                      nn::LARSOptions{.lr = d["lr"].get<double>(),
+                                                      .momentum = opt(d, "momentum", 0.9),
+                                                      .weight_decay = opt(d, "weight_decay", 0),
+                                                      .eta = d["eta"].get<double>(),
+                                                      .nesterov = d.value("nesterov", false)});
 }
 
 nn::ParamGroup group_of(std::vector<Tensor> params, const json& overrides) {
     nn::ParamGroup g{.params = std::move(params)};
     if (overrides.contains("lr")) g.lr = overrides["lr"].get<double>();
-    if (overrides.contains("weight_decay")) g.weight_decay = overrides["weight_decay"].get<double>();
+    if (overrides.contains("weight_decay"))
+        g.weight_decay = overrides["weight_decay"].get<double>();
     if (overrides.contains("layer_adaptation"))
         g.layer_adaptation = overrides["layer_adaptation"].get<bool>();
     return g;
@@ -204,7 +211,8 @@ TEST_CASE("golden: StepLR and MultiStepLR over two groups, as relative scheduler
         if (c["schedule"] == "cosine") continue;
         CAPTURE(name);
         ++n;
-        Tensor w = zeros({2}, DType::f64).requires_grad_(), v = zeros({2}, DType::f64).requires_grad_();
+        Tensor w = zeros({2}, DType::f64).requires_grad_(),
+               v = zeros({2}, DType::f64).requires_grad_();
         nn::SGD sgd(std::vector<nn::ParamGroup>{{.params = {w}}, {.params = {v}, .lr = 0.05}},
                     {.lr = 0.1});
         std::shared_ptr<nn::Schedule> schedule;
@@ -234,7 +242,8 @@ TEST_CASE("golden: ReduceLROnPlateau against torch") {
     for (const auto& [name_binding, c] : all) {
         const auto& name = name_binding;
         CAPTURE(name);
-        Tensor w = zeros({2}, DType::f64).requires_grad_(), v = zeros({2}, DType::f64).requires_grad_();
+        Tensor w = zeros({2}, DType::f64).requires_grad_(),
+               v = zeros({2}, DType::f64).requires_grad_();
         nn::SGD sgd(std::vector<nn::ParamGroup>{{.params = {w}}, {.params = {v}, .lr = 0.05}},
                     {.lr = 0.1});
         nn::ReduceLROnPlateau sched(
@@ -286,7 +295,8 @@ TEST_CASE("golden: clip_grad_norm_, clip_grad_value_ and DINO's clip_gradients")
         if (fn == "norm") {
             double norm_type = 2;
             if (c.contains("norm_type"))
-                norm_type = c["norm_type"].is_string() ? nn::kInfNorm : c["norm_type"].get<double>();
+                norm_type =
+                    c["norm_type"].is_string() ? nn::kInfNorm : c["norm_type"].get<double>();
             Tensor total = nn::clip_grad_norm_(params, c["max_norm"].get<double>(), norm_type);
             check_close(total, get(name + "/total"), tol, "total norm");
         } else if (fn == "value") {
