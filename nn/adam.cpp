@@ -6,6 +6,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "tensor/ops/optim.h"
 
 namespace marrow::nn {
 
@@ -18,7 +19,8 @@ AdamOptions as_adam(const AdamWOptions& o) {
             .eps = o.eps,
             .weight_decay = o.weight_decay,
             .amsgrad = o.amsgrad,
-            .maximize = o.maximize};
+            .maximize = o.maximize,
+            .fused = o.fused};
 }
 
 }  // namespace
@@ -61,8 +63,6 @@ void Adam::step() {
     autograd::NoGradGuard no_grad;
     const AdamOptions& o = options_;
     for_each_with_grad([&](size_t i, const Tensor& p, OptimizerGroup& group) {
-        Tensor g = p.grad();
-        if (o.maximize) g = -g;
         auto& st = state_[i];
         if (st.empty()) {
             st.emplace("step", scalar_tensor(0, DType::i64));
@@ -74,21 +74,41 @@ void Adam::step() {
         auto t = int64_t(step_t.item()) + 1;
         fill_(step_t, double(t));
         double lr = group.lr, wd = group.weight_decay;
+        double bias_correction1 = 1 - std::pow(o.beta1, double(t));
+        double bias_correction2 = 1 - std::pow(o.beta2, double(t));
+        double step_size = lr / bias_correction1;
+        double bias_correction2_sqrt = std::sqrt(bias_correction2);
+        const Tensor& m = st.at("exp_avg");
+        const Tensor& v = st.at("exp_avg_sq");
+        Tensor g = p.grad();
+        std::vector<Tensor> buffers = {m, v};
+        if (o.amsgrad) buffers.push_back(st.at("max_exp_avg_sq"));
+        if (o.fused && op::optim_step_supported(p, g, buffers)) {
+            op::optim_step_({.kind = OptimStep::adam,
+                             .lr = lr,
+                             .weight_decay = wd,
+                             .maximize = o.maximize,
+                             .beta1 = o.beta1,
+                             .beta2 = o.beta2,
+                             .eps = o.eps,
+                             .step_size = step_size,
+                             .bias_correction2_sqrt = bias_correction2_sqrt,
+                             .amsgrad = o.amsgrad,
+                             .decoupled = decoupled_},
+                            p, g, buffers);
+            return;
+        }
+        // The composite reference, op for op as torch 1.13's _single_tensor_adam.
+        if (o.maximize) g = -g;
         if (decoupled_) {
             if (wd != 0) mul_(p, 1 - lr * wd);
         } else if (wd != 0) {
             g = g + wd * p;
         }
-        const Tensor& m = st.at("exp_avg");
-        const Tensor& v = st.at("exp_avg_sq");
-        mul_(m, o.beta1);  // torch 1.13's form; torch 2 writes exp_avg.lerp_(g, 1 - beta1)
+        mul_(m, o.beta1);  // torch 2 writes exp_avg.lerp_(g, 1 - beta1)
         add_(m, g, 1 - o.beta1);
         mul_(v, o.beta2);
         add_(v, g * g, 1 - o.beta2);
-        double bias_correction1 = 1 - std::pow(o.beta1, double(t));
-        double bias_correction2 = 1 - std::pow(o.beta2, double(t));
-        double step_size = lr / bias_correction1;
-        double bias_correction2_sqrt = std::sqrt(bias_correction2);
         Tensor second = v;
         if (o.amsgrad) {
             const Tensor& vmax = st.at("max_exp_avg_sq");

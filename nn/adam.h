@@ -19,6 +19,7 @@ struct AdamOptions {
     double weight_decay = 0;  // Adam: L2 added to the gradient
     bool amsgrad = false;     // keep the running maximum of exp_avg_sq for the denominator
     bool maximize = false;
+    bool fused = true;  // as SGDOptions::fused
 };
 
 // AdamW's defaults differ from Adam's only in weight_decay (torch: 1e-2).
@@ -30,6 +31,7 @@ struct AdamWOptions {
     double weight_decay = 1e-2;  // decoupled: p *= 1 - lr * weight_decay before the update
     bool amsgrad = false;
     bool maximize = false;
+    bool fused = true;
 };
 
 // Per parameter p with gradient g, at step t (counted per parameter from 1), in a group with

@@ -10,6 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "tensor/ops/optim.h"
 
 namespace marrow::nn {
 
@@ -178,12 +179,31 @@ std::vector<std::string> SGD::state_names() const {
 
 void SGD::sgd_update(size_t index, const Tensor& p, Tensor g, double lr, double weight_decay) {
     const SGDOptions& o = options_;
+    auto& st = state_[index];
+    auto it = st.find("momentum_buffer");
+    bool first = o.momentum != 0 && it == st.end();
+    if (o.fused) {
+        std::vector<Tensor> buffers;
+        if (o.momentum != 0) buffers.push_back(first ? empty_like(p) : it->second);
+        if (op::optim_step_supported(p, g, buffers)) {
+            op::optim_step_({.kind = OptimStep::sgd,
+                             .lr = lr,
+                             .weight_decay = weight_decay,
+                             .maximize = o.maximize,
+                             .momentum = o.momentum,
+                             .dampening = o.dampening,
+                             .nesterov = o.nesterov,
+                             .first = first},
+                            p, g, buffers);
+            if (first) st.emplace("momentum_buffer", buffers[0]);
+            return;
+        }
+    }
+    // The composite reference, op for op as torch's _single_tensor_sgd.
     if (o.maximize) g = -g;
     if (weight_decay != 0) g = g + weight_decay * p;
     if (o.momentum != 0) {
-        auto& st = state_[index];
-        auto it = st.find("momentum_buffer");
-        if (it == st.end()) {
+        if (first) {
             it = st.emplace("momentum_buffer", clone(g)).first;  // starts at g (PyTorch)
         } else {
             mul_(it->second, o.momentum);

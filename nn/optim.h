@@ -141,6 +141,9 @@ struct SGDOptions {
     double weight_decay = 0;  // L2: adds weight_decay * p to the gradient
     bool nesterov = false;    // needs momentum > 0 and dampening == 0
     bool maximize = false;    // ascend instead of descend
+    // One kernel per parameter (op::optim_step_) when p, its gradient and its buffer are
+    // contiguous float32/float64 on one device; false: the composite update, the reference.
+    bool fused = true;
 };
 
 // torch.optim.SGD (single-tensor form). Per parameter p with gradient g, in a group with lr

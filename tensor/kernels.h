@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "tensor/math/optim_math.h"
 #include "tensor/tensor.h"
 
 namespace marrow {
@@ -101,6 +102,11 @@ using SortKernel = void(const Tensor& x, int64_t k, bool descending, bool stable
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
                           double b);
+// One fused optimizer update of a parameter (tensor/math/optim_math.h): p, g and the state
+// slots s0..s2 contiguous, same shape, dtype (f32 or f64) and device; slots the step does not
+// use are passed as p and left alone. p and the used slots are updated in place.
+using OptimStepKernel = void(const OptimStepParams&, const Tensor& p, const Tensor& g,
+                             const Tensor& s0, const Tensor& s1, const Tensor& s2);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -122,7 +128,7 @@ using SynchronizeKernel = void(int device_index);
     X(gemm, GemmKernel) X(softmax, SoftmaxKernel) X(softmax_backward, SoftmaxBackwardKernel) \
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
-    X(random, RandomKernel)
+    X(random, RandomKernel) X(optim_step, OptimStepKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -6,12 +6,15 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "autograd/ops.h"
 #include "nn/adam.h"
 #include "nn/lars.h"
 #include "nn/schedule.h"
+#include "tensor/cpu/cpu_kernels.h"
+#include "tensor/dispatch.h"
 #include "tensor/safetensors.h"
 #include "tests/compare.h"
 
@@ -372,4 +375,112 @@ TEST_CASE("Adam, LARS, LARC: option and group errors") {
         doctest::Contains("invalid learning rate -0.1 (group 1)"), Error);
     CHECK_THROWS_WITH_AS(nn::SGD(std::vector<nn::ParamGroup>{{}, {}}, {}),
                          doctest::Contains("empty parameter list"), Error);
+}
+
+namespace {
+
+// Counts the fused updates the CPU runs, by putting a counting kernel in the table.
+int fused_calls = 0;
+void counting_optim_step(const OptimStepParams& o, const Tensor& p, const Tensor& g,
+                         const Tensor& s0, const Tensor& s1, const Tensor& s2) {
+    ++fused_calls;
+    cpu::optim_step(o, p, g, s0, s1, s2);
+}
+struct CountFused {
+    CountFused() {
+        fused_calls = 0;
+        register_kernel<OpId::optim_step>(DeviceType::cpu, counting_optim_step);
+    }
+    ~CountFused() { register_kernel<OpId::optim_step>(DeviceType::cpu, cpu::optim_step); }
+};
+
+}  // namespace
+
+TEST_CASE("fused SGD / Adam / AdamW updates match their composite reference (f32 and f64)") {
+    Generator gen(5);
+    Tensor w0 = randn({37, 5}, DType::f64, Device::cpu(), gen);
+    Tensor y = randn({37, 5}, DType::f64, Device::cpu(), gen);
+    Tensor scale = rand({37, 5}, DType::f64, Device::cpu(), gen) + 0.1;
+    struct Variant {
+        std::string name;
+        std::function<std::unique_ptr<nn::Optimizer>(Tensor, bool)> make;
+    };
+    std::vector<Variant> variants = {
+        {"sgd plain",
+         [](Tensor p, bool f) {
+             return std::make_unique<nn::SGD>(std::vector<Tensor>{p},
+                                              nn::SGDOptions{.lr = 0.1, .fused = f});
+         }},
+        {"sgd momentum dampening wd maximize",
+         [](Tensor p, bool f) {
+             return std::make_unique<nn::SGD>(std::vector<Tensor>{p},
+                                              nn::SGDOptions{.lr = 0.05,
+                                                             .momentum = 0.9,
+                                                             .dampening = 0.2,
+                                                             .weight_decay = 0.01,
+                                                             .maximize = true,
+                                                             .fused = f});
+         }},
+        {"sgd nesterov",
+         [](Tensor p, bool f) {
+             return std::make_unique<nn::SGD>(std::vector<Tensor>{p},
+                                              nn::SGDOptions{.lr = 0.05,
+                                                             .momentum = 0.9,
+                                                             .weight_decay = 0.01,
+                                                             .nesterov = true,
+                                                             .fused = f});
+         }},
+        {"adam wd amsgrad maximize",
+         [](Tensor p, bool f) {
+             return std::make_unique<nn::Adam>(std::vector<Tensor>{p},
+                                               nn::AdamOptions{.lr = 0.01,
+                                                               .weight_decay = 0.1,
+                                                               .amsgrad = true,
+                                                               .maximize = true,
+                                                               .fused = f});
+         }},
+        {"adamw",
+         [](Tensor p, bool f) {
+             return std::make_unique<nn::AdamW>(
+                 std::vector<Tensor>{p},
+                 nn::AdamWOptions{.lr = 0.01, .weight_decay = 0.05, .fused = f});
+         }},
+    };
+    for (const Variant& v : variants) {
+        for (DType dtype : {DType::f64, DType::f32}) {
+            CAPTURE(v.name);
+            CAPTURE(dtype);
+            Tensor a = clone(to(w0, dtype)).requires_grad_(),
+                   b = clone(to(w0, dtype)).requires_grad_();
+            auto fused = v.make(a, true), composite = v.make(b, false);
+            CountFused count;
+            for (int k = 0; k < 4; ++k) {
+                for (auto [p, opt] : {std::pair{a, fused.get()}, std::pair{b, composite.get()}}) {
+                    opt->zero_grad();
+                    sum(to(scale, dtype) * pow(p - to(y, dtype), 2.0)).backward();
+                    opt->step();
+                }
+            }
+            CHECK(fused_calls == 4);  // only the fused optimizer used the kernel
+            Comparison cmp = compare(a, b, tolerance(TolClass::optimizer, dtype));
+            INFO(cmp.detail);
+            CHECK(cmp.ok);
+            auto sa = fused->state(), sb = composite->state();
+            REQUIRE(sa.size() == sb.size());
+            for (const auto& [key, t] : sa) {
+                Comparison c = compare(t, sb.at(key), tolerance(TolClass::optimizer, t.dtype()));
+                INFO(key, ": ", c.detail);
+                CHECK(c.ok);
+            }
+        }
+    }
+    // Strided parameters (a transposed view) take the composite path.
+    Tensor base = clone(w0);
+    Tensor t = transpose(base, 0, 1);
+    t.requires_grad_();
+    nn::SGD sgd({t}, {.lr = 0.1, .momentum = 0.9});
+    CountFused count;
+    sum(t * t).backward();
+    sgd.step();
+    CHECK(fused_calls == 0);
 }
