@@ -46,34 +46,55 @@ MARROW_HOST_DEVICE inline T nan_max(T a, T b) {
     return a != a ? a : (b != b ? b : (a > b ? a : b));
 }
 
-// One element: p, the gradient g, and the state slots (sgd: s0 = momentum buffer; adam:
-// s0 = exp_avg, s1 = exp_avg_sq, s2 = max_exp_avg_sq). Unused slots are not touched.
+// One element of each update. Flags are applied as selects rather than early returns, so the
+// CPU loop (built with -fno-trapping-math) if-converts and vectorizes them. HasMomentum: the
+// SGD step keeps a momentum buffer b (momentum != 0).
+template <bool HasMomentum, typename T>
+MARROW_HOST_DEVICE inline void sgd_step_element(const OptimStepParams& o, T& p, T g, T& b) {
+    g = o.maximize ? -g : g;
+    g = o.weight_decay != 0 ? g + T(o.weight_decay) * p : g;
+    if constexpr (HasMomentum) {
+        b = o.first ? g : b * T(o.momentum) + T(1 - o.dampening) * g;
+        g = o.nesterov ? g + T(o.momentum) * b : b;
+    }
+    p = p + T(-o.lr) * g;
+}
+
+// m = exp_avg, v = exp_avg_sq, vmax = max_exp_avg_sq (AmsGrad only).
+template <bool AmsGrad, typename T>
+MARROW_HOST_DEVICE inline void adam_step_element(const OptimStepParams& o, T& p, T g, T& m, T& v,
+                                                 T& vmax) {
+    g = o.maximize ? -g : g;
+    T decayed = p * T(1 - o.lr * o.weight_decay);
+    p = o.decoupled ? decayed : p;
+    g = !o.decoupled && o.weight_decay != 0 ? g + T(o.weight_decay) * p : g;
+    m = m * T(o.beta1) + T(1 - o.beta1) * g;
+    v = v * T(o.beta2) + T(1 - o.beta2) * g * g;
+    T second = v;
+    if constexpr (AmsGrad) {
+        vmax = nan_max(vmax, v);
+        second = vmax;
+    }
+    T denom = MARROW_MATH(sqrt)(second) / T(o.bias_correction2_sqrt) + T(o.eps);
+    p = p + T(-o.step_size) * (m / denom);
+}
+
+// Dispatch on the kind and the flags that decide which state slots exist (sgd: s0 = momentum
+// buffer; adam: s0 = exp_avg, s1 = exp_avg_sq, s2 = max_exp_avg_sq). Unused slots are not
+// touched.
 template <typename T>
 MARROW_HOST_DEVICE inline void optim_step_element(const OptimStepParams& o, T& p, T g, T& s0, T& s1,
                                                   T& s2) {
-    if (o.maximize) g = -g;
     if (o.kind == OptimStep::sgd) {
-        if (o.weight_decay != 0) g = g + T(o.weight_decay) * p;
-        if (o.momentum != 0) {
-            s0 = o.first ? g : s0 * T(o.momentum) + T(1 - o.dampening) * g;
-            g = o.nesterov ? g + T(o.momentum) * s0 : s0;
-        }
-        p = p + T(-o.lr) * g;
-        return;
+        if (o.momentum != 0)
+            sgd_step_element<true>(o, p, g, s0);
+        else
+            sgd_step_element<false>(o, p, g, s0);
+    } else if (o.amsgrad) {
+        adam_step_element<true>(o, p, g, s0, s1, s2);
+    } else {
+        adam_step_element<false>(o, p, g, s0, s1, s2);
     }
-    if (o.decoupled)
-        p = p * T(1 - o.lr * o.weight_decay);
-    else if (o.weight_decay != 0)
-        g = g + T(o.weight_decay) * p;
-    s0 = s0 * T(o.beta1) + T(1 - o.beta1) * g;
-    s1 = s1 * T(o.beta2) + T(1 - o.beta2) * g * g;
-    T v = s1;
-    if (o.amsgrad) {
-        s2 = nan_max(s2, s1);
-        v = s2;
-    }
-    T denom = MARROW_MATH(sqrt)(v) / T(o.bias_correction2_sqrt) + T(o.eps);
-    p = p + T(-o.step_size) * (s0 / denom);
 }
 
 }  // namespace math
