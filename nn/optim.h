@@ -9,7 +9,9 @@
 // nn/lars.h): an options struct checked in the constructor; groups whose lr and weight_decay
 // default to the options' and can be changed between steps (schedules do); per-parameter
 // state created lazily on the first step that sees a gradient, kept by name in state_
-// (PyTorch's optimizer.state[p]); updates under NoGradGuard with in-place ops.
+// (PyTorch's optimizer.state[p]); updates under NoGradGuard with in-place ops, through the
+// fused optim_step kernel where one exists (tensor/ops/optim.h; options.fused = false runs
+// the composite reference).
 //
 // Note [Where the gradient all-reduce goes]
 // Data-parallel training (a later issue) averages gradients across processes after backward
