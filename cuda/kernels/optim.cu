@@ -26,27 +26,30 @@ __global__ void optim_step_kernel(OptimStepParams o, T* p, const T* g, T* s0, T*
     }
 }
 
+template <typename T>
+void launch_optim_step(const OptimStepParams& o, const Tensor& p, const Tensor& g, const Tensor& s0,
+                       const Tensor& s1, const Tensor& s2, int64_t n) {
+    bool sgd = o.kind == OptimStep::sgd;
+    bool use0 = sgd ? o.momentum != 0 : true, use1 = !sgd, use2 = !sgd && o.amsgrad;
+    auto slot = [](const Tensor& s, bool used) {
+        return used ? static_cast<T*>(s.raw_data()) : static_cast<T*>(nullptr);
+    };
+    auto* k = &optim_step_kernel<T>;
+    MARROW_LAUNCH(k, blocks_for(n), kThreads, 0, o, static_cast<T*>(p.raw_data()),
+                  static_cast<const T*>(g.raw_data()), slot(s0, use0), slot(s1, use1),
+                  slot(s2, use2), n);
+}
+
 }  // namespace
 
 void optim_step(const OptimStepParams& o, const Tensor& p, const Tensor& g, const Tensor& s0,
                 const Tensor& s1, const Tensor& s2) {
     int64_t n = p.numel();
     if (n == 0) return;
-    bool sgd = o.kind == OptimStep::sgd;
-    bool use0 = sgd ? o.momentum != 0 : true, use1 = !sgd, use2 = !sgd && o.amsgrad;
-    auto run = [&]<typename T>() {
-        auto slot = [&](const Tensor& s, bool used) {
-            return used ? static_cast<T*>(s.raw_data()) : nullptr;
-        };
-        auto* k = &optim_step_kernel<T>;
-        MARROW_LAUNCH(k, blocks_for(n), kThreads, 0, o, static_cast<T*>(p.raw_data()),
-                      static_cast<const T*>(g.raw_data()), slot(s0, use0), slot(s1, use1),
-                      slot(s2, use2), n);
-    };
     if (p.dtype() == DType::f64)
-        run.template operator()<double>();
+        launch_optim_step<double>(o, p, g, s0, s1, s2, n);
     else
-        run.template operator()<float>();
+        launch_optim_step<float>(o, p, g, s0, s1, s2, n);
 }
 
 }  // namespace marrow::cuda
