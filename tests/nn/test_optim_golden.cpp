@@ -63,7 +63,8 @@ double opt(const json& o, const char* key, double fallback) {
     return o.contains(key) ? o[key].get<double>() : fallback;
 }
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const json& c, std::vector<nn::ParamGroup> groups) {
+std::unique_ptr<nn::Optimizer> make_optimizer(const json& c, std::vector<nn::ParamGroup> groups,
+                                              bool fused) {
     const json& d = c["defaults"];
     std::string kind = c["optimizer"];
     if (kind == "sgd" || kind == "larc") {
@@ -72,7 +73,8 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const json& c, std::vector<nn::Par
                          .dampening = opt(d, "dampening", 0),
                          .weight_decay = opt(d, "weight_decay", 0),
                          .nesterov = d.value("nesterov", false),
-                         .maximize = d.value("maximize", false)};
+                         .maximize = d.value("maximize", false),
+                         .fused = fused};
         if (kind == "sgd") return std::make_unique<nn::SGD>(std::move(groups), s);
         return std::make_unique<nn::LARC>(
             std::move(groups), s,
@@ -132,49 +134,54 @@ TEST_CASE("golden: optimizer trajectories and state with parameter groups and lr
     auto all = cases("", "optimizer");
     REQUIRE(all.size() >= 11);
     std::set<std::string> kinds;
-    for (const auto& [name_binding, c] : all) {
-        const auto& name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
-        CAPTURE(name);
-        kinds.insert(c["optimizer"].get<std::string>());
-        const char* names[] = {"p", "q", "r"};  // r takes no part in the loss: never updated
-        std::vector<Tensor> params;
-        for (const char* n : names) params.push_back(leaf(fmt::format("{}/{}.step0", name, n)));
-        const Tensor &a = get(name + "/a"), &cc = get(name + "/c"), &e = get(name + "/e"),
-                     &f = get(name + "/f");
-        std::vector<nn::ParamGroup> groups;
-        groups.push_back(group_of({params[0]}, c["groups"][0]));
-        groups.push_back(group_of({params[1], params[2]}, c["groups"][1]));
-        auto optimizer = make_optimizer(c, std::move(groups));
-        std::vector<double> initial_lrs;
-        for (const auto& g : optimizer->param_groups()) initial_lrs.push_back(g.lr);
-        const Tensor &p = params[0], &q = params[1];
-        int steps = c["steps"].get<int>();
-        double decay = c["lr_decay"].get<double>();
-        // A few steps of divisions and square roots on float64, compounded over the steps.
-        Tolerance tol = tolerance(TolClass::optimizer, DType::f64);
-        for (int k = 1; k <= steps; ++k) {
-            for (size_t g = 0; g < initial_lrs.size(); ++g)
-                optimizer->param_groups()[g].lr = initial_lrs[g] * std::pow(decay, k - 1);
-            Tensor loss = 0.5 * sum(a * p * p) + sum(cc * p) + 0.5 * sum(f * pow(q - e, 2.0));
-            optimizer->zero_grad();
-            loss.backward();
-            optimizer->step();
-            for (size_t i = 0; i < params.size(); ++i)
-                check_close(params[i], get(fmt::format("{}/{}.step{}", name, names[i], k)), tol,
-                            fmt::format("{} after step {}", names[i], k));
+    // fused: SGD/Adam/AdamW (and LARC's SGD step) through the optim_step kernel; false: the
+    // composite reference. Both must reproduce torch.
+    for (bool fused : {true, false}) {
+        for (const auto& [name_binding, c] : all) {
+            const auto& name = name_binding;  // clang 14 cannot capture a binding (CAPTURE)
+            CAPTURE(name);
+            CAPTURE(fused);
+            kinds.insert(c["optimizer"].get<std::string>());
+            const char* names[] = {"p", "q", "r"};  // r takes no part in the loss: never updated
+            std::vector<Tensor> params;
+            for (const char* n : names) params.push_back(leaf(fmt::format("{}/{}.step0", name, n)));
+            const Tensor &a = get(name + "/a"), &cc = get(name + "/c"), &e = get(name + "/e"),
+                         &f = get(name + "/f");
+            std::vector<nn::ParamGroup> groups;
+            groups.push_back(group_of({params[0]}, c["groups"][0]));
+            groups.push_back(group_of({params[1], params[2]}, c["groups"][1]));
+            auto optimizer = make_optimizer(c, std::move(groups), fused);
+            std::vector<double> initial_lrs;
+            for (const auto& g : optimizer->param_groups()) initial_lrs.push_back(g.lr);
+            const Tensor &p = params[0], &q = params[1];
+            int steps = c["steps"].get<int>();
+            double decay = c["lr_decay"].get<double>();
+            // A few steps of divisions and square roots on float64, compounded over the steps.
+            Tolerance tol = tolerance(TolClass::optimizer, DType::f64);
+            for (int k = 1; k <= steps; ++k) {
+                for (size_t g = 0; g < initial_lrs.size(); ++g)
+                    optimizer->param_groups()[g].lr = initial_lrs[g] * std::pow(decay, k - 1);
+                Tensor loss = 0.5 * sum(a * p * p) + sum(cc * p) + 0.5 * sum(f * pow(q - e, 2.0));
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+                for (size_t i = 0; i < params.size(); ++i)
+                    check_close(params[i], get(fmt::format("{}/{}.step{}", name, names[i], k)), tol,
+                                fmt::format("{} after step {}", names[i], k));
+            }
+            std::map<std::string, Tensor> state = optimizer->state();
+            std::set<std::string> expected, ours;
+            for (const auto& [key, t] : fixture().tensors)
+                if (key.starts_with(name + "/state.")) expected.insert(key.substr(name.size() + 7));
+            for (const auto& [key, t] : state)
+                if (!key.starts_with("param_groups.")) ours.insert(key);
+            CHECK(ours == expected);
+            for (const std::string& key : expected)
+                if (state.count(key))
+                    check_close(
+                        state.at(key), get(name + "/state." + key),
+                        key.ends_with(".step") ? tolerance(TolClass::exact, DType::i64) : tol, key);
         }
-        std::map<std::string, Tensor> state = optimizer->state();
-        std::set<std::string> expected, ours;
-        for (const auto& [key, t] : fixture().tensors)
-            if (key.starts_with(name + "/state.")) expected.insert(key.substr(name.size() + 7));
-        for (const auto& [key, t] : state)
-            if (!key.starts_with("param_groups.")) ours.insert(key);
-        CHECK(ours == expected);
-        for (const std::string& key : expected)
-            if (state.count(key))
-                check_close(state.at(key), get(name + "/state." + key),
-                            key.ends_with(".step") ? tolerance(TolClass::exact, DType::i64) : tol,
-                            key);
     }
     CHECK(kinds == std::set<std::string>{"sgd", "adam", "adamw", "lars", "larc"});
 }
