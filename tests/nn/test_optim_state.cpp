@@ -398,9 +398,6 @@ struct CountFused {
 
 TEST_CASE("fused SGD / Adam / AdamW updates match their composite reference (f32 and f64)") {
     Generator gen(5);
-    Tensor w0 = randn({37, 5}, DType::f64, Device::cpu(), gen);
-    Tensor y = randn({37, 5}, DType::f64, Device::cpu(), gen);
-    Tensor scale = rand({37, 5}, DType::f64, Device::cpu(), gen) + 0.1;
     struct Variant {
         std::string name;
         std::function<std::unique_ptr<nn::Optimizer>(Tensor, bool)> make;
@@ -446,36 +443,46 @@ TEST_CASE("fused SGD / Adam / AdamW updates match their composite reference (f32
                  nn::AdamWOptions{.lr = 0.01, .weight_decay = 0.05, .fused = f});
          }},
     };
-    for (const Variant& v : variants) {
-        for (DType dtype : {DType::f64, DType::f32}) {
-            CAPTURE(v.name);
-            CAPTURE(dtype);
-            Tensor a = clone(to(w0, dtype)).requires_grad_(),
-                   b = clone(to(w0, dtype)).requires_grad_();
-            auto fused = v.make(a, true), composite = v.make(b, false);
-            CountFused count;
-            for (int k = 0; k < 4; ++k) {
-                for (auto [p, opt] : {std::pair{a, fused.get()}, std::pair{b, composite.get()}}) {
-                    opt->zero_grad();
-                    sum(to(scale, dtype) * pow(p - to(y, dtype), 2.0)).backward();
-                    opt->step();
+    // 185 values (one thread), and 40301 (over the kernel's 32K threshold for threads: uneven
+    // per-thread chunks and vector tails).
+    for (Shape shape : {Shape{37, 5}, Shape{211, 191}}) {
+        Tensor w0 = randn(shape, DType::f64, Device::cpu(), gen);
+        Tensor y = randn(shape, DType::f64, Device::cpu(), gen);
+        Tensor scale = rand(shape, DType::f64, Device::cpu(), gen) + 0.1;
+        for (const Variant& v : variants) {
+            for (DType dtype : {DType::f64, DType::f32}) {
+                CAPTURE(v.name);
+                CAPTURE(dtype);
+                CAPTURE(shape);
+                Tensor a = clone(to(w0, dtype)).requires_grad_(),
+                       b = clone(to(w0, dtype)).requires_grad_();
+                auto fused = v.make(a, true), composite = v.make(b, false);
+                CountFused count;
+                for (int k = 0; k < 4; ++k) {
+                    for (auto [p, opt] :
+                         {std::pair{a, fused.get()}, std::pair{b, composite.get()}}) {
+                        opt->zero_grad();
+                        sum(to(scale, dtype) * pow(p - to(y, dtype), 2.0)).backward();
+                        opt->step();
+                    }
                 }
-            }
-            CHECK(fused_calls == 4);  // only the fused optimizer used the kernel
-            Comparison cmp = compare(a, b, tolerance(TolClass::optimizer, dtype));
-            INFO(cmp.detail);
-            CHECK(cmp.ok);
-            auto sa = fused->state(), sb = composite->state();
-            REQUIRE(sa.size() == sb.size());
-            for (const auto& [key, t] : sa) {
-                Comparison c = compare(t, sb.at(key), tolerance(TolClass::optimizer, t.dtype()));
-                INFO(key, ": ", c.detail);
-                CHECK(c.ok);
+                CHECK(fused_calls == 4);  // only the fused optimizer used the kernel
+                Comparison cmp = compare(a, b, tolerance(TolClass::optimizer, dtype));
+                INFO(cmp.detail);
+                CHECK(cmp.ok);
+                auto sa = fused->state(), sb = composite->state();
+                REQUIRE(sa.size() == sb.size());
+                for (const auto& [key, t] : sa) {
+                    Comparison c =
+                        compare(t, sb.at(key), tolerance(TolClass::optimizer, t.dtype()));
+                    INFO(key, ": ", c.detail);
+                    CHECK(c.ok);
+                }
             }
         }
     }
     // Strided parameters (a transposed view) take the composite path.
-    Tensor base = clone(w0);
+    Tensor base = randn({37, 5}, DType::f64, Device::cpu(), gen);
     Tensor t = transpose(base, 0, 1);
     t.requires_grad_();
     nn::SGD sgd({t}, {.lr = 0.1, .momentum = 0.9});
