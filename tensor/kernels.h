@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "tensor/math/optim_math.h"
 #include "tensor/tensor.h"
 
 namespace marrow {
@@ -167,6 +168,11 @@ using Conv2dBackwardInputKernel = void(const Conv2dGeometry&, const Tensor& gy,
 // gw = dL/dweight from x and gy; gw (o, c / groups, kh, kw) is overwritten.
 using Conv2dBackwardWeightKernel = void(const Conv2dGeometry&, const Tensor& x, const Tensor& gy,
                                         const Tensor& gw);
+// One fused optimizer update of a parameter (tensor/math/optim_math.h): p, g and the state
+// slots s0..s2 contiguous, same shape, dtype (f32 or f64) and device; slots the step does not
+// use are passed as p and left alone. p and the used slots are updated in place.
+using OptimStepKernel = void(const OptimStepParams&, const Tensor& p, const Tensor& g,
+                             const Tensor& s0, const Tensor& s1, const Tensor& s2);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -188,7 +194,7 @@ using SynchronizeKernel = void(int device_index);
     X(gemm, GemmKernel) X(softmax, SoftmaxKernel) X(softmax_backward, SoftmaxBackwardKernel) \
     X(cumsum, CumsumKernel) X(index_select, IndexSelectKernel) X(index_add, IndexAddKernel) \
     X(gather, GatherKernel) X(scatter_add, ScatterAddKernel) X(sort, SortKernel)           \
-    X(random, RandomKernel)                                                                \
+    X(random, RandomKernel) X(optim_step, OptimStepKernel)                                 \
     X(conv2d, Conv2dKernel) X(conv2d_backward_input, Conv2dBackwardInputKernel)            \
     X(conv2d_backward_weight, Conv2dBackwardWeightKernel)                                  \
     X(batch_norm, BatchNormKernel) X(batch_norm_backward, BatchNormBackwardKernel)           \

@@ -69,18 +69,20 @@ TEST_CASE("SGD: a parameter without a gradient is skipped and gets no state") {
     opt.step();
     check_values(used, {0});
     check_values(unused, {5});
-    auto state = opt.state();
-    CHECK(state.size() == 1);
+    auto state = opt.state();  // the buffer, plus the group's lr and weight_decay
+    CHECK(state.size() == 3);
     CHECK(state.count("0.momentum_buffer") == 1);
+    CHECK(state.at("param_groups.0.lr").item() == 0.5);
     opt.zero_grad();
     CHECK_FALSE(used.has_grad());
     nn::SGD plain({used}, {.lr = 0.1});
-    CHECK(plain.state().empty());
+    CHECK(plain.state().size() == 2);  // no per-parameter state without momentum
 }
 
 TEST_CASE("SGD: option and parameter errors") {
     Tensor p = zeros({2}).requires_grad_();
-    CHECK_THROWS_WITH_AS(nn::SGD({}, {}), doctest::Contains("empty parameter list"), Error);
+    CHECK_THROWS_WITH_AS(nn::SGD(std::vector<Tensor>{}, {}),
+                         doctest::Contains("empty parameter list"), Error);
     CHECK_THROWS_WITH_AS(nn::SGD({p}, {.lr = -1}), doctest::Contains("learning rate -1"), Error);
     CHECK_THROWS_WITH_AS(nn::SGD({p}, {.momentum = -0.5}), doctest::Contains("momentum -0.5"),
                          Error);

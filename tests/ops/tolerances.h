@@ -19,6 +19,7 @@ enum class TolClass {
     jpeg_decode,     // 8-bit pixels, our libjpeg-turbo vs PIL's libjpeg-turbo
     model,           // a whole network (ResNet) end to end, forward and backward
     trajectory,      // losses along a few optimizer steps of a whole network
+    optimizer,       // a few optimizer steps (sqrt, division, norms) compounded over steps
 };
 
 struct Tolerance {
@@ -55,6 +56,11 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
             return {1e-6, 1e-4,
                     "central differences with eps=1e-6 in f64: truncation O(eps^2) "
                     "and cancellation O(1e-16/eps) errors around 1e-8..1e-10"};
+        case TolClass::optimizer:
+            return f64 ? Tolerance{1e-12, 1e-11,
+                                   "f64: ~10 rounded ops per step (Adam's sqrt and division, "
+                                   "LARS's norms), 6 steps, in a different order than torch"}
+                       : Tolerance{1e-5, 1e-4, "f32: the same chains in float"};
         case TolClass::jpeg_decode:
             return {0, 0,
                     "the same library (libjpeg-turbo, ISLOW IDCT, fancy upsampling) as PIL: "
