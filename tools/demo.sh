@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start #1: set up, build, and train the demo MLP on Fashion-MNIST (Debian's
+# Quick start #1: set up, build, and train the demo CNN on Fashion-MNIST (Debian's
 # dataset-fashion-mnist). Extra arguments go to the app (try --help).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -7,5 +7,5 @@ cd "$root"
 . tools/setup.sh
 need_packages "${BUILD_PACKAGES[@]}" dataset-fashion-mnist
 cmake --preset release >/dev/null
-cmake --build --preset release --target fashion_mnist_mlp
-exec build/apps/fashion_mnist_mlp "$@"
+cmake --build --preset release --target fashion_mnist_cnn
+exec build/apps/fashion_mnist_cnn "$@"
