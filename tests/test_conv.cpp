@@ -42,12 +42,17 @@ void check_against_reference(const Geo& geo, DType dtype) {
     cpu::conv2d_backward_input_reference<T>(g, gy.data<T>(), w.data<T>(), gx_ref.data<T>());
     cpu::conv2d_backward_weight_reference<T>(g, x.data<T>(), gy.data<T>(), gw_ref.data<T>());
     test::Tolerance tol = test::tolerance(test::TolClass::matmul_deep, dtype);
-    for (auto [name, ours, ref] :
-         {std::tuple{"forward", y, y_ref},
-          std::tuple{"input gradient", op::conv2d_backward_input(gy, w, geo.x, geo.p), gx_ref},
-          std::tuple{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p), gw_ref}}) {
-        test::Comparison c = test::compare(ours, ref, tol);
-        INFO(name, ": ", c.detail);
+    struct Check {
+        const char* name;
+        Tensor ours, ref;
+    };
+    // (A struct, not structured bindings: clang 14 cannot capture those in INFO's lambda.)
+    for (const Check& check :
+         {Check{"forward", y, y_ref},
+          Check{"input gradient", op::conv2d_backward_input(gy, w, geo.x, geo.p), gx_ref},
+          Check{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p), gw_ref}}) {
+        test::Comparison c = test::compare(check.ours, check.ref, tol);
+        INFO(check.name, ": ", c.detail);
         CHECK(c.ok);
     }
 }

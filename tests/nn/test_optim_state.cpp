@@ -472,7 +472,9 @@ TEST_CASE("fused SGD / Adam / AdamW updates match their composite reference (f32
                 CHECK(cmp.ok);
                 auto sa = fused->state(), sb = composite->state();
                 REQUIRE(sa.size() == sb.size());
-                for (const auto& [key, t] : sa) {
+                for (const auto& entry : sa) {  // not bound: INFO's lambda captures it
+                    const std::string& key = entry.first;
+                    const Tensor& t = entry.second;
                     Comparison c =
                         compare(t, sb.at(key), tolerance(TolClass::optimizer, t.dtype()));
                     INFO(key, ": ", c.detail);
