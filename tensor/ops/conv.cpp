@@ -94,9 +94,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
                  x.shape());
     Tensor y = empty(output_shape(g, x.dim() == 4), x.dtype(), x.device());
     if (y.numel() == 0) return y;
-    Tensor b = bias ? contiguous(*bias) : y;  // y: unused placeholder when there is no bias
+    std::optional<Tensor> b;
+    if (bias) b = contiguous(*bias);
     kernel<OpId::conv2d>(x.device(), "conv2d")(g, as_batch(x), contiguous(weight),
-                                               bias ? &b : nullptr, as_batch(y));
+                                               b ? &*b : nullptr, as_batch(y));
     return y;
 }
 
