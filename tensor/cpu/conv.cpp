@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -447,6 +448,7 @@ void backward_weight_gemm(const Conv2dGeometry& g, const T* x, const T* gy, T* g
 }
 
 bool use_gemm(const Conv2dGeometry& g) { return g.o / g.groups >= kGemmMinChannels; }
+bool getenv_nhwc() { static bool on = !std::getenv("MARROW_NO_NHWC"); return on; }  // TEMP A/B
 
 }  // namespace
 
@@ -454,7 +456,9 @@ void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, cons
             const Tensor& y) {
     visit_float(x.dtype(), "conv2d", [&]<typename T>() {
         const T* b = bias ? bias->data<T>() : nullptr;
-        if (use_gemm(g))
+        if (nhwc_applies(g) && getenv_nhwc())
+            forward_nhwc<T>(g, x.data<T>(), weight.data<T>(), b, y.data<T>());
+        else if (use_gemm(g))
             forward_gemm<T>(g, x.data<T>(), weight.data<T>(), b, y.data<T>());
         else
             forward_direct<T>(g, x.data<T>(), weight.data<T>(), b, y.data<T>());
@@ -464,7 +468,9 @@ void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, cons
 void conv2d_backward_input(const Conv2dGeometry& g, const Tensor& gy, const Tensor& weight,
                            const Tensor& gx) {
     visit_float(gy.dtype(), "conv2d", [&]<typename T>() {
-        if (use_gemm(g))
+        if (nhwc_input_gradient_applies(g) && getenv_nhwc())
+            backward_input_nhwc<T>(g, gy.data<T>(), weight.data<T>(), gx.data<T>());
+        else if (use_gemm(g))
             backward_input_gemm<T>(g, gy.data<T>(), weight.data<T>(), gx.data<T>());
         else
             backward_input_direct<T>(g, gy.data<T>(), weight.data<T>(), gx.data<T>());
@@ -474,7 +480,9 @@ void conv2d_backward_input(const Conv2dGeometry& g, const Tensor& gy, const Tens
 void conv2d_backward_weight(const Conv2dGeometry& g, const Tensor& x, const Tensor& gy,
                             const Tensor& gw) {
     visit_float(x.dtype(), "conv2d", [&]<typename T>() {
-        if (use_gemm(g))
+        if (nhwc_applies(g) && getenv_nhwc())
+            backward_weight_nhwc<T>(g, x.data<T>(), gy.data<T>(), gw.data<T>());
+        else if (use_gemm(g))
             backward_weight_gemm<T>(g, x.data<T>(), gy.data<T>(), gw.data<T>());
         else
             backward_weight_direct<T>(g, x.data<T>(), gy.data<T>(), gw.data<T>());

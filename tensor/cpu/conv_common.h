@@ -41,6 +41,18 @@ inline std::vector<ColRange> col_ranges(const Conv2dGeometry& g) {
     return out;
 }
 
+// The channels-last direct path (conv_nhwc.cpp) from this many input channels on; below it
+// (a network's stem: 3 channels, 49 taps) the implicit GEMM's panels are cheaper.
+constexpr int64_t kNhwcMinChannels = 16;
+bool nhwc_applies(const Conv2dGeometry& g);
+bool nhwc_input_gradient_applies(const Conv2dGeometry& g);
+template <typename T>
+void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx);
+template <typename T>
+void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* gw);
+
 template <typename T>
 void forward_direct(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y);
 template <typename T>

@@ -147,6 +147,9 @@ void pack_a(const T* a, Matrix m, int64_t rows, int64_t i0, int64_t mc, int64_t 
         if (valid == MR && m.cs == 1) {
             for (int64_t k = 0; k < kc; ++k)
                 for (int64_t r = 0; r < MR; ++r) d[k * MR + r] = src[r][k];
+        } else if (valid == MR && m.rs == 1) {  // a transposed: the MR rows are contiguous
+            for (int64_t k = 0; k < kc; ++k)
+                std::memcpy(d + k * MR, src[0] + k * m.cs, MR * sizeof(T));
         } else {
             for (int64_t k = 0; k < kc; ++k)
                 for (int64_t r = 0; r < MR; ++r)

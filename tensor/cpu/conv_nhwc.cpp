@@ -1,0 +1,427 @@
+// CPU conv2d, the channels-last direct path (groups = 1, at least kNhwcMinChannels input
+// channels, a kernel wider than 1x1): the convolutions of a ResNet past its stem.
+//
+// Why: the implicit GEMM (conv.cpp) packs an im2col panel per image and K slice, a gather
+// of short row runs (36 floats at 64 x 36 x 36, 5 at 512 x 5 x 5) that cost 25-35% of the
+// time next to a micro-kernel that does only Og multiply-adds per packed element (the
+// measurements: docs/design.md, "Convolution"). Here nothing of the input is packed:
+//   - x is copied once into a zero-padded channels-last buffer xp (n, hp, wp, c), so the c
+//     inputs of any pixel and tap are one contiguous run and padding needs no branch;
+//   - an MR x NR tile of y (MR output pixels, NR output channels) is accumulated in registers
+//     over every tap and input channel: per step it loads NR weights as vectors (the weight
+//     is packed once per call as [o block][tap][ci][NR]) and broadcasts one input value per
+//     pixel straight from xp, through one pointer per pixel, so a tile may span output rows
+//     and images (every micro-tile is full but the batch's last);
+//   - the tile goes to y (NCHW) transposed, with the bias.
+// The input gradient of a stride-1 conv is the same loop: gx = conv(gy zero-padded by
+// (k - 1) d - p, the weight with taps flipped and in/out channels swapped). The weight
+// gradient is the GEMM gw'(O x taps C) = gy (O x N P) @ X (N P x taps C), X's row for pixel q
+// being the taps' channel runs of xp (packed by contiguous copies), then gw'[o][t][c] is
+// permuted to gw[o][c][t].
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "tensor/cpu/conv_common.h"
+#include "tensor/cpu/gemm.h"
+#include "tensor/cpu/isa.h"
+#include "tensor/factory.h"
+
+namespace marrow::cpu::conv {
+namespace {
+
+// The register tile per ISA: MR pixels x NR output channels (AVX-512: 12 x 32 floats in 24
+// of 32 zmm; AVX2 and baseline: 6 x 16 in 12 of 16 ymm), as the GEMM's micro-kernel.
+template <typename T, int MR_, int NR_, int VecBytes_>
+struct Tile {
+    static constexpr int MR = MR_, NR = NR_, VecBytes = VecBytes_;
+};
+template <typename T>
+using Avx512Tile = Tile<T, 12, 128 / int(sizeof(T)), 64>;
+template <typename T>
+using Avx2Tile = Tile<T, 6, 64 / int(sizeof(T)), 32>;
+
+template <typename T, int Bytes>
+struct VecOf {
+    typedef T type __attribute__((vector_size(Bytes)));
+};
+
+// out (MR x NR, row-major) = sum over taps t and channels k of
+//   rows[r][tap_offsets[t] + k] * w[(t c + k) NR + j]
+template <typename T, typename S>
+[[gnu::always_inline]] inline void tile_body(const T* const* rows, const int64_t* tap_offsets,
+                                            int64_t taps, int64_t c, int64_t cs,
+                                            const T* __restrict w, T* __restrict out) {
+    using V = typename VecOf<T, S::VecBytes>::type;
+    constexpr int kW = int(S::VecBytes / sizeof(T)), kCols = S::NR / kW;
+    V acc[S::MR][kCols] = {};
+    const V ones = V{} + T(1);
+    for (int64_t t = 0; t < taps; ++t) {
+        const T* p[S::MR];
+        for (int r = 0; r < S::MR; ++r) p[r] = rows[r] + tap_offsets[t];
+#pragma GCC unroll 2
+        for (int64_t k = 0; k < c; ++k) {
+            V bv[kCols];
+            for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], w + j * kW, sizeof(V));
+            for (int r = 0; r < S::MR; ++r) {
+                V av = ones * p[r][k * cs];
+                for (int j = 0; j < kCols; ++j) acc[r][j] += av * bv[j];
+            }
+            w += S::NR;
+        }
+    }
+    for (int r = 0; r < S::MR; ++r)
+        for (int j = 0; j < kCols; ++j) std::memcpy(out + r * S::NR + j * kW, &acc[r][j], sizeof(V));
+}
+
+template <typename T>
+using TileKernel = void (*)(const T* const*, const int64_t*, int64_t, int64_t, int64_t, const T*,
+                            T*);
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+template <typename T>
+MARROW_TARGET_AVX512 void tile_avx512(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
+        int64_t cs, const T* w, T* out) {
+    tile_body<T, Avx512Tile<T>>(rows, offs, taps, c, cs, w, out);
+}
+template <typename T>
+MARROW_TARGET_AVX2 void tile_avx2(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
+        int64_t cs, const T* w, T* out) {
+    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, cs, w, out);
+}
+template <typename T>
+void tile_base(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
+        int64_t cs, const T* w, T* out) {
+    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, cs, w, out);
+}
+
+struct TileChoice {
+    int mr, nr;
+};
+template <typename T>
+TileChoice tile_choice() {
+    if (cpu_isa() == Isa::avx512) return {Avx512Tile<T>::MR, Avx512Tile<T>::NR};
+    return {Avx2Tile<T>::MR, Avx2Tile<T>::NR};
+}
+
+// y (n, o, ho, wo) = the convolution of a zero-padded input xp of c channels, hp x wp pixels
+// (no padding left to apply: output pixel (r, s) reads rows r sh + i dh, columns s sw + j dw),
+// whose element (n, ci, row, col) is at n image + ci channel + row * wp * pixel + col * pixel
+// (planes: channel = hp wp, pixel = 1; channels-last: channel = 1, pixel = c).
+struct DirectGeometry {
+    int64_t n, c, hp, wp, o, ho, wo, kh, kw, sh, sw, dh, dw;
+    int64_t image, channel, pixel;
+};
+
+// Element (o, ci, i, j) of the convolution's weight, as strides into a tensor, taps flipped
+// or not: the forward reads W (o, c, kh, kw) as it is; the input gradient reads W with o and
+// c swapped and the taps flipped.
+struct WeightView {
+    int64_t o_stride, c_stride;
+    bool flipped;
+};
+
+// The weight packed for tile_body: block b holds output channels [b NR, b NR + NR) as
+// [tap][ci][NR] (channels past o zero). 16 input channels at a time, the block's NR source
+// runs (taps floats per channel) are first copied into an L1 buffer: read in place, NR rows
+// 18 KB apart (512 x 3 x 3) fall into 2 of L1's 64 sets and evicted each other (10-13% of
+// a 512-channel conv).
+template <typename T>
+const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v, int nr,
+                     std::vector<Tensor>& keep) {
+    constexpr int64_t kChannels = 16;
+    int64_t taps = d.kh * d.kw, blocks = (d.o + nr - 1) / nr, block = taps * d.c * nr;
+    keep.push_back(empty({blocks * block}, dtype_v<T>));
+    T* dst = keep.back().data<T>();
+#pragma omp parallel for schedule(static) if (blocks * block >= (int64_t(1) << 16))
+    for (int64_t b = 0; b < blocks; ++b) {
+        int64_t cols = std::min<int64_t>(nr, d.o - b * nr);
+        std::vector<T> local(size_t(nr * kChannels * taps));  // [j][ci - c0][tap]
+        for (int64_t c0 = 0; c0 < d.c; c0 += kChannels) {
+            int64_t cc = std::min(kChannels, d.c - c0);
+            for (int64_t j = 0; j < cols; ++j) {
+                const T* src = w + (b * nr + j) * v.o_stride + c0 * v.c_stride;
+                T* to = &local[size_t(j * kChannels * taps)];
+                if (v.c_stride == taps)  // the forward's weight: the channels' taps in a row
+                    std::memcpy(to, src, size_t(cc * taps) * sizeof(T));
+                else
+                    for (int64_t ci = 0; ci < cc; ++ci)
+                        for (int64_t t = 0; t < taps; ++t)
+                            to[ci * taps + t] = src[ci * v.c_stride + t];
+            }
+            for (int64_t ci = 0; ci < cc; ++ci)
+                for (int64_t t = 0; t < taps; ++t) {
+                    T* out = dst + b * block + (t * d.c + c0 + ci) * nr;
+                    int64_t tap = v.flipped ? taps - 1 - t : t;
+                    for (int64_t j = 0; j < cols; ++j)
+                        out[j] = local[size_t((j * kChannels + ci) * taps + tap)];
+                    for (int64_t j = cols; j < nr; ++j) out[j] = T(0);
+                }
+        }
+    }
+    return dst;
+}
+
+// y[image, o0 + j, pixel q..] = tile rows (pixels q0 .. q0 + valid) of columns j < cols, plus
+// the bias.
+template <typename T>
+void store_tile(const DirectGeometry& d, const T* tile, int nr, int64_t q0, int64_t valid,
+                int64_t o0, int64_t cols, const T* bias, T* y) {
+    int64_t p = d.ho * d.wo;
+    for (int64_t r = 0; r < valid;) {
+        int64_t q = q0 + r, n = q / p, first = q % p;
+        int64_t run = std::min(valid - r, p - first);  // pixels of this tile in image n
+        T* dst = y + (n * d.o + o0) * p + first;
+        for (int64_t j = 0; j < cols; ++j) {
+            T b = bias ? bias[o0 + j] : T(0);
+            for (int64_t u = 0; u < run; ++u) dst[j * p + u] = tile[(r + u) * nr + j] + b;
+        }
+        r += run;
+    }
+}
+
+template <typename T>
+void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView view, const T* bias,
+                 T* y) {
+    TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
+    auto [mr, nr] = tile_choice<T>();
+    std::vector<Tensor> keep;
+    const T* wpk = pack_weight(d, w, view, nr, keep);
+    int64_t taps = d.kh * d.kw, p = d.ho * d.wo, total = d.n * p;
+    int64_t tiles = (total + mr - 1) / mr, blocks = (d.o + nr - 1) / nr;
+    std::vector<int64_t> offsets;
+    for (int64_t i = 0; i < d.kh; ++i)
+        for (int64_t j = 0; j < d.kw; ++j)
+            offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.pixel);
+    // where each output pixel's taps start in xp
+    std::vector<int64_t> base(size_t(total + mr));
+    for (int64_t n = 0, q = 0; n < d.n; ++n)
+        for (int64_t r = 0; r < d.ho; ++r)
+            for (int64_t s = 0; s < d.wo; ++s)
+                base[size_t(q++)] = n * d.image + (r * d.sh * d.wp + s * d.sw) * d.pixel;
+    for (int64_t q = total; q < total + mr; ++q) base[size_t(q)] = 0;  // the last tile's rest
+    double macs = double(total) * double(d.o) * double(taps * d.c);
+#pragma omp parallel if (macs >= kParallelMacs)
+    {
+        int t = omp_get_thread_num(), team = omp_get_num_threads();
+        int64_t t0 = tiles * t / team, t1 = tiles * (t + 1) / team;
+        alignas(64) T tile[12 * 32];
+        const T* rows[12];
+        // Block-outer: a block's packed weight (taps c NR: 590 KB at c = 512) stays in L2
+        // while the thread's pixels stream by.
+        for (int64_t b = 0; b < blocks; ++b)
+            for (int64_t ti = t0; ti < t1; ++ti) {
+                int64_t q0 = ti * mr, valid = std::min<int64_t>(mr, total - q0);
+                for (int64_t r = 0; r < mr; ++r) rows[r] = xp + base[size_t(q0 + r)];
+                kernel(rows, offsets.data(), taps, d.c, d.channel, wpk + b * taps * d.c * nr,
+                       tile);
+                store_tile(d, tile, nr, q0, valid, b * nr, std::min<int64_t>(nr, d.o - b * nr),
+                           bias, y);
+            }
+    }
+}
+
+// dst (n, hp, wp, c) = x (n, c, h, w) at rows [top, top + h), columns [left, left + w), zero
+// elsewhere. One image's 16 channels at a time: their planes are one contiguous read (L1 /
+// L2 after the first touch), each padded pixel gets a 64-byte run. Row by row with the
+// channels innermost it cost 9-13% of a 3x3 128-channel conv (a cache miss per plane row).
+template <typename T>
+void to_padded_channels_last(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t hp,
+                             int64_t wp, int64_t top, int64_t left, T* dst) {
+    constexpr int64_t kBlock = 16;
+    int64_t blocks = (c + kBlock - 1) / kBlock, hw = h * w;
+#pragma omp parallel for schedule(static) if (n * c * h * w >= (int64_t(1) << 16))
+    for (int64_t item = 0; item < n * blocks; ++item) {
+        int64_t img = item / blocks, c0 = item % blocks * kBlock, cb = std::min(kBlock, c - c0);
+        const T* in = x + (img * c + c0) * hw;
+        T* out = dst + img * hp * wp * c + c0;
+        for (int64_t r = 0; r < hp; ++r) {
+            int64_t hr = r - top;
+            bool inside_row = hr >= 0 && hr < h;
+            for (int64_t s = 0; s < wp; ++s, out += c) {
+                int64_t ws = s - left;
+                if (!inside_row || ws < 0 || ws >= w) {
+                    for (int64_t k = 0; k < cb; ++k) out[k] = T(0);
+                    continue;
+                }
+                const T* src = in + hr * w + ws;
+                for (int64_t k = 0; k < cb; ++k) out[k] = src[k * hw];
+            }
+        }
+    }
+}
+
+// dst (n, c, hp, wp) = x (n, c, h, w) at rows [top, top + h), columns [left, left + w), zero
+// elsewhere (row copies).
+template <typename T>
+void to_padded_planes(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t hp,
+                      int64_t wp, int64_t top, int64_t left, T* dst) {
+#pragma omp parallel for schedule(static) if (n * c * h * w >= (int64_t(1) << 16))
+    for (int64_t plane = 0; plane < n * c; ++plane) {
+        const T* in = x + plane * h * w;
+        T* out = dst + plane * hp * wp;
+        std::fill(out, out + top * wp, T(0));
+        for (int64_t r = 0; r < h; ++r) {
+            T* row = out + (top + r) * wp;
+            std::fill(row, row + left, T(0));
+            std::memcpy(row + left, in + r * w, size_t(w) * sizeof(T));
+            std::fill(row + left + w, row + wp, T(0));
+        }
+        std::fill(out + (top + h) * wp, out + hp * wp, T(0));
+    }
+}
+
+// The rows of X (N P x taps c) for the weight gradient: row q (image n, output pixel (r, s))
+// is, tap after tap, the c channels of xp at (r sh + i dh, s sw + j dw).
+template <typename T>
+class TapRows final : public PanelSource<T> {
+public:
+    TapRows(const DirectGeometry& d, const T* xp, const int64_t* offsets)
+        : d_(d), xp_(xp), offsets_(offsets) {}
+    void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw, T* dst) const override {
+        int64_t p = d_.ho * d_.wo;
+        int64_t n = k0 / p, r = k0 % p / d_.wo, s = k0 % d_.wo;
+        int64_t tap = j0 / d_.c, ci = j0 % d_.c;
+        bool one_tap = ci + nr <= d_.c;
+        for (int64_t k = 0; k < kc; ++k) {
+            const T* px = xp_ + ((n * d_.hp + r * d_.sh) * d_.wp + s * d_.sw) * d_.c;
+            T* out = dst + k * nrw;
+            if (one_tap) {
+                std::memcpy(out, px + offsets_[tap] + ci, size_t(nr) * sizeof(T));
+            } else {
+                for (int64_t j = 0; j < nr; ++j) {
+                    int64_t col = j0 + j;
+                    out[j] = px[offsets_[col / d_.c] + col % d_.c];
+                }
+            }
+            for (int64_t j = nr; j < nrw; ++j) out[j] = T(0);
+            if (++s == d_.wo && (s = 0, ++r == d_.ho)) r = 0, ++n;
+        }
+    }
+
+private:
+    const DirectGeometry& d_;
+    const T* xp_;
+    const int64_t* offsets_;
+};
+
+// The forward's input, padded: planes (the forward reads them in place) or channels-last
+// (the weight gradient's rows are then contiguous runs).
+DirectGeometry forward_geometry(const Conv2dGeometry& g, bool channels_last) {
+    // the rows / columns the output reads, and the whole image (padding="same" puts an odd
+    // total's extra row at the bottom, a stride may leave the last rows unread)
+    int64_t hp = std::max(g.pad_h + g.h, (g.ho - 1) * g.stride_h + (g.kh - 1) * g.dil_h + 1);
+    int64_t wp = std::max(g.pad_w + g.w, (g.wo - 1) * g.stride_w + (g.kw - 1) * g.dil_w + 1);
+    return {.n = g.n, .c = g.c, .hp = hp, .wp = wp, .o = g.o, .ho = g.ho, .wo = g.wo,
+            .kh = g.kh, .kw = g.kw, .sh = g.stride_h, .sw = g.stride_w, .dh = g.dil_h,
+            .dw = g.dil_w, .image = g.c * hp * wp, .channel = channels_last ? 1 : hp * wp,
+            .pixel = channels_last ? g.c : 1};
+}
+
+template <typename T>
+T* padded_input(const Conv2dGeometry& g, const DirectGeometry& d, const T* x,
+                std::vector<Tensor>& keep) {
+    keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
+    T* xp = keep.back().data<T>();
+    if (d.pixel == 1)
+        to_padded_planes(x, g.n, g.c, g.h, g.w, d.hp, d.wp, g.pad_h, g.pad_w, xp);
+    else
+        to_padded_channels_last(x, g.n, g.c, g.h, g.w, d.hp, d.wp, g.pad_h, g.pad_w, xp);
+    return xp;
+}
+
+}  // namespace
+
+bool nhwc_applies(const Conv2dGeometry& g) {
+    return g.groups == 1 && g.c >= kNhwcMinChannels && g.kh * g.kw > 1;
+}
+bool nhwc_input_gradient_applies(const Conv2dGeometry& g) {
+    return nhwc_applies(g) && g.stride_h == 1 && g.stride_w == 1 &&
+           g.pad_h <= (g.kh - 1) * g.dil_h && g.pad_w <= (g.kw - 1) * g.dil_w &&
+           g.o >= kNhwcMinChannels;
+}
+
+template <typename T>
+void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+    static const char* layout = std::getenv("MARROW_CONV_LAYOUT");  // TEMP A/B
+    DirectGeometry d = forward_geometry(g, layout && layout[0] == 'c');
+    std::vector<Tensor> keep;
+    const T* xp = padded_input(g, d, x, keep);
+    direct_conv(d, xp, w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, false}, bias, y);
+}
+
+// Stride 1: gx[n, c, h, w] = sum over o, i, j of gy[n, o, h + p - i d, w + p - j d] W[o, c, i, j]
+// = a convolution (stride 1, dilation d) of gy zero-padded by (k - 1) d - p on the top/left
+// with the weight W'[c, o, i', j'] = W[o, c, k - 1 - i', k - 1 - j'].
+template <typename T>
+void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
+    int64_t top = (g.kh - 1) * g.dil_h - g.pad_h, left = (g.kw - 1) * g.dil_w - g.pad_w;
+    int64_t hp = g.h + (g.kh - 1) * g.dil_h, wp = g.w + (g.kw - 1) * g.dil_w;
+    DirectGeometry d{.n = g.n, .c = g.o, .hp = hp, .wp = wp, .o = g.c, .ho = g.h, .wo = g.w,
+                     .kh = g.kh, .kw = g.kw, .sh = 1, .sw = 1, .dh = g.dil_h, .dw = g.dil_w,
+                     .image = g.o * hp * wp, .channel = hp * wp, .pixel = 1};
+    std::vector<Tensor> keep;
+    keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
+    T* gyp = keep.back().data<T>();
+    to_padded_planes(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
+    direct_conv(d, gyp, w, WeightView{g.kh * g.kw, g.c * g.kh * g.kw, true}, static_cast<const T*>(nullptr), gx);
+}
+
+template <typename T>
+void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
+    DirectGeometry d = forward_geometry(g, true);
+    std::vector<Tensor> keep;
+    const T* xp = padded_input(g, d, x, keep);
+    int64_t p = g.ho * g.wo, taps = g.kh * g.kw, cols = taps * g.c;
+    // gy as pixel rows (N P x O): the GEMM's A = its transpose, MR output channels contiguous
+    keep.push_back(empty({g.n * p * g.o}, dtype_v<T>));
+    T* gyt = keep.back().data<T>();
+    to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, g.ho, g.wo, 0, 0, gyt);
+    std::vector<int64_t> offsets;
+    for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.c);
+    keep.push_back(empty({g.o * cols}, dtype_v<T>));
+    T* by_tap = keep.back().data<T>();  // gw'[o][tap][c]
+    TapRows<T> rows(d, xp, offsets.data());
+    int nr = tile_choice<T>().nr;
+    int64_t units = (cols + nr - 1) / nr;
+    double macs = double(g.n * p) * double(g.o) * double(cols);
+#pragma omp parallel if (macs >= kParallelMacs)
+    {
+        int t = omp_get_thread_num(), team = omp_get_num_threads();
+        int64_t lo = std::min(cols, units * t / team * nr);
+        int64_t hi = std::min(cols, units * (t + 1) / team * nr);
+        if (hi > lo) {
+            struct Shifted final : PanelSource<T> {
+                const PanelSource<T>& inner;
+                int64_t first;
+                Shifted(const PanelSource<T>& in, int64_t f) : inner(in), first(f) {}
+                void pack(int64_t k0, int64_t kc, int64_t j0, int64_t n, int64_t nrw,
+                          T* dst) const override {
+                    inner.pack(k0, kc, j0 + first, n, nrw, dst);
+                }
+            } shifted(rows, lo);
+            gemm_serial_panels<T>(g.o, hi - lo, g.n * p, gyt, 1, g.o, shifted, by_tap + lo, cols,
+                                  T(1), T(0));
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < g.o; ++o)
+            for (int64_t ci = 0; ci < g.c; ++ci)
+                for (int64_t tap = 0; tap < taps; ++tap)
+                    gw[(o * g.c + ci) * taps + tap] = by_tap[o * cols + tap * g.c + ci];
+    }
+}
+
+#define MARROW_CONV_NHWC(T)                                                                   \
+    template void forward_nhwc<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);  \
+    template void backward_input_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+    template void backward_weight_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);
+MARROW_CONV_NHWC(float)
+MARROW_CONV_NHWC(double)
+#undef MARROW_CONV_NHWC
+
+}  // namespace marrow::cpu::conv
