@@ -21,8 +21,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/cpu/conv_common.h"
@@ -53,8 +53,8 @@ struct VecOf {
 //   rows[r][tap_offsets[t] + k] * w[(t c + k) NR + j]
 template <typename T, typename S>
 [[gnu::always_inline]] inline void tile_body(const T* const* rows, const int64_t* tap_offsets,
-                                            int64_t taps, int64_t c, int64_t cs,
-                                            const T* __restrict w, T* __restrict out) {
+                                            int64_t taps, int64_t c, const T* __restrict w,
+                                            T* __restrict out) {
     using V = typename VecOf<T, S::VecBytes>::type;
     constexpr int kW = int(S::VecBytes / sizeof(T)), kCols = S::NR / kW;
     V acc[S::MR][kCols] = {};
@@ -67,7 +67,7 @@ template <typename T, typename S>
             V bv[kCols];
             for (int j = 0; j < kCols; ++j) std::memcpy(&bv[j], w + j * kW, sizeof(V));
             for (int r = 0; r < S::MR; ++r) {
-                V av = ones * p[r][k * cs];
+                V av = ones * p[r][k];
                 for (int j = 0; j < kCols; ++j) acc[r][j] += av * bv[j];
             }
             w += S::NR;
@@ -78,24 +78,23 @@ template <typename T, typename S>
 }
 
 template <typename T>
-using TileKernel = void (*)(const T* const*, const int64_t*, int64_t, int64_t, int64_t, const T*,
-                            T*);
+using TileKernel = void (*)(const T* const*, const int64_t*, int64_t, int64_t, const T*, T*);
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 template <typename T>
-MARROW_TARGET_AVX512 void tile_avx512(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
-        int64_t cs, const T* w, T* out) {
-    tile_body<T, Avx512Tile<T>>(rows, offs, taps, c, cs, w, out);
+MARROW_TARGET_AVX512 void tile_avx512(const T* const* rows, const int64_t* offs, int64_t taps,
+        int64_t c, const T* w, T* out) {
+    tile_body<T, Avx512Tile<T>>(rows, offs, taps, c, w, out);
 }
 template <typename T>
-MARROW_TARGET_AVX2 void tile_avx2(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
-        int64_t cs, const T* w, T* out) {
-    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, cs, w, out);
+MARROW_TARGET_AVX2 void tile_avx2(const T* const* rows, const int64_t* offs, int64_t taps,
+        int64_t c, const T* w, T* out) {
+    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, w, out);
 }
 template <typename T>
-void tile_base(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c,
-        int64_t cs, const T* w, T* out) {
-    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, cs, w, out);
+void tile_base(const T* const* rows, const int64_t* offs, int64_t taps,
+        int64_t c, const T* w, T* out) {
+    tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, w, out);
 }
 
 struct TileChoice {
@@ -107,13 +106,10 @@ TileChoice tile_choice() {
     return {Avx2Tile<T>::MR, Avx2Tile<T>::NR};
 }
 
-// y (n, o, ho, wo) = the convolution of a zero-padded input xp of c channels, hp x wp pixels
-// (no padding left to apply: output pixel (r, s) reads rows r sh + i dh, columns s sw + j dw),
-// whose element (n, ci, row, col) is at n image + ci channel + row * wp * pixel + col * pixel
-// (planes: channel = hp wp, pixel = 1; channels-last: channel = 1, pixel = c).
+// y (n, o, ho, wo) = the convolution of the zero-padded channels-last xp (n, hp, wp, c): no
+// padding left to apply, output pixel (r, s) reads xp rows r sh + i dh, columns s sw + j dw.
 struct DirectGeometry {
     int64_t n, c, hp, wp, o, ho, wo, kh, kw, sh, sw, dh, dw;
-    int64_t image, channel, pixel;
 };
 
 // Element (o, ci, i, j) of the convolution's weight, as strides into a tensor, taps flipped
@@ -165,11 +161,75 @@ const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v, int nr,
     return dst;
 }
 
+// Pixel j's 16 channels to dst[j] (16 contiguous values), from 16 channel rows of 16 pixels
+// at src + k * stride.
+template <typename T>
+using Transpose16 = void (*)(const T* src, int64_t stride, T* const* dst);
+template <typename T>
+void transpose16_scalar(const T* src, int64_t stride, T* const* dst) {
+    for (int j = 0; j < 16; ++j)
+        for (int k = 0; k < 16; ++k) dst[j][k] = src[k * stride + j];
+}
+// In registers, four rounds of two-source shuffles (pairs of elements, of pairs, of 128-bit
+// lanes, of halves); the rounds leave pixels 1 <-> 2 swapped within each group of 4.
+typedef float Floats16 __attribute__((vector_size(64)));
+MARROW_TARGET_AVX512 void transpose16_avx512(const float* src, int64_t stride,
+                                             float* const* dst) {
+    Floats16 r[16], t[16];
+    for (int k = 0; k < 16; ++k) std::memcpy(&r[k], src + k * stride, sizeof(Floats16));
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25,
+                                       12, 28, 13, 29);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11,
+                                           27, 14, 30, 15, 31);
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int h = 0; h < 2; ++h) {
+            r[i + h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0, 1, 16, 17, 4, 5, 20, 21,
+                                               8, 9, 24, 25, 12, 13, 28, 29);
+            r[i + h + 2] = __builtin_shufflevector(t[i + h], t[i + h + 2], 2, 3, 18, 19, 6, 7, 22,
+                                                   23, 10, 11, 26, 27, 14, 15, 30, 31);
+        }
+    for (int i = 0; i < 16; i += 8)
+        for (int h = 0; h < 4; ++h) {
+            t[i + h] = __builtin_shufflevector(r[i + h], r[i + h + 4], 0, 1, 2, 3, 16, 17, 18, 19,
+                                               8, 9, 10, 11, 24, 25, 26, 27);
+            t[i + h + 4] = __builtin_shufflevector(r[i + h], r[i + h + 4], 4, 5, 6, 7, 20, 21, 22,
+                                                   23, 12, 13, 14, 15, 28, 29, 30, 31);
+        }
+    for (int h = 0; h < 8; ++h) {
+        r[h] = __builtin_shufflevector(t[h], t[h + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
+                                       21, 22, 23);
+        r[h + 8] = __builtin_shufflevector(t[h], t[h + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25,
+                                           26, 27, 28, 29, 30, 31);
+    }
+    for (int m = 0; m < 16; ++m) {
+        int pixel = (m & ~3) | ((m & 1) << 1) | ((m >> 1) & 1);
+        std::memcpy(dst[pixel], &r[m], sizeof(Floats16));
+    }
+}
+template <typename T>
+Transpose16<T> transpose16() {
+    if constexpr (std::is_same_v<T, float>)
+        if (cpu_isa() == Isa::avx512) return transpose16_avx512;
+    return transpose16_scalar<T>;
+}
+
 // y[image, o0 + j, pixel q..] = tile rows (pixels q0 .. q0 + valid) of columns j < cols, plus
-// the bias.
+// the bias. tile: 16 rows of nr (rows past MR unused). With nr a multiple of 16 the tile is
+// first transposed 16 x 16 at a time (channel j's pixels contiguous in by_channel), so each
+// channel's run of y is a vector copy; element by element it cost 4-5% of a 3x3 conv.
 template <typename T>
 void store_tile(const DirectGeometry& d, const T* tile, int nr, int64_t q0, int64_t valid,
-                int64_t o0, int64_t cols, const T* bias, T* y) {
+                int64_t o0, int64_t cols, const T* bias, T* y, Transpose16<T> transpose,
+                T* by_channel) {
+    bool transposed = nr % 16 == 0;
+    if (transposed)
+        for (int64_t c0 = 0; c0 < nr; c0 += 16) {
+            T* to[16];
+            for (int64_t j = 0; j < 16; ++j) to[j] = by_channel + (c0 + j) * 16;
+            transpose(tile + c0, nr, to);
+        }
     int64_t p = d.ho * d.wo;
     for (int64_t r = 0; r < valid;) {
         int64_t q = q0 + r, n = q / p, first = q % p;
@@ -177,7 +237,10 @@ void store_tile(const DirectGeometry& d, const T* tile, int nr, int64_t q0, int6
         T* dst = y + (n * d.o + o0) * p + first;
         for (int64_t j = 0; j < cols; ++j) {
             T b = bias ? bias[o0 + j] : T(0);
-            for (int64_t u = 0; u < run; ++u) dst[j * p + u] = tile[(r + u) * nr + j] + b;
+            if (transposed)
+                for (int64_t u = 0; u < run; ++u) dst[j * p + u] = by_channel[j * 16 + r + u] + b;
+            else
+                for (int64_t u = 0; u < run; ++u) dst[j * p + u] = tile[(r + u) * nr + j] + b;
         }
         r += run;
     }
@@ -187,6 +250,7 @@ template <typename T>
 void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView view, const T* bias,
                  T* y) {
     TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
+    Transpose16<T> transpose = transpose16<T>();
     auto [mr, nr] = tile_choice<T>();
     std::vector<Tensor> keep;
     const T* wpk = pack_weight(d, w, view, nr, keep);
@@ -195,20 +259,20 @@ void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView vi
     std::vector<int64_t> offsets;
     for (int64_t i = 0; i < d.kh; ++i)
         for (int64_t j = 0; j < d.kw; ++j)
-            offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.pixel);
+            offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.c);
     // where each output pixel's taps start in xp
     std::vector<int64_t> base(size_t(total + mr));
     for (int64_t n = 0, q = 0; n < d.n; ++n)
         for (int64_t r = 0; r < d.ho; ++r)
             for (int64_t s = 0; s < d.wo; ++s)
-                base[size_t(q++)] = n * d.image + (r * d.sh * d.wp + s * d.sw) * d.pixel;
+                base[size_t(q++)] = ((n * d.hp + r * d.sh) * d.wp + s * d.sw) * d.c;
     for (int64_t q = total; q < total + mr; ++q) base[size_t(q)] = 0;  // the last tile's rest
     double macs = double(total) * double(d.o) * double(taps * d.c);
 #pragma omp parallel if (macs >= kParallelMacs)
     {
         int t = omp_get_thread_num(), team = omp_get_num_threads();
         int64_t t0 = tiles * t / team, t1 = tiles * (t + 1) / team;
-        alignas(64) T tile[12 * 32];
+        alignas(64) T tile[16 * 32] = {}, by_channel[32 * 16];
         const T* rows[12];
         // Block-outer: a block's packed weight (taps c NR: 590 KB at c = 512) stays in L2
         // while the thread's pixels stream by.
@@ -216,61 +280,43 @@ void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView vi
             for (int64_t ti = t0; ti < t1; ++ti) {
                 int64_t q0 = ti * mr, valid = std::min<int64_t>(mr, total - q0);
                 for (int64_t r = 0; r < mr; ++r) rows[r] = xp + base[size_t(q0 + r)];
-                kernel(rows, offsets.data(), taps, d.c, d.channel, wpk + b * taps * d.c * nr,
-                       tile);
+                kernel(rows, offsets.data(), taps, d.c, wpk + b * taps * d.c * nr, tile);
                 store_tile(d, tile, nr, q0, valid, b * nr, std::min<int64_t>(nr, d.o - b * nr),
-                           bias, y);
+                           bias, y, transpose, by_channel);
             }
     }
 }
 
 // dst (n, hp, wp, c) = x (n, c, h, w) at rows [top, top + h), columns [left, left + w), zero
-// elsewhere. One image's 16 channels at a time: their planes are one contiguous read (L1 /
-// L2 after the first touch), each padded pixel gets a 64-byte run. Row by row with the
-// channels innermost it cost 9-13% of a 3x3 128-channel conv (a cache miss per plane row).
+// elsewhere. Per image and 16 channels: 16 x 16 blocks (16 pixels in x's order, across rows)
+// transposed in registers. With the channels innermost, element by element, it cost 9-13% of
+// a 3x3 128-channel conv.
 template <typename T>
 void to_padded_channels_last(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t hp,
                              int64_t wp, int64_t top, int64_t left, T* dst) {
     constexpr int64_t kBlock = 16;
+    Transpose16<T> transpose = transpose16<T>();
     int64_t blocks = (c + kBlock - 1) / kBlock, hw = h * w;
 #pragma omp parallel for schedule(static) if (n * c * h * w >= (int64_t(1) << 16))
     for (int64_t item = 0; item < n * blocks; ++item) {
         int64_t img = item / blocks, c0 = item % blocks * kBlock, cb = std::min(kBlock, c - c0);
         const T* in = x + (img * c + c0) * hw;
         T* out = dst + img * hp * wp * c + c0;
-        for (int64_t r = 0; r < hp; ++r) {
-            int64_t hr = r - top;
-            bool inside_row = hr >= 0 && hr < h;
-            for (int64_t s = 0; s < wp; ++s, out += c) {
-                int64_t ws = s - left;
-                if (!inside_row || ws < 0 || ws >= w) {
-                    for (int64_t k = 0; k < cb; ++k) out[k] = T(0);
-                    continue;
-                }
-                const T* src = in + hr * w + ws;
-                for (int64_t k = 0; k < cb; ++k) out[k] = src[k * hw];
+        for (int64_t r = 0; r < hp; ++r)  // the padding
+            for (int64_t s = 0; s < wp; ++s)
+                if (r < top || r >= top + h || s < left || s >= left + w)
+                    std::fill(out + (r * wp + s) * c, out + (r * wp + s) * c + cb, T(0));
+        int64_t q = 0;
+        if (cb == kBlock)
+            for (T* to[kBlock]; q + kBlock <= hw; q += kBlock) {
+                for (int64_t j = 0; j < kBlock; ++j)
+                    to[j] = out + ((top + (q + j) / w) * wp + left + (q + j) % w) * c;
+                transpose(in + q, hw, to);
             }
+        for (; q < hw; ++q) {
+            T* px = out + ((top + q / w) * wp + left + q % w) * c;
+            for (int64_t k = 0; k < cb; ++k) px[k] = in[k * hw + q];
         }
-    }
-}
-
-// dst (n, c, hp, wp) = x (n, c, h, w) at rows [top, top + h), columns [left, left + w), zero
-// elsewhere (row copies).
-template <typename T>
-void to_padded_planes(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t hp,
-                      int64_t wp, int64_t top, int64_t left, T* dst) {
-#pragma omp parallel for schedule(static) if (n * c * h * w >= (int64_t(1) << 16))
-    for (int64_t plane = 0; plane < n * c; ++plane) {
-        const T* in = x + plane * h * w;
-        T* out = dst + plane * hp * wp;
-        std::fill(out, out + top * wp, T(0));
-        for (int64_t r = 0; r < h; ++r) {
-            T* row = out + (top + r) * wp;
-            std::fill(row, row + left, T(0));
-            std::memcpy(row + left, in + r * w, size_t(w) * sizeof(T));
-            std::fill(row + left + w, row + wp, T(0));
-        }
-        std::fill(out + (top + h) * wp, out + hp * wp, T(0));
     }
 }
 
@@ -308,28 +354,22 @@ private:
     const int64_t* offsets_;
 };
 
-// The forward's input, padded: planes (the forward reads them in place) or channels-last
-// (the weight gradient's rows are then contiguous runs).
-DirectGeometry forward_geometry(const Conv2dGeometry& g, bool channels_last) {
+// The zero-padded channels-last copy of x (n, c, h, w) that forward_geometry describes.
+DirectGeometry forward_geometry(const Conv2dGeometry& g) {
     // the rows / columns the output reads, and the whole image (padding="same" puts an odd
     // total's extra row at the bottom, a stride may leave the last rows unread)
     int64_t hp = std::max(g.pad_h + g.h, (g.ho - 1) * g.stride_h + (g.kh - 1) * g.dil_h + 1);
     int64_t wp = std::max(g.pad_w + g.w, (g.wo - 1) * g.stride_w + (g.kw - 1) * g.dil_w + 1);
-    return {.n = g.n, .c = g.c, .hp = hp, .wp = wp, .o = g.o, .ho = g.ho, .wo = g.wo,
-            .kh = g.kh, .kw = g.kw, .sh = g.stride_h, .sw = g.stride_w, .dh = g.dil_h,
-            .dw = g.dil_w, .image = g.c * hp * wp, .channel = channels_last ? 1 : hp * wp,
-            .pixel = channels_last ? g.c : 1};
+    return {g.n,  g.c,  hp,         wp,         g.o,     g.ho,   g.wo,
+            g.kh, g.kw, g.stride_h, g.stride_w, g.dil_h, g.dil_w};
 }
 
 template <typename T>
-T* padded_input(const Conv2dGeometry& g, const DirectGeometry& d, const T* x,
-                std::vector<Tensor>& keep) {
+T* padded_channels_last(const Conv2dGeometry& g, const DirectGeometry& d, const T* x,
+                        std::vector<Tensor>& keep) {
     keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
     T* xp = keep.back().data<T>();
-    if (d.pixel == 1)
-        to_padded_planes(x, g.n, g.c, g.h, g.w, d.hp, d.wp, g.pad_h, g.pad_w, xp);
-    else
-        to_padded_channels_last(x, g.n, g.c, g.h, g.w, d.hp, d.wp, g.pad_h, g.pad_w, xp);
+    to_padded_channels_last(x, g.n, g.c, g.h, g.w, d.hp, d.wp, g.pad_h, g.pad_w, xp);
     return xp;
 }
 
@@ -346,10 +386,9 @@ bool nhwc_input_gradient_applies(const Conv2dGeometry& g) {
 
 template <typename T>
 void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
-    static const char* layout = std::getenv("MARROW_CONV_LAYOUT");  // TEMP A/B
-    DirectGeometry d = forward_geometry(g, layout && layout[0] == 'c');
+    DirectGeometry d = forward_geometry(g);
     std::vector<Tensor> keep;
-    const T* xp = padded_input(g, d, x, keep);
+    const T* xp = padded_channels_last(g, d, x, keep);
     direct_conv(d, xp, w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, false}, bias, y);
 }
 
@@ -360,21 +399,19 @@ template <typename T>
 void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
     int64_t top = (g.kh - 1) * g.dil_h - g.pad_h, left = (g.kw - 1) * g.dil_w - g.pad_w;
     int64_t hp = g.h + (g.kh - 1) * g.dil_h, wp = g.w + (g.kw - 1) * g.dil_w;
-    DirectGeometry d{.n = g.n, .c = g.o, .hp = hp, .wp = wp, .o = g.c, .ho = g.h, .wo = g.w,
-                     .kh = g.kh, .kw = g.kw, .sh = 1, .sw = 1, .dh = g.dil_h, .dw = g.dil_w,
-                     .image = g.o * hp * wp, .channel = hp * wp, .pixel = 1};
+    DirectGeometry d{g.n, g.o, hp, wp, g.c, g.h, g.w, g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
     std::vector<Tensor> keep;
     keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
     T* gyp = keep.back().data<T>();
-    to_padded_planes(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
+    to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
     direct_conv(d, gyp, w, WeightView{g.kh * g.kw, g.c * g.kh * g.kw, true}, static_cast<const T*>(nullptr), gx);
 }
 
 template <typename T>
 void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* gw) {
-    DirectGeometry d = forward_geometry(g, true);
+    DirectGeometry d = forward_geometry(g);
     std::vector<Tensor> keep;
-    const T* xp = padded_input(g, d, x, keep);
+    const T* xp = padded_channels_last(g, d, x, keep);
     int64_t p = g.ho * g.wo, taps = g.kh * g.kw, cols = taps * g.c;
     // gy as pixel rows (N P x O): the GEMM's A = its transpose, MR output channels contiguous
     keep.push_back(empty({g.n * p * g.o}, dtype_v<T>));
