@@ -83,13 +83,15 @@ TEST_CASE("conv2d CPU kernels match the reference loops") {
         // 40 output channels (a partial 32-wide block), 24 input channels (weight-gradient
         // panels crossing taps), 12-pixel tiles across rows and images, stride 2 (input
         // gradient by the GEMM), dilation with asymmetric gradient padding, padding wider
-        // than the kernel (input gradient by the GEMM), "same" with an even kernel, one image
+        // than the kernel (input gradient by the GEMM), "same" with an even kernel, one
+        // image, a 1x1 conv of 256 channels on small images
         {{3, 24, 11, 10}, {40, 24, 3, 3}, params({1, 1}, {1, 1})},
         {{2, 16, 9, 8}, {20, 16, 3, 2}, params({2, 1}, {1, 0}, {1, 2})},
         {{2, 32, 7, 9}, {32, 32, 5, 3}, params({1, 1}, {1, 2}, {2, 1})},
         {{1, 16, 5, 5}, {16, 16, 3, 3}, params({1, 1}, {3, 3})},
         {{2, 16, 9, 8}, {16, 16, 4, 3}, same},
         {{1, 32, 12, 12}, {48, 32, 3, 3}, params({1, 1}, {1, 1})},
+        {{3, 256, 3, 4}, {40, 256, 1, 1}, params({1, 1}, {0, 0})},  // 1x1, many channels
         // fewer images than threads: products split along pixels / channels / rows
         {{1, 4, 9, 9}, {24, 4, 3, 3}, params({2, 2}, {1, 1})},
         {{1, 2, 7, 7}, {8, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 2)},

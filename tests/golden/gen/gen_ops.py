@@ -190,6 +190,7 @@ CASES = {
     "normalize_p1_last": lambda x: F.normalize(x, 1, -1, 1e-6),
     "conv2d": lambda x, w, b: F.conv2d(x, w, b, 1, 1),
     "conv2d_gemm_stride2": lambda x, w: F.conv2d(x, w, None, 2, 1),
+    "conv2d_r50_1x1": lambda x, w: F.conv2d(x, w),
     "conv2d_dilated": lambda x, w, b: F.conv2d(x, w, b, 1, (2, 1), 2),
     "conv2d_groups": lambda x, w, b: F.conv2d(x, w, b, 1, 1, 1, 2),
     "conv2d_depthwise": lambda x, w, b: F.conv2d(x, w, b, (1, 2), 1, 1, 4),

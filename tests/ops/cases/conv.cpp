@@ -77,6 +77,13 @@ void add_conv(std::vector<OpCase>& list) {
         .bench_bwd("conv_r18_1x1s2_64x128_36", {{32, 64, 36, 36}, {128, 64, 1, 1}})
         .bench_bwd("conv_r18_1x1s2_128x256_18", {{32, 128, 18, 18}, {256, 128, 1, 1}})
         .bench_bwd("conv_r18_1x1s2_256x512_9", {{32, 256, 9, 9}, {512, 256, 1, 1}});
+    // ResNet-50's 1x1 convs at batch 16 (bottleneck reduce and expand, stages 1, 3, 4).
+    c.add("conv2d_r50_1x1", "conv2d", {in({2, 16, 4, 5}), in({8, 16, 1, 1})},
+          conv_fn(conv({1, 1}, {0, 0}), false), kMm)
+        .bench_bwd("conv_r50_1x1_256x64_36", {{16, 256, 36, 36}, {64, 256, 1, 1}})
+        .bench_bwd("conv_r50_1x1_64x256_36", {{16, 64, 36, 36}, {256, 64, 1, 1}})
+        .bench_bwd("conv_r50_1x1_1024x256_9", {{16, 1024, 9, 9}, {256, 1024, 1, 1}})
+        .bench_bwd("conv_r50_1x1_512x2048_5", {{16, 512, 5, 5}, {2048, 512, 1, 1}});
     // clang-format on
 }
 
