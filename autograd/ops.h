@@ -9,6 +9,7 @@
 
 #include "tensor/factory.h"
 #include "tensor/ops/conv.h"
+#include "tensor/ops/pool.h"  // kNone
 #include "tensor/tensor.h"
 
 namespace marrow {
@@ -207,6 +208,7 @@ Tensor max_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride =
 Tensor avg_pool2d(const Tensor& x, const Dims& kernel_size, const Dims& stride = {},
                   const Dims& padding = {0}, bool ceil_mode = false, bool count_include_pad = true,
                   std::optional<int64_t> divisor_override = std::nullopt);
+// output_size: one int, or (H, W) where kNone keeps the input's size (PyTorch's None).
 Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& output_size);
 // Training mode: zeroes each element with probability p (a Philox mask from `gen`) and scales
 // the rest by 1 / (1 - p); eval mode and p = 0 return x itself.

@@ -119,7 +119,8 @@ Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
 }
 
 std::string AdaptiveAvgPool2d::extra_repr() const {
-    return "output_size=" + pair(output_size_);
+    auto size = [](int64_t v) { return v == kNone ? std::string("None") : std::to_string(v); };
+    return fmt::format("output_size=({}, {})", size(output_size_.h), size(output_size_.w));
 }
 
 Dropout::Dropout(double p, Generator* gen) : Layer("Dropout"), p_(p), gen_(gen) {

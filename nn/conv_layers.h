@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "autograd/ops.h"  // kNone
 #include "nn/module.h"
 #include "tensor/random.h"
 
@@ -95,6 +96,7 @@ private:
 };
 
 // Averages windows that tile the input into `output_size` cells (1: global average pooling).
+// output_size: (H, W), or one int for both; kNone keeps the input's size in that dim.
 class AdaptiveAvgPool2d : public Layer {
 public:
     explicit AdaptiveAvgPool2d(Size2 output_size);

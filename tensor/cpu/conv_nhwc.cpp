@@ -273,7 +273,7 @@ void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView vi
         int t = omp_get_thread_num(), team = omp_get_num_threads();
         int64_t t0 = tiles * t / team, t1 = tiles * (t + 1) / team;
         alignas(64) T tile[16 * 32] = {}, by_channel[32 * 16];
-        const T* rows[12];
+        const T* rows[16];
         // Block-outer: a block's packed weight (taps c NR: 590 KB at c = 512) stays in L2
         // while the thread's pixels stream by.
         for (int64_t b = 0; b < blocks; ++b)

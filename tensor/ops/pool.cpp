@@ -127,11 +127,15 @@ Pool2dParams avg_pool2d_params(const Shape& x, const Size2& kernel, const Size2&
 Pool2dParams adaptive_avg_pool2d_params(const Shape& x, const Size2& output_size) {
     auto [oh, ow] = pair_of(output_size, "adaptive_avg_pool2d",
                             "output_size must be a single int or a pair of ints");
+    size_t nd = x.size();
+    if (nd >= 2) {  // None: the input's size (the rank is checked below)
+        oh = oh == kNone ? x[nd - 2] : oh;
+        ow = ow == kNone ? x[nd - 1] : ow;
+    }
     MARROW_CHECK(oh >= 0 && ow >= 0,
                  "adaptive_avg_pool2d: elements of output_size must be greater than or equal to "
                  "0, got ({}, {})",
                  oh, ow);
-    size_t nd = x.size();
     MARROW_CHECK(nd == 3 || nd == 4,
                  "adaptive_avg_pool2d: expected a 3D (C, H, W) or 4D (N, C, H, W) input, got "
                  "shape {}",

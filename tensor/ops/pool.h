@@ -3,12 +3,19 @@
 // (C, H, W), float32 or float64; kernels see (planes = N*C, H, W) contiguous.
 // Layers call the differentiable marrow::* ops instead (Note [Raw entry points], tensor.h).
 #pragma once
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "tensor/kernels.h"
+
+namespace marrow {
+// PyTorch's None in an adaptive pooling output size: that dim keeps the input's size
+// (adaptive_avg_pool2d(x, {kNone, 7}) is F.adaptive_avg_pool2d(x, (None, 7))).
+inline constexpr int64_t kNone = INT64_MIN;  // not -1: PyTorch rejects -1
+}  // namespace marrow
 
 namespace marrow::op {
 

@@ -8,6 +8,7 @@
 
 #include "autograd/ops.h"
 #include "nn/layers.h"
+#include "nn/conv_layers.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/state_dict.h"
@@ -181,6 +182,16 @@ TEST_CASE("Module: to_string prints PyTorch's form") {
           "  (1): ReLU()\n"
           "  (2): Linear(in_features=2, out_features=5, bias=True)\n"
           ")");
+}
+
+TEST_CASE("AdaptiveAvgPool2d: None keeps the input's size, and prints as PyTorch does") {
+    nn::AdaptiveAvgPool2d pool({kNone, 3});
+    CHECK(pool.to_string() == "AdaptiveAvgPool2d(output_size=(None, 3))");
+    // a 4 x 6 plane of 0..23 to (4, 3): each output averages two neighbours of a row
+    Tensor x = arange(0, 24, 1, DType::f32).reshape({1, 1, 4, 6});
+    Tensor y = pool.forward(x);
+    CHECK(y.shape() == Shape{1, 1, 4, 3});
+    CHECK(allclose(y.reshape({12}), arange(0.5, 24, 2, DType::f32)));
 }
 
 TEST_CASE("StateDict: prefixes and renames for published checkpoints") {

@@ -180,6 +180,7 @@ CASES = {
     "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, (3, 4)),
     "adaptive_avg_pool2d_1x1": lambda x: F.adaptive_avg_pool2d(x, 1),
     "adaptive_avg_pool2d_up": lambda x: F.adaptive_avg_pool2d(x, (6, 7)),
+    "adaptive_avg_pool2d_none": lambda x: F.adaptive_avg_pool2d(x, (None, 4)),
     "dropout": lambda x: dropout_rule(x, 0.3),
     "dropout_eval": lambda x: F.dropout(x, 0.5, training=False),
     "dropout_p1": lambda x: F.dropout(x, 1.0),

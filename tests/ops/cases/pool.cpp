@@ -67,6 +67,9 @@ void add_pool(std::vector<OpCase>& list) {
           [](const T& x) { return adaptive_avg_pool2d(x[0], {1}); }, kRed)
         .parity({{4, 300, 5, 5}})
         .bench_bwd("adaptive_avg_pool2d_resnet_head", {{32, 512, 5, 5}});
+    c.add("adaptive_avg_pool2d_none", "adaptive_avg_pool2d", {in({2, 3, 7, 9})},
+          [](const T& x) { return adaptive_avg_pool2d(x[0], {kNone, 4}); }, kRed)
+        .parity({{2, 3, 11, 10}});
     c.add("adaptive_avg_pool2d_up", "adaptive_avg_pool2d", {in({3, 4, 5})},
           [](const T& x) { return adaptive_avg_pool2d(x[0], {6, 7}); }, kRed)
         .parity({{5, 17, 23}});
