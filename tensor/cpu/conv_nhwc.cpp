@@ -251,7 +251,8 @@ void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView vi
                  T* y) {
     TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
     Transpose16<T> transpose = transpose16<T>();
-    auto [mr, nr] = tile_choice<T>();
+    const TileChoice tile_shape = tile_choice<T>();
+    const int64_t mr = tile_shape.mr, nr = tile_shape.nr;  // (clang: no bindings in omp regions)
     std::vector<Tensor> keep;
     const T* wpk = pack_weight(d, w, view, nr, keep);
     int64_t taps = d.kh * d.kw, p = d.ho * d.wo, total = d.n * p;
