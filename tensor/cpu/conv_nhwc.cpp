@@ -326,9 +326,11 @@ void to_padded_channels_last(const T* x, int64_t n, int64_t c, int64_t h, int64_
 template <typename T>
 class TapRows final : public PanelSource<T> {
 public:
-    TapRows(const DirectGeometry& d, const T* xp, const int64_t* offsets)
-        : d_(d), xp_(xp), offsets_(offsets) {}
+    // columns from first_col on (a thread's share)
+    TapRows(const DirectGeometry& d, const T* xp, const int64_t* offsets, int64_t first_col)
+        : d_(d), xp_(xp), offsets_(offsets), first_(first_col) {}
     void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nr, int64_t nrw, T* dst) const override {
+        j0 += first_;
         int64_t p = d_.ho * d_.wo;
         int64_t n = k0 / p, r = k0 % p / d_.wo, s = k0 % d_.wo;
         int64_t tap = j0 / d_.c, ci = j0 % d_.c;
@@ -355,6 +357,7 @@ private:
     const DirectGeometry& d_;
     const T* xp_;
     const int64_t* offsets_;
+    int64_t first_;
 };
 
 // The zero-padded channels-last copy of x (n, c, h, w) that forward_geometry describes.
@@ -429,7 +432,6 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         for (int64_t j = 0; j < g.kw; ++j) offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.c);
     keep.push_back(empty({g.o * cols}, dtype_v<T>));
     T* by_tap = keep.back().data<T>();  // gw'[o][tap][c]
-    TapRows<T> rows(d, xp, offsets.data());
     int nr = tile_choice<T>().nr;
     int64_t units = (cols + nr - 1) / nr;
     double macs = double(g.n * p) * double(g.o) * double(cols);
@@ -439,16 +441,8 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         int64_t lo = std::min(cols, units * t / team * nr);
         int64_t hi = std::min(cols, units * (t + 1) / team * nr);
         if (hi > lo) {
-            struct Shifted final : PanelSource<T> {
-                const PanelSource<T>& inner;
-                int64_t first;
-                Shifted(const PanelSource<T>& in, int64_t f) : inner(in), first(f) {}
-                void pack(int64_t k0, int64_t kc, int64_t j0, int64_t n, int64_t nrw,
-                          T* dst) const override {
-                    inner.pack(k0, kc, j0 + first, n, nrw, dst);
-                }
-            } shifted(rows, lo);
-            gemm_serial_panels<T>(g.o, hi - lo, g.n * p, gyt, 1, g.o, shifted, by_tap + lo, cols,
+            TapRows<T> rows(d, xp, offsets.data(), lo);
+            gemm_serial_panels<T>(g.o, hi - lo, g.n * p, gyt, 1, g.o, rows, by_tap + lo, cols,
                                   T(1), T(0));
         }
 #pragma omp barrier
