@@ -92,6 +92,10 @@ TEST_CASE("conv2d CPU kernels match the reference loops") {
         {{2, 16, 9, 8}, {16, 16, 4, 3}, same},
         {{1, 32, 12, 12}, {48, 32, 3, 3}, params({1, 1}, {1, 1})},
         {{3, 256, 3, 4}, {40, 256, 1, 1}, params({1, 1}, {0, 0})},  // 1x1, many channels
+        // strided input gradients by phase: stride 3 > kernel 2 (phases without taps), and
+        // padding wider than the kernel's reach
+        {{2, 16, 10, 11}, {16, 16, 2, 2}, params({3, 3}, {0, 0})},
+        {{2, 16, 7, 8}, {24, 16, 3, 3}, params({2, 2}, {3, 2})},
         // fewer images than threads: products split along pixels / channels / rows
         {{1, 4, 9, 9}, {24, 4, 3, 3}, params({2, 2}, {1, 1})},
         {{1, 2, 7, 7}, {8, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 2)},

@@ -112,12 +112,23 @@ struct DirectGeometry {
     int64_t n, c, hp, wp, o, ho, wo, kh, kw, sh, sw, dh, dw;
 };
 
-// Element (o, ci, i, j) of the convolution's weight, as strides into a tensor, taps flipped
-// or not: the forward reads W (o, c, kh, kw) as it is; the input gradient reads W with o and
-// c swapped and the taps flipped.
+// Element (o, ci, tap) of the convolution's weight, as strides into a tensor of `taps` taps
+// per (o, ci): the forward reads W (o, c, kh, kw) as it is; the input gradient reads W with
+// o and c swapped.
 struct WeightView {
-    int64_t o_stride, c_stride;
-    bool flipped;
+    int64_t o_stride, c_stride, taps;
+};
+
+// One tap of a direct convolution: where it reads, relative to an output pixel's start in xp,
+// and which tap of the weight (i kw + j) it multiplies.
+struct Tap {
+    int64_t offset, weight_tap;
+};
+
+// Where output pixel (image n, row u, column v) of channel o goes in y:
+// y + (n O + o) plane + first + u row + v col.
+struct OutputMap {
+    int64_t plane, first, row, col;
 };
 
 // The weight packed for tile_body: block b holds output channels [b NR, b NR + NR) as
@@ -126,34 +137,35 @@ struct WeightView {
 // 18 KB apart (512 x 3 x 3) fall into 2 of L1's 64 sets and evicted each other (10-13% of
 // a 512-channel conv).
 template <typename T>
-const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v, int nr,
-                     std::vector<Tensor>& keep) {
+const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v,
+                     const std::vector<Tap>& tap_list, int nr, std::vector<Tensor>& keep) {
     constexpr int64_t kChannels = 16;
-    int64_t taps = d.kh * d.kw, blocks = (d.o + nr - 1) / nr, block = taps * d.c * nr;
+    int64_t taps = int64_t(tap_list.size()), blocks = (d.o + nr - 1) / nr;
+    int64_t block = taps * d.c * nr, src_taps = v.taps;
     keep.push_back(empty({blocks * block}, dtype_v<T>));
     T* dst = keep.back().data<T>();
 #pragma omp parallel for schedule(static) if (blocks * block >= (int64_t(1) << 16))
     for (int64_t b = 0; b < blocks; ++b) {
         int64_t cols = std::min<int64_t>(nr, d.o - b * nr);
-        std::vector<T> local(size_t(nr * kChannels * taps));  // [j][ci - c0][tap]
+        std::vector<T> local(size_t(nr * kChannels * src_taps));  // [j][ci - c0][tap]
         for (int64_t c0 = 0; c0 < d.c; c0 += kChannels) {
             int64_t cc = std::min(kChannels, d.c - c0);
             for (int64_t j = 0; j < cols; ++j) {
                 const T* src = w + (b * nr + j) * v.o_stride + c0 * v.c_stride;
-                T* to = &local[size_t(j * kChannels * taps)];
-                if (v.c_stride == taps)  // the forward's weight: the channels' taps in a row
-                    std::memcpy(to, src, size_t(cc * taps) * sizeof(T));
+                T* to = &local[size_t(j * kChannels * src_taps)];
+                if (v.c_stride == src_taps)  // the forward's weight: the channels' taps in a row
+                    std::memcpy(to, src, size_t(cc * src_taps) * sizeof(T));
                 else
                     for (int64_t ci = 0; ci < cc; ++ci)
-                        for (int64_t t = 0; t < taps; ++t)
-                            to[ci * taps + t] = src[ci * v.c_stride + t];
+                        for (int64_t t = 0; t < src_taps; ++t)
+                            to[ci * src_taps + t] = src[ci * v.c_stride + t];
             }
             for (int64_t ci = 0; ci < cc; ++ci)
                 for (int64_t t = 0; t < taps; ++t) {
                     T* out = dst + b * block + (t * d.c + c0 + ci) * nr;
-                    int64_t tap = v.flipped ? taps - 1 - t : t;
+                    int64_t tap = tap_list[size_t(t)].weight_tap;
                     for (int64_t j = 0; j < cols; ++j)
-                        out[j] = local[size_t((j * kChannels + ci) * taps + tap)];
+                        out[j] = local[size_t((j * kChannels + ci) * src_taps + tap)];
                     for (int64_t j = cols; j < nr; ++j) out[j] = T(0);
                 }
         }
@@ -220,9 +232,9 @@ Transpose16<T> transpose16() {
 // first transposed 16 x 16 at a time (channel j's pixels contiguous in by_channel), so each
 // channel's run of y is a vector copy; element by element it cost 4-5% of a 3x3 conv.
 template <typename T>
-void store_tile(const DirectGeometry& d, const T* tile, int nr, int64_t q0, int64_t valid,
-                int64_t o0, int64_t cols, const T* bias, T* y, Transpose16<T> transpose,
-                T* by_channel) {
+void store_tile(const DirectGeometry& d, const OutputMap& out, const T* tile, int nr, int64_t q0,
+                int64_t valid, int64_t o0, int64_t cols, const T* bias, T* y,
+                Transpose16<T> transpose, T* by_channel) {
     bool transposed = nr % 16 == 0;
     if (transposed)
         for (int64_t c0 = 0; c0 < nr; c0 += 16) {
@@ -231,36 +243,42 @@ void store_tile(const DirectGeometry& d, const T* tile, int nr, int64_t q0, int6
             transpose(tile + c0, nr, to);
         }
     int64_t p = d.ho * d.wo;
+    // an image's pixels contiguous in y (y is the whole output): a run per image
+    bool dense = out.plane == p && out.first == 0 && out.row == d.wo && out.col == 1;
     for (int64_t r = 0; r < valid;) {
         int64_t q = q0 + r, n = q / p, first = q % p;
-        int64_t run = std::min(valid - r, p - first);  // pixels of this tile in image n
-        T* dst = y + (n * d.o + o0) * p + first;
+        // the pixels of image n (dense), or of its output row, `step` apart in y
+        int64_t run = std::min(valid - r, dense ? p - first : d.wo - first % d.wo);
+        int64_t step = dense ? 1 : out.col;
+        T* dst = y + (n * d.o + o0) * out.plane + out.first + first / d.wo * out.row +
+                 first % d.wo * out.col;
         for (int64_t j = 0; j < cols; ++j) {
             T b = bias ? bias[o0 + j] : T(0);
+            T* dj = dst + j * out.plane;
             if (transposed)
-                for (int64_t u = 0; u < run; ++u) dst[j * p + u] = by_channel[j * 16 + r + u] + b;
+                for (int64_t u = 0; u < run; ++u) dj[u * step] = by_channel[j * 16 + r + u] + b;
             else
-                for (int64_t u = 0; u < run; ++u) dst[j * p + u] = tile[(r + u) * nr + j] + b;
+                for (int64_t u = 0; u < run; ++u) dj[u * step] = tile[(r + u) * nr + j] + b;
         }
         r += run;
     }
 }
 
+// y (through `out`) = the convolution of xp over the taps in tap_list (pixel (u, v) of the
+// output grid starts at xp's row u sh, column v sw).
 template <typename T>
-void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView view, const T* bias,
-                 T* y) {
+void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& tap_list,
+                 const T* w, WeightView view, const T* bias, T* y, const OutputMap& out) {
     TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
     Transpose16<T> transpose = transpose16<T>();
     const TileChoice tile_shape = tile_choice<T>();
     const int64_t mr = tile_shape.mr, nr = tile_shape.nr;  // (clang: no bindings in omp regions)
     std::vector<Tensor> keep;
-    const T* wpk = pack_weight(d, w, view, nr, keep);
-    int64_t taps = d.kh * d.kw, p = d.ho * d.wo, total = d.n * p;
+    const T* wpk = pack_weight(d, w, view, tap_list, nr, keep);
+    int64_t taps = int64_t(tap_list.size()), p = d.ho * d.wo, total = d.n * p;
     int64_t tiles = (total + mr - 1) / mr, blocks = (d.o + nr - 1) / nr;
     std::vector<int64_t> offsets;
-    for (int64_t i = 0; i < d.kh; ++i)
-        for (int64_t j = 0; j < d.kw; ++j)
-            offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.c);
+    for (const Tap& tap : tap_list) offsets.push_back(tap.offset);
     // where each output pixel's taps start in xp
     std::vector<int64_t> base(size_t(total + mr));
     for (int64_t n = 0, q = 0; n < d.n; ++n)
@@ -282,8 +300,8 @@ void direct_conv(const DirectGeometry& d, const T* xp, const T* w, WeightView vi
                 int64_t q0 = ti * mr, valid = std::min<int64_t>(mr, total - q0);
                 for (int64_t r = 0; r < mr; ++r) rows[r] = xp + base[size_t(q0 + r)];
                 kernel(rows, offsets.data(), taps, d.c, wpk + b * taps * d.c * nr, tile);
-                store_tile(d, tile, nr, q0, valid, b * nr, std::min<int64_t>(nr, d.o - b * nr),
-                           bias, y, transpose, by_channel);
+                store_tile(d, out, tile, nr, q0, valid, b * nr,
+                           std::min<int64_t>(nr, d.o - b * nr), bias, y, transpose, by_channel);
             }
     }
 }
@@ -389,9 +407,21 @@ bool nhwc_applies(const Conv2dGeometry& g) {
     return g.groups == 1 && g.c >= kNhwcMinChannels && (g.kh * g.kw > 1 || pointwise_here);
 }
 bool nhwc_input_gradient_applies(const Conv2dGeometry& g) {
-    return nhwc_applies(g) && g.stride_h == 1 && g.stride_w == 1 &&
-           g.pad_h <= (g.kh - 1) * g.dil_h && g.pad_w <= (g.kw - 1) * g.dil_w &&
-           g.o >= kNhwcMinChannels;
+    bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
+    return nhwc_applies(g) && g.o >= kNhwcMinChannels &&
+           (!unit_stride || (g.pad_h <= (g.kh - 1) * g.dil_h && g.pad_w <= (g.kw - 1) * g.dil_w));
+}
+
+// Every tap of a kh x kw kernel with dilation (dh, dw) over a channels-last buffer of row
+// width wp and c channels; tap t multiplies weight tap t, or kh kw - 1 - t when flipped.
+std::vector<Tap> all_taps(const DirectGeometry& d, bool flipped) {
+    std::vector<Tap> taps;
+    for (int64_t i = 0; i < d.kh; ++i)
+        for (int64_t j = 0; j < d.kw; ++j) {
+            int64_t t = i * d.kw + j;
+            taps.push_back({(i * d.dh * d.wp + j * d.dw) * d.c, flipped ? d.kh * d.kw - 1 - t : t});
+        }
+    return taps;
 }
 
 template <typename T>
@@ -399,22 +429,72 @@ void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias
     DirectGeometry d = forward_geometry(g);
     std::vector<Tensor> keep;
     const T* xp = padded_channels_last(g, d, x, keep);
-    direct_conv(d, xp, w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, false}, bias, y);
+    direct_conv(d, xp, all_taps(d, false), w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, g.kh * g.kw},
+                bias, y, OutputMap{g.ho * g.wo, 0, g.wo, 1});
 }
 
-// Stride 1: gx[n, c, h, w] = sum over o, i, j of gy[n, o, h + p - i d, w + p - j d] W[o, c, i, j]
-// = a convolution (stride 1, dilation d) of gy zero-padded by (k - 1) d - p on the top/left
-// with the weight W'[c, o, i', j'] = W[o, c, k - 1 - i', k - 1 - j'].
+// The input gradient. Stride 1: gx[n, c, h, w] = sum over o, i, j of
+// gy[n, o, h + p - i d, w + p - j d] W[o, c, i, j] = a convolution (stride 1, dilation d) of
+// gy zero-padded by (k - 1) d - p on the top/left with the weight W'[c, o, i', j'] =
+// W[o, c, k - 1 - i', k - 1 - j'].
+// Stride s: gx's rows split by phase a = h mod s (columns alike). Row h = a + s u takes the
+// taps i with s | (a + p - i d), each reading gy row u + e_i, e_i = (a + p - i d) / s: per
+// phase a stride-1 convolution over (u, v) with that subset of taps, written to every s-th
+// pixel of gx (a phase without taps leaves zeros).
 template <typename T>
 void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
-    int64_t top = (g.kh - 1) * g.dil_h - g.pad_h, left = (g.kw - 1) * g.dil_w - g.pad_w;
-    int64_t hp = g.h + (g.kh - 1) * g.dil_h, wp = g.w + (g.kw - 1) * g.dil_w;
-    DirectGeometry d{g.n, g.o, hp, wp, g.c, g.h, g.w, g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
+    WeightView view{g.kh * g.kw, g.c * g.kh * g.kw, g.kh * g.kw};
+    OutputMap dense{g.h * g.w, 0, g.w, 1};
     std::vector<Tensor> keep;
-    keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
+    if (g.stride_h == 1 && g.stride_w == 1) {
+        int64_t top = (g.kh - 1) * g.dil_h - g.pad_h, left = (g.kw - 1) * g.dil_w - g.pad_w;
+        int64_t hp = g.h + (g.kh - 1) * g.dil_h, wp = g.w + (g.kw - 1) * g.dil_w;
+        DirectGeometry d{g.n, g.o, hp, wp, g.c, g.h, g.w, g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
+        keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
+        T* gyp = keep.back().data<T>();
+        to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
+        direct_conv(d, gyp, all_taps(d, true), w, view, static_cast<const T*>(nullptr), gx, dense);
+        return;
+    }
+    // e per phase and tap, per axis: the gy row (column) offset, or none
+    struct Axis {
+        int64_t s, p, d, k, in, out;  // stride, padding, dilation, kernel, gx size, gy size
+        bool hits(int64_t a, int64_t i) const { return ((a + p - i * d) % s + s) % s == 0; }
+        int64_t e(int64_t a, int64_t i) const { return (a + p - i * d - (a + p - i * d) % s) / s; }
+        int64_t count(int64_t a) const { return a < in ? (in - a + s - 1) / s : 0; }
+    };
+    Axis ax[2] = {{g.stride_h, g.pad_h, g.dil_h, g.kh, g.h, g.ho},
+                  {g.stride_w, g.pad_w, g.dil_w, g.kw, g.w, g.wo}};
+    int64_t lo[2] = {0, 0}, hi[2] = {0, 0};  // the gy rows / columns read, over all phases
+    for (int axis = 0; axis < 2; ++axis) {
+        const Axis& x = ax[axis];
+        lo[axis] = 0, hi[axis] = x.out;
+        for (int64_t a = 0; a < x.s; ++a)
+            for (int64_t i = 0; i < x.k; ++i)
+                if (x.hits(a, i) && x.count(a) > 0) {
+                    lo[axis] = std::min(lo[axis], x.e(a, i));
+                    hi[axis] = std::max(hi[axis], x.e(a, i) + x.count(a));
+                }
+    }
+    int64_t top = -lo[0], left = -lo[1], hp = hi[0] - lo[0], wp = hi[1] - lo[1];
+    keep.push_back(empty({g.n * hp * wp * g.o}, dtype_v<T>));
     T* gyp = keep.back().data<T>();
-    to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
-    direct_conv(d, gyp, w, WeightView{g.kh * g.kw, g.c * g.kh * g.kw, true}, static_cast<const T*>(nullptr), gx);
+    to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, hp, wp, top, left, gyp);
+    std::fill(gx, gx + g.n * g.c * g.h * g.w, T(0));
+    for (int64_t a = 0; a < g.stride_h; ++a)
+        for (int64_t b = 0; b < g.stride_w; ++b) {
+            DirectGeometry d{g.n, g.o, hp, wp, g.c, ax[0].count(a), ax[1].count(b),
+                             g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
+            std::vector<Tap> taps;
+            for (int64_t i = 0; i < g.kh; ++i)
+                for (int64_t j = 0; j < g.kw; ++j)
+                    if (ax[0].hits(a, i) && ax[1].hits(b, j))
+                        taps.push_back({((ax[0].e(a, i) + top) * wp + ax[1].e(b, j) + left) * g.o,
+                                        i * g.kw + j});
+            if (taps.empty() || d.ho == 0 || d.wo == 0) continue;
+            direct_conv(d, gyp, taps, w, view, static_cast<const T*>(nullptr), gx,
+                        OutputMap{g.h * g.w, a * g.w + b, g.stride_h * g.w, g.stride_w});
+        }
 }
 
 template <typename T>
