@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
 
     Generator gen(0);
     nn::models::ResNetOptions options{.generator = &gen};
-    auto model = model_name == "resnet18" ? nn::models::resnet18(options)
-                                          : nn::models::resnet50(options);
+    auto model =
+        model_name == "resnet18" ? nn::models::resnet18(options) : nn::models::resnet50(options);
     model->train();
     nn::SGD optimizer(model->parameters(), {.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
     Tensor images = randn({batch, 3, size, size}, DType::f32, Device::cpu(), gen);

@@ -1,5 +1,6 @@
 // CPU conv2d, the channels-last direct path (groups = 1, at least kNhwcMinChannels input
-// channels, a kernel wider than 1x1): the convolutions of a ResNet past its stem.
+// channels, a kernel wider than 1x1 or many channels on small images): the convolutions of a
+// ResNet past its stem.
 //
 // Why: the implicit GEMM (conv.cpp) packs an im2col panel per image and K slice, a gather
 // of short row runs (36 floats at 64 x 36 x 36, 5 at 512 x 5 x 5) that cost 25-35% of the
@@ -13,8 +14,9 @@
 //     pixel straight from xp, through one pointer per pixel, so a tile may span output rows
 //     and images (every micro-tile is full but the batch's last);
 //   - the tile goes to y (NCHW) transposed, with the bias.
-// The input gradient of a stride-1 conv is the same loop: gx = conv(gy zero-padded by
-// (k - 1) d - p, the weight with taps flipped and in/out channels swapped). The weight
+// The input gradient is the same loop: at stride 1, gx = conv(gy zero-padded by (k - 1) d - p,
+// the weight with taps flipped and in/out channels swapped); at stride s, one such conv per
+// output phase (h mod s, w mod s) over the taps that reach it (backward_input_nhwc). The weight
 // gradient is the GEMM gw'(O x taps C) = gy (O x N P) @ X (N P x taps C), X's row for pixel q
 // being the taps' channel runs of xp (packed by contiguous copies), then gw'[o][t][c] is
 // permuted to gw[o][c][t].
@@ -53,8 +55,8 @@ struct VecOf {
 //   rows[r][tap_offsets[t] + k] * w[(t c + k) NR + j]
 template <typename T, typename S>
 [[gnu::always_inline]] inline void tile_body(const T* const* rows, const int64_t* tap_offsets,
-                                            int64_t taps, int64_t c, const T* __restrict w,
-                                            T* __restrict out) {
+                                             int64_t taps, int64_t c, const T* __restrict w,
+                                             T* __restrict out) {
     using V = typename VecOf<T, S::VecBytes>::type;
     constexpr int kW = int(S::VecBytes / sizeof(T)), kCols = S::NR / kW;
     V acc[S::MR][kCols] = {};
@@ -74,7 +76,8 @@ template <typename T, typename S>
         }
     }
     for (int r = 0; r < S::MR; ++r)
-        for (int j = 0; j < kCols; ++j) std::memcpy(out + r * S::NR + j * kW, &acc[r][j], sizeof(V));
+        for (int j = 0; j < kCols; ++j)
+            std::memcpy(out + r * S::NR + j * kW, &acc[r][j], sizeof(V));
 }
 
 template <typename T>
@@ -83,17 +86,17 @@ using TileKernel = void (*)(const T* const*, const int64_t*, int64_t, int64_t, c
 #pragma GCC diagnostic ignored "-Wpsabi"
 template <typename T>
 MARROW_TARGET_AVX512 void tile_avx512(const T* const* rows, const int64_t* offs, int64_t taps,
-        int64_t c, const T* w, T* out) {
+                                      int64_t c, const T* w, T* out) {
     tile_body<T, Avx512Tile<T>>(rows, offs, taps, c, w, out);
 }
 template <typename T>
 MARROW_TARGET_AVX2 void tile_avx2(const T* const* rows, const int64_t* offs, int64_t taps,
-        int64_t c, const T* w, T* out) {
+                                  int64_t c, const T* w, T* out) {
     tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, w, out);
 }
 template <typename T>
-void tile_base(const T* const* rows, const int64_t* offs, int64_t taps,
-        int64_t c, const T* w, T* out) {
+void tile_base(const T* const* rows, const int64_t* offs, int64_t taps, int64_t c, const T* w,
+               T* out) {
     tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, w, out);
 }
 
@@ -185,13 +188,12 @@ void transpose16_scalar(const T* src, int64_t stride, T* const* dst) {
 // In registers, four rounds of two-source shuffles (pairs of elements, of pairs, of 128-bit
 // lanes, of halves); the rounds leave pixels 1 <-> 2 swapped within each group of 4.
 typedef float Floats16 __attribute__((vector_size(64)));
-MARROW_TARGET_AVX512 void transpose16_avx512(const float* src, int64_t stride,
-                                             float* const* dst) {
+MARROW_TARGET_AVX512 void transpose16_avx512(const float* src, int64_t stride, float* const* dst) {
     Floats16 r[16], t[16];
     for (int k = 0; k < 16; ++k) std::memcpy(&r[k], src + k * stride, sizeof(Floats16));
     for (int i = 0; i < 16; i += 2) {
-        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25,
-                                       12, 28, 13, 29);
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12,
+                                       28, 13, 29);
         t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11,
                                            27, 14, 30, 15, 31);
     }
@@ -212,8 +214,8 @@ MARROW_TARGET_AVX512 void transpose16_avx512(const float* src, int64_t stride,
     for (int h = 0; h < 8; ++h) {
         r[h] = __builtin_shufflevector(t[h], t[h + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
                                        21, 22, 23);
-        r[h + 8] = __builtin_shufflevector(t[h], t[h + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25,
-                                           26, 27, 28, 29, 30, 31);
+        r[h + 8] = __builtin_shufflevector(t[h], t[h + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26,
+                                           27, 28, 29, 30, 31);
     }
     for (int m = 0; m < 16; ++m) {
         int pixel = (m & ~3) | ((m & 1) << 1) | ((m >> 1) & 1);
@@ -267,8 +269,8 @@ void store_tile(const DirectGeometry& d, const OutputMap& out, const T* tile, in
 // y (through `out`) = the convolution of xp over the taps in tap_list (pixel (u, v) of the
 // output grid starts at xp's row u sh, column v sw).
 template <typename T>
-void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& tap_list,
-                 const T* w, WeightView view, const T* bias, T* y, const OutputMap& out) {
+void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& tap_list, const T* w,
+                 WeightView view, const T* bias, T* y, const OutputMap& out) {
     TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
     Transpose16<T> transpose = transpose16<T>();
     const TileChoice tile_shape = tile_choice<T>();
@@ -300,8 +302,8 @@ void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& t
                 int64_t q0 = ti * mr, valid = std::min<int64_t>(mr, total - q0);
                 for (int64_t r = 0; r < mr; ++r) rows[r] = xp + base[size_t(q0 + r)];
                 kernel(rows, offsets.data(), taps, d.c, wpk + b * taps * d.c * nr, tile);
-                store_tile(d, out, tile, nr, q0, valid, b * nr,
-                           std::min<int64_t>(nr, d.o - b * nr), bias, y, transpose, by_channel);
+                store_tile(d, out, tile, nr, q0, valid, b * nr, std::min<int64_t>(nr, d.o - b * nr),
+                           bias, y, transpose, by_channel);
             }
     }
 }
@@ -429,8 +431,9 @@ void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias
     DirectGeometry d = forward_geometry(g);
     std::vector<Tensor> keep;
     const T* xp = padded_channels_last(g, d, x, keep);
-    direct_conv(d, xp, all_taps(d, false), w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, g.kh * g.kw},
-                bias, y, OutputMap{g.ho * g.wo, 0, g.wo, 1});
+    direct_conv(d, xp, all_taps(d, false), w,
+                WeightView{g.c * g.kh * g.kw, g.kh * g.kw, g.kh * g.kw}, bias, y,
+                OutputMap{g.ho * g.wo, 0, g.wo, 1});
 }
 
 // The input gradient. Stride 1: gx[n, c, h, w] = sum over o, i, j of
@@ -483,8 +486,8 @@ void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
     std::fill(gx, gx + g.n * g.c * g.h * g.w, T(0));
     for (int64_t a = 0; a < g.stride_h; ++a)
         for (int64_t b = 0; b < g.stride_w; ++b) {
-            DirectGeometry d{g.n, g.o, hp, wp, g.c, ax[0].count(a), ax[1].count(b),
-                             g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
+            DirectGeometry d{g.n,  g.o,  hp, wp, g.c,     ax[0].count(a), ax[1].count(b),
+                             g.kh, g.kw, 1,  1,  g.dil_h, g.dil_w};
             std::vector<Tap> taps;
             for (int64_t i = 0; i < g.kh; ++i)
                 for (int64_t j = 0; j < g.kw; ++j)
@@ -522,8 +525,8 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
         int64_t hi = std::min(cols, units * (t + 1) / team * nr);
         if (hi > lo) {
             TapRows<T> rows(d, xp, offsets.data(), lo);
-            gemm_serial_panels<T>(g.o, hi - lo, g.n * p, gyt, 1, g.o, rows, by_tap + lo, cols,
-                                  T(1), T(0));
+            gemm_serial_panels<T>(g.o, hi - lo, g.n * p, gyt, 1, g.o, rows, by_tap + lo, cols, T(1),
+                                  T(0));
         }
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -534,9 +537,9 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
     }
 }
 
-#define MARROW_CONV_NHWC(T)                                                                   \
-    template void forward_nhwc<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);  \
-    template void backward_input_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);     \
+#define MARROW_CONV_NHWC(T)                                                                 \
+    template void forward_nhwc<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
+    template void backward_input_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
     template void backward_weight_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);
 MARROW_CONV_NHWC(float)
 MARROW_CONV_NHWC(double)
