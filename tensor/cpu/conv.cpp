@@ -19,8 +19,11 @@
 // products are split along pixels (forward), input channels (input gradient) or output
 // channels (weight gradient) instead.
 //
-// Why NCHW throughout (no internal NHWC): the API is NCHW, and a layout change would cost
-// two extra passes over x and y per call; the GEMM formulation above reads NCHW directly.
+// The entry points at the end pick the path: strided 1x1 convs gather the pixels they read
+// and run the pointwise GEMM; groups of 1 with >= 16 input channels take the channels-last
+// direct kernel (tensor/cpu/conv_nhwc.cpp; which layouts were measured and why:
+// docs/design.md, "Convolution"); the rest this implicit GEMM, or the direct tap loops for
+// groups with few output channels.
 // The readable oracle: tensor/cpu/conv_reference.h (tests/test_conv.cpp).
 #include <omp.h>
 
@@ -463,31 +466,28 @@ Conv2dGeometry read_pixels_geometry(const Conv2dGeometry& g) {
     p.h = g.ho, p.w = g.wo, p.stride_h = p.stride_w = 1;
     return p;
 }
-// x (n, c, h, w) <-> xs (n, c, ho, wo) at the pixels a strided 1x1 conv reads; scatter zeroes
-// the rest of x.
-template <typename T>
-void strided_pixels(const Conv2dGeometry& g, T* x, T* xs, bool scatter) {
+// f(full, sub) for each pixel a strided 1x1 conv reads: full indexes x (n, c, h, w), sub the
+// gathered xs (n, c, ho, wo).
+template <typename F>
+void for_each_read_pixel(const Conv2dGeometry& g, F f) {
     int64_t hw = g.h * g.w, p = g.ho * g.wo;
 #pragma omp parallel for schedule(static) if (g.n * g.c * hw >= (int64_t(1) << 16))
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-        T* full = x + plane * hw;
-        T* sub = xs + plane * p;
-        if (scatter) std::fill(full, full + hw, T(0));
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane)
         for (int64_t r = 0; r < g.ho; ++r)
-            for (int64_t s = 0; s < g.wo; ++s) {
-                T& at = full[r * g.stride_h * g.w + s * g.stride_w];
-                if (scatter)
-                    at = sub[r * g.wo + s];
-                else
-                    sub[r * g.wo + s] = at;
-            }
-    }
+            for (int64_t s = 0; s < g.wo; ++s)
+                f(plane * hw + r * g.stride_h * g.w + s * g.stride_w, plane * p + r * g.wo + s);
 }
 template <typename T>
 T* read_pixels(const Conv2dGeometry& g, const T* x, std::vector<Tensor>& keep) {
     T* xs = call_buffer<T>(keep, g.n * g.c * g.ho * g.wo);
-    strided_pixels(g, const_cast<T*>(x), xs, false);
+    for_each_read_pixel(g, [&](int64_t full, int64_t sub) { xs[sub] = x[full]; });
     return xs;
+}
+// gx = the gathered pixels' gradient gxs put back, zero at the pixels the conv skips
+template <typename T>
+void scatter_pixels(const Conv2dGeometry& g, const T* gxs, T* gx) {
+    std::fill(gx, gx + g.n * g.c * g.h * g.w, T(0));
+    for_each_read_pixel(g, [&](int64_t full, int64_t sub) { gx[full] = gxs[sub]; });
 }
 
 }  // namespace
@@ -518,7 +518,7 @@ void conv2d_backward_input(const Conv2dGeometry& g, const Tensor& gy, const Tens
             std::vector<Tensor> keep;
             T* gxs = call_buffer<T>(keep, g.n * g.c * g.ho * g.wo);
             backward_input_gemm<T>(read_pixels_geometry(g), gy.data<T>(), w, gxs);
-            strided_pixels(g, gx.data<T>(), gxs, true);
+            scatter_pixels(g, gxs, gx.data<T>());
         } else if (nhwc_input_gradient_applies(g)) {
             backward_input_nhwc<T>(g, gy.data<T>(), w, gx.data<T>());
         } else if (use_gemm(g)) {
