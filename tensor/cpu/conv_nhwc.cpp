@@ -459,11 +459,12 @@ void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
         direct_conv(d, gyp, all_taps(d, true), w, view, static_cast<const T*>(nullptr), gx, dense);
         return;
     }
-    // e per phase and tap, per axis: the gy row (column) offset, or none
+    // Per axis: whether tap i reaches phase a, the gy row (column) offset e it then reads at,
+    // and how many gx rows (columns) the phase has.
     struct Axis {
         int64_t s, p, d, k, in, out;  // stride, padding, dilation, kernel, gx size, gy size
         bool hits(int64_t a, int64_t i) const { return ((a + p - i * d) % s + s) % s == 0; }
-        int64_t e(int64_t a, int64_t i) const { return (a + p - i * d - (a + p - i * d) % s) / s; }
+        int64_t e(int64_t a, int64_t i) const { return (a + p - i * d) / s; }  // exact if hits
         int64_t count(int64_t a) const { return a < in ? (in - a + s - 1) / s : 0; }
     };
     Axis ax[2] = {{g.stride_h, g.pad_h, g.dil_h, g.kh, g.h, g.ho},
