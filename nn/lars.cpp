@@ -17,6 +17,8 @@ LARS::LARS(std::vector<ParamGroup> groups, LARSOptions options)
     MARROW_CHECK(options.weight_decay >= 0, "LARS: invalid weight_decay {}", options.weight_decay);
     MARROW_CHECK(options.eta > 0, "LARS: invalid eta {} (the trust coefficient must be > 0)",
                  options.eta);
+    MARROW_CHECK(!(options.nesterov && options.lr_outside_momentum),
+                 "LARS: nesterov is SimCLR's option; DINO's rule (lr_outside_momentum) has none");
 }
 
 void LARS::step() {
@@ -25,8 +27,9 @@ void LARS::step() {
     for_each_with_grad([&](size_t i, const Tensor& w, OptimizerGroup& group) {
         Tensor g = w.grad();
         if (group.weight_decay != 0) g = g + group.weight_decay * w;
-        // scaled = lr * trust * g, trust a 0-d tensor (1 where either norm is 0).
-        Tensor scaled = group.lr * g;
+        // scaled = lr * trust * g (DINO: trust * g), trust a 0-d tensor (1 where either norm
+        // is 0).
+        Tensor scaled = o.lr_outside_momentum ? g : group.lr * g;
         if (group.layer_adaptation) {
             Tensor wn = norm(w), gn = norm(g);
             Tensor trust =
@@ -39,7 +42,9 @@ void LARS::step() {
         const Tensor& v = it->second;
         mul_(v, o.momentum);
         add_(v, scaled);
-        if (o.nesterov)
+        if (o.lr_outside_momentum)
+            add_(w, v, -group.lr);
+        else if (o.nesterov)
             add_(w, o.momentum * v + scaled, -1);
         else
             add_(w, v, -1);

@@ -21,6 +21,10 @@ struct LARSOptions {
     double weight_decay = 0;
     double eta = 1e-3;  // SimCLR's eeta: the trust coefficient
     bool nesterov = false;
+    // DINO's LARS (facebookresearch/dino utils.LARS, from barlowtwins): the lr multiplies the
+    // momentum buffer when it is applied, v = momentum v + trust g, w -= lr v (no nesterov).
+    // Its exclusion of 1-D parameters is decay_groups' second group.
+    bool lr_outside_momentum = false;
 };
 
 // google-research/simclr tf2/lars_optimizer.py with classic_momentum=True. Per parameter w
@@ -30,6 +34,7 @@ struct LARSOptions {
 //           (groups with layer_adaptation false: trust = 1)
 //   v = momentum v + lr trust g                 (v starts at 0: the lr sits inside v)
 //   w -= nesterov ? momentum v + lr trust g : v
+// or, with lr_outside_momentum (DINO): v = momentum v + trust g, w -= lr v.
 // A schedule that changes lr therefore affects only new contributions to v, as in SimCLR.
 // State: "momentum_buffer". Exclusion (SimCLR: 'bias' and batch-norm variables) is by group:
 // decay_groups(named_parameters(), predicate) makes the excluded group (wd 0, no adaptation).

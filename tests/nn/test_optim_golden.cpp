@@ -109,7 +109,9 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const json& c, std::vector<nn::Par
                                                       .momentum = opt(d, "momentum", 0.9),
                                                       .weight_decay = opt(d, "weight_decay", 0),
                                                       .eta = d["eta"].get<double>(),
-                                                      .nesterov = d.value("nesterov", false)});
+                                                      .nesterov = d.value("nesterov", false),
+                                                      .lr_outside_momentum =
+                                                          d.value("lr_outside_momentum", false)});
 }
 
 nn::ParamGroup group_of(std::vector<Tensor> params, const json& overrides) {

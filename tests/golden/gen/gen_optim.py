@@ -57,6 +57,10 @@ OPT_CASES = {
                   [{}, {"lr": 0.05}], {"trust_coefficient": 0.02, "clip": True}),
     "larc_swav": ("larc", {"lr": 0.4, "momentum": 0.9, "weight_decay": 1e-3},
                   [{}, {}], {"trust_coefficient": 0.001, "clip": False, "lr_decay": 0.9}),
+    # DINO's LARS: its ndim rule excludes q and r (1-D), which is what the second group says
+    "lars_dino": ("lars", {"lr": 0.4, "momentum": 0.9, "weight_decay": 0.02, "eta": 0.03,
+                           "lr_outside_momentum": True},
+                  [{}, {"weight_decay": 0, "layer_adaptation": False}], {"lr_decay": 0.8}),
 }
 
 
@@ -89,6 +93,38 @@ class LarsSimCLR:
                 else:
                     update = v["momentum_buffer"]
                 w -= update
+
+
+class LarsDino:
+    """facebookresearch/dino utils.LARS (from barlowtwins), as written there: 1-D parameters
+    (biases, norms) get no weight decay and no trust ratio, and the lr multiplies the momentum
+    buffer when it is applied (its state "mu" is stored as momentum_buffer here)."""
+
+    def __init__(self, groups, momentum, eta):
+        self.param_groups, self.momentum, self.eta = groups, momentum, eta
+        self.state = {}
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                dp = p.grad
+                if dp is None:
+                    continue
+                if p.ndim != 1:
+                    dp = dp.add(p, alpha=g["weight_decay"])
+                if p.ndim != 1:
+                    param_norm = torch.norm(p)
+                    update_norm = torch.norm(dp)
+                    one = torch.ones_like(param_norm)
+                    q = torch.where(param_norm > 0.,
+                                    torch.where(update_norm > 0,
+                                                (self.eta * param_norm / update_norm), one), one)
+                    dp = dp.mul(q)
+                state = self.state.setdefault(p, {"momentum_buffer": torch.zeros_like(p)})
+                mu = state["momentum_buffer"]
+                mu.mul_(self.momentum).add_(dp)
+                p.add_(mu, alpha=-g["lr"])
 
 
 class Larc:
@@ -133,6 +169,8 @@ def make_optimizer(kind, defaults, groups, extra):
         g.setdefault("lr", d["lr"])
         g.setdefault("weight_decay", d.get("weight_decay", 0))
         g.setdefault("layer_adaptation", True)
+    if d.get("lr_outside_momentum", False):
+        return LarsDino(groups, d["momentum"], d["eta"])
     return LarsSimCLR(groups, d["momentum"], d["eta"], d.get("nesterov", False))
 
 
