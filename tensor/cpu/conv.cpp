@@ -20,15 +20,14 @@
 // channels (weight gradient) instead.
 //
 // The entry points at the end pick the path: strided 1x1 convs gather the pixels they read
-// and run the pointwise GEMM; groups of 1 with >= 16 input channels take the channels-last
-// direct kernel (tensor/cpu/conv_nhwc.cpp; which layouts were measured and why:
+// and run the pointwise GEMM; groups of 1 with >= 16 input channels and a kernel larger than
+// 1x1 (or 1x1 on small images with many channels) take the channels-last direct kernel (tensor/cpu/conv_nhwc.cpp; which layouts were measured and why:
 // docs/design.md, "Convolution"); the rest this implicit GEMM, or the direct tap loops for
 // groups with few output channels.
 // The readable oracle: tensor/cpu/conv_reference.h (tests/test_conv.cpp).
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 

@@ -409,20 +409,16 @@ bool nhwc_applies(const Conv2dGeometry& g) {
     return g.groups == 1 && g.c >= kNhwcMinChannels && (g.kh * g.kw > 1 || pointwise_here);
 }
 bool nhwc_input_gradient_applies(const Conv2dGeometry& g) {
-    bool unit_stride = g.stride_h == 1 && g.stride_w == 1;
-    return nhwc_applies(g) && g.o >= kNhwcMinChannels &&
-           (!unit_stride || (g.pad_h <= (g.kh - 1) * g.dil_h && g.pad_w <= (g.kw - 1) * g.dil_w));
+    return nhwc_applies(g) && g.o >= kNhwcMinChannels;
 }
 
 // Every tap of a kh x kw kernel with dilation (dh, dw) over a channels-last buffer of row
-// width wp and c channels; tap t multiplies weight tap t, or kh kw - 1 - t when flipped.
-std::vector<Tap> all_taps(const DirectGeometry& d, bool flipped) {
+// width wp and c channels.
+std::vector<Tap> all_taps(const DirectGeometry& d) {
     std::vector<Tap> taps;
     for (int64_t i = 0; i < d.kh; ++i)
-        for (int64_t j = 0; j < d.kw; ++j) {
-            int64_t t = i * d.kw + j;
-            taps.push_back({(i * d.dh * d.wp + j * d.dw) * d.c, flipped ? d.kh * d.kw - 1 - t : t});
-        }
+        for (int64_t j = 0; j < d.kw; ++j)
+            taps.push_back({(i * d.dh * d.wp + j * d.dw) * d.c, i * d.kw + j});
     return taps;
 }
 
@@ -431,34 +427,21 @@ void forward_nhwc(const Conv2dGeometry& g, const T* x, const T* w, const T* bias
     DirectGeometry d = forward_geometry(g);
     std::vector<Tensor> keep;
     const T* xp = padded_channels_last(g, d, x, keep);
-    direct_conv(d, xp, all_taps(d, false), w,
-                WeightView{g.c * g.kh * g.kw, g.kh * g.kw, g.kh * g.kw}, bias, y,
-                OutputMap{g.ho * g.wo, 0, g.wo, 1});
+    direct_conv(d, xp, all_taps(d), w, WeightView{g.c * g.kh * g.kw, g.kh * g.kw, g.kh * g.kw},
+                bias, y, OutputMap{g.ho * g.wo, 0, g.wo, 1});
 }
 
-// The input gradient. Stride 1: gx[n, c, h, w] = sum over o, i, j of
-// gy[n, o, h + p - i d, w + p - j d] W[o, c, i, j] = a convolution (stride 1, dilation d) of
-// gy zero-padded by (k - 1) d - p on the top/left with the weight W'[c, o, i', j'] =
-// W[o, c, k - 1 - i', k - 1 - j'].
-// Stride s: gx's rows split by phase a = h mod s (columns alike). Row h = a + s u takes the
-// taps i with s | (a + p - i d), each reading gy row u + e_i, e_i = (a + p - i d) / s: per
-// phase a stride-1 convolution over (u, v) with that subset of taps, written to every s-th
-// pixel of gx (a phase without taps leaves zeros).
+// The input gradient: gx[n, c, h, w] = sum over o, i, j of gy[n, o, r, s] W[o, c, i, j] where
+// h = r sh - p + i d (columns alike). gx's rows split by phase a = h mod sh: row h = a + sh u
+// takes the taps i with sh | (a + p - i d), each reading gy row u + e_i, e_i = (a + p - i d)
+// / sh. Per phase that is a stride-1 convolution over (u, v) of gy (zero-padded to cover
+// every e) with that subset of taps, written to every sh-th row and sw-th column of gx. At
+// stride 1 there is one phase with every tap (gy padded by (k - 1) d - p: the transposed
+// convolution); a phase no tap reaches stays zero.
 template <typename T>
 void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx) {
     WeightView view{g.kh * g.kw, g.c * g.kh * g.kw, g.kh * g.kw};
-    OutputMap dense{g.h * g.w, 0, g.w, 1};
     std::vector<Tensor> keep;
-    if (g.stride_h == 1 && g.stride_w == 1) {
-        int64_t top = (g.kh - 1) * g.dil_h - g.pad_h, left = (g.kw - 1) * g.dil_w - g.pad_w;
-        int64_t hp = g.h + (g.kh - 1) * g.dil_h, wp = g.w + (g.kw - 1) * g.dil_w;
-        DirectGeometry d{g.n, g.o, hp, wp, g.c, g.h, g.w, g.kh, g.kw, 1, 1, g.dil_h, g.dil_w};
-        keep.push_back(empty({d.n * d.hp * d.wp * d.c}, dtype_v<T>));
-        T* gyp = keep.back().data<T>();
-        to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, d.hp, d.wp, top, left, gyp);
-        direct_conv(d, gyp, all_taps(d, true), w, view, static_cast<const T*>(nullptr), gx, dense);
-        return;
-    }
     // Per axis: whether tap i reaches phase a, the gy row (column) offset e it then reads at,
     // and how many gx rows (columns) the phase has.
     struct Axis {
@@ -484,14 +467,14 @@ void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
     keep.push_back(empty({g.n * hp * wp * g.o}, dtype_v<T>));
     T* gyp = keep.back().data<T>();
     to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, hp, wp, top, left, gyp);
-    std::fill(gx, gx + g.n * g.c * g.h * g.w, T(0));
+    if (g.stride_h > 1 || g.stride_w > 1) std::fill(gx, gx + g.n * g.c * g.h * g.w, T(0));
     for (int64_t a = 0; a < g.stride_h; ++a)
         for (int64_t b = 0; b < g.stride_w; ++b) {
             DirectGeometry d{g.n,  g.o,  hp, wp, g.c,     ax[0].count(a), ax[1].count(b),
                              g.kh, g.kw, 1,  1,  g.dil_h, g.dil_w};
-            std::vector<Tap> taps;
-            for (int64_t i = 0; i < g.kh; ++i)
-                for (int64_t j = 0; j < g.kw; ++j)
+            std::vector<Tap> taps;  // reading gy in increasing order (at stride 1: the
+            for (int64_t i = g.kh - 1; i >= 0; --i)  // flipped kernel's taps in order)
+                for (int64_t j = g.kw - 1; j >= 0; --j)
                     if (ax[0].hits(a, i) && ax[1].hits(b, j))
                         taps.push_back({((ax[0].e(a, i) + top) * wp + ax[1].e(b, j) + left) * g.o,
                                         i * g.kw + j});
@@ -512,8 +495,7 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
     T* gyt = keep.back().data<T>();
     to_padded_channels_last(gy, g.n, g.o, g.ho, g.wo, g.ho, g.wo, 0, 0, gyt);
     std::vector<int64_t> offsets;
-    for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) offsets.push_back((i * d.dh * d.wp + j * d.dw) * d.c);
+    for (const Tap& tap : all_taps(d)) offsets.push_back(tap.offset);
     keep.push_back(empty({g.o * cols}, dtype_v<T>));
     T* by_tap = keep.back().data<T>();  // gw'[o][tap][c]
     int nr = tile_choice<T>().nr;
