@@ -67,7 +67,7 @@ std::vector<double> patient_features(const Patient& p, int64_t max_cells) {
 
 int main(int argc, char** argv) try {
     std::string data, kind = "aml", out = "runs/cohort_baseline";
-    int folds = 5, steps = 500;
+    int folds = 5;
     int64_t max_cells = 100;
     uint64_t seed = 0;
     CLI::App cli{"Mean-pixel features + logistic regression, patient-level cross-validation"};
@@ -88,7 +88,7 @@ int main(int argc, char** argv) try {
                             {"kind", kind},
                             {"folds", folds},
                             {"max_cells", max_cells},
-                            {"steps", steps}};
+                            {"probe", "LogisticRegression(C=1, standardize)"}};
     apps::RunRecord record(out, "cohort_baseline", flags, seed, {});
 
     Tensor x = empty({n, kFeatures}, DType::f64);
@@ -105,7 +105,7 @@ int main(int argc, char** argv) try {
         for (int64_t i = 0; i < n; ++i) (fold[size_t(i)] == f ? test : train).push_back(i);
         if (test.empty()) continue;
         for (int64_t i : train) ytr.push_back(labels[size_t(i)]);
-        eval::LogisticRegression model({.steps = steps, .lr = 0.5, .l2 = 1e-3});
+        eval::LogisticRegression model({.C = 1.0, .standardize = true});
         model.fit(index_select(x, 0, from_vector<int64_t>(train)), from_vector<int64_t>(ytr),
                   classes);
         std::vector<int64_t> pred = eval::labels_to_vector(

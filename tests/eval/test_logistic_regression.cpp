@@ -1,5 +1,6 @@
 // eval::LogisticRegression: separates well-separated Gaussian blobs, its probabilities are a
-// softmax consistent with predict, it matches the baseline's hand-written loop, and errors.
+// softmax consistent with predict, its stopping rule and optimum, the binomial case, errors.
+// (Agreement with sklearn: test_probe_golden.cpp.)
 #include <doctest/doctest.h>
 
 #include "autograd/grad_mode.h"
@@ -36,7 +37,7 @@ TEST_CASE("LogisticRegression separates Gaussian blobs") {
     Generator gen(3);
     auto [x, y] = blobs(30, gen);
     auto [x_test, y_test] = blobs(20, gen);
-    eval::LogisticRegression model({.steps = 200});
+    eval::LogisticRegression model({.standardize = true});
     model.fit(x, y);
     CHECK(eval::accuracy(y, model.predict(x)) == 1.0);
     CHECK(eval::accuracy(y_test, model.predict(x_test)) == 1.0);
@@ -46,43 +47,46 @@ TEST_CASE("LogisticRegression separates Gaussian blobs") {
         compare(sum(proba, {1}), ones({60}, DType::f64), tolerance(TolClass::reduction, DType::f64))
             .ok);
     CHECK(eval::accuracy(argmax(proba, 1), model.predict(x_test)) == 1.0);
-    CHECK(model.weight().shape() == Shape{3, 3});
-    CHECK(model.bias().shape() == Shape{3});
+    CHECK(model.coef().shape() == Shape{3, 3});
+    CHECK(model.intercept().shape() == Shape{3});
     // A class count above the labels seen keeps a column for the absent class.
     CHECK(eval::LogisticRegression().fit(x, y, 5).predict_proba(x).shape() == Shape{90, 5});
 }
 
-TEST_CASE("LogisticRegression is the baseline's gradient-descent loop") {
-    // cohort_baseline's fit before eval/ existed, written out: standardize, then steps of
-    // W -= lr dL/dW, b -= lr dL/db on mean cross entropy + l2 sum(W^2).
+TEST_CASE("LogisticRegression stops where scipy's L-BFGS-B rule says") {
+    // max_iter bounds the iterations. A converged fit (here by the relative-reduction rule)
+    // reports the objective sum CE + ||W||^2 / (2C), recomputed by hand, and sits near the
+    // minimum, where the gradient (p - onehot)' X + W / C, sum (p - onehot) vanishes: a
+    // 1e-5 fraction of the gradient at the start (about 10 here) is left.
     Generator gen(5);
     auto [x, y] = blobs(10, gen);
-    Tensor mu = mean(x, {0}, true), sd = marrow::std(x, {0}, true, true) + 1e-8;
-    Tensor xs = (x - mu) / sd;
-    Tensor w = zeros({3, 3}, DType::f64).requires_grad_();
-    Tensor b = zeros({3}, DType::f64).requires_grad_();
-    for (int s = 0; s < 25; ++s) {
-        // One expression, as the baseline wrote it: the operands of + are evaluated in an
-        // unspecified order, which sets the graph's node order and so the order in which the
-        // engine sums w's three gradient contributions (splitting it into statements moved 2
-        // of 9 weights by an ulp).
-        Tensor loss = -mean(gather(log_softmax(add(matmul(xs, w), b), 1), 1, unsqueeze(y, 1))) +
-                      1e-3 * sum(w * w);
-        w.zero_grad();
-        b.zero_grad();
-        loss.backward();
-        autograd::NoGradGuard no_grad;
-        add_(w, w.grad(), -0.5);
-        add_(b, b.grad(), -0.5);
-    }
-    eval::LogisticRegression model({.steps = 25, .lr = 0.5, .l2 = 1e-3});
+    eval::LogisticRegression capped({.max_iter = 3});
+    capped.fit(x, y);
+    CHECK(capped.n_iter() == 3);
+    CHECK_FALSE(capped.converged());
+    eval::LogisticRegression model({.C = 0.5, .max_iter = 1000, .tol = 1e-9});
     model.fit(x, y);
-    Tolerance exact = tolerance(TolClass::exact, DType::f64);
-    Comparison cw = compare(model.weight(), detach(w), exact);
-    Comparison cb = compare(model.bias(), detach(b), exact);
-    INFO(cw.detail, " / ", cb.detail);
-    CHECK(cw.ok);
-    CHECK(cb.ok);
+    CHECK(model.converged());
+    Tensor g = model.predict_proba(x) - one_hot(y, 3).to(DType::f64);  // (N, 3)
+    Tensor grad_w = matmul(transpose(g, 0, 1), x) + model.coef() / 0.5;
+    Tensor grad_b = sum(g, {0});
+    CHECK(max(abs(grad_w)).item() < 1e-3);
+    CHECK(max(abs(grad_b)).item() < 1e-3);
+    Tensor ce = -sum(log(model.predict_proba(x)) * one_hot(y, 3).to(DType::f64));
+    double objective = ce.item() + sum(model.coef() * model.coef()).item() / (2 * 0.5);
+    CHECK(model.objective() == doctest::Approx(objective).epsilon(1e-12));
+}
+
+TEST_CASE("LogisticRegression: two classes are sklearn's binomial model") {
+    Generator gen(9);
+    auto [x, y] = blobs(10, gen);
+    Tensor keep = from_vector<int64_t>({0, 1, 3, 4, 6, 7, 9, 10, 12, 13});  // classes 0 and 1
+    eval::LogisticRegression model;
+    model.fit(index_select(x, 0, keep), index_select(y, 0, keep));
+    CHECK(model.coef().shape() == Shape{1, 3});
+    CHECK(model.classes() == std::vector<int64_t>{0, 1});
+    CHECK(eval::accuracy(index_select(y, 0, keep), model.predict(index_select(x, 0, keep))) ==
+          1.0);
 }
 
 TEST_CASE("LogisticRegression: errors") {
@@ -90,14 +94,20 @@ TEST_CASE("LogisticRegression: errors") {
     Tensor x = zeros({4, 2}, DType::f64);
     CHECK_THROWS_WITH_AS(model.predict(x), doctest::Contains("not fitted"), Error);
     CHECK_THROWS_WITH_AS(model.fit(x, from_vector<int64_t>({0, 1})),
-                         doctest::Contains("x must be (N, F) and y (N)"), Error);
+                         doctest::Contains("4 feature rows but 2 labels"), Error);
     CHECK_THROWS_WITH_AS(model.fit(x, from_vector<double>({0, 1, 0, 1})),
-                         doctest::Contains("y must be int64"), Error);
+                         doctest::Contains("labels must be a 1-D int64 tensor"), Error);
     CHECK_THROWS_WITH_AS(model.fit(x, from_vector<int64_t>({0, 1, 0, 3}), 2),
-                         doctest::Contains("target value 3"), Error);
+                         doctest::Contains("label 3 at row 3 is outside [0, 2)"), Error);
+    CHECK_THROWS_WITH_AS(model.fit(x, from_vector<int64_t>({2, 2, 2, 2})),
+                         doctest::Contains("one class (2)"), Error);
+    Tensor bad = zeros({4, 2}, DType::f64);
+    bad.data<double>()[5] = std::nan("");
+    CHECK_THROWS_WITH_AS(model.fit(bad, from_vector<int64_t>({0, 1, 0, 1})),
+                         doctest::Contains("non-finite value (nan) in row 2, column 1"), Error);
     model.fit(x, from_vector<int64_t>({0, 1, 0, 1}));
     CHECK_THROWS_WITH_AS(model.predict(zeros({4, 3}, DType::f64)),
                          doctest::Contains("x has 3 features"), Error);
-    CHECK_THROWS_WITH_AS(eval::LogisticRegression({.lr = 0}), doctest::Contains("lr must be > 0"),
+    CHECK_THROWS_WITH_AS(eval::LogisticRegression({.C = 0}), doctest::Contains("C must be > 0"),
                          Error);
 }

@@ -1,0 +1,76 @@
+// eval's kNN: DINO's temperature vote on a hand-worked example, the block size not changing
+// the answer, and the errors. (Agreement with sklearn: test_probe_golden.cpp.)
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "eval/knn.h"
+#include "tensor/factory.h"
+#include "tests/compare.h"
+
+using namespace marrow;
+using namespace marrow::test;
+
+TEST_CASE("kNN: DINO's temperature vote weighs exp(cos / 0.07)") {
+    // Training rows at angles 0, 60 and 90 degrees (labels 0, 1, 1); the query at 0 degrees
+    // (scaled by 3: cosine ignores length). Cosine similarities 1, 1/2, 0.
+    Tensor train = from_vector<double>({2, 0, 0.5, std::sqrt(0.75), 0, 5}, {3, 2});
+    Tensor labels = from_vector<int64_t>({0, 1, 1});
+    Tensor query = from_vector<double>({3, 0}, {1, 2});
+    eval::Neighbors nb = eval::kneighbors(train, query, 3, eval::KnnMetric::cosine);
+    CHECK(compare(nb.indices, from_vector<int64_t>({0, 1, 2}, {1, 3}),
+                  tolerance(TolClass::exact, DType::i64))
+              .ok);
+    CHECK(compare(nb.distances, from_vector<double>({0, 0.5, 1}, {1, 3}),
+                  tolerance(TolClass::elementwise, DType::f64))
+              .ok);
+    Tensor p = eval::knn_vote(nb, labels, 3, {.vote = eval::KnnVote::temperature}, 2);
+    double w0 = std::exp(1 / 0.07), w1 = std::exp(0.5 / 0.07), w2 = std::exp(0.0);
+    Tensor expected = from_vector<double>({w0 / (w0 + w1 + w2), (w1 + w2) / (w0 + w1 + w2)},
+                                          {1, 2});
+    CHECK(compare(p, expected, tolerance(TolClass::transcendental, DType::f64)).ok);
+    // Uniform votes over the same three: 1/3 and 2/3; k = 2: a tie, which goes to class 0.
+    Tensor uniform = eval::knn_vote(nb, labels, 2, {}, 2);
+    CHECK(compare(uniform, from_vector<double>({0.5, 0.5}, {1, 2}),
+                  tolerance(TolClass::exact, DType::f64))
+              .ok);
+    CHECK(eval::argmax_lowest(uniform).data<int64_t>()[0] == 0);
+}
+
+TEST_CASE("kNN: the memory budget changes the blocks, not the answer") {
+    Generator gen(4);
+    Tensor train = randn({300, 9}, DType::f32, Device::cpu(), gen);
+    Tensor query = randn({70, 9}, DType::f32, Device::cpu(), gen);
+    for (eval::KnnMetric metric : {eval::KnnMetric::euclidean, eval::KnnMetric::cosine}) {
+        eval::Neighbors all = eval::kneighbors(train, query, 6, metric);
+        eval::Neighbors one = eval::kneighbors(train, query, 6, metric, 1);  // a row per block
+        CHECK(compare(one.indices, all.indices, tolerance(TolClass::exact, DType::i64)).ok);
+        CHECK(compare(one.distances, all.distances, tolerance(TolClass::exact, DType::f64)).ok);
+    }
+}
+
+TEST_CASE("kNN: errors name the problem") {
+    Tensor train = zeros({4, 3}, DType::f64);
+    Tensor labels = from_vector<int64_t>({0, 1, 0, 1});
+    CHECK_THROWS_WITH_AS(eval::kneighbors(train, zeros({2, 5}, DType::f64), 1,
+                                          eval::KnnMetric::euclidean),
+                         doctest::Contains("train has 3 features (shape [4, 3]) but query has 5"),
+                         Error);
+    CHECK_THROWS_WITH_AS(eval::kneighbors(train, train, 5, eval::KnnMetric::euclidean),
+                         doctest::Contains("k = 5 must lie in [1, 4]"), Error);
+    Tensor bad = zeros({2, 3}, DType::f64);
+    bad.data<double>()[4] = INFINITY;
+    CHECK_THROWS_WITH_AS(eval::kneighbors(train, bad, 1, eval::KnnMetric::euclidean),
+                         doctest::Contains("query has a non-finite value (inf) in row 1"), Error);
+    eval::Neighbors nb = eval::kneighbors(train, train, 2, eval::KnnMetric::euclidean);
+    CHECK_THROWS_WITH_AS(eval::knn_vote(nb, labels, 2, {.vote = eval::KnnVote::temperature}, 2),
+                         doctest::Contains("search with KnnMetric::cosine"), Error);
+    CHECK_THROWS_WITH_AS(eval::knn_vote(nb, labels, 3, {}, 2),
+                         doctest::Contains("k = 3 must lie in [1, 2]"), Error);
+    CHECK_THROWS_WITH_AS(eval::knn_vote(nb, from_vector<int64_t>({0}), 2, {}, 2),
+                         doctest::Contains("but only 1 training labels"), Error);
+    eval::KNeighborsClassifier knn({.k = 3});
+    CHECK_THROWS_WITH_AS(knn.predict(train), doctest::Contains("not fitted"), Error);
+    CHECK_THROWS_WITH_AS(knn.fit(train, from_vector<int64_t>({0, 1})),
+                         doctest::Contains("4 feature rows but 2 labels"), Error);
+}
