@@ -67,7 +67,7 @@ TEST_CASE("kNN: errors name the problem") {
                          doctest::Contains("search with KnnMetric::cosine"), Error);
     CHECK_THROWS_WITH_AS(eval::knn_vote(nb, labels, 3, {}, 2),
                          doctest::Contains("k = 3 must lie in [1, 2]"), Error);
-    CHECK_THROWS_WITH_AS(eval::knn_vote(nb, from_vector<int64_t>({0}), 2, {}, 2),
+    CHECK_THROWS_WITH_AS(eval::knn_vote(nb, from_vector<int64_t>({0}, {1}), 2, {}, 2),
                          doctest::Contains("but only 1 training labels"), Error);
     eval::KNeighborsClassifier knn({.k = 3});
     CHECK_THROWS_WITH_AS(knn.predict(train), doctest::Contains("not fitted"), Error);
