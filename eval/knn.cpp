@@ -5,10 +5,11 @@
 // Ranking. Euclidean: ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2; ||q||^2 is the same for every
 // x of one query, so rows rank by r = ||x||^2 - 2 q.x and d = sqrt(max(r + ||q||^2, 0)).
 // Cosine: rows are divided by their norms first, so rank by r = -q.x and d = 1 + r.
-// One block of queries (B, F) against all training rows: S = Q X' (B, N) by the GEMM, then
-// each query row scans its N scores keeping the k best in a sorted list (a candidate is
-// inserted only when it beats the current k-th, which after the first few hundred rows is
-// rare, so the scan costs about one compare per score).
+// Search: each thread takes 96 queries at a time and walks the training rows 1024 at a time:
+// one serial GEMM writes the (96, 1024) score tile (384 KB in f32: it stays in L2, and the
+// buffer is reused, so no 60k x 10k matrix is ever allocated), then each query scans its 1024
+// scores keeping its k best in a sorted list (a score is inserted only when it beats the
+// current k-th, which after the first few thousand rows is rare: about one compare per score).
 #include "eval/knn.h"
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "eval/features.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/factory.h"
 
 namespace marrow::eval {
@@ -27,41 +29,84 @@ namespace {
 // Rows scaled to unit L2 norm (a zero row stays zero, so its cosine similarity is 0).
 Tensor unit_rows(const Tensor& x) {
     Tensor norms = sqrt(sum(x * x, {1}, true));
-    return x / where(eq(norms, 0.0), ones_like(norms), norms);
+    return contiguous(x / where(eq(norms, 0.0), ones_like(norms), norms));
 }
 
+// Squared L2 norm of each row, accumulated in f64.
 template <typename T>
-void select_block(const T* scores, int64_t rows, int64_t n, int64_t k, const double* bias,
-                  int64_t* out_index, double* out_rank) {
-#pragma omp parallel for schedule(dynamic, 4)
+std::vector<double> squared_norms(const T* x, int64_t rows, int64_t f) {
+    std::vector<double> out(size_t(rows), 0.0);
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; ++i) {
-        const T* s = scores + i * n;
-        std::vector<double> best_rank;  // ascending, at most k
-        std::vector<int64_t> best_index;
-        best_rank.reserve(size_t(k) + 1);
-        best_index.reserve(size_t(k) + 1);
-        for (int64_t j = 0; j < n; ++j) {
-            double r = bias ? bias[j] - 2 * double(s[j]) : -double(s[j]);
-            if (int64_t(best_rank.size()) == k && !(r < best_rank.back())) continue;
-            // upper_bound: an equal rank goes after the ones already there (lower index first)
-            size_t at = size_t(std::upper_bound(best_rank.begin(), best_rank.end(), r) -
-                               best_rank.begin());
-            best_rank.insert(best_rank.begin() + ptrdiff_t(at), r);
-            best_index.insert(best_index.begin() + ptrdiff_t(at), j);
-            if (int64_t(best_rank.size()) > k) {
-                best_rank.pop_back();
-                best_index.pop_back();
+        double s = 0;
+        for (int64_t j = 0; j < f; ++j) s += double(x[i * f + j]) * double(x[i * f + j]);
+        out[size_t(i)] = s;
+    }
+    return out;
+}
+
+// The k smallest ranks seen so far, ascending; equal ranks keep the earlier (lower) index.
+struct TopK {
+    int64_t k = 0, size = 0;
+    double* rank = nullptr;
+    int64_t* index = nullptr;
+
+    double worst() const { return size < k ? INFINITY : rank[k - 1]; }
+    void insert(double r, int64_t j) {
+        int64_t at = size < k ? size : k - 1;
+        while (at > 0 && rank[at - 1] > r) {  // shift the worse ones right
+            rank[at] = rank[at - 1];
+            index[at] = index[at - 1];
+            --at;
+        }
+        rank[at] = r;
+        index[at] = j;
+        size = std::min(size + 1, k);
+    }
+};
+
+constexpr int64_t kQueryTile = 96, kTrainTile = 1024;
+
+// ranks (m, k) and indices (m, k) of the k nearest of x (n, f) to each row of q (m, f);
+// bias: squared training norms (euclidean) or null (cosine, rows already unit).
+template <typename T>
+void search(const T* x, int64_t n, const T* q, int64_t m, int64_t f, int64_t k,
+            const double* bias, int64_t* out_index, double* out_rank) {
+    const int64_t blocks = (m + kQueryTile - 1) / kQueryTile;
+#pragma omp parallel
+    {
+        std::vector<T> tile(size_t(kQueryTile * kTrainTile));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int64_t q0 = b * kQueryTile, rows = std::min(kQueryTile, m - q0);
+            std::vector<TopK> best(static_cast<size_t>(rows));
+            for (int64_t i = 0; i < rows; ++i)
+                best[size_t(i)] = {k, 0, out_rank + (q0 + i) * k, out_index + (q0 + i) * k};
+            for (int64_t j0 = 0; j0 < n; j0 += kTrainTile) {
+                const int64_t cols = std::min(kTrainTile, n - j0);
+                // tile (rows, cols) = Q_block X_tile': b(kk, j) = x[(j0 + j) f + kk]
+                cpu::gemm_serial_strided<T>(rows, cols, f, q + q0 * f, f, 1, x + j0 * f, 1, f,
+                                            tile.data(), kTrainTile, T(1), T(0));
+                for (int64_t i = 0; i < rows; ++i) {
+                    const T* s = tile.data() + i * kTrainTile;
+                    TopK& top = best[size_t(i)];
+                    double worst = top.worst();
+                    for (int64_t j = 0; j < cols; ++j) {
+                        double r = bias ? bias[j0 + j] - 2 * double(s[j]) : -double(s[j]);
+                        if (r < worst) {
+                            top.insert(r, j0 + j);
+                            worst = top.worst();
+                        }
+                    }
+                }
             }
         }
-        std::copy(best_rank.begin(), best_rank.end(), out_rank + i * k);
-        std::copy(best_index.begin(), best_index.end(), out_index + i * k);
     }
 }
 
 }  // namespace
 
-Neighbors kneighbors(const Tensor& train, const Tensor& query, int64_t k, KnnMetric metric,
-                     int64_t memory_bytes) {
+Neighbors kneighbors(const Tensor& train, const Tensor& query, int64_t k, KnnMetric metric) {
     autograd::NoGradGuard no_grad;
     check_features(train, "kneighbors", "train");
     check_features(query, "kneighbors", "query");
@@ -71,42 +116,36 @@ Neighbors kneighbors(const Tensor& train, const Tensor& query, int64_t k, KnnMet
     int64_t n = train.size(0), m = query.size(0);
     MARROW_CHECK(k >= 1 && k <= n, "kneighbors: k = {} must lie in [1, {}] (the training rows)",
                  k, n);
-    MARROW_CHECK(memory_bytes > 0, "kneighbors: memory_bytes must be > 0, got {}",
-                 memory_bytes);
     DType dt = train.dtype() == DType::f64 || query.dtype() == DType::f64 ? DType::f64
                                                                            : DType::f32;
     Tensor x = contiguous(to(train, Device::cpu(), dt));
     Tensor q = contiguous(to(query, Device::cpu(), dt));
-    std::optional<Tensor> x_sq, q_sq;  // squared norms (f64) for the euclidean ranking
     if (metric == KnnMetric::cosine) {
-        x = contiguous(unit_rows(x));
-        q = contiguous(unit_rows(q));
-    } else {
-        x_sq = contiguous(sum(to(x, DType::f64) * to(x, DType::f64), {1}));
-        q_sq = contiguous(sum(to(q, DType::f64) * to(q, DType::f64), {1}));
+        x = unit_rows(x);
+        q = unit_rows(q);
     }
-    Tensor xt = transpose(x, 0, 1);  // (F, N): the GEMM packs it, no copy needed
-    int64_t block = std::clamp<int64_t>(memory_bytes / (n * int64_t(dtype_size(dt))), 1, m);
-
     Neighbors out{empty({m, k}, DType::i64), empty({m, k}, DType::f64), metric};
     int64_t* index = out.indices.data<int64_t>();
     double* dist = out.distances.data<double>();
-    const double* bias = x_sq ? x_sq->data<double>() : nullptr;
-    for (int64_t start = 0; start < m; start += block) {
-        int64_t rows = std::min(block, m - start);
-        Tensor scores = mm(q.narrow(0, start, rows), xt);  // (rows, N) = Q X'
-        if (dt == DType::f64)
-            select_block(scores.data<double>(), rows, n, k, bias, index + start * k,
-                         dist + start * k);
-        else
-            select_block(scores.data<float>(), rows, n, k, bias, index + start * k,
-                         dist + start * k);
-    }
+    std::vector<double> x_sq, q_sq;  // squared norms, for the euclidean ranking
+    int64_t f = x.size(1);
+    auto run = [&](auto tag) {
+        using T = decltype(tag);
+        if (metric == KnnMetric::euclidean) {
+            x_sq = squared_norms(x.data<T>(), n, f);
+            q_sq = squared_norms(q.data<T>(), m, f);
+        }
+        search(x.data<T>(), n, q.data<T>(), m, f, k, x_sq.empty() ? nullptr : x_sq.data(), index,
+               dist);
+    };
+    if (dt == DType::f64)
+        run(double{});
+    else
+        run(float{});
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < k; ++j) {
             double& d = dist[i * k + j];
-            d = metric == KnnMetric::cosine ? 1 + d
-                                             : std::sqrt(std::max(d + q_sq->data<double>()[i], 0.0));
+            d = metric == KnnMetric::cosine ? 1 + d : std::sqrt(std::max(d + q_sq[size_t(i)], 0.0));
         }
     return out;
 }
@@ -194,7 +233,7 @@ KNeighborsClassifier& KNeighborsClassifier::fit(const Tensor& x, const Tensor& y
 
 Tensor KNeighborsClassifier::predict_proba(const Tensor& x) const {
     MARROW_CHECK(fitted_, "KNeighborsClassifier.predict_proba: the model is not fitted");
-    Neighbors nb = kneighbors(train_x_, x, options_.k, options_.metric, options_.memory_bytes);
+    Neighbors nb = kneighbors(train_x_, x, options_.k, options_.metric);
     return knn_vote(nb, train_y_, options_.k, options_.vote, num_classes_);
 }
 

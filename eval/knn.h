@@ -1,6 +1,6 @@
 // k-nearest-neighbour search and classification on feature tensors, by exact search: the
-// distances of a block of queries to every training row come from one GEMM, and each
-// query keeps its k best in a small sorted list, so memory stays within a fixed budget
+// distances of a tile of queries to a tile of training rows come from one GEMM, and each
+// query keeps its k best in a small sorted list, so memory stays fixed (a tile per thread)
 // however many rows there are (60k x 10k distances never exist at once).
 //
 //   eval::KNeighborsClassifier knn({.k = 20});                 // sklearn's defaults otherwise
@@ -37,10 +37,9 @@ struct Neighbors {
 };
 
 // The k nearest training rows of each query. train (N, F), query (M, F) floating (the GEMM
-// runs in f64 if either is f64, else f32); k in [1, N]. memory_bytes bounds the block of
-// distances held at once.
-Neighbors kneighbors(const Tensor& train, const Tensor& query, int64_t k, KnnMetric metric,
-                     int64_t memory_bytes = int64_t(256) << 20);
+// runs in f64 if either is f64, else f32; the ranking is accumulated in f64); k in [1, N].
+// CPU only (tensors on another device are copied over).
+Neighbors kneighbors(const Tensor& train, const Tensor& query, int64_t k, KnnMetric metric);
 
 struct KnnVoteOptions {
     KnnVote vote = KnnVote::uniform;
@@ -60,7 +59,6 @@ struct KNeighborsOptions {
     int64_t k = 5;  // sklearn's n_neighbors default
     KnnMetric metric = KnnMetric::euclidean;
     KnnVoteOptions vote = {};
-    int64_t memory_bytes = int64_t(256) << 20;
 };
 
 class KNeighborsClassifier {

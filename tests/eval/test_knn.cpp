@@ -1,7 +1,8 @@
-// eval's kNN: DINO's temperature vote on a hand-worked example, the block size not changing
-// the answer, and the errors. (Agreement with sklearn: test_probe_golden.cpp.)
+// eval's kNN: DINO's temperature vote on a hand-worked example, the tiled search against brute
+// force, and the errors. (Agreement with sklearn: test_probe_golden.cpp.)
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "eval/knn.h"
@@ -37,15 +38,46 @@ TEST_CASE("kNN: DINO's temperature vote weighs exp(cos / 0.07)") {
     CHECK(eval::argmax_lowest(uniform).data<int64_t>()[0] == 0);
 }
 
-TEST_CASE("kNN: the memory budget changes the blocks, not the answer") {
+TEST_CASE("kNN: tiles of queries and training rows give the brute-force answer") {
+    // 2500 training rows and 200 queries: partial tiles (96 queries, 1024 rows) on both axes.
+    // Reference: every distance in f64, sorted by (distance, index).
     Generator gen(4);
-    Tensor train = randn({300, 9}, DType::f32, Device::cpu(), gen);
-    Tensor query = randn({70, 9}, DType::f32, Device::cpu(), gen);
+    Tensor train = randn({2500, 9}, DType::f64, Device::cpu(), gen);
+    Tensor query = randn({200, 9}, DType::f64, Device::cpu(), gen);
+    const int64_t k = 7;
     for (eval::KnnMetric metric : {eval::KnnMetric::euclidean, eval::KnnMetric::cosine}) {
-        eval::Neighbors all = eval::kneighbors(train, query, 6, metric);
-        eval::Neighbors one = eval::kneighbors(train, query, 6, metric, 1);  // a row per block
-        CHECK(compare(one.indices, all.indices, tolerance(TolClass::exact, DType::i64)).ok);
-        CHECK(compare(one.distances, all.distances, tolerance(TolClass::exact, DType::f64)).ok);
+        eval::Neighbors nb = eval::kneighbors(train, query, k, metric);
+        std::vector<int64_t> expected_index;
+        std::vector<double> expected_dist;
+        const double* x = train.data<double>();
+        const double* q = query.data<double>();
+        for (int64_t i = 0; i < 200; ++i) {
+            std::vector<std::pair<double, int64_t>> d;
+            for (int64_t j = 0; j < 2500; ++j) {
+                double dot = 0, xx = 0, qq = 0, l2 = 0;
+                for (int64_t c = 0; c < 9; ++c) {
+                    dot += q[i * 9 + c] * x[j * 9 + c];
+                    xx += x[j * 9 + c] * x[j * 9 + c];
+                    qq += q[i * 9 + c] * q[i * 9 + c];
+                    l2 += (q[i * 9 + c] - x[j * 9 + c]) * (q[i * 9 + c] - x[j * 9 + c]);
+                }
+                d.push_back({metric == eval::KnnMetric::cosine ? 1 - dot / std::sqrt(xx * qq)
+                                                               : std::sqrt(l2),
+                             j});
+            }
+            std::sort(d.begin(), d.end());
+            for (int64_t j = 0; j < k; ++j) {
+                expected_dist.push_back(d[size_t(j)].first);
+                expected_index.push_back(d[size_t(j)].second);
+            }
+        }
+        CHECK(compare(nb.indices, from_vector<int64_t>(expected_index, {200, k}),
+                      tolerance(TolClass::exact, DType::i64))
+                  .ok);
+        Comparison c = compare(nb.distances, from_vector<double>(expected_dist, {200, k}),
+                               tolerance(TolClass::reduction, DType::f64));
+        INFO(c.detail);
+        CHECK(c.ok);
     }
 }
 

@@ -64,9 +64,8 @@ TEST_CASE("kNN matches sklearn's KNeighborsClassifier (brute force)") {
         check_close(knn.predict(get(name + ".query")), get(name + ".pred"), TolClass::exact,
                     name + " predictions");
         if (o["exact_order"]) {
-            // A small block budget: several query blocks, as on large data.
             eval::Neighbors nb = eval::kneighbors(get(name + ".x"), get(name + ".query"), k,
-                                                  metric, 7 * 150 * 8);
+                                                  metric);
             check_close(nb.indices, get(name + ".indices"), TolClass::exact, name + " indices");
             check_close(nb.distances, get(name + ".distances"), TolClass::reduction,
                         name + " distances");
