@@ -63,7 +63,8 @@ std::vector<int64_t> bootstrap_indices(int64_t n, int64_t replicate, uint64_t se
     std::vector<int64_t> out(static_cast<size_t>(n));
     philox::Block block{};
     for (int64_t i = 0; i < n; ++i) {
-        if (i % 4 == 0) block = philox::generate(seed, (uint64_t(replicate) << 32) + uint64_t(i / 4));
+        if (i % 4 == 0)
+            block = philox::generate(seed, (uint64_t(replicate) << 32) + uint64_t(i / 4));
         out[size_t(i)] = int64_t((uint64_t(block.v[i % 4]) * uint64_t(n)) >> 32);
     }
     return out;
@@ -78,8 +79,8 @@ void check_options(const char* op, const BootstrapOptions& o) {
 
 // Runs `metric_of(indices)` on every resample and forms the percentile interval.
 template <typename F>
-ConfidenceInterval bootstrap(const char* op, int64_t n, double estimate,
-                             const BootstrapOptions& o, F metric_of) {
+ConfidenceInterval bootstrap(const char* op, int64_t n, double estimate, const BootstrapOptions& o,
+                             F metric_of) {
     ConfidenceInterval ci;
     ci.estimate = estimate;
     std::vector<double> stats;
@@ -109,8 +110,10 @@ ConfidenceInterval bootstrap_ci(const LabelMetric& metric, const std::vector<int
                                 const BootstrapOptions& options) {
     check_options("bootstrap_ci", options);
     MARROW_CHECK(!y_true.empty(), "bootstrap_ci: empty input (no labels)");
-    MARROW_CHECK(y_true.size() == y_pred.size(), "bootstrap_ci: y_true has {} labels but y_pred "
-                 "has {}", y_true.size(), y_pred.size());
+    MARROW_CHECK(y_true.size() == y_pred.size(),
+                 "bootstrap_ci: y_true has {} labels but y_pred "
+                 "has {}",
+                 y_true.size(), y_pred.size());
     return bootstrap("bootstrap_ci", int64_t(y_true.size()), metric(y_true, y_pred), options,
                      [&](const std::vector<int64_t>& idx) {
                          return metric(gather(y_true, idx), gather(y_pred, idx));
@@ -123,8 +126,8 @@ ConfidenceInterval bootstrap_ci(const ScoreMetric& metric, const std::vector<int
     check_options("bootstrap_ci", options);
     MARROW_CHECK(!y_true.empty(), "bootstrap_ci: empty input (no labels)");
     MARROW_CHECK(y_true.size() == y_pred.size() && int64_t(y_true.size()) == scores.rows,
-                 "bootstrap_ci: y_true has {} labels, y_pred {} and scores {} rows",
-                 y_true.size(), y_pred.size(), scores.rows);
+                 "bootstrap_ci: y_true has {} labels, y_pred {} and scores {} rows", y_true.size(),
+                 y_pred.size(), scores.rows);
     return bootstrap("bootstrap_ci", int64_t(y_true.size()), metric(y_true, y_pred, scores),
                      options, [&](const std::vector<int64_t>& idx) {
                          ScoreMatrix s;
@@ -132,8 +135,8 @@ ConfidenceInterval bootstrap_ci(const ScoreMetric& metric, const std::vector<int
                          s.cols = scores.cols;
                          s.values.resize(scores.values.size());
                          for (size_t i = 0; i < idx.size(); ++i)
-                             std::copy_n(scores.values.begin() + idx[i] * scores.cols,
-                                         scores.cols, s.values.begin() + int64_t(i) * scores.cols);
+                             std::copy_n(scores.values.begin() + idx[i] * scores.cols, scores.cols,
+                                         s.values.begin() + int64_t(i) * scores.cols);
                          return metric(gather(y_true, idx), gather(y_pred, idx), s);
                      });
 }

@@ -45,18 +45,18 @@ struct BootstrapOptions {
 };
 
 struct ConfidenceInterval {
-    double estimate = 0;   // the metric on the whole sample
-    double lower = 0;      // percentile 100 * alpha / 2 of the resampled metrics
-    double upper = 0;      // percentile 100 * (1 - alpha / 2)
-    int64_t n_valid = 0;   // resamples whose metric was not NaN (the others are left out)
+    double estimate = 0;  // the metric on the whole sample
+    double lower = 0;     // percentile 100 * alpha / 2 of the resampled metrics
+    double upper = 0;     // percentile 100 * (1 - alpha / 2)
+    int64_t n_valid = 0;  // resamples whose metric was not NaN (the others are left out)
 };
 
 // A metric of labels (e.g. balanced_accuracy) or of labels and scores (e.g. roc_auc_ovr).
 using LabelMetric =
     std::function<double(const std::vector<int64_t>& y_true, const std::vector<int64_t>& y_pred)>;
-using ScoreMetric = std::function<double(const std::vector<int64_t>& y_true,
-                                         const std::vector<int64_t>& y_pred,
-                                         const ScoreMatrix& scores)>;
+using ScoreMetric =
+    std::function<double(const std::vector<int64_t>& y_true, const std::vector<int64_t>& y_pred,
+                         const ScoreMatrix& scores)>;
 
 // Percentile bootstrap: n_boot resamples of the N samples drawn with replacement (the same
 // rows of y_true, y_pred and scores together), the metric on each, and the alpha/2 and

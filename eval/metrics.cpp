@@ -167,8 +167,8 @@ RealMatrix normalize_confusion(const ConfusionMatrix& counts, Normalize how) {
     double total = 0;
     for (size_t i = 0; i < k; ++i) {
         MARROW_CHECK(counts[i].size() == k,
-                     "normalize_confusion: row {} has {} columns, expected {}", i,
-                     counts[i].size(), k);
+                     "normalize_confusion: row {} has {} columns, expected {}", i, counts[i].size(),
+                     k);
         for (size_t j = 0; j < k; ++j) {
             rows[i] += double(counts[i][j]);
             cols[j] += double(counts[i][j]);
@@ -178,7 +178,7 @@ RealMatrix normalize_confusion(const ConfusionMatrix& counts, Normalize how) {
     RealMatrix out(k, std::vector<double>(k, 0));
     for (size_t i = 0; i < k; ++i)
         for (size_t j = 0; j < k; ++j) {
-            double d = how == Normalize::true_rows ? rows[i]
+            double d = how == Normalize::true_rows      ? rows[i]
                        : how == Normalize::pred_columns ? cols[j]
                                                         : total;
             out[i][j] = divide(double(counts[i][j]), d);  // 0/0 -> 0 (sklearn's nan_to_num)
@@ -220,9 +220,8 @@ ClassificationReport classification_report(const std::vector<int64_t>& y_true,
     ClassificationReport r;
     r.labels = labels.empty() ? present : labels;
     LabelIndex index("classification_report", r.labels);
-    r.micro_is_accuracy =
-        labels.empty() || std::set<int64_t>(labels.begin(), labels.end()) ==
-                              std::set<int64_t>(present.begin(), present.end());
+    r.micro_is_accuracy = labels.empty() || std::set<int64_t>(labels.begin(), labels.end()) ==
+                                                std::set<int64_t>(present.begin(), present.end());
     r.accuracy = accuracy(y_true, y_pred);
     Counts c = count_classes(y_true, y_pred, r.labels, index);
 
@@ -290,8 +289,7 @@ std::string ClassificationReport::to_string(const std::vector<std::string>& name
     };
     auto row = [&](const std::string& name, const ClassScores& s) {
         out += fmt::format("{:>{}}  {:>9.{}f} {:>9.{}f} {:>9.{}f} {:>9}\n", name, width,
-                           s.precision, digits, s.recall, digits, s.f1, digits,
-                           support(s.support));
+                           s.precision, digits, s.recall, digits, s.f1, digits, support(s.support));
     };
     for (size_t i = 0; i < labels.size(); ++i) row(rows_names[i], per_class[i]);
     out += "\n";
@@ -311,9 +309,7 @@ namespace {
 ClassScores averaged(const std::vector<int64_t>& y_true, const std::vector<int64_t>& y_pred,
                      Average average, const std::vector<int64_t>& labels) {
     ClassificationReport r = classification_report(y_true, y_pred, labels);
-    return average == Average::micro   ? r.micro
-           : average == Average::macro ? r.macro
-                                       : r.weighted;
+    return average == Average::micro ? r.micro : average == Average::macro ? r.macro : r.weighted;
 }
 
 }  // namespace

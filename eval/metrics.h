@@ -46,8 +46,7 @@ enum class Normalize { true_rows, pred_columns, all };
 // A confusion matrix divided by its row sums (sklearn's normalize='true': each row is the
 // distribution of predictions for one true class), column sums ('pred') or the total ('all').
 // A row (column) with no samples becomes zeros, as sklearn's nan_to_num makes it.
-RealMatrix normalize_confusion(const ConfusionMatrix& counts,
-                               Normalize how = Normalize::true_rows);
+RealMatrix normalize_confusion(const ConfusionMatrix& counts, Normalize how = Normalize::true_rows);
 
 // Mean per-class recall over the classes present in y_true
 // (sklearn.metrics.balanced_accuracy_score, adjusted=False): a class that only appears among

@@ -21,13 +21,12 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 void check_binary(const char* op, const std::vector<int64_t>& y_true,
                   const std::vector<double>& y_score) {
     MARROW_CHECK(!y_true.empty(), "{}: empty input (no samples)", op);
-    MARROW_CHECK(y_true.size() == y_score.size(), "{}: y_true has {} labels but y_score has {}",
-                 op, y_true.size(), y_score.size());
+    MARROW_CHECK(y_true.size() == y_score.size(), "{}: y_true has {} labels but y_score has {}", op,
+                 y_true.size(), y_score.size());
     for (size_t i = 0; i < y_true.size(); ++i) {
         MARROW_CHECK(y_true[i] == 0 || y_true[i] == 1,
                      "{}: binary y_true must be 0 or 1, got {} at row {}", op, y_true[i], i);
-        MARROW_CHECK(std::isfinite(y_score[i]), "{}: y_score is {} at row {}", op, y_score[i],
-                     i);
+        MARROW_CHECK(std::isfinite(y_score[i]), "{}: y_score is {} at row {}", op, y_score[i], i);
     }
 }
 
@@ -35,8 +34,7 @@ void check_multiclass(const char* op, const std::vector<int64_t>& y_true,
                       const ScoreMatrix& scores) {
     MARROW_CHECK(!y_true.empty(), "{}: empty input (no samples)", op);
     MARROW_CHECK(int64_t(y_true.size()) == scores.rows,
-                 "{}: y_true has {} labels but scores has {} rows", op, y_true.size(),
-                 scores.rows);
+                 "{}: y_true has {} labels but scores has {} rows", op, y_true.size(), scores.rows);
     MARROW_CHECK(scores.cols >= 2, "{}: scores needs at least 2 columns (classes), got {}", op,
                  scores.cols);
     for (size_t i = 0; i < y_true.size(); ++i)
@@ -224,15 +222,13 @@ std::vector<double> roc_auc_per_class(const std::vector<int64_t>& y_true,
         MARROW_CHECK(s[size_t(c)] > 0 && s[size_t(c)] < double(y_true.size()),
                      "roc_auc: class {} is {} y_true ({} of {} samples): its one-vs-rest ROC AUC "
                      "is not defined (roc_auc_ovr_nan_aware gives NaN for it)",
-                     c, s[size_t(c)] == 0 ? "absent from" : "all of", s[size_t(c)],
-                     y_true.size());
+                     c, s[size_t(c)] == 0 ? "absent from" : "all of", s[size_t(c)], y_true.size());
         out.push_back(binary_auc_or_nan(one_vs_rest(y_true, c), scores.column(c)));
     }
     return out;
 }
 
-double roc_auc_ovr(const std::vector<int64_t>& y_true, const ScoreMatrix& scores,
-                   Average average) {
+double roc_auc_ovr(const std::vector<int64_t>& y_true, const ScoreMatrix& scores, Average average) {
     check_multiclass("roc_auc_ovr", y_true, scores);
     if (scores.cols >= 3) {
         // sklearn's _multiclass_roc_auc_score: np.allclose(1, scores.sum(axis=1)).
@@ -258,8 +254,7 @@ double roc_auc_ovr(const Tensor& y_true, const Tensor& scores, Average average) 
                        average);
 }
 
-NanAwareAuc roc_auc_ovr_nan_aware(const std::vector<int64_t>& y_true,
-                                  const ScoreMatrix& scores) {
+NanAwareAuc roc_auc_ovr_nan_aware(const std::vector<int64_t>& y_true, const ScoreMatrix& scores) {
     check_multiclass("roc_auc_ovr_nan_aware", y_true, scores);
     NanAwareAuc out;
     double sum = 0, n = 0;

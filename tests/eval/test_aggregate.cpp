@@ -90,8 +90,8 @@ TEST_CASE("bootstrap_ci: degenerate and binomial intervals") {
     CHECK(again.lower == ci.lower);
     CHECK(again.upper == ci.upper);
     // A wider alpha gives a narrower interval.
-    eval::ConfidenceInterval ci50 = eval::bootstrap_ci(acc, t, p, {.n_boot = 2000, .alpha = 0.5,
-                                                                   .seed = 7});
+    eval::ConfidenceInterval ci50 =
+        eval::bootstrap_ci(acc, t, p, {.n_boot = 2000, .alpha = 0.5, .seed = 7});
     CHECK(ci50.upper - ci50.lower < ci.upper - ci.lower);
 }
 
@@ -121,10 +121,9 @@ TEST_CASE("bootstrap_ci: errors") {
                          doctest::Contains("n_boot must be >= 1, got 0"), Error);
     CHECK_THROWS_WITH_AS(eval::bootstrap_ci(acc, V{0}, V{0}, {.alpha = 1}),
                          doctest::Contains("alpha must lie in (0, 1), got 1"), Error);
-    CHECK_THROWS_WITH_AS(
-        eval::bootstrap_ci([](const V&, const V&) { return double(NAN); }, V{0}, V{0},
-                           {.n_boot = 3}),
-        doctest::Contains("NaN on all 3 resamples"), Error);
+    CHECK_THROWS_WITH_AS(eval::bootstrap_ci([](const V&, const V&) { return double(NAN); }, V{0},
+                                            V{0}, {.n_boot = 3}),
+                         doctest::Contains("NaN on all 3 resamples"), Error);
     eval::ScoreMatrix s(2, 2, {0.5, 0.5, 0.5, 0.5});
     CHECK_THROWS_WITH_AS(
         eval::bootstrap_ci([](const V&, const V&, const eval::ScoreMatrix&) { return 0.0; },

@@ -120,8 +120,7 @@ TEST_CASE("classification_report: sklearn's documented text") {
 
 TEST_CASE("normalize_confusion: rows sum to 1, an empty row stays zeros") {
     eval::ConfusionMatrix cm{{2, 0, 0}, {0, 0, 0}, {1, 0, 3}};
-    CHECK(eval::normalize_confusion(cm) ==
-          eval::RealMatrix{{1, 0, 0}, {0, 0, 0}, {0.25, 0, 0.75}});
+    CHECK(eval::normalize_confusion(cm) == eval::RealMatrix{{1, 0, 0}, {0, 0, 0}, {0.25, 0, 0.75}});
     CHECK(eval::normalize_confusion(cm, eval::Normalize::pred_columns) ==
           eval::RealMatrix{{2.0 / 3, 0, 0}, {0, 0, 0}, {1.0 / 3, 0, 1}});
     CHECK(eval::normalize_confusion(cm, eval::Normalize::all) ==

@@ -32,9 +32,10 @@ bool has(const std::string& key) { return fixture().tensors.count(key) > 0; }
 const Tensor& get(const std::string& key) {
     auto it = fixture().tensors.find(key);
     if (it == fixture().tensors.end())
-        fail("metrics golden fixture has no \"{}\": regenerate it with "
-             "tests/golden/gen/gen_metrics.py",
-             key);
+        fail(
+            "metrics golden fixture has no \"{}\": regenerate it with "
+            "tests/golden/gen/gen_metrics.py",
+            key);
     return it->second;
 }
 
@@ -50,7 +51,6 @@ std::vector<int64_t> ints(const std::string& key) {
     return std::vector<int64_t>(v, v + t.numel());
 }
 
-
 void check_close(const std::vector<double>& ours, const std::string& key) {
     Comparison cmp = compare(from_vector<double>(ours), from_vector<double>(reals(key)),
                              tolerance(TolClass::metric, DType::f64));
@@ -58,7 +58,9 @@ void check_close(const std::vector<double>& ours, const std::string& key) {
     CHECK(cmp.ok);
 }
 
-void check_close(double ours, const std::string& key) { check_close(std::vector<double>{ours}, key); }
+void check_close(double ours, const std::string& key) {
+    check_close(std::vector<double>{ours}, key);
+}
 
 struct Case {
     std::string name;
@@ -104,9 +106,8 @@ TEST_CASE("metrics golden: label metrics equal sklearn's") {
         if (classes > 0) {
             eval::ConfusionMatrix cm = eval::confusion_matrix(y_true, y_pred, classes);
             CHECK(flat(cm) == ints(n + "/cm"));
-            CHECK(flat(eval::confusion_matrix_for_labels(y_true, y_pred,
-                                                         eval::class_range(classes))) ==
-                  ints(n + "/cm"));
+            CHECK(flat(eval::confusion_matrix_for_labels(
+                      y_true, y_pred, eval::class_range(classes))) == ints(n + "/cm"));
             check_close(flat(eval::normalize_confusion(cm)), n + "/cm_true");
         }
         const json& label_sets = c.info["labels"];
@@ -135,8 +136,7 @@ TEST_CASE("metrics golden: label metrics equal sklearn's") {
                 avg.insert(avg.end(), {a->precision, a->recall, a->f1});
             check_close(avg, p + "/avg");
             // The scalar forms give the same numbers.
-            CHECK(eval::f1_score(y_true, y_pred, eval::Average::weighted, labels) ==
-                  r.weighted.f1);
+            CHECK(eval::f1_score(y_true, y_pred, eval::Average::weighted, labels) == r.weighted.f1);
             CHECK(eval::precision_score(y_true, y_pred, eval::Average::macro, labels) ==
                   r.macro.precision);
             CHECK(eval::recall_score(y_true, y_pred, eval::Average::micro, labels) ==
@@ -146,8 +146,7 @@ TEST_CASE("metrics golden: label metrics equal sklearn's") {
                   fixture().metadata.at("report." + n + "." + std::to_string(j)));
             check_close({eval::cohen_kappa(y_true, y_pred, eval::KappaWeights::none, labels),
                          eval::cohen_kappa(y_true, y_pred, eval::KappaWeights::linear, labels),
-                         eval::cohen_kappa(y_true, y_pred, eval::KappaWeights::quadratic,
-                                           labels)},
+                         eval::cohen_kappa(y_true, y_pred, eval::KappaWeights::quadratic, labels)},
                         n + "/kappa" + std::to_string(j));
         }
     }

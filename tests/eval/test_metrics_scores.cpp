@@ -65,8 +65,9 @@ TEST_CASE("roc_curve: ties are one threshold; collinear points are dropped") {
 TEST_CASE("one-vs-rest AUC and AP, CLAM's NaN-aware AUC, log loss") {
     // Three classes, each scored highest on its own samples: every AUC and AP is 1.
     V y{0, 1, 2, 0, 1, 2};
-    eval::ScoreMatrix s(6, 3, {0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.2, 0.7,  //
-                               0.6, 0.3, 0.1, 0.3, 0.5, 0.2, 0.2, 0.2, 0.6});
+    eval::ScoreMatrix s(6, 3,
+                        {0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.2, 0.7,  //
+                         0.6, 0.3, 0.1, 0.3, 0.5, 0.2, 0.2, 0.2, 0.6});
     CHECK(eval::roc_auc_ovr(y, s) == 1);
     CHECK(eval::roc_auc_ovr(y, s, eval::Average::weighted) == 1);
     CHECK(eval::average_precision_ovr(y, s, eval::Average::macro) == 1);
@@ -79,7 +80,8 @@ TEST_CASE("one-vs-rest AUC and AP, CLAM's NaN-aware AUC, log loss") {
                          Error);
     eval::NanAwareAuc nan_aware = eval::roc_auc_ovr_nan_aware(y2, s);
     CHECK(std::isnan(nan_aware.per_class[2]));
-    CHECK(nan_aware.macro == doctest::Approx((nan_aware.per_class[0] + nan_aware.per_class[1]) / 2));
+    CHECK(nan_aware.macro ==
+          doctest::Approx((nan_aware.per_class[0] + nan_aware.per_class[1]) / 2));
     CHECK(eval::average_precision_per_class(y2, s)[2] == 0);  // sklearn: no positives -> 0
     // log loss: -(log 0.8 + log 0.7 + ...) / 6 by hand for the first two rows only.
     eval::ScoreMatrix p(2, 2, {0.9, 0.1, 0.2, 0.8});
