@@ -21,6 +21,7 @@ enum class TolClass {
     trajectory,      // losses along a few optimizer steps of a whole network
     optimizer,       // a few optimizer steps (sqrt, division, norms) compounded over steps
     solver,          // an iterative solver (L-BFGS) against another one, both converged
+    metric,          // eval/ metrics (ratios of counts, sums of a few hundred terms) vs sklearn
 };
 
 struct Tolerance {
@@ -86,6 +87,11 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
                                    "differences ~15x on ResNet-50 at batch 2 (measured "
                                    "3.6e-8 relative at step 4, 5.7e-7 at step 5)"}
                        : Tolerance{1e-2, 1e-2, "f32: not used (see model)"};
+        case TolClass::metric:
+            return {1e-12, 1e-12,
+                    "f64: the same ratios of counts as sklearn; sums (averages, AUC trapezoids "
+                    "and AP step sums over up to ~1000 points) in sequential rather than "
+                    "numpy's pairwise order differ by a few ulp"};
     }
     return {0, 0, ""};
 }
