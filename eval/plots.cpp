@@ -367,8 +367,16 @@ Svg bar_chart(const std::vector<std::string>& categories, const std::vector<doub
             svg.line(xm - w * 0.08, eb, xm + w * 0.08, eb, ink, 1.2);
             label_y = std::min(label_y, ea);
         }
-        svg.text((x0 + x1) / 2, label_y - 4, fmt::format("{:.{}f}", values[i], decimals),
-                 {.size = std::min(11.0, w * 0.3), .anchor = Anchor::kMiddle, .color = ink});
+        // The value above the bar (and its whisker), or inside the bar's top when that would
+        // leave the plot area.
+        double fs = std::min(11.0, w * 0.3);
+        std::string value = fmt::format("{:.{}f}", values[i], decimals);
+        if (label_y - 4 - fs >= frame.top())
+            svg.text((x0 + x1) / 2, label_y - 4, value,
+                     {.size = fs, .anchor = Anchor::kMiddle, .color = ink});
+        else
+            svg.text(x0 + (x1 - x0) * (errors.empty() ? 0.5 : 0.3), std::min(y0, y1) + fs + 3,
+                     value, {.size = fs, .anchor = Anchor::kMiddle, .color = {0xff, 0xff, 0xff}});
     }
     return svg;
 }

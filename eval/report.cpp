@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kCss = R"(
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0;
        background: #f6f7f9; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+main { max-width: 1240px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
 h1 { font-size: 26px; margin: 8px 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 12px; padding-bottom: 4px; border-bottom: 2px solid #dde1e6; }
 h3 { font-size: 15px; margin: 18px 0 8px; }
@@ -34,13 +34,13 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.meta td, table.meta th { text-align: left; font-size: 12.5px; padding: 3px 12px; }
 table.meta th { color: #555; font-weight: 600; background: none; border-bottom: 1px solid #e3e6ea; }
 caption { caption-side: bottom; text-align: left; color: #666; font-size: 12px; padding-top: 6px; }
-figure { display: inline-block; vertical-align: top; margin: 8px 24px 16px 0; }
+figure { display: inline-block; vertical-align: top; margin: 8px 16px 16px 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 12.5px; margin-top: 4px; max-width: 560px; }
 .montage { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 16px; }
 .montage figure { margin: 0; text-align: center; }
 .montage img { image-rendering: pixelated; border: 1px solid #ccd; display: block; }
-.montage figcaption { font-size: 11px; margin-top: 2px; }
+.montage figcaption { font-size: 11px; margin-top: 2px; overflow-wrap: anywhere; }
 @media print {
   body { background: #fff; }
   main { padding: 0; max-width: none; }
@@ -252,8 +252,9 @@ Section& Section::montage(const std::vector<MontageItem>& items, const std::stri
         data::Image small = shrink(im, thumb_px);
         int w = thumb_px, h = int(std::lround(double(thumb_px) * im.height / im.width));
         if (im.height > im.width) h = thumb_px, w = int(std::lround(double(thumb_px) * im.width / im.height));
-        html_ += fmt::format(R"(<figure><img width="{}" height="{}" alt="{}" src="{}">)", w, h,
-                             esc(items[i].caption), png_data_uri(small));
+        // A fixed-width cell: captions wrap under their own thumbnail.
+        html_ += fmt::format(R"(<figure style="width: {}px"><img width="{}" height="{}" alt="{}" src="{}">)",
+                             thumb_px + 2, w, h, esc(items[i].caption), png_data_uri(small));
         if (!items[i].caption.empty()) html_ += "<figcaption>" + esc(items[i].caption) + "</figcaption>";
         html_ += "</figure>\n";
     }

@@ -38,9 +38,9 @@ MeanSd mean_sd(const std::vector<double>& values);
 // A results table: a header row and rows of strings (e.g. format_mean_sd cells). Every row
 // must have as many cells as there are columns. The first column is the row name.
 struct Table {
-    std::vector<std::string> columns;
-    std::vector<std::vector<std::string>> rows;
-    std::string caption;
+    std::vector<std::string> columns{};
+    std::vector<std::vector<std::string>> rows{};
+    std::string caption{};
 };
 
 // One line of metrics.jsonl, with the line number it came from (1-based).
