@@ -73,6 +73,42 @@ uint64_t mix(uint64_t z) {  // splitmix64's finalizer
     return z ^ (z >> 31);
 }
 
+// A polyline in pixels, and how to stroke it.
+struct Line {
+    std::vector<std::pair<double, double>> points{};
+    Rgb color{};
+    double width = 2;
+    std::string dash{};
+};
+
+// Draws the lines (and dots: x, y, colour) on the frame's axes, with the legend inside the
+// plot area where a corner is free of data, else outside.
+Svg draw_lines(Frame& frame, const std::vector<Line>& lines,
+               const std::vector<std::pair<std::pair<double, double>, Rgb>>& dots,
+               const std::vector<LegendEntry>& legend) {
+    auto [box_w, box_h] = Frame::legend_box_size(legend);
+    std::optional<std::pair<double, double>> spot;
+    if (!legend.empty()) {
+        std::vector<std::vector<std::pair<double, double>>> obstacles;
+        for (const Line& l : lines) obstacles.push_back(l.points);
+        for (const auto& d : dots) obstacles.push_back({d.first});
+        spot = frame.free_corner(box_w, box_h, obstacles);
+        if (!spot) frame.set_legend_width(Frame::legend_width(legend));
+    }
+    Svg svg(frame.width(), frame.height());
+    frame.draw_axes(svg);
+    // Lines hugging the axis limits would be half hidden by the frame: the clip extends a
+    // little past it.
+    svg.begin_clip(frame.left() - 3, frame.top() - 3, frame.plot_width() + 6,
+                   frame.plot_height() + 6);
+    for (const Line& l : lines) svg.polyline(l.points, l.color, l.width, l.dash);
+    for (const auto& d : dots) svg.circle(d.first.first, d.first.second, 3, d.second);
+    svg.end_clip();
+    if (spot) frame.draw_legend_box(svg, legend, spot->first, spot->second);
+    else frame.draw_legend(svg, legend);
+    return svg;
+}
+
 Svg curves_plot(const std::vector<Curve>& curves, PlotOptions options, const char* who,
                 const char* area_name, bool steps, bool diagonal) {
     MARROW_CHECK(!curves.empty(), "{}: no curves", who);
@@ -94,26 +130,20 @@ Svg curves_plot(const std::vector<Curve>& curves, PlotOptions options, const cha
     if (std::isnan(options.y_min)) options.y_min = 0;
     if (std::isnan(options.y_max)) options.y_max = 1;
     Frame frame(options, nice_ticks(options.x_min, options.x_max),
-                nice_ticks(options.y_min, options.y_max), Frame::legend_width(legend));
-    Svg svg(frame.width(), frame.height());
-    frame.draw_axes(svg);
-    // Curves hugging 0 or 1 would be half hidden by the frame: let the clip extend a little.
-    svg.begin_clip(frame.left() - 3, frame.top() - 3, frame.plot_width() + 6,
-                   frame.plot_height() + 6);
+                nice_ticks(options.y_min, options.y_max));
+    std::vector<Line> lines;
     if (diagonal)
-        svg.line(frame.px(0), frame.py(0), frame.px(1), frame.py(1), kChance, 1.3, "5 4");
+        lines.push_back({{{frame.px(0), frame.py(0)}, {frame.px(1), frame.py(1)}}, kChance, 1.3, "5 4"});
     for (size_t c = 0; c < curves.size(); ++c) {
         const Curve& cv = curves[c];
-        std::vector<std::pair<double, double>> pts;
+        Line line{.color = legend[c].color};
         for (size_t i = 0; i < cv.x.size(); ++i) {
-            if (steps && i > 0) pts.emplace_back(frame.px(cv.x[i]), frame.py(cv.y[i - 1]));
-            pts.emplace_back(frame.px(cv.x[i]), frame.py(cv.y[i]));
+            if (steps && i > 0) line.points.emplace_back(frame.px(cv.x[i]), frame.py(cv.y[i - 1]));
+            line.points.emplace_back(frame.px(cv.x[i]), frame.py(cv.y[i]));
         }
-        svg.polyline(pts, legend[c].color, 2);
+        lines.push_back(std::move(line));
     }
-    svg.end_clip();
-    frame.draw_legend(svg, legend);
-    return svg;
+    return draw_lines(frame, lines, {}, legend);
 }
 
 }  // namespace
@@ -138,31 +168,29 @@ Svg line_plot(const std::vector<Series>& series, const PlotOptions& options) {
             legend.push_back({se.label, colors.back(), LegendEntry::Kind::kLine, se.dash});
     }
     Frame frame(options, axis_ticks(options.x_min, options.x_max, xlo, xhi),
-                axis_ticks(options.y_min, options.y_max, ylo, yhi), Frame::legend_width(legend));
-    Svg svg(frame.width(), frame.height());
-    frame.draw_axes(svg);
-    svg.begin_clip(frame.left(), frame.top(), frame.plot_width(), frame.plot_height());
+                axis_ticks(options.y_min, options.y_max, ylo, yhi));
+    std::vector<Line> lines;
+    std::vector<std::pair<std::pair<double, double>, Rgb>> dots;
     for (size_t s = 0; s < series.size(); ++s) {
         const Series& se = series[s];
-        std::vector<std::pair<double, double>> pts;
+        Line line{.color = colors[s], .dash = se.dash};
         auto flush = [&] {
-            svg.polyline(pts, colors[s], 2, se.dash);
-            pts.clear();
+            if (line.points.size() > 1) lines.push_back(line);
+            line.points.clear();
         };
         for (size_t i = 0; i < se.x.size(); ++i) {
             if (!std::isfinite(se.y[i])) {  // a gap
                 flush();
                 continue;
             }
-            if (se.steps && !pts.empty()) pts.emplace_back(frame.px(se.x[i]), pts.back().second);
-            pts.emplace_back(frame.px(se.x[i]), frame.py(se.y[i]));
-            if (se.markers) svg.circle(pts.back().first, pts.back().second, 3, colors[s]);
+            if (se.steps && !line.points.empty())
+                line.points.emplace_back(frame.px(se.x[i]), line.points.back().second);
+            line.points.emplace_back(frame.px(se.x[i]), frame.py(se.y[i]));
+            if (se.markers) dots.push_back({line.points.back(), colors[s]});
         }
         flush();
     }
-    svg.end_clip();
-    frame.draw_legend(svg, legend);
-    return svg;
+    return draw_lines(frame, lines, dots, legend);
 }
 
 Svg roc_plot(const std::vector<Curve>& curves, PlotOptions options) {

@@ -40,7 +40,7 @@ figcaption { color: #555; font-size: 12.5px; margin-top: 4px; max-width: 560px; 
 .montage { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 16px; }
 .montage figure { margin: 0; text-align: center; }
 .montage img { image-rendering: pixelated; border: 1px solid #ccd; display: block; }
-.montage figcaption { font-size: 11px; margin-top: 2px; overflow-wrap: anywhere; }
+.montage figcaption { font-size: 11px; margin-top: 2px; overflow-wrap: break-word; }
 @media print {
   body { background: #fff; }
   main { padding: 0; max-width: none; }

@@ -345,15 +345,11 @@ double Frame::legend_width(const std::vector<LegendEntry>& entries, const std::s
     return widest + 22;
 }
 
-void Frame::draw_legend(Svg& svg, const std::vector<LegendEntry>& entries,
-                        const std::string& title) const {
-    if (entries.empty()) return;
-    double x = right() + 16, y = top_ + 2;
+namespace {
+
+// The legend's rows from (x, y) down.
+void legend_rows(Svg& svg, const std::vector<LegendEntry>& entries, double x, double y) {
     double row = kLegendSize + 7;
-    if (!title.empty()) {
-        svg.text(x, y + kLegendSize, title, {.size = kLegendSize, .bold = true});
-        y += row;
-    }
     for (const auto& e : entries) {
         double cy = y + row / 2;
         switch (e.kind) {
@@ -364,6 +360,77 @@ void Frame::draw_legend(Svg& svg, const std::vector<LegendEntry>& entries,
         svg.text(x + 26, cy, e.label, {.size = kLegendSize, .middle_baseline = true});
         y += row;
     }
+}
+
+// Whether segment a-b meets the rectangle [x0, x1] x [y0, y1] (Liang-Barsky clipping).
+bool segment_meets_box(std::pair<double, double> a, std::pair<double, double> b, double x0,
+                       double y0, double x1, double y1) {
+    double t0 = 0, t1 = 1, dx = b.first - a.first, dy = b.second - a.second;
+    const double p[4] = {-dx, dx, -dy, dy};
+    const double q[4] = {a.first - x0, x1 - a.first, a.second - y0, y1 - a.second};
+    for (int i = 0; i < 4; ++i) {
+        if (p[i] == 0) {
+            if (q[i] < 0) return false;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0) t0 = std::max(t0, t);
+        else t1 = std::min(t1, t);
+        if (t0 > t1) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void Frame::draw_legend(Svg& svg, const std::vector<LegendEntry>& entries,
+                        const std::string& title) const {
+    if (entries.empty()) return;
+    double x = right() + 16, y = top_ + 2;
+    if (!title.empty()) {
+        svg.text(x, y + kLegendSize, title, {.size = kLegendSize, .bold = true});
+        y += kLegendSize + 7;
+    }
+    legend_rows(svg, entries, x, y);
+}
+
+std::pair<double, double> Frame::legend_box_size(const std::vector<LegendEntry>& entries) {
+    double widest = 0;
+    for (const auto& e : entries) widest = std::max(widest, 26 + text_width(e.label, kLegendSize));
+    return {widest + 16, double(entries.size()) * (kLegendSize + 7) + 10};
+}
+
+std::optional<std::pair<double, double>> Frame::free_corner(
+    double box_w, double box_h,
+    const std::vector<std::vector<std::pair<double, double>>>& lines) const {
+    constexpr double kPad = 8;
+    if (box_w + 2 * kPad > plot_w_ || box_h + 2 * kPad > plot_h_) return std::nullopt;
+    const std::pair<double, double> corners[4] = {
+        {right() - kPad - box_w, bottom() - kPad - box_h},
+        {right() - kPad - box_w, top_ + kPad},
+        {left_ + kPad, bottom() - kPad - box_h},
+        {left_ + kPad, top_ + kPad}};
+    for (auto [x, y] : corners) {
+        bool free = true;
+        for (const auto& line : lines) {
+            for (size_t i = 0; free && i < line.size(); ++i) {
+                auto a = line[i], b = i + 1 < line.size() ? line[i + 1] : line[i];
+                // A few pixels of clearance around the box.
+                free = !segment_meets_box(a, b, x - 3, y - 3, x + box_w + 3, y + box_h + 3);
+            }
+            if (!free) break;
+        }
+        if (free) return std::make_pair(x, y);
+    }
+    return std::nullopt;
+}
+
+void Frame::draw_legend_box(Svg& svg, const std::vector<LegendEntry>& entries, double x,
+                            double y) const {
+    auto [w, h] = legend_box_size(entries);
+    svg.rect(x, y, w, h, {0xff, 0xff, 0xff}, 0.92);
+    svg.rect_outline(x, y, w, h, {0xcc, 0xcc, 0xcc}, 0.8);
+    legend_rows(svg, entries, x + 8, y + 5);
 }
 
 }  // namespace marrow::eval

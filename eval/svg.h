@@ -9,6 +9,7 @@
 #pragma once
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -139,6 +140,19 @@ public:
     // Room a legend of these entries needs right of the plot area.
     static double legend_width(const std::vector<LegendEntry>& entries,
                                const std::string& title = {});
+    // Reserves that room (changes width(), not the plot area).
+    void set_legend_width(double width) { legend_w_ = width; }
+
+    // A legend inside the plot area, in a box, when one fits without touching the data:
+    // legend_box_size gives the box, free_corner the first corner (lower right, upper right,
+    // lower left, upper left: matplotlib's loc="best" idea) whose box no polyline (pixel
+    // points) crosses, draw_legend_box draws it there.
+    static std::pair<double, double> legend_box_size(const std::vector<LegendEntry>& entries);
+    std::optional<std::pair<double, double>> free_corner(
+        double box_w, double box_h,
+        const std::vector<std::vector<std::pair<double, double>>>& lines) const;
+    void draw_legend_box(Svg& svg, const std::vector<LegendEntry>& entries, double x,
+                         double y) const;
 
 private:
     void layout();

@@ -69,6 +69,12 @@ eval::Curve roc_points(const std::vector<double>& score, const std::vector<bool>
     return roc;
 }
 
+std::string name_of(data::CellType type) {  // "neutrophil_band" -> "neutrophil band"
+    std::string s(data::cell_type_name(type));
+    std::replace(s.begin(), s.end(), '_', ' ');
+    return s;
+}
+
 int write_report(const fs::path& dir) {
     fs::create_directories(dir);
     const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -196,7 +202,7 @@ int write_report(const fs::path& dir) {
         spec.type = data::CellType(i % data::kNumCellTypes);
         data::Image im = data::render_cell(spec, 128, data::site_appearance(0, 0), cell_rng);
         cells.push_back({im, "a = " + std::to_string(1.0 - 0.05 * i).substr(0, 4) + ", " +
-                                 std::string(data::cell_type_name(spec.type))});
+                                 name_of(spec.type)});
     }
     auto& mont = report.section("Most-attended cells");
     mont.montage(cells, "Top 16 cells of patient P-017 by attention", 96);
