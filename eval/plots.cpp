@@ -41,8 +41,7 @@ void draw_colorbar(Svg& svg, const Frame& frame, Colormap map, double lo, double
     constexpr int kSteps = 128;
     for (int i = 0; i < kSteps; ++i) {
         double t = (i + 0.5) / kSteps;  // bottom (0) to top (1)
-        svg.rect(x, top + h * (1 - double(i + 1) / kSteps), w, h / kSteps + 0.6,
-                 colormap(map, t));
+        svg.rect(x, top + h * (1 - double(i + 1) / kSteps), w, h / kSteps + 0.6, colormap(map, t));
     }
     svg.rect_outline(x, top, w, h, {0x44, 0x44, 0x44}, 0.8);
     std::vector<double> ticks = nice_ticks(lo, hi);
@@ -104,8 +103,10 @@ Svg draw_lines(Frame& frame, const std::vector<Line>& lines,
     for (const Line& l : lines) svg.polyline(l.points, l.color, l.width, l.dash);
     for (const auto& d : dots) svg.circle(d.first.first, d.first.second, 3, d.second);
     svg.end_clip();
-    if (spot) frame.draw_legend_box(svg, legend, spot->first, spot->second);
-    else frame.draw_legend(svg, legend);
+    if (spot)
+        frame.draw_legend_box(svg, legend, spot->first, spot->second);
+    else
+        frame.draw_legend(svg, legend);
     return svg;
 }
 
@@ -119,12 +120,12 @@ Svg curves_plot(const std::vector<Curve>& curves, PlotOptions options, const cha
         MARROW_CHECK(!cv.x.empty(), "{}: curve '{}' has no points", who, cv.label);
         for (size_t i = 0; i < cv.x.size(); ++i)
             MARROW_CHECK(std::isfinite(cv.x[i]) && std::isfinite(cv.y[i]),
-                         "{}: curve '{}' point {} is ({}, {})", who, cv.label, i, cv.x[i],
-                         cv.y[i]);
+                         "{}: curve '{}' point {} is ({}, {})", who, cv.label, i, cv.x[i], cv.y[i]);
         legend.push_back({fmt::format("{} ({} = {:.3f})", cv.label, area_name, cv.area),
                           category_color(int64_t(c), int64_t(curves.size()))});
     }
-    if (diagonal) legend.push_back({"chance (AUC = 0.5)", kChance, LegendEntry::Kind::kLine, "5 4"});
+    if (diagonal)
+        legend.push_back({"chance (AUC = 0.5)", kChance, LegendEntry::Kind::kLine, "5 4"});
     if (std::isnan(options.x_min)) options.x_min = 0;
     if (std::isnan(options.x_max)) options.x_max = 1;
     if (std::isnan(options.y_min)) options.y_min = 0;
@@ -133,7 +134,8 @@ Svg curves_plot(const std::vector<Curve>& curves, PlotOptions options, const cha
                 nice_ticks(options.y_min, options.y_max));
     std::vector<Line> lines;
     if (diagonal)
-        lines.push_back({{{frame.px(0), frame.py(0)}, {frame.px(1), frame.py(1)}}, kChance, 1.3, "5 4"});
+        lines.push_back(
+            {{{frame.px(0), frame.py(0)}, {frame.px(1), frame.py(1)}}, kChance, 1.3, "5 4"});
     for (size_t c = 0; c < curves.size(); ++c) {
         const Curve& cv = curves[c];
         Line line{.color = legend[c].color};
@@ -157,8 +159,8 @@ Svg line_plot(const std::vector<Series>& series, const PlotOptions& options) {
         const Series& se = series[s];
         check_same_size("line_plot", se.label, se.x.size(), se.y.size());
         for (size_t i = 0; i < se.x.size(); ++i) {
-            MARROW_CHECK(std::isfinite(se.x[i]), "line_plot: series '{}' x[{}] is {}", se.label,
-                         i, se.x[i]);
+            MARROW_CHECK(std::isfinite(se.x[i]), "line_plot: series '{}' x[{}] is {}", se.label, i,
+                         se.x[i]);
             if (!std::isfinite(se.y[i])) continue;
             xlo = std::min(xlo, se.x[i]), xhi = std::max(xhi, se.x[i]);
             ylo = std::min(ylo, se.y[i]), yhi = std::max(yhi, se.y[i]);
@@ -220,8 +222,8 @@ ScatterFrame scatter_frame(const char* who, const std::vector<double>& x,
     MARROW_CHECK(n_colors == x.size(), "{}: {} points but {} {}", who, x.size(), n_colors,
                  color_what);
     for (size_t i = 0; i < x.size(); ++i)
-        MARROW_CHECK(std::isfinite(x[i]) && std::isfinite(y[i]), "{}: point {} is ({}, {})", who,
-                     i, x[i], y[i]);
+        MARROW_CHECK(std::isfinite(x[i]) && std::isfinite(y[i]), "{}: point {} is ({}, {})", who, i,
+                     x[i], y[i]);
     auto [xlo, xhi] = finite_range(x);
     auto [ylo, yhi] = finite_range(y);
     Frame frame(options, axis_ticks(options.x_min, options.x_max, xlo, xhi),
@@ -251,8 +253,8 @@ Svg scatter_plot(const std::vector<double>& x, const std::vector<double>& y,
                      labels[i], i, n_classes);
     std::vector<LegendEntry> legend;
     for (int64_t c = 0; c < n_classes; ++c)
-        legend.push_back({class_names[size_t(c)], category_color(c, n_classes),
-                          LegendEntry::Kind::kDot});
+        legend.push_back(
+            {class_names[size_t(c)], category_color(c, n_classes), LegendEntry::Kind::kDot});
     auto [frame, svg] = scatter_frame("scatter_plot", x, y, labels.size(), "labels", options,
                                       Frame::legend_width(legend));
     svg.begin_clip(frame.left(), frame.top(), frame.plot_width(), frame.plot_height());
@@ -288,8 +290,9 @@ Svg confusion_matrix_plot(const ConfusionMatrix& matrix,
                           const ConfusionOptions& options) {
     const size_t n = matrix.size();
     MARROW_CHECK(n > 0, "confusion_matrix_plot: empty matrix");
-    MARROW_CHECK(class_names.size() == n, "confusion_matrix_plot: {} class names for a {}x{} matrix",
-                 class_names.size(), n, n);
+    MARROW_CHECK(class_names.size() == n,
+                 "confusion_matrix_plot: {} class names for a {}x{} matrix", class_names.size(), n,
+                 n);
     int64_t max_count = 0;
     std::vector<int64_t> row_sum(n, 0);
     for (size_t r = 0; r < n; ++r) {
@@ -332,10 +335,12 @@ Svg confusion_matrix_plot(const ConfusionMatrix& matrix,
             Rgb bg = colormap(options.colormap, v);
             double x = frame.px(double(c)), y = frame.py(double(r));
             svg.rect(x, y, cell, cell, bg);
-            TextStyle ts{.size = fsize, .anchor = Anchor::kMiddle, .color = contrasting_text(bg),
+            TextStyle ts{.size = fsize,
+                         .anchor = Anchor::kMiddle,
+                         .color = contrasting_text(bg),
                          .middle_baseline = true};
-            std::string main = options.normalize_rows ? fmt::format("{:.2f}", frac)
-                                                      : fmt::format("{}", count);
+            std::string main =
+                options.normalize_rows ? fmt::format("{:.2f}", frac) : fmt::format("{}", count);
             if (two_lines) {
                 svg.text(x + cell / 2, y + cell / 2 - fsize * 0.55, main, ts);
                 ts.size = fsize * 0.85;
@@ -376,7 +381,8 @@ Svg bar_chart(const std::vector<std::string>& categories, const std::vector<doub
     double slot = (options.width - 80) / double(categories.size());
     double rotate = double(longest) * 6.6 > slot - 4 ? -40 : 0;
     // Headroom for the value printed above the tallest bar.
-    Frame frame(options, {0, 1}, axis_ticks(options.y_min, options.y_max, lo, hi + 0.1 * (hi - lo)));
+    Frame frame(options, {0, 1},
+                axis_ticks(options.y_min, options.y_max, lo, hi + 0.1 * (hi - lo)));
     frame.set_x_categories(categories, rotate);
     Svg svg(frame.width(), frame.height());
     frame.draw_axes(svg);

@@ -21,8 +21,8 @@ struct Series {
     std::vector<double> x{}, y{};  // same length
     std::optional<Rgb> color{};    // default: tab10 by series index
     std::string dash{};            // SVG stroke-dasharray, e.g. "6 4"; empty: solid
-    bool steps = false;        // matplotlib's drawstyle="steps-post"
-    bool markers = false;      // a dot at each finite point
+    bool steps = false;            // matplotlib's drawstyle="steps-post"
+    bool markers = false;          // a dot at each finite point
 };
 
 // Several series against shared axes, with a legend of the labelled series.
@@ -75,7 +75,6 @@ Svg confusion_matrix_plot(const ConfusionMatrix& matrix,
 // Vertical bars, one per category (e.g. per-class F1), value printed above each bar with
 // `decimals` decimals; errors (optional, same length): +- error bars (e.g. sd over folds).
 Svg bar_chart(const std::vector<std::string>& categories, const std::vector<double>& values,
-              const PlotOptions& options, const std::vector<double>& errors = {},
-              int decimals = 3);
+              const PlotOptions& options, const std::vector<double>& errors = {}, int decimals = 3);
 
 }  // namespace marrow::eval

@@ -84,7 +84,8 @@ data::Image shrink(const data::Image& image, int max_side) {
                 uint32_t sum = 0;
                 for (int yy = y0; yy < y1; ++yy)
                     for (int xx = x0; xx < x1; ++xx) sum += image.at(yy, xx, c);
-                out.at(y, x, c) = uint8_t((sum + (y1 - y0) * (x1 - x0) / 2) / ((y1 - y0) * (x1 - x0)));
+                out.at(y, x, c) =
+                    uint8_t((sum + (y1 - y0) * (x1 - x0) / 2) / ((y1 - y0) * (x1 - x0)));
             }
         }
     }
@@ -153,8 +154,9 @@ Svg training_curves_plot(const std::vector<MetricsRecord>& records, const std::s
             seen = true;
             auto xt = r.values.find(x_key);
             if (xt == r.values.end()) continue;
-            MARROW_CHECK(xt->is_number(), "training_curves_plot: line {}: \"{}\" is {}, not a number",
-                         r.line, x_key, xt->dump());
+            MARROW_CHECK(xt->is_number(),
+                         "training_curves_plot: line {}: \"{}\" is {}, not a number", r.line, x_key,
+                         xt->dump());
             MARROW_CHECK(it->is_number() || it->is_null(),
                          "training_curves_plot: line {}: \"{}\" is {}, not a number", r.line, key,
                          it->dump());
@@ -251,11 +253,14 @@ Section& Section::montage(const std::vector<MontageItem>& items, const std::stri
                      i, im.height, im.width);
         data::Image small = shrink(im, thumb_px);
         int w = thumb_px, h = int(std::lround(double(thumb_px) * im.height / im.width));
-        if (im.height > im.width) h = thumb_px, w = int(std::lround(double(thumb_px) * im.width / im.height));
+        if (im.height > im.width)
+            h = thumb_px, w = int(std::lround(double(thumb_px) * im.width / im.height));
         // A fixed-width cell: captions wrap under their own thumbnail.
-        html_ += fmt::format(R"(<figure style="width: {}px"><img width="{}" height="{}" alt="{}" src="{}">)",
-                             thumb_px + 2, w, h, esc(items[i].caption), png_data_uri(small));
-        if (!items[i].caption.empty()) html_ += "<figcaption>" + esc(items[i].caption) + "</figcaption>";
+        html_ += fmt::format(
+            R"(<figure style="width: {}px"><img width="{}" height="{}" alt="{}" src="{}">)",
+            thumb_px + 2, w, h, esc(items[i].caption), png_data_uri(small));
+        if (!items[i].caption.empty())
+            html_ += "<figcaption>" + esc(items[i].caption) + "</figcaption>";
         html_ += "</figure>\n";
     }
     html_ += "</div>\n";
@@ -284,7 +289,8 @@ Section& Report::section(const std::string& heading) {
 std::string Report::html() const {
     std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    out += "<title>" + esc(title_) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n<main>\n";
+    out += "<title>" + esc(title_) + "</title>\n<style>" + kCss +
+           "</style>\n</head>\n<body>\n<main>\n";
     out += "<h1>" + esc(title_) + "</h1>\n";
     out += "<p class=\"subtitle\">marrow evaluation report</p>\n";
     if (!metadata_.empty()) {

@@ -44,12 +44,23 @@ std::string xml_escape(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -121,9 +132,10 @@ void Svg::text(double x, double y, std::string_view text, const TextStyle& style
 }
 
 void Svg::begin_clip(double x, double y, double w, double h) {
-    body_ += fmt::format(R"(<svg x="{0}" y="{1}" width="{2}" height="{3}" viewBox="{0} {1} {2} {3}">)"
-                         "\n",
-                         num(x), num(y), num(w), num(h));
+    body_ +=
+        fmt::format(R"(<svg x="{0}" y="{1}" width="{2}" height="{3}" viewBox="{0} {1} {2} {3}">)"
+                    "\n",
+                    num(x), num(y), num(w), num(h));
     ++open_clips_;
 }
 
@@ -250,7 +262,8 @@ void Frame::layout() {
     double widest = 0;
     if (y_labels_.empty()) {
         double step = y_ticks_[1] - y_ticks_[0];
-        for (double t : y_ticks_) widest = std::max(widest, text_width(format_tick(t, step), kTickSize));
+        for (double t : y_ticks_)
+            widest = std::max(widest, text_width(format_tick(t, step), kTickSize));
     } else {
         for (const auto& l : y_labels_) widest = std::max(widest, text_width(l, kTickSize));
     }
@@ -306,8 +319,8 @@ void Frame::draw_axes(Svg& svg) const {
         }
     }
     // y ticks
-    TextStyle ytick{.size = kTickSize, .anchor = Anchor::kEnd, .color = kAxisColor,
-                    .middle_baseline = true};
+    TextStyle ytick{
+        .size = kTickSize, .anchor = Anchor::kEnd, .color = kAxisColor, .middle_baseline = true};
     if (y_labels_.empty()) {
         double step = y_ticks_[1] - y_ticks_[0];
         for (double t : y_ticks_) {
@@ -353,9 +366,15 @@ void legend_rows(Svg& svg, const std::vector<LegendEntry>& entries, double x, do
     for (const auto& e : entries) {
         double cy = y + row / 2;
         switch (e.kind) {
-            case LegendEntry::Kind::kLine: svg.line(x, cy, x + 20, cy, e.color, 2.2, e.dash); break;
-            case LegendEntry::Kind::kSquare: svg.rect(x + 4, cy - 6, 12, 12, e.color); break;
-            case LegendEntry::Kind::kDot: svg.circle(x + 10, cy, 4.5, e.color); break;
+            case LegendEntry::Kind::kLine:
+                svg.line(x, cy, x + 20, cy, e.color, 2.2, e.dash);
+                break;
+            case LegendEntry::Kind::kSquare:
+                svg.rect(x + 4, cy - 6, 12, 12, e.color);
+                break;
+            case LegendEntry::Kind::kDot:
+                svg.circle(x + 10, cy, 4.5, e.color);
+                break;
         }
         svg.text(x + 26, cy, e.label, {.size = kLegendSize, .middle_baseline = true});
         y += row;
@@ -374,8 +393,10 @@ bool segment_meets_box(std::pair<double, double> a, std::pair<double, double> b,
             continue;
         }
         double t = q[i] / p[i];
-        if (p[i] < 0) t0 = std::max(t0, t);
-        else t1 = std::min(t1, t);
+        if (p[i] < 0)
+            t0 = std::max(t0, t);
+        else
+            t1 = std::min(t1, t);
         if (t0 > t1) return false;
     }
     return true;
@@ -405,11 +426,10 @@ std::optional<std::pair<double, double>> Frame::free_corner(
     const std::vector<std::vector<std::pair<double, double>>>& lines) const {
     constexpr double kPad = 8;
     if (box_w + 2 * kPad > plot_w_ || box_h + 2 * kPad > plot_h_) return std::nullopt;
-    const std::pair<double, double> corners[4] = {
-        {right() - kPad - box_w, bottom() - kPad - box_h},
-        {right() - kPad - box_w, top_ + kPad},
-        {left_ + kPad, bottom() - kPad - box_h},
-        {left_ + kPad, top_ + kPad}};
+    const std::pair<double, double> corners[4] = {{right() - kPad - box_w, bottom() - kPad - box_h},
+                                                  {right() - kPad - box_w, top_ + kPad},
+                                                  {left_ + kPad, bottom() - kPad - box_h},
+                                                  {left_ + kPad, top_ + kPad}};
     for (auto [x, y] : corners) {
         bool free = true;
         for (const auto& line : lines) {

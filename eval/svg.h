@@ -29,7 +29,7 @@ struct TextStyle {
     Anchor anchor = Anchor::kStart;
     bool bold = false;
     Rgb color{0x22, 0x22, 0x22};
-    double rotate = 0;  // degrees, about the text's anchor point
+    double rotate = 0;             // degrees, about the text's anchor point
     bool middle_baseline = false;  // vertically centred on y instead of sitting on it
 };
 

@@ -77,38 +77,42 @@ std::string name_of(data::CellType type) {  // "neutrophil_band" -> "neutrophil 
 
 int write_report(const fs::path& dir) {
     fs::create_directories(dir);
-    const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                            "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                            "Bag",         "Ankle boot"};
     const int k = int(names.size());
     eval::Report report("Example run: 20-NN on Fashion-MNIST-like features <synthetic & seeded>");
-    report.add_metadata(nlohmann::json{
-        {"run", "report_example"},
-        {"seed", 7},
-        {"protocol", {{"kind", "stratified 5-fold"}, {"repeats", 2}}},
-        {"features", "synthetic blobs (64-d)"},
-        {"code_version", "example"}});
+    report.add_metadata(
+        nlohmann::json{{"run", "report_example"},
+                       {"seed", 7},
+                       {"protocol", {{"kind", "stratified 5-fold"}, {"repeats", 2}}},
+                       {"features", "synthetic blobs (64-d)"},
+                       {"code_version", "example"}});
 
     // Results: mean ± sd over 5 folds x 2 seeds (synthetic values).
     data::SampleRng rng(7, 0, 0, 0);
     eval::Table table{.columns = {"method", "accuracy", "balanced accuracy", "macro F1",
                                   "weighted F1", "ROC AUC (macro)"},
                       .caption = "mean ± sd over 5 folds × 2 seeds"};
-    const std::vector<std::pair<std::string, double>> methods = {
-        {"1-NN (L2)", 0.85}, {"20-NN (cosine, T = 0.07)", 0.86}, {"linear probe", 0.84},
-        {"random forest", 0.877}};
+    const std::vector<std::pair<std::string, double>> methods = {{"1-NN (L2)", 0.85},
+                                                                 {"20-NN (cosine, T = 0.07)", 0.86},
+                                                                 {"linear probe", 0.84},
+                                                                 {"random forest", 0.877}};
     for (const auto& [m, base] : methods) {
         std::vector<std::string> row{m};
         for (int c = 0; c < 5; ++c) {
             std::vector<double> v;
-            for (int f = 0; f < 10; ++f) v.push_back(base + (c == 4 ? 0.1 : 0) + 0.01 * normal(rng));
+            for (int f = 0; f < 10; ++f)
+                v.push_back(base + (c == 4 ? 0.1 : 0) + 0.01 * normal(rng));
             eval::MeanSd ms = eval::mean_sd(v);
             row.push_back(eval::format_mean_sd(ms.mean, ms.sd));
         }
         table.rows.push_back(row);
     }
     auto& results = report.section("Results");
-    results.paragraph("Every number below is synthetic: this page exercises each figure kind of "
-                      "marrow's report writer.");
+    results.paragraph(
+        "Every number below is synthetic: this page exercises each figure kind of "
+        "marrow's report writer.");
     results.table(table);
 
     // Embedding: k Gaussian blobs; predictions = nearest blob centre (for the confusion matrix).
@@ -133,17 +137,24 @@ int write_report(const fs::path& dir) {
     }
     auto& figs = report.section("Confusion matrix and per-class F1");
     eval::ConfusionMatrix cm = eval::confusion_matrix(label, pred, k);
-    figs.figure(eval::confusion_matrix_plot(cm, names), "Rows: true class; columns: predicted "
-                                                        "class; cells: fraction of the row (count).");
+    figs.figure(eval::confusion_matrix_plot(cm, names),
+                "Rows: true class; columns: predicted "
+                "class; cells: fraction of the row (count).");
     std::vector<double> f1, f1_sd;
     for (int c = 0; c < k; ++c) {
         double tp = double(cm[size_t(c)][size_t(c)]), row = 0, col = 0;
-        for (int j = 0; j < k; ++j) row += double(cm[size_t(c)][size_t(j)]), col += double(cm[size_t(j)][size_t(c)]);
+        for (int j = 0; j < k; ++j)
+            row += double(cm[size_t(c)][size_t(j)]), col += double(cm[size_t(j)][size_t(c)]);
         f1.push_back(2 * tp / (row + col));
         f1_sd.push_back(0.01 + 0.02 * rng.uniform());
     }
-    eval::PlotOptions bar{.title = "Per-class F1", .x_label = "class", .y_label = "F1",
-                          .width = 500, .height = 380, .y_min = 0, .y_max = 1};
+    eval::PlotOptions bar{.title = "Per-class F1",
+                          .x_label = "class",
+                          .y_label = "F1",
+                          .width = 500,
+                          .height = 380,
+                          .y_min = 0,
+                          .y_max = 1};
     figs.figure(eval::bar_chart(names, f1, bar, f1_sd, 2), "Bars: F1; whiskers: ± sd over folds.");
 
     // ROC and PR: five classes, scores = noisy class evidence.
@@ -169,8 +180,11 @@ int write_report(const fs::path& dir) {
     curves.figure(eval::pr_plot(prs, sq));
 
     auto& emb = report.section("Embedding");
-    eval::PlotOptions sc{.title = "UMAP of the test features", .x_label = "UMAP 1",
-                         .y_label = "UMAP 2", .width = 470, .height = 420};
+    eval::PlotOptions sc{.title = "UMAP of the test features",
+                         .x_label = "UMAP 1",
+                         .y_label = "UMAP 2",
+                         .width = 470,
+                         .height = 420};
     eval::Svg scatter = eval::scatter_plot(x, y, label, names, sc);
     scatter.save(dir / "umap.svg");
     emb.figure(scatter, "Coloured by class (tab10).");
@@ -183,9 +197,11 @@ int write_report(const fs::path& dir) {
         for (int step = 0; step <= 2000; step += 50) {
             double t = step / 2000.0;
             nlohmann::json j{{"step", step}, {"epoch", step / 400}, {"lr", 0.1 * (1 - t)}};
-            j["train_loss"] = step == 850 ? nlohmann::json(nullptr)
-                                          : nlohmann::json(2.3 * std::exp(-3 * t) + 0.25 + 0.04 * normal(rng));
-            if (step % 200 == 0) j["val_loss"] = 2.3 * std::exp(-2.6 * t) + 0.36 + 0.02 * normal(rng);
+            j["train_loss"] =
+                step == 850 ? nlohmann::json(nullptr)
+                            : nlohmann::json(2.3 * std::exp(-3 * t) + 0.25 + 0.04 * normal(rng));
+            if (step % 200 == 0)
+                j["val_loss"] = 2.3 * std::exp(-2.6 * t) + 0.36 + 0.02 * normal(rng);
             m << j.dump() << "\n";
         }
     }
@@ -201,8 +217,8 @@ int write_report(const fs::path& dir) {
         data::CellSpec spec;
         spec.type = data::CellType(i % data::kNumCellTypes);
         data::Image im = data::render_cell(spec, 128, data::site_appearance(0, 0), cell_rng);
-        cells.push_back({im, "a = " + std::to_string(1.0 - 0.05 * i).substr(0, 4) + ", " +
-                                 name_of(spec.type)});
+        cells.push_back(
+            {im, "a = " + std::to_string(1.0 - 0.05 * i).substr(0, 4) + ", " + name_of(spec.type)});
     }
     auto& mont = report.section("Most-attended cells");
     mont.montage(cells, "Top 16 cells of patient P-017 by attention", 96);
@@ -234,9 +250,10 @@ int check_screenshot(const fs::path& png, int width, int height) {
         }
     double mean = sum / double(n), var = sum2 / double(n) - mean * mean;
     double frac = double(non_white) / double(n);
-    std::printf("luminance variance %.1f (floor 200), distinct colours %zu (floor 200), "
-                "non-white pixels %.3f (floor 0.05)\n",
-                var, colors.size(), frac);
+    std::printf(
+        "luminance variance %.1f (floor 200), distinct colours %zu (floor 200), "
+        "non-white pixels %.3f (floor 0.05)\n",
+        var, colors.size(), frac);
     bool ok = var > 200 && colors.size() > 200 && frac > 0.05;
     std::printf("%s\n", ok ? "screenshot OK" : "FAIL: the screenshot looks blank");
     return ok ? 0 : 1;

@@ -33,7 +33,8 @@ std::string xml_problem(const std::string& s) {
             if (s[k] == '<') return "raw '<' at " + std::to_string(k);
             if (s[k] == '&') {
                 size_t semi = s.find(';', k);
-                if (semi == std::string::npos || semi > b) return "bare '&' at " + std::to_string(k);
+                if (semi == std::string::npos || semi > b)
+                    return "bare '&' at " + std::to_string(k);
                 std::string ent = s.substr(k + 1, semi - k - 1);
                 bool ok = ent == "amp" || ent == "lt" || ent == "gt" || ent == "quot" ||
                           ent == "apos" || (ent.size() > 1 && ent[0] == '#');
@@ -53,8 +54,10 @@ std::string xml_problem(const std::string& s) {
         char quote = 0;
         for (; gt < s.size(); ++gt) {
             if (quote) {
-                if (s[gt] == quote) quote = 0;
-                else if (s[gt] == '<') return "raw '<' in an attribute at " + std::to_string(gt);
+                if (s[gt] == quote)
+                    quote = 0;
+                else if (s[gt] == '<')
+                    return "raw '<' in an attribute at " + std::to_string(gt);
             } else if (s[gt] == '"' || s[gt] == '\'') {
                 quote = s[gt];
             } else if (s[gt] == '>') {
@@ -128,7 +131,8 @@ std::vector<uint8_t> base64_decode(const std::string& s) {
 
 void check_ticks(const std::vector<double>& got, const std::vector<double>& want) {
     REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
+    for (size_t i = 0; i < want.size(); ++i)
+        CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
 }
 
 const std::string kNasty = "a<b & \"c\" 'd'";
@@ -164,7 +168,7 @@ TEST_CASE("viridis, blues and the qualitative palettes match matplotlib") {
     CHECK(std::abs(mid.g - mpl.g) <= 2);
     CHECK(std::abs(mid.b - mpl.b) <= 2);
     CHECK(eval::to_hex(eval::tab10(0)) == "#1f77b4");
-    CHECK(eval::to_hex(eval::tab10(13)) == "#d62728");  // cycles
+    CHECK(eval::to_hex(eval::tab10(13)) == "#d62728");              // cycles
     CHECK(eval::to_hex(eval::category_color(1, 10)) == "#ff7f0e");  // tab10
     CHECK(eval::to_hex(eval::category_color(1, 12)) == "#aec7e8");  // tab20 beyond 10 classes
     CHECK(eval::contrasting_text(eval::viridis(0)) == Rgb{0xff, 0xff, 0xff});
@@ -200,49 +204,56 @@ TEST_CASE("xml_escape and escaped labels in every figure kind") {
     eval::PlotOptions o{.title = kNasty, .x_label = kNasty, .y_label = kNasty};
     std::vector<eval::Svg> figures;
     figures.push_back(eval::line_plot({{.label = kNasty, .x = {0, 1, 2}, .y = {1, NAN, 3}}}, o));
-    figures.push_back(eval::roc_plot({{.label = kNasty, .x = {0, 0.5, 1}, .y = {0, 1, 1}, .area = 0.75}}, o));
-    figures.push_back(eval::pr_plot({{.label = kNasty, .x = {1, 0.5, 0}, .y = {0.5, 1, 1}, .area = 0.9}}, o));
-    figures.push_back(eval::scatter_plot({0, 1, 2}, {2, 1, 0}, std::vector<int64_t>{0, 1, 0},
-                                         {kNasty, "b"}, o));
-    figures.push_back(eval::scatter_plot({0, 1, 2}, {2, 1, 0}, std::vector<double>{0.1, 0.5, 0.9},
-                                         kNasty, o));
-    figures.push_back(eval::confusion_matrix_plot({{2, 0}, {1, 3}}, {kNasty, "b"},
-                                                  {.title = kNasty}));
+    figures.push_back(
+        eval::roc_plot({{.label = kNasty, .x = {0, 0.5, 1}, .y = {0, 1, 1}, .area = 0.75}}, o));
+    figures.push_back(
+        eval::pr_plot({{.label = kNasty, .x = {1, 0.5, 0}, .y = {0.5, 1, 1}, .area = 0.9}}, o));
+    figures.push_back(
+        eval::scatter_plot({0, 1, 2}, {2, 1, 0}, std::vector<int64_t>{0, 1, 0}, {kNasty, "b"}, o));
+    figures.push_back(
+        eval::scatter_plot({0, 1, 2}, {2, 1, 0}, std::vector<double>{0.1, 0.5, 0.9}, kNasty, o));
+    figures.push_back(
+        eval::confusion_matrix_plot({{2, 0}, {1, 3}}, {kNasty, "b"}, {.title = kNasty}));
     figures.push_back(eval::bar_chart({kNasty, "b"}, {0.5, 0.75}, o, {0.1, 0.05}));
     for (size_t f = 0; f < figures.size(); ++f) {
         CAPTURE(f);
         std::string doc = figures[f].document();
         CHECK(xml_problem(doc) == "");
         CHECK(xml_problem(figures[f].element()) == "");
-        CHECK(doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        CHECK(
+            doc.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "
+                            "xmlns=\"http://www.w3.org/2000/svg\""));
         CHECK(doc.find(kNastyEscaped) != std::string::npos);
         CHECK(doc.find(kNasty) == std::string::npos);
     }
 }
 
 TEST_CASE("figure contents: legends with areas, gaps, heatmap cells") {
-    std::string roc = eval::roc_plot({{.label = "blast", .x = {0, 0.5, 1}, .y = {0, 1, 1}, .area = 0.75}})
-                          .document();
+    std::string roc =
+        eval::roc_plot({{.label = "blast", .x = {0, 0.5, 1}, .y = {0, 1, 1}, .area = 0.75}})
+            .document();
     CHECK(roc.find(">blast (AUC = 0.750)<") != std::string::npos);
     CHECK(roc.find(">chance (AUC = 0.5)<") != std::string::npos);
     CHECK(roc.find(">False positive rate<") != std::string::npos);
-    std::string pr = eval::pr_plot({{.label = "blast", .x = {1, 0}, .y = {0.5, 1}, .area = 0.5}})
-                         .document();
+    std::string pr =
+        eval::pr_plot({{.label = "blast", .x = {1, 0}, .y = {0.5, 1}, .area = 0.5}}).document();
     CHECK(pr.find(">blast (AP = 0.500)<") != std::string::npos);
     // A NaN in a line breaks it in two polylines (plus none for the frame).
-    std::string line = eval::line_plot({{.label = "loss", .x = {0, 1, 2, 3, 4}, .y = {1, 2, NAN, 3, 2}}}, {})
-                           .document();
+    std::string line =
+        eval::line_plot({{.label = "loss", .x = {0, 1, 2, 3, 4}, .y = {1, 2, NAN, 3, 2}}}, {})
+            .document();
     CHECK(count(line, "<polyline") == 2);
     // [[2, 0], [1, 3]] row-normalized: 1.00 (2), 0.00 (0), 0.25 (1), 0.75 (3).
     std::string cm = eval::confusion_matrix_plot({{2, 0}, {1, 3}}, {"x", "y"}).document();
-    for (const char* cell : {">1.00<", ">(2)<", ">0.00<", ">(0)<", ">0.25<", ">(1)<", ">0.75<", ">(3)<"})
+    for (const char* cell :
+         {">1.00<", ">(2)<", ">0.00<", ">(0)<", ">0.25<", ">(1)<", ">0.75<", ">(3)<"})
         CHECK(cm.find(cell) != std::string::npos);
     CHECK(cm.find(">True label<") != std::string::npos);
     CHECK(cm.find(">Predicted label<") != std::string::npos);
     // Counts only, not normalized.
-    std::string counts = eval::confusion_matrix_plot({{2, 0}, {1, 3}}, {"x", "y"},
-                                                     {.normalize_rows = false})
-                             .document();
+    std::string counts =
+        eval::confusion_matrix_plot({{2, 0}, {1, 3}}, {"x", "y"}, {.normalize_rows = false})
+            .document();
     CHECK(counts.find(">3<") != std::string::npos);
     CHECK(counts.find(">0.75<") == std::string::npos);
     // Frame: data limits map to the plot area's corners.
@@ -256,10 +267,12 @@ TEST_CASE("figure contents: legends with areas, gaps, heatmap cells") {
 TEST_CASE("figure errors name the numbers") {
     CHECK_THROWS_WITH_AS(eval::line_plot({{.label = "loss", .x = {0, 1}, .y = {1}}}, {}),
                          doctest::Contains("loss: 2 x values but 1 y values"), Error);
-    CHECK_THROWS_WITH_AS(eval::scatter_plot({0, NAN}, {0, 1}, std::vector<int64_t>{0, 0}, {"a"}, {}),
-                         doctest::Contains("point 1 is (nan, 1)"), Error);
-    CHECK_THROWS_WITH_AS(eval::scatter_plot({0, 1}, {0, 1}, std::vector<int64_t>{0, 2}, {"a", "b"}, {}),
-                         doctest::Contains("label 2 of point 1 outside [0, 2)"), Error);
+    CHECK_THROWS_WITH_AS(
+        eval::scatter_plot({0, NAN}, {0, 1}, std::vector<int64_t>{0, 0}, {"a"}, {}),
+        doctest::Contains("point 1 is (nan, 1)"), Error);
+    CHECK_THROWS_WITH_AS(
+        eval::scatter_plot({0, 1}, {0, 1}, std::vector<int64_t>{0, 2}, {"a", "b"}, {}),
+        doctest::Contains("label 2 of point 1 outside [0, 2)"), Error);
     CHECK_THROWS_WITH_AS(eval::scatter_plot({0, 1}, {0, 1}, std::vector<int64_t>{0}, {"a"}, {}),
                          doctest::Contains("2 points but 1 labels"), Error);
     CHECK_THROWS_WITH_AS(eval::confusion_matrix_plot({{1, 0}, {0, 1}}, {"a", "b", "c"}),
@@ -272,7 +285,9 @@ TEST_CASE("figure errors name the numbers") {
 }
 
 TEST_CASE("base64 and the montage's PNG data URI decode back to the same pixels") {
-    auto b64 = [](std::string s) { return eval::base64_encode(std::vector<uint8_t>(s.begin(), s.end())); };
+    auto b64 = [](std::string s) {
+        return eval::base64_encode(std::vector<uint8_t>(s.begin(), s.end()));
+    };
     // RFC 4648 section 10 test vectors.
     CHECK(b64("") == "");
     CHECK(b64("f") == "Zg==");
@@ -308,7 +323,8 @@ TEST_CASE("base64 and the montage's PNG data URI decode back to the same pixels"
     s3.montage({{small_src, ""}}, "", 8);
     const std::string& h3 = s3.html();
     size_t a3 = h3.find(prefix) + prefix.size();
-    data::Image shrunk = data::decode_image(base64_decode(h3.substr(a3, h3.find('"', a3) - a3)), "t");
+    data::Image shrunk =
+        data::decode_image(base64_decode(h3.substr(a3, h3.find('"', a3) - a3)), "t");
     REQUIRE(shrunk.height == 8);
     CHECK(shrunk.at(0, 0, 0) == 0);
     CHECK(shrunk.at(0, 7, 0) == 50);
@@ -317,19 +333,20 @@ TEST_CASE("base64 and the montage's PNG data URI decode back to the same pixels"
 }
 
 TEST_CASE("metrics.jsonl: records, and errors naming the line") {
-    auto recs = eval::parse_metrics_jsonl("{\"step\": 1, \"loss\": 2.5}\n\n{\"step\": 2, \"loss\": null}\n",
-                                          "m.jsonl");
+    auto recs = eval::parse_metrics_jsonl(
+        "{\"step\": 1, \"loss\": 2.5}\n\n{\"step\": 2, \"loss\": null}\n", "m.jsonl");
     REQUIRE(recs.size() == 2);
     CHECK(recs[0].line == 1);
     CHECK(recs[1].line == 3);
     CHECK(recs[0].values["loss"].get<double>() == 2.5);
-    CHECK_THROWS_WITH_AS(eval::parse_metrics_jsonl("{\"step\": 1}\n{\"step\": 2}\n{bad\n", "m.jsonl"),
-                         doctest::Contains("m.jsonl:3: not valid JSON"), Error);
+    CHECK_THROWS_WITH_AS(
+        eval::parse_metrics_jsonl("{\"step\": 1}\n{\"step\": 2}\n{bad\n", "m.jsonl"),
+        doctest::Contains("m.jsonl:3: not valid JSON"), Error);
     CHECK_THROWS_WITH_AS(eval::parse_metrics_jsonl("{\"step\": 1}\n[1, 2]\n", "m.jsonl"),
                          doctest::Contains("m.jsonl:2: a array where a JSON object was expected"),
                          Error);
-    auto bad = eval::parse_metrics_jsonl("{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": \"x\"}\n",
-                                         "m.jsonl");
+    auto bad = eval::parse_metrics_jsonl(
+        "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": \"x\"}\n", "m.jsonl");
     CHECK_THROWS_WITH_AS(eval::training_curves_plot(bad, "step", {"loss"}),
                          doctest::Contains("line 2: \"loss\" is \"x\", not a number"), Error);
     CHECK_THROWS_WITH_AS(eval::training_curves_plot(recs, "step", {"acc"}),
