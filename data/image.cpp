@@ -222,6 +222,29 @@ void write_png(const std::filesystem::path& path, const Image& image) {
 #endif
 }
 
+std::vector<uint8_t> encode_png(const Image& image) {
+    MARROW_CHECK(image.channels == 1 || image.channels == 3, "encode_png: {} channels (1 or 3 supported)",
+                 image.channels);
+    MARROW_CHECK(image.height > 0 && image.width > 0 &&
+                     image.pixels.size() == size_t(image.height) * image.width * image.channels,
+                 "encode_png: {} bytes of pixels for a {}x{}x{} image", image.pixels.size(),
+                 image.height, image.width, image.channels);
+#if defined(MARROW_IMAGE_IO)
+    std::vector<uint8_t> out;
+    auto append = [](void* context, void* data, int size) {
+        auto* bytes = static_cast<std::vector<uint8_t>*>(context);
+        bytes->insert(bytes->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+    };
+    if (stbi_write_png_to_func(append, &out, image.width, image.height, image.channels,
+                               image.pixels.data(), image.width * image.channels) == 0)
+        fail("encode_png: cannot encode a {}x{}x{} image", image.height, image.width,
+             image.channels);
+    return out;
+#else
+    fail("encode_png: this build has no image encoder (libstb-dev)");
+#endif
+}
+
 void write_jpeg(const std::filesystem::path& path, const Image& image, int quality) {
     MARROW_CHECK(image.channels == 1 || image.channels == 3,
                  "write_jpeg: {}: {} channels (1 or 3 supported)", path.string(), image.channels);

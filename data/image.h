@@ -54,6 +54,9 @@ Image read_image(const std::filesystem::path& path);
 // never left half-written.
 void write_png(const std::filesystem::path& path, const Image& image);
 
+// The PNG bytes write_png would write, in memory (e.g. for a data: URI in an HTML report).
+std::vector<uint8_t> encode_png(const Image& image);
+
 // JPEG (quality 1-100), as the lymphocytosis dataset ships its cells; temp file + rename.
 void write_jpeg(const std::filesystem::path& path, const Image& image, int quality = 95);
 

@@ -36,6 +36,8 @@ MeanSd mean_sd(const std::vector<double>& values) {
 }
 
 std::string format_mean_sd(const MeanSd& m, int digits) {
+    MARROW_CHECK(digits >= 0 && digits <= 12, "format_mean_sd: {} digits (0-12)", digits);
+    if (std::isnan(m.mean)) return "n/a";
     if (std::isnan(m.sd)) return fmt::format("{:.{}f}", m.mean, digits);
     return fmt::format("{:.{}f} ± {:.{}f}", m.mean, digits, m.sd, digits);
 }

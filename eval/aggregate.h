@@ -30,7 +30,8 @@ struct MeanSd {
 // Infinite values are kept (they make the mean and sd inf/NaN, as numpy's).
 MeanSd mean_sd(const std::vector<double>& values);
 
-// "0.860 ± 0.050" with `digits` decimals (the sd omitted when NaN: "0.860").
+// "0.860 ± 0.050" with `digits` decimals (the sd omitted when NaN: "0.860"; "n/a" when the
+// mean is NaN).
 std::string format_mean_sd(const MeanSd& m, int digits = 3);
 
 // The q-th percentile, q in [0, 100], with numpy.percentile's default (method 'linear'):
