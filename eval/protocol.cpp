@@ -118,6 +118,7 @@ ProtocolResult run_protocol(const LabelledFeatures& d, const ProtocolOptions& o,
     for (const std::string& m : o.methods) max_k = std::max(max_k, knn_k(m));
     const int total = out.folds * out.repeats * int(o.methods.size());
     int done = 0;
+    if (progress) progress(0, total);
     Tensor x = contiguous(to(d.features, Device::cpu()));
     for (int r = 0; r < out.repeats; ++r) {
         std::vector<int> fold = fixed ? std::vector<int>() : assign_folds(d, o.folds, o.seed + r);

@@ -72,8 +72,8 @@ std::map<std::string, double> fold_metrics(const std::vector<int64_t>& y_true,
                                            const std::vector<int64_t>& y_pred,
                                            const ScoreMatrix& proba, int64_t num_classes);
 
-// Runs every method on every fold of every repeat. `progress` (optional) is called after
-// each fit with (done, total). Errors: mismatched counts, non-finite features (the row), a
+// Runs every method on every fold of every repeat. `progress` (optional) is called with
+// (0, total) first, then after each fit with (done, total). Errors: mismatched counts, non-finite features (the row), a
 // fold without test rows, a training fold with a single class.
 ProtocolResult run_protocol(const LabelledFeatures& data, const ProtocolOptions& options,
                             const std::function<void(int, int)>& progress = {});

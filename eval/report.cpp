@@ -290,19 +290,7 @@ std::string Report::html() const {
 }
 
 void Report::save(const std::filesystem::path& path) const {
-    std::string text = html();
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        MARROW_CHECK(out.good(), "Report::save: cannot open {}", tmp.string());
-        out.write(text.data(), std::streamsize(text.size()));
-        MARROW_CHECK(out.good(), "Report::save: cannot write {}", tmp.string());
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    MARROW_CHECK(!ec, "Report::save: cannot rename {} to {}: {}", tmp.string(), path.string(),
-                 ec.message());
+    write_file_atomic(path, html(), "Report::save");
 }
 
 }  // namespace marrow::eval
