@@ -5,7 +5,7 @@
 // bench/peer_forest.py prints the same line for sklearn's RandomForestClassifier(n_jobs=2).
 //
 //   bench_forest [--data /usr/share/datasets/fashion-mnist] [--trees 100] [--threads 2]
-//                [--seed 0] [--train-limit N]
+//                [--seed 0] [--train-limit N] [--histogram-min-samples 32]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -36,12 +36,14 @@ int main(int argc, char** argv) {
     int64_t trees = 100, limit = 0;
     int threads = 2;
     uint64_t seed = 0;
+    int64_t histogram_min = eval::RandomForestOptions{}.histogram_min_samples;
     CLI::App cli{"Random forest on Fashion-MNIST pixels"};
     cli.add_option("--data", dir);
     cli.add_option("--trees", trees)->check(CLI::PositiveNumber);
     cli.add_option("--threads", threads)->check(CLI::PositiveNumber);
     cli.add_option("--seed", seed);
     cli.add_option("--train-limit", limit, "use the first N training images (0: all)");
+    cli.add_option("--histogram-min-samples", histogram_min, "tuning knob (same results)");
     CLI11_PARSE(cli, argc, argv);
 
     data::MnistSplit train = data::load_mnist_split(dir, "train");
@@ -50,7 +52,10 @@ int main(int argc, char** argv) {
     Tensor y_train = slice(train.labels, 0, 0, x_train.size(0));
 
     eval::RandomForestClassifier forest(
-        {.n_estimators = trees, .seed = seed, .n_threads = threads});
+        {.n_estimators = trees,
+         .seed = seed,
+         .n_threads = threads,
+         .histogram_min_samples = histogram_min});
     auto t0 = std::chrono::steady_clock::now();
     forest.fit(x_train, y_train);
     double fit_s = seconds_since(t0);

@@ -20,46 +20,49 @@ namespace {
 // between them), and a feature whose node range is within it is constant.
 constexpr double kFeatureThreshold = 1e-7;
 constexpr int kMaxBins = 256;
+// Samples ahead whose feature value is prefetched in the gather loops (column reads are
+// scattered once nodes are small: the gather is the cost of a split search).
+constexpr int64_t kPrefetch = 16;
 
 // Distinct values of one column if there are at most kMaxBins (then codes[i] = rank of
-// col[i] among them), else an empty list. -0.0 and 0.0 are one value.
+// col[i] among them), else an empty list. -0.0 and 0.0 are one value. One pass numbers the
+// values in order of appearance; a 256-entry table then maps those ids to ranks.
 std::vector<float> bin_column(const float* col, int64_t n, uint8_t* codes) {
     constexpr uint32_t kSlots = 1024, kEmpty = 0xFFFFFFFFu;  // NaN bits: never a key
     uint32_t keys[kSlots];
-    int32_t ranks[kSlots];
+    uint8_t ids[kSlots];
     std::fill(keys, keys + kSlots, kEmpty);
-    auto slot_of = [&](uint32_t key) {
-        uint32_t h = (key * 0x9E3779B1u) >> 22;  // 10 bits
-        while (keys[h] != kEmpty && keys[h] != key) h = (h + 1) & (kSlots - 1);
-        return h;
-    };
     std::vector<float> values;
     uint32_t last = kEmpty;
-    for (int64_t i = 0; i < n; ++i) {
-        uint32_t key = std::bit_cast<uint32_t>(col[i] + 0.0f);
-        if (key == last) continue;
-        last = key;
-        uint32_t h = slot_of(key);
-        if (keys[h] == kEmpty) {
-            if (int64_t(values.size()) == kMaxBins) return {};
-            keys[h] = key;
-            values.push_back(col[i] + 0.0f);
-        }
-    }
-    std::sort(values.begin(), values.end());
-    for (size_t r = 0; r < values.size(); ++r)
-        ranks[slot_of(std::bit_cast<uint32_t>(values[r]))] = int32_t(r);
-    last = kEmpty;
-    uint8_t code = 0;
+    uint8_t id = 0;
     for (int64_t i = 0; i < n; ++i) {
         uint32_t key = std::bit_cast<uint32_t>(col[i] + 0.0f);
         if (key != last) {
             last = key;
-            code = uint8_t(ranks[slot_of(key)]);
+            uint32_t h = (key * 0x9E3779B1u) >> 22;  // 10 bits
+            while (keys[h] != kEmpty && keys[h] != key) h = (h + 1) & (kSlots - 1);
+            if (keys[h] == kEmpty) {
+                if (int64_t(values.size()) == kMaxBins) return {};
+                keys[h] = key;
+                ids[h] = uint8_t(values.size());
+                values.push_back(col[i] + 0.0f);
+            }
+            id = ids[h];
         }
-        codes[i] = code;
+        codes[i] = id;
     }
-    return values;
+    std::vector<int32_t> order(values.size());
+    for (size_t r = 0; r < order.size(); ++r) order[r] = int32_t(r);
+    std::sort(order.begin(), order.end(),
+              [&](int32_t a, int32_t b) { return values[size_t(a)] < values[size_t(b)]; });
+    uint8_t rank_of_id[kMaxBins];
+    std::vector<float> sorted(values.size());
+    for (size_t r = 0; r < order.size(); ++r) {
+        rank_of_id[order[r]] = uint8_t(r);
+        sorted[r] = values[size_t(order[r])];
+    }
+    for (int64_t i = 0; i < n; ++i) codes[i] = rank_of_id[codes[i]];
+    return sorted;
 }
 
 // Order-preserving map of a float to uint32 (for sorting (value, sample) as one uint64).
@@ -181,6 +184,10 @@ private:
     DecisionTree& tree_;
     const int64_t C_;
 
+    struct LabelWeight {
+        int32_t y, w;
+    };
+    std::vector<LabelWeight> yw_;                // (N) class and weight, read together
     std::vector<int32_t> samples_, scratch_;     // in-bag sample ids, node ranges contiguous
     std::vector<int64_t> features_, constants_;  // sklearn's features / constant_features
     std::vector<int64_t> total_;                 // class weights of the current node
@@ -194,7 +201,7 @@ void TreeBuilder::node_totals(int64_t start, int64_t end) {
     std::fill(total_.begin(), total_.end(), 0);
     for (int64_t i = start; i < end; ++i) {
         int32_t s = samples_[size_t(i)];
-        total_[size_t(d_.y[size_t(s)])] += w_[size_t(s)];
+        total_[size_t(yw_[size_t(s)].y)] += yw_[size_t(s)].w;
     }
     sq_total_ = w_total_ = 0;
     for (int64_t c = 0; c < C_; ++c) {
@@ -225,34 +232,39 @@ bool TreeBuilder::scan_histogram(int64_t f, int64_t start, int64_t end, Split& b
     const int64_t S = C_ + 1;
     const uint8_t* codes = &d_.codes[size_t(f * d_.n_samples)];
     const std::vector<float>& values = d_.bin_values[size_t(f)];
-    std::fill(hist_.begin(), hist_.end(), 0);
+    // hist_ is all zeros between calls: only the code range [first, last] is used and cleared.
+    uint32_t first = kMaxBins, last = 0;
     for (int64_t i = start; i < end; ++i) {
+        if (i + kPrefetch < end) __builtin_prefetch(&codes[samples_[size_t(i + kPrefetch)]]);
         int32_t s = samples_[size_t(i)];
-        int32_t* h = &hist_[size_t(codes[s] * S)];
-        h[d_.y[size_t(s)]] += w_[size_t(s)];
+        uint32_t code = codes[s];
+        first = std::min(first, code);
+        last = std::max(last, code);
+        int32_t* h = &hist_[size_t(code * S)];
+        h[yw_[size_t(s)].y] += yw_[size_t(s)].w;
         h[C_] += 1;
     }
-    int64_t first = 0, last = int64_t(values.size()) - 1;
-    while (hist_[size_t(first * S + C_)] == 0) ++first;
-    while (hist_[size_t(last * S + C_)] == 0) --last;
-    if (double(values[size_t(last)]) <= double(values[size_t(first)]) + kFeatureThreshold)
-        return false;
-    scan_.reset(total_, sq_total_, w_total_);
-    double prev = 0;
-    int64_t prev_bin = -1;
-    for (int64_t b = first; b <= last; ++b) {
-        const int32_t* h = &hist_[size_t(b * S)];
-        if (h[C_] == 0) continue;
-        double v = values[size_t(b)];
-        if (prev_bin >= 0 && v > prev + kFeatureThreshold)
-            consider(f, start, end, prev, v, prev_bin, best);
-        for (int64_t c = 0; c < C_; ++c)
-            if (h[c] != 0) scan_.move(c, h[c]);
-        scan_.n_left += h[C_];
-        prev = v;
-        prev_bin = b;
+    const bool varies =
+        double(values[last]) > double(values[first]) + kFeatureThreshold;
+    if (varies) {
+        scan_.reset(total_, sq_total_, w_total_);
+        double prev = 0;
+        int64_t prev_bin = -1;
+        for (int64_t b = first; b <= int64_t(last); ++b) {
+            const int32_t* h = &hist_[size_t(b * S)];
+            if (h[C_] == 0) continue;
+            double v = values[size_t(b)];
+            if (prev_bin >= 0 && v > prev + kFeatureThreshold)
+                consider(f, start, end, prev, v, prev_bin, best);
+            for (int64_t c = 0; c < C_; ++c)
+                if (h[c] != 0) scan_.move(c, h[c]);
+            scan_.n_left += h[C_];
+            prev = v;
+            prev_bin = b;
+        }
     }
-    return true;
+    std::fill(hist_.begin() + first * S, hist_.begin() + (last + 1) * S, 0);
+    return varies;
 }
 
 bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best) {
@@ -263,6 +275,10 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         binned ? nullptr : &d_.columns[size_t(d_.column_slot[size_t(f)] * d_.n_samples)];
     keys_.resize(size_t(n));
     for (int64_t i = 0; i < n; ++i) {
+        if (i + kPrefetch < n) {
+            int32_t ahead = samples_[size_t(start + i + kPrefetch)];
+            __builtin_prefetch(binned ? (const void*)&codes[ahead] : (const void*)&col[ahead]);
+        }
         uint32_t s = uint32_t(samples_[size_t(start + i)]);
         uint64_t key = binned ? uint64_t(codes[s]) : uint64_t(float_order_key(col[s]));
         keys_[size_t(i)] = key << 32 | s;
@@ -281,7 +297,7 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         if (i > 0 && v > prev + kFeatureThreshold)
             consider(f, start, end, prev, v, binned ? int64_t(codes[uint32_t(keys_[size_t(i - 1)])]) : 0,
                      best);
-        scan_.move(d_.y[s], w_[s]);
+        scan_.move(yw_[s].y, yw_[s].w);
         scan_.n_left += 1;
         prev = v;
     }
@@ -357,6 +373,8 @@ void TreeBuilder::build() {
     const int64_t N = d_.n_samples, F = d_.n_features;
     for (int64_t i = 0; i < N; ++i)
         if (w_[size_t(i)] > 0) samples_.push_back(int32_t(i));
+    yw_.resize(size_t(N));
+    for (int64_t i = 0; i < N; ++i) yw_[size_t(i)] = {d_.y[size_t(i)], w_[size_t(i)]};
     scratch_.resize(samples_.size());
     features_.resize(size_t(F));
     for (int64_t f = 0; f < F; ++f) features_[size_t(f)] = f;

@@ -52,7 +52,7 @@ struct RandomForestOptions {
     int n_threads = 0;  // 0: OpenMP's default team size
     // Tuning and test knobs (results do not depend on them): the node size from which
     // binned features use a histogram, and whether features with <= 256 values are binned.
-    int64_t histogram_min_samples = 128;
+    int64_t histogram_min_samples = 32;
     bool bin_features = true;
 };
 
