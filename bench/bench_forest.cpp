@@ -51,11 +51,10 @@ int main(int argc, char** argv) {
     Tensor x_train = pixels(train.images, limit), x_test = pixels(test.images, 0);
     Tensor y_train = slice(train.labels, 0, 0, x_train.size(0));
 
-    eval::RandomForestClassifier forest(
-        {.n_estimators = trees,
-         .seed = seed,
-         .n_threads = threads,
-         .histogram_min_samples = histogram_min});
+    eval::RandomForestClassifier forest({.n_estimators = trees,
+                                         .seed = seed,
+                                         .n_threads = threads,
+                                         .histogram_min_samples = histogram_min});
     auto t0 = std::chrono::steady_clock::now();
     forest.fit(x_train, y_train);
     double fit_s = seconds_since(t0);

@@ -213,8 +213,8 @@ void TreeBuilder::node_totals(int64_t start, int64_t end) {
 // A candidate between sorted values lo < hi with the scan's current left side: sklearn's
 // min_samples_leaf rejection, strict improvement (the first best wins), and its threshold
 // rule (midpoint, or lo when the midpoint rounds to hi).
-void TreeBuilder::consider(int64_t f, int64_t start, int64_t end, double lo, double hi,
-                           int64_t bin, Split& best) {
+void TreeBuilder::consider(int64_t f, int64_t start, int64_t end, double lo, double hi, int64_t bin,
+                           Split& best) {
     const int64_t pos = start + scan_.n_left;
     if (pos - start < opt_.min_samples_leaf || end - pos < opt_.min_samples_leaf) return;
     double proxy = scan_.proxy();
@@ -244,8 +244,7 @@ bool TreeBuilder::scan_histogram(int64_t f, int64_t start, int64_t end, Split& b
         h[yw_[size_t(s)].y] += yw_[size_t(s)].w;
         h[C_] += 1;
     }
-    const bool varies =
-        double(values[last]) > double(values[first]) + kFeatureThreshold;
+    const bool varies = double(values[last]) > double(values[first]) + kFeatureThreshold;
     if (varies) {
         scan_.reset(total_, sq_total_, w_total_);
         double prev = 0;
@@ -295,8 +294,8 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         uint32_t s = uint32_t(keys_[size_t(i)]);
         double v = value(keys_[size_t(i)]);
         if (i > 0 && v > prev + kFeatureThreshold)
-            consider(f, start, end, prev, v, binned ? int64_t(codes[uint32_t(keys_[size_t(i - 1)])]) : 0,
-                     best);
+            consider(f, start, end, prev, v,
+                     binned ? int64_t(codes[uint32_t(keys_[size_t(i - 1)])]) : 0, best);
         scan_.move(yw_[s].y, yw_[s].w);
         scan_.n_left += 1;
         prev = v;
@@ -326,10 +325,10 @@ TreeBuilder::Split TreeBuilder::node_split(int64_t start, int64_t end, int64_t& 
         }
         f_j += n_found_constants;
         const int64_t f = features_[size_t(f_j)];
-        const bool histogram = !d_.bin_values[size_t(f)].empty() &&
-                               end - start >= opt_.histogram_min_samples;
-        bool varies = histogram ? scan_histogram(f, start, end, best)
-                                : scan_sorted(f, start, end, best);
+        const bool histogram =
+            !d_.bin_values[size_t(f)].empty() && end - start >= opt_.histogram_min_samples;
+        bool varies =
+            histogram ? scan_histogram(f, start, end, best) : scan_sorted(f, start, end, best);
         if (!varies) {
             std::swap(features_[size_t(f_j)], features_[size_t(n_total_constants)]);
             ++n_found_constants;
@@ -452,7 +451,7 @@ void DecisionTree::add_proba(const float* row, double* out) const {
     const Node* node = &nodes_[0];
     while (node->feature >= 0)
         node = &nodes_[size_t(double(row[node->feature]) <= node->threshold ? node->left
-                                                                              : node->right)];
+                                                                            : node->right)];
     const double* p = &leaf_proba_[size_t(node->left) * size_t(n_classes_)];
     for (int64_t c = 0; c < n_classes_; ++c) out[c] += p[c];
 }

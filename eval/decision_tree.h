@@ -64,10 +64,10 @@ struct TreeTrainingSet {
 
 // How a tree grows; the forest resolves sklearn's option forms into these numbers.
 struct TreeGrowOptions {
-    int64_t max_features = 1;       // features evaluated per node (sklearn's max_features_)
-    int64_t max_depth = INT64_MAX;  // root has depth 0
-    int64_t min_samples_split = 2;  // already max(min_samples_split, 2 * min_samples_leaf)
-    int64_t min_samples_leaf = 1;   // counted in distinct (in-bag) samples, as sklearn
+    int64_t max_features = 1;            // features evaluated per node (sklearn's max_features_)
+    int64_t max_depth = INT64_MAX;       // root has depth 0
+    int64_t min_samples_split = 2;       // already max(min_samples_split, 2 * min_samples_leaf)
+    int64_t min_samples_leaf = 1;        // counted in distinct (in-bag) samples, as sklearn
     int64_t histogram_min_samples = 32;  // binned features use a histogram from this node size
 };
 

@@ -39,8 +39,7 @@ int64_t MaxFeatures::resolve(int64_t n_features) const {
 
 RandomForestClassifier::RandomForestClassifier(RandomForestOptions options) : options_(options) {
     MARROW_CHECK(options.n_estimators >= 1,
-                 "RandomForestClassifier: n_estimators must be >= 1, got {}",
-                 options.n_estimators);
+                 "RandomForestClassifier: n_estimators must be >= 1, got {}", options.n_estimators);
     MARROW_CHECK(options.max_depth == -1 || options.max_depth >= 1,
                  "RandomForestClassifier: max_depth must be >= 1 or -1 (unlimited), got {}",
                  options.max_depth);
@@ -73,8 +72,8 @@ Tensor RandomForestClassifier::prepare(const Tensor& x, const char* op) const {
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < f; ++j)
             MARROW_CHECK(std::isfinite(p[i * f + j]),
-                         "RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op,
-                         i, j, p[i * f + j], i);
+                         "RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op, i,
+                         j, p[i * f + j], i);
     return xf;
 }
 
@@ -99,8 +98,8 @@ RandomForestClassifier& RandomForestClassifier::fit(const Tensor& x, const Tenso
     MARROW_CHECK(lo >= 0, "RandomForestClassifier.fit: labels are class indices, got {}", lo);
     if (num_classes < 0) num_classes = hi + 1;
     MARROW_CHECK(hi < num_classes,
-                 "RandomForestClassifier.fit: label {} is out of range [0, {}) (num_classes)",
-                 hi, num_classes);
+                 "RandomForestClassifier.fit: label {} is out of range [0, {}) (num_classes)", hi,
+                 num_classes);
 
     TreeGrowOptions grow;
     grow.max_features = options_.max_features.resolve(f);
@@ -139,8 +138,9 @@ RandomForestClassifier& RandomForestClassifier::fit(const Tensor& x, const Tenso
 }
 
 Tensor RandomForestClassifier::predict_proba(const Tensor& x) const {
-    MARROW_CHECK(fitted(), "RandomForestClassifier.predict_proba: the forest is not fitted "
-                           "(call fit first)");
+    MARROW_CHECK(fitted(),
+                 "RandomForestClassifier.predict_proba: the forest is not fitted "
+                 "(call fit first)");
     Tensor xf = prepare(x, "predict_proba");
     const int64_t m = xf.size(0), f = n_features_, C = n_classes_;
     Tensor out = zeros({m, C}, DType::f64);
@@ -174,8 +174,9 @@ Tensor RandomForestClassifier::predict(const Tensor& x) const {
 }
 
 Tensor RandomForestClassifier::feature_importances() const {
-    MARROW_CHECK(fitted(), "RandomForestClassifier.feature_importances: the forest is not "
-                           "fitted (call fit first)");
+    MARROW_CHECK(fitted(),
+                 "RandomForestClassifier.feature_importances: the forest is not "
+                 "fitted (call fit first)");
     std::vector<double> mean(size_t(n_features_), 0.0);
     int64_t used = 0;
     for (const DecisionTree& tree : trees_) {

@@ -54,9 +54,7 @@ RandomForestClassifier single_tree(RandomForestOptions options = {}) {
     return RandomForestClassifier(options);
 }
 
-Tensor column(const std::vector<float>& v) {
-    return from_vector<float>(v, {int64_t(v.size()), 1});
-}
+Tensor column(const std::vector<float>& v) { return from_vector<float>(v, {int64_t(v.size()), 1}); }
 
 double at(const Tensor& t, int64_t r, int64_t c) { return t.data<double>()[r * t.size(1) + c]; }
 
@@ -109,7 +107,7 @@ TEST_CASE("RandomForest: min_samples_leaf restricts the candidate thresholds") {
     }
 }
 
-TEST_CASE("RandomForest: sklearn's exact probabilities where feature order cannot matter") {
+TEST_CASE("RandomForest: sklearn's exact trees where feature order cannot matter") {
     // bootstrap=False, max_features=None: sklearn's trees differ between random states only
     // by which of two exactly tied features comes first; the generator kept the (max_depth,
     // min_samples_leaf) pairs where 10 random states agree, so ours must be the same tree.
@@ -121,14 +119,18 @@ TEST_CASE("RandomForest: sklearn's exact probabilities where feature order canno
             CAPTURE(std::string(name));
             CAPTURE(depth);
             CAPTURE(leaf);
-            RandomForestClassifier forest({.n_estimators = 3, .max_features = MaxFeatures::all(),
-                                           .max_depth = depth, .min_samples_leaf = leaf,
+            RandomForestClassifier forest({.n_estimators = 3,
+                                           .max_features = MaxFeatures::all(),
+                                           .max_depth = depth,
+                                           .min_samples_leaf = leaf,
                                            .bootstrap = false});
             forest.fit(s.x_train, s.y_train);
             Tensor ref = get(fmt::format("{}.proba_depth{}_leaf{}", name, depth, leaf));
-            CHECK(compare(forest.predict_proba(s.x_test), ref,
-                          tolerance(TolClass::reduction, DType::f64))
-                      .ok);
+            Tolerance tol = tolerance(TolClass::reduction, DType::f64);
+            CHECK(compare(forest.predict_proba(s.x_test), ref, tol).ok);
+            Tensor importances =
+                get(fmt::format("{}.importances_depth{}_leaf{}", name, depth, leaf));
+            CHECK(compare(forest.feature_importances(), importances, tol).ok);
         }
     }
 }
@@ -144,7 +146,8 @@ TEST_CASE("RandomForest: test accuracy within sklearn's spread over seeds") {
         double hi = *std::max_element(acc, acc + ref.numel());
         for (uint64_t seed = 0; seed < 5; ++seed) {
             RandomForestClassifier forest({.seed = seed});
-            double ours = eval::accuracy(s.y_test, forest.fit(s.x_train, s.y_train).predict(s.x_test));
+            double ours =
+                eval::accuracy(s.y_test, forest.fit(s.x_train, s.y_train).predict(s.x_test));
             CAPTURE(std::string(name));
             CAPTURE(seed);
             CHECK(ours >= lo - 0.02);
@@ -159,7 +162,8 @@ TEST_CASE("RandomForest: the histogram, sorted-code and float paths grow the sam
     // float sort-and-scan) must give identical forests, bootstrap and feature sampling on.
     Split s = fixture_split("quantized");
     auto proba = [&](int64_t histogram_min_samples, bool bin) {
-        RandomForestClassifier forest({.n_estimators = 20, .seed = 11,
+        RandomForestClassifier forest({.n_estimators = 20,
+                                       .seed = 11,
                                        .histogram_min_samples = histogram_min_samples,
                                        .bin_features = bin});
         return forest.fit(s.x_train, s.y_train).predict_proba(s.x_test);
@@ -187,8 +191,8 @@ TEST_CASE("RandomForest: deterministic per seed on any thread count") {
 TEST_CASE("RandomForest: feature importances and a single class") {
     // Feature 0 is constant, feature 1 splits the classes perfectly at the root and feature 2
     // cannot (no bootstrap, so no subset where it could tie): all the decrease is feature 1's.
-    Tensor x = from_vector<float>({3, 0, 5, 3, 1, 4, 3, 2, 5, 3, 10, 4, 3, 11, 5, 3, 12, 4},
-                                  {6, 3});
+    Tensor x =
+        from_vector<float>({3, 0, 5, 3, 1, 4, 3, 2, 5, 3, 10, 4, 3, 11, 5, 3, 12, 4}, {6, 3});
     Tensor y = from_vector<int64_t>({0, 0, 0, 1, 1, 1});
     RandomForestClassifier forest(
         {.n_estimators = 3, .max_features = MaxFeatures::all(), .bootstrap = false});
@@ -215,8 +219,7 @@ TEST_CASE("RandomForest: max_features forms resolve as sklearn's") {
     CHECK(MaxFeatures::all().resolve(784) == 784);
     CHECK(MaxFeatures::sqrt().resolve(3) == 1);
     CHECK_THROWS_WITH_AS(MaxFeatures::count(10).resolve(8), doctest::Contains("[1, 8]"), Error);
-    CHECK_THROWS_WITH_AS(MaxFeatures::fraction(1.5).resolve(8), doctest::Contains("(0, 1]"),
-                         Error);
+    CHECK_THROWS_WITH_AS(MaxFeatures::fraction(1.5).resolve(8), doctest::Contains("(0, 1]"), Error);
 }
 
 TEST_CASE("RandomForest: errors name the problem") {

@@ -8,7 +8,7 @@ float32 values (continuous: every feature takes the sort path) and rounded to 0.
 accuracy for random_state 0..4 (the spread ours must fall in), and, for a configuration whose
 trees do not depend on the random feature order (bootstrap=False, max_features=None, a
 few max_depth / min_samples_leaf pairs: checked below over 10 random states), sklearn's exact
-predict_proba, which ours must reproduce.
+predict_proba and feature_importances_, which ours must reproduce.
 """
 import sys
 
@@ -42,14 +42,17 @@ def main(out):
             acc.append(rf.fit(xtr, ytr).score(xte, yte))
         tensors[f"{name}.sklearn_accuracy"] = torch.tensor(acc, dtype=torch.float64)
         for depth, leaf in EXACT_CASES[name]:
-            probas = []
+            probas, importances = [], []
             for seed in range(10):
                 rf = RandomForestClassifier(n_estimators=3, bootstrap=False, max_features=None,
                                             max_depth=depth, min_samples_leaf=leaf,
                                             random_state=seed)
                 probas.append(rf.fit(xtr, ytr).predict_proba(xte))
+                importances.append(rf.feature_importances_)
             assert all(np.array_equal(probas[0], p) for p in probas), "feature-order ties"
             tensors[f"{name}.proba_depth{depth}_leaf{leaf}"] = torch.from_numpy(probas[0])
+            tensors[f"{name}.importances_depth{depth}_leaf{leaf}"] = torch.from_numpy(
+                importances[0])
         print(name, "sklearn accuracies", acc)
     save(out, tensors, {"n_train": N_TRAIN, "n_test": N_TEST,
                         "generator": "tests/golden/gen/gen_forest.py"})
