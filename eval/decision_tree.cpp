@@ -71,6 +71,10 @@ uint32_t float_order_key(float v) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+float float_from_order_key(uint32_t k) {
+    return std::bit_cast<float>((k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k);
+}
+
 double gini(int64_t sum_sq, int64_t weight) {
     return 1.0 - double(sum_sq) / (double(weight) * double(weight));
 }
@@ -283,9 +287,11 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         keys_[size_t(i)] = key << 32 | s;
     }
     std::sort(keys_.begin(), keys_.end());
+    // The sort key's high half is the code or the order-mapped float: no second gather.
+    const std::vector<float>& bins = d_.bin_values[size_t(f)];
     auto value = [&](uint64_t key) -> double {
-        uint32_t s = uint32_t(key);
-        return binned ? double(d_.bin_values[size_t(f)][codes[s]]) : double(col[s]);
+        uint32_t k = uint32_t(key >> 32);
+        return binned ? double(bins[k]) : double(float_from_order_key(k));
     };
     if (value(keys_.back()) <= value(keys_.front()) + kFeatureThreshold) return false;
     scan_.reset(total_, sq_total_, w_total_);
@@ -294,8 +300,7 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         uint32_t s = uint32_t(keys_[size_t(i)]);
         double v = value(keys_[size_t(i)]);
         if (i > 0 && v > prev + kFeatureThreshold)
-            consider(f, start, end, prev, v,
-                     binned ? int64_t(codes[uint32_t(keys_[size_t(i - 1)])]) : 0, best);
+            consider(f, start, end, prev, v, int64_t(keys_[size_t(i - 1)] >> 32), best);
         scan_.move(yw_[s].y, yw_[s].w);
         scan_.n_left += 1;
         prev = v;

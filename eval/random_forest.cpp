@@ -5,6 +5,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 
@@ -69,11 +70,19 @@ Tensor RandomForestClassifier::prepare(const Tensor& x, const char* op) const {
     Tensor xf = contiguous(to(detach(x), Device::cpu(), DType::f32));
     const float* p = xf.data<float>();
     const int64_t n = xf.size(0), f = xf.size(1);
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < f; ++j)
-            MARROW_CHECK(std::isfinite(p[i * f + j]),
-                         "RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op, i,
-                         j, p[i * f + j], i);
+    int64_t first_bad = n;  // the lowest row holding a NaN or an infinity
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
+    for (int64_t i = 0; i < n; ++i) {
+        bool finite = true;
+        for (int64_t j = 0; j < f; ++j) finite &= std::isfinite(p[i * f + j]);
+        if (!finite) first_bad = std::min(first_bad, i);
+    }
+    if (first_bad < n) {
+        const float* row = p + first_bad * f;
+        int64_t j = std::find_if(row, row + f, [](float v) { return !std::isfinite(v); }) - row;
+        fail("RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op, first_bad,
+             j, row[j], first_bad);
+    }
     return xf;
 }
 
