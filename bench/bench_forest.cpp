@@ -6,6 +6,7 @@
 //
 //   bench_forest [--data /usr/share/datasets/fashion-mnist] [--trees 100] [--threads 2]
 //                [--seed 0] [--train-limit N] [--histogram-min-samples 32]
+//                [--block-max-samples 8192]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     int threads = 2;
     uint64_t seed = 0;
     int64_t histogram_min = eval::RandomForestOptions{}.histogram_min_samples;
+    int64_t block_max = eval::RandomForestOptions{}.block_max_samples;
     CLI::App cli{"Random forest on Fashion-MNIST pixels"};
     cli.add_option("--data", dir);
     cli.add_option("--trees", trees)->check(CLI::PositiveNumber);
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
     cli.add_option("--seed", seed);
     cli.add_option("--train-limit", limit, "use the first N training images (0: all)");
     cli.add_option("--histogram-min-samples", histogram_min, "tuning knob (same results)");
+    cli.add_option("--block-max-samples", block_max, "tuning knob (same results)");
     CLI11_PARSE(cli, argc, argv);
 
     data::MnistSplit train = data::load_mnist_split(dir, "train");
@@ -54,7 +57,8 @@ int main(int argc, char** argv) {
     eval::RandomForestClassifier forest({.n_estimators = trees,
                                          .seed = seed,
                                          .n_threads = threads,
-                                         .histogram_min_samples = histogram_min});
+                                         .histogram_min_samples = histogram_min,
+                                         .block_max_samples = block_max});
     auto t0 = std::chrono::steady_clock::now();
     forest.fit(x_train, y_train);
     double fit_s = seconds_since(t0);

@@ -198,6 +198,22 @@ private:
     int64_t sq_total_ = 0, w_total_ = 0;
     Scan scan_;
     std::vector<int32_t> hist_;  // (256, C + 1): class weights, then sample count, per code
+
+    // Note [Subtree blocks]: once a node holds at most block_max_samples samples, its subtree
+    // works on a private copy: samples_ holds local ids j (block_ids_[j] is the sample), and
+    // a feature's codes are gathered into a contiguous column at its first use in the
+    // subtree, so deep nodes read a few KB instead of scattered lines of the 60k-long
+    // column. The subtree's nodes are the stack entries from block_floor_ up.
+    int64_t block_n_ = 0;  // 0: no block, samples_ holds sample ids
+    size_t block_floor_ = 0;
+    std::vector<int32_t> block_ids_;
+    std::vector<LabelWeight> block_yw_;
+    std::vector<uint8_t> block_codes_, block_filled_;  // (F, block_n_), (F)
+
+    const LabelWeight* yw() const { return block_n_ ? block_yw_.data() : yw_.data(); }
+    int32_t sample_id(int32_t s) const { return block_n_ ? block_ids_[size_t(s)] : s; }
+    const uint8_t* codes_of(int64_t f);
+    void enter_block(int64_t start, int64_t end, size_t floor);
     std::vector<uint64_t> keys_;
 };
 
@@ -205,7 +221,7 @@ void TreeBuilder::node_totals(int64_t start, int64_t end) {
     std::fill(total_.begin(), total_.end(), 0);
     for (int64_t i = start; i < end; ++i) {
         int32_t s = samples_[size_t(i)];
-        total_[size_t(yw_[size_t(s)].y)] += yw_[size_t(s)].w;
+        total_[size_t(yw()[s].y)] += yw()[s].w;
     }
     sq_total_ = w_total_ = 0;
     for (int64_t c = 0; c < C_; ++c) {
@@ -234,7 +250,8 @@ void TreeBuilder::consider(int64_t f, int64_t start, int64_t end, double lo, dou
 
 bool TreeBuilder::scan_histogram(int64_t f, int64_t start, int64_t end, Split& best) {
     const int64_t S = C_ + 1;
-    const uint8_t* codes = &d_.codes[size_t(f * d_.n_samples)];
+    const uint8_t* codes = codes_of(f);
+    const LabelWeight* yw = this->yw();
     const std::vector<float>& values = d_.bin_values[size_t(f)];
     // hist_ is all zeros between calls: only the code range [first, last] is used and cleared.
     uint32_t first = kMaxBins, last = 0;
@@ -245,7 +262,7 @@ bool TreeBuilder::scan_histogram(int64_t f, int64_t start, int64_t end, Split& b
         first = std::min(first, code);
         last = std::max(last, code);
         int32_t* h = &hist_[size_t(code * S)];
-        h[yw_[size_t(s)].y] += yw_[size_t(s)].w;
+        h[yw[s].y] += yw[s].w;
         h[C_] += 1;
     }
     const bool varies = double(values[last]) > double(values[first]) + kFeatureThreshold;
@@ -273,17 +290,19 @@ bool TreeBuilder::scan_histogram(int64_t f, int64_t start, int64_t end, Split& b
 bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best) {
     const int64_t n = end - start;
     const bool binned = !d_.bin_values[size_t(f)].empty();
-    const uint8_t* codes = binned ? &d_.codes[size_t(f * d_.n_samples)] : nullptr;
+    const uint8_t* codes = binned ? codes_of(f) : nullptr;
     const float* col =
         binned ? nullptr : &d_.columns[size_t(d_.column_slot[size_t(f)] * d_.n_samples)];
     keys_.resize(size_t(n));
     for (int64_t i = 0; i < n; ++i) {
         if (i + kPrefetch < n) {
             int32_t ahead = samples_[size_t(start + i + kPrefetch)];
-            __builtin_prefetch(binned ? (const void*)&codes[ahead] : (const void*)&col[ahead]);
+            __builtin_prefetch(binned ? (const void*)&codes[ahead]
+                                      : (const void*)&col[sample_id(ahead)]);
         }
         uint32_t s = uint32_t(samples_[size_t(start + i)]);
-        uint64_t key = binned ? uint64_t(codes[s]) : uint64_t(float_order_key(col[s]));
+        uint64_t key =
+            binned ? uint64_t(codes[s]) : uint64_t(float_order_key(col[sample_id(int32_t(s))]));
         keys_[size_t(i)] = key << 32 | s;
     }
     std::sort(keys_.begin(), keys_.end());
@@ -301,7 +320,7 @@ bool TreeBuilder::scan_sorted(int64_t f, int64_t start, int64_t end, Split& best
         double v = value(keys_[size_t(i)]);
         if (i > 0 && v > prev + kFeatureThreshold)
             consider(f, start, end, prev, v, int64_t(keys_[size_t(i - 1)] >> 32), best);
-        scan_.move(yw_[s].y, yw_[s].w);
+        scan_.move(yw()[s].y, yw()[s].w);
         scan_.n_left += 1;
         prev = v;
     }
@@ -351,18 +370,48 @@ TreeBuilder::Split TreeBuilder::node_split(int64_t start, int64_t end, int64_t& 
     return best;
 }
 
+// The codes of binned feature f indexed by the ids in samples_ (Note [Subtree blocks]).
+const uint8_t* TreeBuilder::codes_of(int64_t f) {
+    const uint8_t* global = &d_.codes[size_t(f * d_.n_samples)];
+    if (block_n_ == 0) return global;
+    uint8_t* col = &block_codes_[size_t(f * block_n_)];
+    if (!block_filled_[size_t(f)]) {
+        for (int64_t j = 0; j < block_n_; ++j) {
+            if (j + kPrefetch < block_n_)
+                __builtin_prefetch(&global[block_ids_[size_t(j + kPrefetch)]]);
+            col[j] = global[block_ids_[size_t(j)]];
+        }
+        block_filled_[size_t(f)] = 1;
+    }
+    return col;
+}
+
+// Starts a subtree block at the node samples_[start, end) (sample ids, ascending).
+void TreeBuilder::enter_block(int64_t start, int64_t end, size_t floor) {
+    block_n_ = end - start;
+    block_floor_ = floor;
+    block_ids_.assign(samples_.begin() + start, samples_.begin() + end);
+    block_yw_.resize(size_t(block_n_));
+    for (int64_t j = 0; j < block_n_; ++j) {
+        block_yw_[size_t(j)] = yw_[size_t(block_ids_[size_t(j)])];
+        samples_[size_t(start + j)] = int32_t(j);
+    }
+    block_codes_.resize(size_t(d_.n_features * block_n_));
+    block_filled_.assign(size_t(d_.n_features), 0);
+}
+
 // Stable partition of samples_[start, end) by the split (keeps ids ascending, so the
 // column reads of the children stay sequential).
 void TreeBuilder::partition(const Split& split, int64_t start, int64_t end) {
     const int64_t f = split.feature;
     const bool binned = !d_.bin_values[size_t(f)].empty();
+    const uint8_t* codes = binned ? codes_of(f) : nullptr;
     int64_t nl = start, nr = 0;
     for (int64_t i = start; i < end; ++i) {
         int32_t s = samples_[size_t(i)];
-        bool left =
-            binned ? d_.codes[size_t(f * d_.n_samples + s)] <= split.bin
-                   : double(d_.columns[size_t(d_.column_slot[size_t(f)] * d_.n_samples + s)]) <=
-                         split.threshold;
+        bool left = binned ? codes[s] <= split.bin
+                           : double(d_.columns[size_t(d_.column_slot[size_t(f)] * d_.n_samples +
+                                                      sample_id(s))]) <= split.threshold;
         if (left)
             samples_[size_t(nl++)] = s;
         else
@@ -401,11 +450,14 @@ void TreeBuilder::build() {
     while (!stack.empty()) {
         Record r = stack.back();
         stack.pop_back();
+        if (block_n_ > 0 && stack.size() < block_floor_) block_n_ = 0;  // left the subtree
         const int64_t n = r.end - r.start;
         node_totals(r.start, r.end);
         const double impurity = gini(sq_total_, w_total_);
         bool is_leaf = r.depth >= opt_.max_depth || n < opt_.min_samples_split ||
                        n < 2 * opt_.min_samples_leaf || impurity <= DBL_EPSILON;
+        if (!is_leaf && block_n_ == 0 && n <= opt_.block_max_samples)
+            enter_block(r.start, r.end, stack.size());
         Split split;
         int64_t n_constants = r.n_constants;
         if (!is_leaf) {

@@ -69,6 +69,7 @@ struct TreeGrowOptions {
     int64_t min_samples_split = 2;       // already max(min_samples_split, 2 * min_samples_leaf)
     int64_t min_samples_leaf = 1;        // counted in distinct (in-bag) samples, as sklearn
     int64_t histogram_min_samples = 32;  // binned features use a histogram from this node size
+    int64_t block_max_samples = 8192;    // subtrees from this node size work on local copies
 };
 
 class DecisionTree {

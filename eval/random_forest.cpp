@@ -80,8 +80,8 @@ Tensor RandomForestClassifier::prepare(const Tensor& x, const char* op) const {
     if (first_bad < n) {
         const float* row = p + first_bad * f;
         int64_t j = std::find_if(row, row + f, [](float v) { return !std::isfinite(v); }) - row;
-        fail("RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op, first_bad,
-             j, row[j], first_bad);
+        fail("RandomForestClassifier.{}: x[{}, {}] is {} (row {} is not finite)", op, first_bad, j,
+             row[j], first_bad);
     }
     return xf;
 }
@@ -116,6 +116,7 @@ RandomForestClassifier& RandomForestClassifier::fit(const Tensor& x, const Tenso
     grow.min_samples_leaf = options_.min_samples_leaf;
     grow.min_samples_split = std::max(options_.min_samples_split, 2 * options_.min_samples_leaf);
     grow.histogram_min_samples = options_.histogram_min_samples;
+    grow.block_max_samples = options_.block_max_samples;
     const TreeTrainingSet data = TreeTrainingSet::build(xf.data<float>(), n, f, labels.data(),
                                                         num_classes, options_.bin_features);
 

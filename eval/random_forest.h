@@ -51,8 +51,11 @@ struct RandomForestOptions {
     uint64_t seed = 0;
     int n_threads = 0;  // 0: OpenMP's default team size
     // Tuning and test knobs (results do not depend on them): the node size from which
-    // binned features use a histogram, and whether features with <= 256 values are binned.
+    // binned features use a histogram, the node size from which a subtree copies its
+    // samples' codes (Note [Subtree blocks] in decision_tree.cpp; 0: never), and whether
+    // features with <= 256 values are binned.
     int64_t histogram_min_samples = 32;
+    int64_t block_max_samples = 8192;
     bool bin_features = true;
 };
 

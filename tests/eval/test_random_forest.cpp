@@ -159,20 +159,26 @@ TEST_CASE("RandomForest: test accuracy within sklearn's spread over seeds") {
 TEST_CASE("RandomForest: the histogram, sorted-code and float paths grow the same trees") {
     // Note [Exact histogram splits]: the quantized features have <= 256 values, so they are
     // binned; a histogram everywhere, sorting everywhere, and no binning at all (sklearn's
-    // float sort-and-scan) must give identical forests, bootstrap and feature sampling on.
+    // float sort-and-scan) must give identical forests, bootstrap and feature sampling on,
+    // with subtree blocks (Note [Subtree blocks]) from the root, from 64 samples, or never.
     Split s = fixture_split("quantized");
-    auto proba = [&](int64_t histogram_min_samples, bool bin) {
+    auto proba = [&](int64_t histogram_min_samples, bool bin, int64_t block_max_samples) {
         RandomForestClassifier forest({.n_estimators = 20,
                                        .seed = 11,
                                        .histogram_min_samples = histogram_min_samples,
+                                       .block_max_samples = block_max_samples,
                                        .bin_features = bin});
         return forest.fit(s.x_train, s.y_train).predict_proba(s.x_test);
     };
-    Tensor floats = proba(0, false);
+    Tensor floats = proba(0, false, 0);
     Tolerance exact = tolerance(TolClass::exact, DType::f64);
-    CHECK(compare(proba(0, true), floats, exact).ok);
-    CHECK(compare(proba(INT64_MAX, true), floats, exact).ok);
-    CHECK(compare(proba(64, true), floats, exact).ok);
+    for (int64_t block : {int64_t(0), int64_t(64), int64_t(1000)}) {
+        CAPTURE(block);
+        CHECK(compare(proba(0, false, block), floats, exact).ok);
+        CHECK(compare(proba(0, true, block), floats, exact).ok);
+        CHECK(compare(proba(INT64_MAX, true, block), floats, exact).ok);
+        CHECK(compare(proba(64, true, block), floats, exact).ok);
+    }
 }
 
 TEST_CASE("RandomForest: deterministic per seed on any thread count") {
