@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <fmt/format.h>
 #include <set>
 
 #include "eval/evaluation_report.h"
@@ -72,7 +73,7 @@ TEST_CASE("run_protocol: stratified folds, every method, summaries and pooling")
 TEST_CASE("run_protocol: groups stay in one fold; a fixed split is used as given") {
     eval::LabelledFeatures d = blobs(12, 2);
     for (size_t i = 0; i < d.labels.size(); ++i)  // patients of 3 rows, one class each
-        d.groups.push_back("p" + std::to_string(d.labels[i]) + "_" + std::to_string(i / 9));
+        d.groups.push_back(fmt::format("p{}_{}", d.labels[i], i / 9));
     eval::ProtocolResult r = eval::run_protocol(d, {.methods = {"knn1"}, .folds = 2});
     std::map<std::string, std::set<int>> folds_of_group;
     for (const eval::FoldResult& f : r.results)
