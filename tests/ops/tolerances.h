@@ -20,6 +20,8 @@ enum class TolClass {
     model,           // a whole network (ResNet) end to end, forward and backward
     trajectory,      // losses along a few optimizer steps of a whole network
     optimizer,       // a few optimizer steps (sqrt, division, norms) compounded over steps
+    eigen,           // PCA: Gram-matrix eigendecomposition (ours) vs LAPACK's SVD (sklearn)
+    randomized_svd,  // PCA: randomized SVD with another random test matrix than sklearn's
 };
 
 struct Tolerance {
@@ -79,6 +81,16 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
                                    "differences ~15x on ResNet-50 at batch 2 (measured "
                                    "3.6e-8 relative at step 4, 5.7e-7 at step 5)"}
                        : Tolerance{1e-2, 1e-2, "f32: not used (see model)"};
+        case TolClass::eigen:
+            return f64 ? Tolerance{1e-10, 1e-10,
+                                   "f64: eigenvalues of Xc^T Xc (squared singular values) by "
+                                   "QL vs LAPACK's SVD of Xc; components ~ eps * cond / gap"}
+                       : Tolerance{1e-4, 1e-4, "f32: not used (PCA computes in f64)"};
+        case TolClass::randomized_svd:
+            return f64 ? Tolerance{1e-8, 1e-8,
+                                   "f64: both randomized SVDs converge to the exact one on a "
+                                   "spectrum decaying 2x per component (gap^(2q+1) ~ 1e-10)"}
+                       : Tolerance{1e-4, 1e-4, "f32: not used (PCA computes in f64)"};
     }
     return {0, 0, ""};
 }
