@@ -25,8 +25,9 @@ const SafetensorsFile& fixture() {
 
 const Tensor& get(const std::string& key) {
     auto it = fixture().tensors.find(key);
-    REQUIRE_MESSAGE(it != fixture().tensors.end(), "pca fixture has no ", key,
-                    ": regenerate it with tests/golden/gen/gen_pca.py");
+    MARROW_CHECK(it != fixture().tensors.end(),
+                 "pca fixture has no \"{}\": regenerate it with tests/golden/gen/gen_pca.py",
+                 key);
     return it->second;
 }
 
