@@ -4,8 +4,12 @@
 // and layouts.py (_optimize_layout_euclidean_single_epoch).
 #include "eval/umap.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "autograd/grad_mode.h"
@@ -207,6 +211,56 @@ inline uint64_t splitmix64(uint64_t& state) {
 
 inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v); }
 
+// One epoch of umap-learn's _optimize_layout_euclidean_single_epoch (move_other = True).
+// DIM > 0 fixes the dimension at compile time (2 is the common case); 0 reads `dim`.
+struct LayoutState {
+    std::vector<double> eps, next, eps_neg, next_neg;
+    std::vector<uint64_t> rng;
+};
+
+template <int DIM>
+void layout_epoch(float* y, int64_t dim_rt, const FuzzyGraph& graph, LayoutState& st, int epoch,
+                  float alpha, float a, float b, float gamma) {
+    const int64_t dim = DIM > 0 ? DIM : dim_rt;
+    const int64_t n = graph.n, m = int64_t(graph.vals.size());
+    const int32_t* head = graph.rows.data();
+    const int32_t* tail = graph.cols.data();
+    const double ep = double(epoch);
+    for (int64_t e = 0; e < m; ++e) {
+        if (st.next[size_t(e)] > ep) continue;
+        int64_t j = head[e], k = tail[e];
+        float* cur = y + j * dim;
+        float* oth = y + k * dim;
+        float d2 = 0;
+        for (int64_t q = 0; q < dim; ++q) d2 += (cur[q] - oth[q]) * (cur[q] - oth[q]);
+        float coeff = 0;
+        if (d2 > 0) {
+            float pb = std::pow(d2, b);  // d^2b; d^2(b - 1) = pb / d2
+            coeff = (-2.0f * a * b * pb / d2) / (a * pb + 1.0f);
+        }
+        for (int64_t q = 0; q < dim; ++q) {
+            float g = clip4(coeff * (cur[q] - oth[q]));
+            cur[q] += g * alpha;
+            oth[q] -= g * alpha;
+        }
+        st.next[size_t(e)] += st.eps[size_t(e)];
+        int64_t n_neg = int64_t((ep - st.next_neg[size_t(e)]) / st.eps_neg[size_t(e)]);
+        for (int64_t p = 0; p < n_neg; ++p) {
+            uint64_t r = splitmix64(st.rng[size_t(j)]);
+            int64_t kk = int64_t(((r >> 32) * uint64_t(n)) >> 32);
+            const float* other = y + kk * dim;
+            float dn = 0;
+            for (int64_t q = 0; q < dim; ++q) dn += (cur[q] - other[q]) * (cur[q] - other[q]);
+            if (dn > 0) {
+                float c = 2.0f * gamma * b / ((0.001f + dn) * (a * std::pow(dn, b) + 1.0f));
+                for (int64_t q = 0; q < dim; ++q) cur[q] += clip4(c * (cur[q] - other[q])) * alpha;
+            }
+            // dn == 0 (the vertex itself or a coincident point): no force, as umap-learn
+        }
+        st.next_neg[size_t(e)] += double(n_neg) * st.eps_neg[size_t(e)];
+    }
+}
+
 }  // namespace
 
 void optimize_layout(std::vector<float>& emb, int64_t dim, const FuzzyGraph& graph,
@@ -218,61 +272,31 @@ void optimize_layout(std::vector<float>& emb, int64_t dim, const FuzzyGraph& gra
     if (m == 0 || n_epochs == 0) return;
     // make_epochs_per_sample: an edge of weight w is sampled every max_w / w epochs.
     float wmax = *std::max_element(graph.vals.begin(), graph.vals.end());
-    std::vector<double> eps(static_cast<size_t>(m)), next(static_cast<size_t>(m)), eps_neg(static_cast<size_t>(m)), next_neg(static_cast<size_t>(m));
+    LayoutState st;
+    st.eps.resize(size_t(m));
+    st.next.resize(size_t(m));
+    st.eps_neg.resize(size_t(m));
+    st.next_neg.resize(size_t(m));
     for (int64_t e = 0; e < m; ++e) {
         double samples = double(n_epochs) * (double(graph.vals[size_t(e)]) / double(wmax));
-        eps[size_t(e)] = samples > 0 ? double(n_epochs) / samples : -1.0;
-        next[size_t(e)] = eps[size_t(e)];
-        eps_neg[size_t(e)] = eps[size_t(e)] / double(options.negative_sample_rate);
-        next_neg[size_t(e)] = eps_neg[size_t(e)];
+        st.eps[size_t(e)] = samples > 0 ? double(n_epochs) / samples : -1.0;
+        st.next[size_t(e)] = st.eps[size_t(e)];
+        st.eps_neg[size_t(e)] = st.eps[size_t(e)] / double(options.negative_sample_rate);
+        st.next_neg[size_t(e)] = st.eps_neg[size_t(e)];
     }
-    std::vector<uint64_t> rng(static_cast<size_t>(n));
+    st.rng.resize(size_t(n));
     for (int64_t i = 0; i < n; ++i) {
         philox::Block blk = philox::generate(options.seed ^ 0x7f4a7c15ull, uint64_t(i));
-        rng[size_t(i)] = (uint64_t(blk.v[0]) << 32) | blk.v[1];
+        st.rng[size_t(i)] = (uint64_t(blk.v[0]) << 32) | blk.v[1];
     }
     const float a = float(a_d), b = float(b_d), gamma = float(options.repulsion_strength);
-    const int32_t* head = graph.rows.data();
-    const int32_t* tail = graph.cols.data();
-    float* y = emb.data();
-    double alpha_d = options.learning_rate;
+    double alpha = options.learning_rate;
     for (int epoch = 0; epoch < n_epochs; ++epoch) {
-        const float alpha = float(alpha_d);
-        const double ep = double(epoch);
-        for (int64_t e = 0; e < m; ++e) {
-            if (next[size_t(e)] > ep) continue;
-            int64_t j = head[e], k = tail[e];
-            float* cur = y + j * dim;
-            float* oth = y + k * dim;
-            float d2 = 0;
-            for (int64_t q = 0; q < dim; ++q) d2 += (cur[q] - oth[q]) * (cur[q] - oth[q]);
-            float coeff = 0;
-            if (d2 > 0) {
-                float pb = std::pow(d2, b);  // d^2b; d^2(b - 1) = pb / d2
-                coeff = (-2.0f * a * b * pb / d2) / (a * pb + 1.0f);
-            }
-            for (int64_t q = 0; q < dim; ++q) {
-                float g = clip4(coeff * (cur[q] - oth[q]));
-                cur[q] += g * alpha;
-                oth[q] -= g * alpha;
-            }
-            next[size_t(e)] += eps[size_t(e)];
-            int64_t n_neg = int64_t((ep - next_neg[size_t(e)]) / eps_neg[size_t(e)]);
-            for (int64_t p = 0; p < n_neg; ++p) {
-                uint64_t r = splitmix64(rng[size_t(j)]);
-                int64_t kk = int64_t(((r >> 32) * uint64_t(n)) >> 32);
-                const float* other = y + kk * dim;
-                float dn = 0;
-                for (int64_t q = 0; q < dim; ++q) dn += (cur[q] - other[q]) * (cur[q] - other[q]);
-                if (dn > 0) {
-                    float c = 2.0f * gamma * b / ((0.001f + dn) * (a * std::pow(dn, b) + 1.0f));
-                    for (int64_t q = 0; q < dim; ++q) cur[q] += clip4(c * (cur[q] - other[q])) * alpha;
-                }
-                // dn == 0 (the vertex itself or a coincident point): no force, as umap-learn
-            }
-            next_neg[size_t(e)] += double(n_neg) * eps_neg[size_t(e)];
-        }
-        alpha_d = options.learning_rate * (1.0 - double(epoch) / double(n_epochs));
+        if (dim == 2)
+            layout_epoch<2>(emb.data(), dim, graph, st, epoch, float(alpha), a, b, gamma);
+        else
+            layout_epoch<0>(emb.data(), dim, graph, st, epoch, float(alpha), a, b, gamma);
+        alpha = options.learning_rate * (1.0 - double(epoch) / double(n_epochs));
     }
 }
 
@@ -294,11 +318,20 @@ Tensor UMAP::fit_transform(const Tensor& x_in) {
     MARROW_CHECK(n > options_.n_neighbors,
                  "UMAP.fit_transform: need more points (N = {}) than n_neighbors ({})", n,
                  options_.n_neighbors);
+    auto t0 = std::chrono::steady_clock::now();
+    auto stage = [&](const char* what) {
+        if (!options_.verbose) return;
+        auto t1 = std::chrono::steady_clock::now();
+        fmt::print(stderr, "UMAP: {} {:.3f} s\n", what, std::chrono::duration<double>(t1 - t0).count());
+        t0 = t1;
+    };
     KnnGraph knn = n < options_.exact_knn_max
                        ? exact_knn(x, options_.n_neighbors, options_.metric)
                        : nn_descent(x, options_.n_neighbors, options_.metric,
                                     {.seed = options_.seed});
+    stage(n < options_.exact_knn_max ? "exact kNN" : "NN-descent kNN");
     graph_ = fuzzy_simplicial_set(knn, options_.set_op_mix_ratio, options_.local_connectivity);
+    stage("fuzzy simplicial set");
     int n_epochs = options_.n_epochs >= 0 ? options_.n_epochs : (n <= 10000 ? 500 : 200);
     // simplicial_set_embedding: drop edges too weak to be sampled once in n_epochs.
     if (!graph_.vals.empty()) {
@@ -346,7 +379,9 @@ Tensor UMAP::fit_transform(const Tensor& x_in) {
         for (int64_t i = 0; i < n; ++i)
             emb[size_t(i * dim + q)] = (emb[size_t(i * dim + q)] - lo) * scale;
     }
+    stage("initialization");
     optimize_layout(emb, dim, graph_, n_epochs, a_, b_, options_);
+    stage("SGD layout");
     embedding_ = from_vector<float>(emb, Shape{n, dim});
     return *embedding_;
 }

@@ -52,6 +52,7 @@ struct UMAPOptions {
     bool spectral_init = true;       // false: uniform [-10, 10] initialization
     int64_t exact_knn_max = 4096;    // exact kNN below this many points, NN-descent above
     uint64_t seed = 0;
+    bool verbose = false;  // print each stage's time to stderr
 };
 
 // A symmetric sparse graph in coordinate form, sorted by (row, col), no zero entries.
