@@ -114,7 +114,7 @@ std::pair<std::vector<Curve>, std::vector<Curve>> class_curves(
 // Rows drawn at random (Philox, by seed) when there are more than `max_rows`.
 std::vector<int64_t> subsample(int64_t n, int64_t max_rows, uint64_t seed) {
     if (n <= max_rows) {
-        std::vector<int64_t> all(size_t(n));
+        std::vector<int64_t> all(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) all[size_t(i)] = i;
         return all;
     }
@@ -136,7 +136,7 @@ std::pair<std::vector<double>, std::vector<double>> columns2(const Tensor& z) {
 }
 
 data::Image to_image(const Tensor& images, int64_t row) {
-    Tensor t = contiguous(images.select(0, row));  // (H, W) or (3, H, W)
+    Tensor t = contiguous(images.narrow(0, row, 1).squeeze(0));  // (H, W) or (3, H, W)
     bool rgb = t.dim() == 3;
     int h = int(t.size(rgb ? 1 : 0)), w = int(t.size(rgb ? 2 : 1)), ch = rgb ? 3 : 1;
     data::Image img(h, w, ch);

@@ -99,7 +99,7 @@ TEST_CASE("run_protocol: errors") {
     CHECK_THROWS_WITH_AS(eval::run_protocol(d, {}),
                          doctest::Contains("non-finite value (nan) in row 7, column 2"), Error);
     d = blobs(4, 4);
-    CHECK_THROWS_WITH_AS(eval::run_protocol(d, {.methods = {"knn1"}, .folds = 5}),
+    CHECK_THROWS_WITH_AS(eval::run_protocol(d, {.methods = {"knn1"}, .folds = 13}),
                          doctest::Contains("has no test rows"), Error);
     CHECK_THROWS_WITH_AS(eval::run_protocol(d, {.methods = {"svm"}}),
                          doctest::Contains("unknown method \"svm\""), Error);

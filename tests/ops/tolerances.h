@@ -22,6 +22,9 @@ enum class TolClass {
     optimizer,       // a few optimizer steps (sqrt, division, norms) compounded over steps
     solver,          // an iterative solver (L-BFGS) against another one, both converged
     metric,          // eval/ metrics (ratios of counts, sums of a few hundred terms) vs sklearn
+    eigen,           // PCA: Gram-matrix eigendecomposition (ours) vs LAPACK's SVD (sklearn)
+    randomized_svd,  // PCA: randomized SVD with another random test matrix than sklearn's
+    umap_graph,      // UMAP's a, b, sigmas, rhos, memberships vs umap-learn (numba, float32)
 };
 
 struct Tolerance {
@@ -92,6 +95,24 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
                     "f64: the same ratios of counts as sklearn; sums (averages, AUC trapezoids "
                     "and AP step sums over up to ~1000 points) in sequential rather than "
                     "numpy's pairwise order differ by a few ulp"};
+        case TolClass::eigen:
+            return f64 ? Tolerance{1e-10, 1e-10,
+                                   "f64: eigenvalues of Xc^T Xc (squared singular values) by "
+                                   "QL vs LAPACK's SVD of Xc; components ~ eps * cond / gap"}
+                       : Tolerance{1e-4, 1e-4, "f32: not used (PCA computes in f64)"};
+        case TolClass::randomized_svd:
+            return f64 ? Tolerance{1e-8, 1e-8,
+                                   "f64: both randomized SVDs converge to the exact one on a "
+                                   "spectrum decaying 2x per component (gap^(2q+1) ~ 1e-10)"}
+                       : Tolerance{1e-4, 1e-4, "f32: not used (PCA computes in f64)"};
+        case TolClass::umap_graph:
+            return f64 ? Tolerance{1e-6, 1e-6,
+                                   "f64: scipy curve_fit (MINPACK, finite differences) stops at "
+                                   "xtol 1.5e-8; ours iterates LM with the exact Jacobian"}
+                       : Tolerance{1e-6, 1e-5,
+                                   "f32: umap-learn stores sigmas, rhos, distances and "
+                                   "memberships in float32 (an ulp ~ 6e-8 relative) and its "
+                                   "distances come from sklearn's |a|^2 + |b|^2 - 2ab"};
     }
     return {0, 0, ""};
 }
