@@ -81,12 +81,7 @@ int main(int argc, char** argv) try {
                             {"rows", data.features.size(0)},
                             {"feature_dim", data.features.size(1)},
                             {"classes", data.class_names}};
-    std::vector<std::string> inputs;
-    if (mnist.empty()) {
-        inputs.push_back(features);
-        if (!labels.empty()) inputs.push_back(labels);
-    }
-    apps::RunRecord record(out, "evaluate", flags, po.seed, inputs);
+    apps::RunRecord record(out, "evaluate", flags, po.seed, data.files);
     std::printf("%lld rows x %lld features, %zu classes, %s\n", (long long)data.features.size(0),
                 (long long)data.features.size(1), data.class_names.size(),
                 data.split.empty() ? "stratified folds" : "fixed train/test split");

@@ -93,6 +93,23 @@ void write_predictions_csv(const std::filesystem::path& path, const FoldResult& 
     write_file_atomic(path, csv, "write_evaluation");
 }
 
+// The points of a curve that move it by more than `step` in x or y since the last point
+// kept, plus both ends: what a ~350 px plot can show (a 10k-sample PR curve has 10k points).
+std::pair<std::vector<double>, std::vector<double>> thin(const std::vector<double>& x,
+                                                         const std::vector<double>& y,
+                                                         double step = 0.002) {
+    std::vector<double> tx, ty;
+    for (size_t i = 0; i < x.size(); ++i) {
+        bool keep = i == 0 || i + 1 == x.size() || std::abs(x[i] - tx.back()) > step ||
+                    std::abs(y[i] - ty.back()) > step;
+        if (keep) {
+            tx.push_back(x[i]);
+            ty.push_back(y[i]);
+        }
+    }
+    return {tx, ty};
+}
+
 // One-vs-rest ROC and PR curves of every class present (and not alone) in y_true.
 std::pair<std::vector<Curve>, std::vector<Curve>> class_curves(
     const FoldResult& p, const std::vector<std::string>& names) {
@@ -105,8 +122,10 @@ std::pair<std::vector<Curve>, std::vector<Curve>> class_curves(
         std::vector<double> score = p.proba.column(c);
         RocCurve rc = roc_curve(positive, score);
         PrCurve pc = precision_recall_curve(positive, score);
-        roc.push_back({names[size_t(c)], rc.fpr, rc.tpr, roc_auc(positive, score)});
-        pr.push_back({names[size_t(c)], pc.recall, pc.precision, average_precision(positive, score)});
+        auto [fpr, tpr] = thin(rc.fpr, rc.tpr);
+        auto [recall, precision] = thin(pc.recall, pc.precision);
+        roc.push_back({names[size_t(c)], fpr, tpr, roc_auc(positive, score)});
+        pr.push_back({names[size_t(c)], recall, precision, average_precision(positive, score)});
     }
     return {roc, pr};
 }
@@ -196,7 +215,10 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
     write_results_json(run_dir / "results.json", r);
     std::vector<SummaryRow> summary = summarize(r);
 
-    Report report("Evaluation of " + run_json.value("features", std::string("features")));
+    std::string what = "features";
+    if (run_json.is_object() && run_json.contains("flags"))
+        what = run_json["flags"].value("features", what);
+    Report report("Evaluation: " + what);
     if (run_json.is_object()) report.add_metadata(run_json);
     Table table{.columns = {"method"}, .rows = {}, .caption = protocol_text(r)};
     for (const auto& [key, title] : kColumns) table.columns.push_back(title);

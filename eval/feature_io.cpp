@@ -126,7 +126,11 @@ LabelledFeatures load_labelled_features(const std::string& features_path,
                      features_path, n, images->dtype(), images->shape());
         d.images = *images;
     }
-    if (!labels_csv.empty()) read_csv_labels(labels_csv, n, d);
+    d.files.push_back(features_path);
+    if (!labels_csv.empty()) {
+        read_csv_labels(labels_csv, n, d);
+        d.files.push_back(labels_csv);
+    }
     MARROW_CHECK(!d.labels.empty(), "{}: no labels: the file has no \"labels\" tensor and no "
                  "labels CSV was given", features_path);
     return d;
@@ -150,6 +154,8 @@ LabelledFeatures load_mnist_pixels(const std::string& dir, int64_t max_train, bo
     d.split.assign(size_t(n_train), 0);
     d.split.resize(size_t(n_train + n_test), 1);
     d.images = contiguous(images);
+    d.files = train.files;
+    d.files.insert(d.files.end(), test.files.begin(), test.files.end());
     return d;
 }
 

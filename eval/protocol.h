@@ -32,6 +32,7 @@ struct LabelledFeatures {
     std::vector<std::string> groups;
     std::vector<int> split;
     std::optional<Tensor> images;  // (N, H, W) or (N, 3, H, W) uint8, for montages
+    std::vector<std::string> files = {};  // the files read (the run record's fingerprints)
 };
 
 struct ProtocolOptions {
