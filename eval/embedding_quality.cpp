@@ -9,7 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "eval/host_matrix.h"
+#include "eval/features.h"
 #include "eval/metrics.h"
 
 namespace marrow::eval {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "eval/metrics.h"
 
@@ -22,16 +23,36 @@ void check_finite(const T* v, int64_t n, int64_t f, const char* op, const char* 
 
 }  // namespace
 
-void check_features(const Tensor& x, const char* op, const char* what) {
+namespace {
+
+void check_shape(const Tensor& x, const char* op, const char* what) {
     MARROW_CHECK(x.dim() == 2 && is_floating(x.dtype()),
                  "{}: {} must be a 2-D floating tensor (N, F), got {} of shape {}", op, what,
                  x.dtype(), x.shape());
-    MARROW_CHECK(x.size(0) >= 1 && x.size(1) >= 1, "{}: {} is empty (shape {})", op, what,
+    MARROW_CHECK(x.size(0) >= 1 && x.size(1) >= 1,
+                 "{}: {} is empty (shape {}); need at least one row and one column", op, what,
                  x.shape());
-    Tensor host = contiguous(to(x, Device::cpu()));
-    if (host.dtype() == DType::f32) return check_finite(host.data<float>(), x.size(0), x.size(1), op, what);
-    host = contiguous(to(host, DType::f64));  // f64, or a half type widened
-    check_finite(host.data<double>(), x.size(0), x.size(1), op, what);
+}
+
+}  // namespace
+
+Tensor host_matrix(const Tensor& x, DType dtype, const char* op, const char* what) {
+    check_shape(x, op, what);
+    autograd::NoGradGuard no_grad;
+    Tensor m = contiguous(to(detach(x), Device::cpu(), dtype));
+    if (dtype == DType::f32)
+        check_finite(m.data<float>(), m.size(0), m.size(1), op, what);
+    else if (dtype == DType::f64)
+        check_finite(m.data<double>(), m.size(0), m.size(1), op, what);
+    else
+        host_matrix(m, DType::f64, op, what);
+    return m;
+}
+
+void check_features(const Tensor& x, const char* op, const char* what) {
+    check_shape(x, op, what);
+    // f32 and f64 are checked where they are; other dtypes through an f64 copy.
+    host_matrix(x, x.dtype() == DType::f32 ? DType::f32 : DType::f64, op, what);
 }
 
 std::vector<int64_t> check_labels(const Tensor& y, int64_t n, const char* op,

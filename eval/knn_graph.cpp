@@ -12,7 +12,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "eval/host_matrix.h"
+#include "eval/features.h"
 #include "tensor/philox.h"
 
 namespace marrow::eval {

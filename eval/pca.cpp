@@ -8,7 +8,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "eval/dense_linalg.h"
-#include "eval/host_matrix.h"
+#include "eval/features.h"
 #include "tensor/random.h"
 
 namespace marrow::eval {
