@@ -50,7 +50,9 @@ void check_close(const Tensor& ours, const Tensor& ref, TolClass c, const std::s
 }  // namespace
 
 TEST_CASE("kNN matches sklearn's KNeighborsClassifier (brute force)") {
-    for (const auto& [name, o] : cases("knn")) {
+    for (const auto& c : cases("knn")) {
+        const std::string& name = c.first;  // not a structured binding: clang 14 cannot
+        const json& o = c.second;           // capture those in CAPTURE's lambda
         CAPTURE(name);
         eval::KnnMetric metric =
             o["metric"] == "cosine" ? eval::KnnMetric::cosine : eval::KnnMetric::euclidean;
@@ -82,7 +84,9 @@ TEST_CASE("kNN in float32 finds the same neighbours as in float64") {
 }
 
 TEST_CASE("LogisticRegression matches sklearn's LogisticRegression(lbfgs)") {
-    for (const auto& [name, o] : cases("logreg")) {
+    for (const auto& c : cases("logreg")) {
+        const std::string& name = c.first;
+        const json& o = c.second;
         CAPTURE(name);
         eval::LogisticRegression model({.C = o["C"],
                                         .max_iter = 10000,

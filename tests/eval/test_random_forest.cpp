@@ -113,9 +113,11 @@ TEST_CASE("RandomForest: sklearn's exact trees where feature order cannot matter
     // min_samples_leaf) pairs where 10 random states agree, so ours must be the same tree.
     const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
         {"continuous", {{4, 1}, {3, 5}}}, {"quantized", {{2, 1}, {3, 5}}}};
-    for (const auto& [name, configs] : cases) {
+    for (const auto& c : cases) {  // no structured bindings: clang 14 cannot CAPTURE them
+        const char* name = c.first;
         Split s = fixture_split(name);
-        for (auto [depth, leaf] : configs) {
+        for (const auto& config : c.second) {
+            int depth = config.first, leaf = config.second;
             CAPTURE(std::string(name));
             CAPTURE(depth);
             CAPTURE(leaf);
