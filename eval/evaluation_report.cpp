@@ -55,7 +55,27 @@ std::string file_safe(const std::string& s) {
     return out;
 }
 
-void write_results_json(const std::filesystem::path& path, const ProtocolResult& r) {
+// Percentile-bootstrap 95% intervals of the label metrics on each method's pooled test
+// predictions (repeat 0): the uncertainty from the test rows, also with one fixed split.
+using Intervals = std::map<std::string, std::map<std::string, ConfidenceInterval>>;
+const std::vector<std::pair<std::string, LabelMetric>> kBootstrapped = {
+    {"accuracy", [](const auto& t, const auto& p) { return accuracy(t, p); }},
+    {"balanced_accuracy", [](const auto& t, const auto& p) { return balanced_accuracy(t, p); }},
+    {"f1_macro", [](const auto& t, const auto& p) { return f1_score(t, p, Average::macro); }}};
+
+Intervals bootstrap_intervals(const ProtocolResult& r, uint64_t seed) {
+    Intervals out;
+    for (const std::string& method : r.methods) {
+        FoldResult p = pooled(r, method);
+        for (const auto& [name, metric] : kBootstrapped)
+            out[method][name] = bootstrap_ci(metric, p.y_true, p.y_pred,
+                                             {.n_boot = 1000, .alpha = 0.05, .seed = seed});
+    }
+    return out;
+}
+
+void write_results_json(const std::filesystem::path& path, const ProtocolResult& r,
+                        const Intervals& intervals) {
     nlohmann::json j = {{"protocol", protocol_text(r)},
                         {"folds", r.folds},
                         {"repeats", r.repeats},
@@ -75,7 +95,12 @@ void write_results_json(const std::filesystem::path& path, const ProtocolResult&
                     fold[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
                 folds.push_back(fold);
             }
-        j["methods"][row.method] = {{"summary", m}, {"folds", folds}};
+        nlohmann::json ci;
+        for (const auto& [name, c] : intervals.at(row.method))
+            ci[name] = {{"estimate", c.estimate}, {"lower", c.lower}, {"upper", c.upper}};
+        j["methods"][row.method] = {{"summary", m},
+                                    {"folds", folds},
+                                    {"bootstrap_ci95_pooled", ci}};
     }
     write_file_atomic(path, j.dump(2) + "\n", "write_evaluation");
 }
@@ -212,7 +237,8 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
     autograd::NoGradGuard no_grad;
     std::filesystem::path figures = run_dir / "figures";
     std::filesystem::create_directories(figures);
-    write_results_json(run_dir / "results.json", r);
+    Intervals intervals = bootstrap_intervals(r, o.seed);
+    write_results_json(run_dir / "results.json", r, intervals);
     std::vector<SummaryRow> summary = summarize(r);
 
     std::string what = "features";
@@ -233,7 +259,22 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
         cells.push_back(fmt::format("{:.2f}", seconds / fits));
         table.rows.push_back(cells);
     }
-    report.section("Results").table(table).paragraph(
+    Table ci_table{.columns = {"method"},
+                   .rows = {},
+                   .caption = "95% percentile-bootstrap intervals: 1000 resamples of the "
+                              "pooled test predictions (repeat 0)"};
+    for (const auto& [name, metric] : kBootstrapped)
+        for (const auto& [key, title] : kColumns)
+            if (key == name) ci_table.columns.push_back(title);
+    for (const std::string& method : r.methods) {
+        std::vector<std::string> cells = {method_title(method)};
+        for (const auto& [name, metric] : kBootstrapped) {
+            const ConfidenceInterval& c = intervals.at(method).at(name);
+            cells.push_back(fmt::format("{:.3f} [{:.3f}, {:.3f}]", c.estimate, c.lower, c.upper));
+        }
+        ci_table.rows.push_back(cells);
+    }
+    report.section("Results").table(table).table(ci_table).paragraph(
         "ROC AUC: one-vs-rest, the mean over the classes present in a test fold (CLAM's "
         "NaN-aware mean); PR AUC: average precision, one-vs-rest, macro mean. Figures below: "
         "the test predictions of every fold pooled (repeat 0).");

@@ -1,10 +1,11 @@
 // What an evaluation run leaves in its run directory (users_and_data.md section 4.2):
 //   results.json            per method: every metric's mean, sd and n over folds x repeats,
-//                           and each fold's values
+//                           each fold's values, and 95% bootstrap intervals of accuracy,
+//                           balanced accuracy and macro F1 on the pooled test predictions
 //   predictions_<m>.csv     the pooled test predictions of repeat 0: row, true, predicted,
 //                           one probability per class
 //   figures/*.svg           each figure of the report, standalone
-//   report.html             results table, confusion matrices, ROC and PR curves per class,
+//   report.html             results table, bootstrap intervals, confusion matrices, ROC and PR curves per class,
 //                           per-class F1, PCA and UMAP scatter plots of the features coloured
 //                           by class, and (when images are known) the most confident errors
 //

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "eval/evaluation_report.h"
@@ -154,6 +155,13 @@ TEST_CASE("write_evaluation: results, predictions, figures and the report") {
     std::string html((std::istreambuf_iterator<char>(in)), {});
     CHECK(html.find("Confusion matrix, 1-NN") != std::string::npos);
     CHECK(html.find("logistic regression") != std::string::npos);
+    nlohmann::json results = nlohmann::json::parse(std::ifstream(dir.path / "results.json"));
+    for (const char* method : {"knn1", "logreg"}) {
+        const auto& ci = results["methods"][method]["bootstrap_ci95_pooled"]["balanced_accuracy"];
+        CHECK(ci["lower"].get<double>() <= ci["estimate"].get<double>());
+        CHECK(ci["estimate"].get<double>() <= ci["upper"].get<double>());
+        CHECK(results["methods"][method]["folds"].size() == 3);
+    }
     std::string table = eval::summary_table(r);
     CHECK(table.find("balanced acc.") != std::string::npos);
     CHECK(table.find("3 stratified folds") != std::string::npos);
