@@ -9,6 +9,7 @@
 //            --probe-c 1.0|dinobloom  --probe-iter 1000  --trees 100  --embedding-points 5000
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 
@@ -40,7 +41,14 @@ int main(int argc, char** argv) try {
     cli.add_option("--knn-metric", knn_metric)->check(CLI::IsMember({"euclidean", "cosine"}));
     cli.add_option("--knn-vote", knn_vote)
         ->check(CLI::IsMember({"uniform", "distance", "temperature"}));
-    cli.add_option("--probe-c", probe_c, "logistic regression C, or dinobloom");
+    cli.add_option("--probe-c", probe_c, "logistic regression C, or dinobloom")
+        ->check([](const std::string& v) {
+            if (v == "dinobloom") return std::string();
+            char* end = nullptr;
+            double c = std::strtod(v.c_str(), &end);
+            return *end == '\0' && c > 0 ? std::string()
+                                          : "must be a positive number or dinobloom, got " + v;
+        });
     cli.add_option("--probe-iter", po.logreg_max_iter, "L-BFGS iterations")
         ->check(CLI::PositiveNumber);
     cli.add_option("--trees", po.forest_trees)->check(CLI::PositiveNumber);
@@ -63,7 +71,7 @@ int main(int argc, char** argv) try {
     po.knn_vote = knn_vote == "distance"      ? eval::KnnVote::distance
                   : knn_vote == "temperature" ? eval::KnnVote::temperature
                                               : eval::KnnVote::uniform;
-    po.logreg_c = probe_c == "dinobloom" ? 0.0 : std::stod(probe_c);
+    po.logreg_c = probe_c == "dinobloom" ? 0.0 : std::strtod(probe_c.c_str(), nullptr);
     ro.seed = po.seed;
 
     eval::LabelledFeatures data = mnist.empty() ? eval::load_labelled_features(features, labels)
