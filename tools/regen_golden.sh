@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed PyTorch golden fixtures. Needs Debian's python3-torch,
+# Regenerates the committed golden fixtures (PyTorch, scikit-learn, umap-learn). Needs Debian's python3-torch,
 # torchvision and PIL (apt-get install python3-torch python3-torchvision python3-pil) and a
 # configured build directory (default: build).
 set -euo pipefail
@@ -15,3 +15,15 @@ cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_nn.py "$root/tests/golden/fixtures/nn.safetensors"
 /usr/bin/python3 gen_resnet.py "$root/tests/golden/fixtures/resnet.safetensors"
 /usr/bin/python3 gen_optim.py "$root/tests/golden/fixtures/optim.safetensors"
+# eval/'s scikit-learn fixtures (python3-sklearn) and umap-learn's (a venv with umap-learn
+# from PyPI: see gen_umap.py; skipped when the venv is absent).
+/usr/bin/python3 gen_metrics.py "$root/tests/golden/fixtures/metrics.safetensors"
+/usr/bin/python3 gen_probe.py "$root/tests/golden/fixtures/probe.safetensors"
+/usr/bin/python3 gen_forest.py "$root/tests/golden/fixtures/forest.safetensors"
+/usr/bin/python3 gen_pca.py "$root/tests/golden/fixtures/pca.safetensors"
+umap_python=${UMAP_PYTHON:-/work/venv-umap/bin/python}
+if [ -x "$umap_python" ]; then
+    "$umap_python" gen_umap.py "$root/tests/golden/fixtures/umap.safetensors"
+else
+    echo "regen_golden: $umap_python not found; umap.safetensors left as it is" >&2
+fi
