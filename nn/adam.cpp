@@ -84,18 +84,18 @@ void Adam::step() {
         std::vector<Tensor> buffers = {m, v};
         if (o.amsgrad) buffers.push_back(st.at("max_exp_avg_sq"));
         if (o.fused && op::optim_step_supported(p, g, buffers)) {
-            op::optim_step_({.kind = OptimStep::adam,
-                             .lr = lr,
-                             .weight_decay = wd,
-                             .maximize = o.maximize,
-                             .beta1 = o.beta1,
-                             .beta2 = o.beta2,
-                             .eps = o.eps,
-                             .step_size = step_size,
-                             .bias_correction2_sqrt = bias_correction2_sqrt,
-                             .amsgrad = o.amsgrad,
-                             .decoupled = decoupled_},
-                            p, g, buffers);
+            fused_update({.kind = OptimStep::adam,
+                          .lr = lr,
+                          .weight_decay = wd,
+                          .maximize = o.maximize,
+                          .beta1 = o.beta1,
+                          .beta2 = o.beta2,
+                          .eps = o.eps,
+                          .step_size = step_size,
+                          .bias_correction2_sqrt = bias_correction2_sqrt,
+                          .amsgrad = o.amsgrad,
+                          .decoupled = decoupled_},
+                         p, g, buffers);
             return;
         }
         // The composite reference, op for op as torch 1.13's _single_tensor_adam.

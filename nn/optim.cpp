@@ -177,6 +177,26 @@ std::vector<std::string> SGD::state_names() const {
     return {"momentum_buffer"};
 }
 
+void Optimizer::fused_update(const OptimStepParams& params, const Tensor& p, const Tensor& g,
+                             std::vector<Tensor> state) {
+    if (!fused_.ps.empty() && (!(params == fused_.params) ||
+                               p.dtype() != fused_.ps[0].dtype() ||
+                               p.device() != fused_.ps[0].device()))
+        flush_fused();
+    fused_.params = params;
+    fused_.ps.push_back(p);
+    fused_.gs.push_back(g);
+    fused_.states.push_back(std::move(state));
+}
+
+void Optimizer::flush_fused() {
+    if (fused_.ps.empty()) return;
+    op::optim_step_(fused_.params, fused_.ps, fused_.gs, fused_.states);
+    fused_.ps.clear();
+    fused_.gs.clear();
+    fused_.states.clear();
+}
+
 void SGD::sgd_update(size_t index, const Tensor& p, Tensor g, double lr, double weight_decay) {
     const SGDOptions& o = options_;
     auto& st = state_[index];
@@ -186,15 +206,15 @@ void SGD::sgd_update(size_t index, const Tensor& p, Tensor g, double lr, double 
         std::vector<Tensor> buffers;
         if (o.momentum != 0) buffers.push_back(first ? empty_like(p) : it->second);
         if (op::optim_step_supported(p, g, buffers)) {
-            op::optim_step_({.kind = OptimStep::sgd,
-                             .lr = lr,
-                             .weight_decay = weight_decay,
-                             .maximize = o.maximize,
-                             .momentum = o.momentum,
-                             .dampening = o.dampening,
-                             .nesterov = o.nesterov,
-                             .first = first},
-                            p, g, buffers);
+            fused_update({.kind = OptimStep::sgd,
+                          .lr = lr,
+                          .weight_decay = weight_decay,
+                          .maximize = o.maximize,
+                          .momentum = o.momentum,
+                          .dampening = o.dampening,
+                          .nesterov = o.nesterov,
+                          .first = first},
+                         p, g, buffers);
             if (first) st.emplace("momentum_buffer", buffers[0]);
             return;
         }

@@ -3,6 +3,7 @@
 // the entry point guarantees.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "tensor/math/optim_math.h"
 #include "tensor/tensor.h"
@@ -168,11 +169,15 @@ using Conv2dBackwardInputKernel = void(const Conv2dGeometry&, const Tensor& gy,
 // gw = dL/dweight from x and gy; gw (o, c / groups, kh, kw) is overwritten.
 using Conv2dBackwardWeightKernel = void(const Conv2dGeometry&, const Tensor& x, const Tensor& gy,
                                         const Tensor& gw);
-// One fused optimizer update of a parameter (tensor/math/optim_math.h): p, g and the state
-// slots s0..s2 contiguous, same shape, dtype (f32 or f64) and device; slots the step does not
-// use are passed as p and left alone. p and the used slots are updated in place.
-using OptimStepKernel = void(const OptimStepParams&, const Tensor& p, const Tensor& g,
-                             const Tensor& s0, const Tensor& s1, const Tensor& s2);
+// One parameter of a fused optimizer update: p, g and the state slots s0..s2 contiguous, same
+// shape, dtype (f32 or f64) and device; slots the step does not use are p and left alone.
+struct OptimTensors {
+    Tensor p, g, s0, s1, s2;
+};
+// One fused optimizer update (tensor/math/optim_math.h) of parameters that share the step's
+// scalars, all of one dtype and device: p and the used slots are updated in place. CUDA runs
+// them as multi-tensor launches (Note [Multi-tensor launch], cuda/kernels/optim.cu).
+using OptimStepKernel = void(const OptimStepParams&, const std::vector<OptimTensors>& tensors);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);

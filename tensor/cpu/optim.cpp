@@ -98,12 +98,13 @@ void optim_step_typed(const OptimStepParams& o, const Tensor& p, const Tensor& g
 
 }  // namespace
 
-void optim_step(const OptimStepParams& o, const Tensor& p, const Tensor& g, const Tensor& s0,
-                const Tensor& s1, const Tensor& s2) {
-    if (p.dtype() == DType::f64)
-        optim_step_typed<double>(o, p, g, s0, s1, s2);
-    else
-        optim_step_typed<float>(o, p, g, s0, s1, s2);
+void optim_step(const OptimStepParams& o, const std::vector<OptimTensors>& tensors) {
+    for (const OptimTensors& t : tensors) {  // each tensor's loop is already parallel
+        if (t.p.dtype() == DType::f64)
+            optim_step_typed<double>(o, t.p, t.g, t.s0, t.s1, t.s2);
+        else
+            optim_step_typed<float>(o, t.p, t.g, t.s0, t.s1, t.s2);
+    }
 }
 
 }  // namespace marrow::cpu

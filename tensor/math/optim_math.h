@@ -37,6 +37,8 @@ struct OptimStepParams {
     double bias_correction2_sqrt = 1;
     bool amsgrad = false;
     bool decoupled = false;
+    // The same step scalars: parameters that may share one multi-tensor update.
+    bool operator==(const OptimStepParams&) const = default;
 };
 
 namespace math {

@@ -92,3 +92,44 @@ TEST_CASE("optimizers on CUDA parameters match the CPU, with clipping and EMA") 
                 CHECK(t.device() == Device::cuda());
     }
 }
+
+TEST_CASE("fused updates of many CUDA parameters (multi-tensor launches) match the CPU") {
+    // Note [Multi-tensor launch]: 19 parameters of one group take two launches (16 + 3); the
+    // sizes cross the 4096-element chunk (several blocks for one tensor) and include one
+    // element. Adam and SGD with momentum (state slots used and unused).
+    Generator gen(12);
+    std::vector<int64_t> sizes = {1, 5000, 4096, 4097, 33, 12289, 7, 256, 255, 1, 2, 3,
+                                  9000, 17, 4095, 64, 8193, 100, 1};
+    for (std::string kind : {"sgd", "adam"}) {
+        CAPTURE(kind);
+        std::vector<Tensor> cpu, dev, targets;
+        for (int64_t n : sizes) {
+            Tensor w = randn({n}, DType::f32, Device::cpu(), gen);
+            cpu.push_back(clone(w).requires_grad_());
+            dev.push_back(to(w, Device::cuda()).requires_grad_());
+            targets.push_back(randn({n}, DType::f32, Device::cpu(), gen));
+        }
+        auto optimizer = [&](std::vector<Tensor> ps) -> std::unique_ptr<nn::Optimizer> {
+            if (kind == "sgd")
+                return std::make_unique<nn::SGD>(ps, nn::SGDOptions{.lr = 0.1, .momentum = 0.9});
+            return std::make_unique<nn::Adam>(ps, nn::AdamOptions{.lr = 0.01});
+        };
+        auto opt_cpu = optimizer(cpu), opt_dev = optimizer(dev);
+        for (int k = 0; k < 3; ++k) {
+            for (auto* side : {&cpu, &dev}) {
+                Tensor loss = zeros({}, DType::f32, (*side)[0].device());
+                for (size_t i = 0; i < side->size(); ++i)
+                    loss = loss + sum(pow((*side)[i] - to(targets[i], (*side)[i].device()), 2.0));
+                (side == &cpu ? opt_cpu : opt_dev)->zero_grad();
+                loss.backward();
+                (side == &cpu ? opt_cpu : opt_dev)->step();
+            }
+        }
+        for (size_t i = 0; i < sizes.size(); ++i) {
+            Comparison c = compare(to(dev[i], Device::cpu()), cpu[i],
+                                   tolerance(TolClass::optimizer, DType::f32));
+            INFO("parameter ", i, " (", sizes[i], " elements): ", c.detail);
+            CHECK(c.ok);
+        }
+    }
+}

@@ -381,14 +381,16 @@ namespace {
 
 // Counts the fused updates the CPU runs, by putting a counting kernel in the table.
 int fused_calls = 0;
-void counting_optim_step(const OptimStepParams& o, const Tensor& p, const Tensor& g,
-                         const Tensor& s0, const Tensor& s1, const Tensor& s2) {
+size_t fused_tensors = 0;
+void counting_optim_step(const OptimStepParams& o, const std::vector<OptimTensors>& tensors) {
     ++fused_calls;
-    cpu::optim_step(o, p, g, s0, s1, s2);
+    fused_tensors += tensors.size();
+    cpu::optim_step(o, tensors);
 }
 struct CountFused {
     CountFused() {
         fused_calls = 0;
+        fused_tensors = 0;
         register_kernel<OpId::optim_step>(DeviceType::cpu, counting_optim_step);
     }
     ~CountFused() { register_kernel<OpId::optim_step>(DeviceType::cpu, cpu::optim_step); }
@@ -492,4 +494,42 @@ TEST_CASE("fused SGD / Adam / AdamW updates match their composite reference (f32
     sum(t * t).backward();
     sgd.step();
     CHECK(fused_calls == 0);
+}
+
+TEST_CASE("fused updates of parameters with equal step scalars share one kernel call") {
+    // Note [Batched fused updates]: 5 parameters in two groups (lr 0.1 and 0.2) take two
+    // calls per step, with 3 and 2 tensors, and end where one call per parameter ends.
+    Generator gen(8);
+    std::vector<Tensor> a, b;
+    for (int i = 0; i < 5; ++i) {
+        Tensor w = randn({7 + i, 3}, DType::f32, Device::cpu(), gen);
+        a.push_back(clone(w).requires_grad_());
+        b.push_back(clone(w).requires_grad_());
+    }
+    auto groups = [](const std::vector<Tensor>& w) {
+        return std::vector<nn::ParamGroup>{{.params = {w[0], w[1], w[2]}},
+                                           {.params = {w[3], w[4]}, .lr = 0.2}};
+    };
+    nn::SGD batched(groups(a), {.lr = 0.1, .momentum = 0.9});
+    std::vector<std::unique_ptr<nn::SGD>> single;  // one optimizer per parameter
+    for (int i = 0; i < 5; ++i)
+        single.push_back(std::make_unique<nn::SGD>(std::vector<Tensor>{b[size_t(i)]},
+                                                   nn::SGDOptions{.lr = i < 3 ? 0.1 : 0.2,
+                                                                  .momentum = 0.9}));
+    for (int step = 0; step < 3; ++step) {
+        for (auto* w : {&a, &b}) {
+            Tensor loss = zeros({}, DType::f32);
+            for (const Tensor& p : *w) loss = loss + sum(p * p * p);
+            loss.backward();
+        }
+        CountFused count;
+        batched.step();
+        CHECK(fused_calls == 2);
+        CHECK(fused_tensors == 5);
+        for (auto& opt : single) opt->step();
+        batched.zero_grad();
+        for (auto& opt : single) opt->zero_grad();
+    }
+    for (int i = 0; i < 5; ++i)
+        CHECK(compare(a[size_t(i)], b[size_t(i)], tolerance(TolClass::exact, DType::f32)).ok);
 }
