@@ -1,6 +1,7 @@
 #include "tests/compare.h"
 
 #include <cmath>
+#include <map>
 
 #include "tensor/ops/copy.h"
 
@@ -52,6 +53,28 @@ Comparison compare(const Tensor& ours, const Tensor& ref, Tolerance tol) {
                                 "worst at {}",
                                 mismatches, a.numel(), tol.atol, tol.rtol, first, worst);
     return c;
+}
+
+const SafetensorsFile& golden_fixture(const std::string& name) {
+    static std::map<std::string, SafetensorsFile> loaded;
+    auto it = loaded.find(name);
+    if (it == loaded.end())
+        it = loaded
+                 .emplace(name, load_safetensors(std::string(MARROW_SOURCE_DIR) +
+                                                 "/tests/golden/fixtures/" + name +
+                                                 ".safetensors"))
+                 .first;
+    return it->second;
+}
+
+const Tensor& golden_tensor(const std::string& name, const std::string& key,
+                            const std::string& generator) {
+    const SafetensorsFile& file = golden_fixture(name);
+    auto it = file.tensors.find(key);
+    if (it == file.tensors.end())
+        fail("{} golden fixture has no \"{}\": regenerate it with tests/golden/gen/{}", name,
+             key, generator);
+    return it->second;
 }
 
 }  // namespace marrow::test

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "tensor/safetensors.h"
 #include "tensor/tensor.h"
 #include "tests/ops/tolerances.h"
 
@@ -18,5 +19,12 @@ struct Comparison {
 };
 
 Comparison compare(const Tensor& ours, const Tensor& ref, Tolerance tol);
+
+// A committed golden fixture, tests/golden/fixtures/<name>.safetensors, loaded once per
+// process; and its tensor `key`, or an Error naming the fixture and the generator
+// (tests/golden/gen/<generator>) to rerun when it lacks the key.
+const SafetensorsFile& golden_fixture(const std::string& name);
+const Tensor& golden_tensor(const std::string& name, const std::string& key,
+                            const std::string& generator);
 
 }  // namespace marrow::test

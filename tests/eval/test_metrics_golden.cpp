@@ -21,22 +21,12 @@ using nlohmann::json;
 
 namespace {
 
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile file =
-        load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/metrics.safetensors");
-    return file;
-}
+const SafetensorsFile& fixture() { return golden_fixture("metrics"); }
 
 bool has(const std::string& key) { return fixture().tensors.count(key) > 0; }
 
 const Tensor& get(const std::string& key) {
-    auto it = fixture().tensors.find(key);
-    if (it == fixture().tensors.end())
-        fail(
-            "metrics golden fixture has no \"{}\": regenerate it with "
-            "tests/golden/gen/gen_metrics.py",
-            key);
-    return it->second;
+    return golden_tensor("metrics", key, "gen_metrics.py");
 }
 
 std::vector<double> reals(const std::string& key) {

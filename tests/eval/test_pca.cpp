@@ -17,19 +17,9 @@ using namespace marrow::test;
 
 namespace {
 
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile file =
-        load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/pca.safetensors");
-    return file;
-}
+const SafetensorsFile& fixture() { return golden_fixture("pca"); }
 
-const Tensor& get(const std::string& key) {
-    auto it = fixture().tensors.find(key);
-    MARROW_CHECK(it != fixture().tensors.end(),
-                 "pca fixture has no \"{}\": regenerate it with tests/golden/gen/gen_pca.py",
-                 key);
-    return it->second;
-}
+const Tensor& get(const std::string& key) { return golden_tensor("pca", key, "gen_pca.py"); }
 
 void check_close(const Tensor& ours, const Tensor& ref, Tolerance tol, const std::string& what) {
     Comparison cmp = compare(ours, ref, tol);
@@ -40,10 +30,10 @@ void check_close(const Tensor& ours, const Tensor& ref, Tolerance tol, const std
 eval::PCA fit_case(const std::string& name) {
     auto options = nlohmann::json::parse(fixture().metadata.at("case." + name));
     std::string solver = options["svd_solver"];
-    eval::PCA pca({.n_components = options["n_components"],
-                   .whiten = options["whiten"],
-                   .solver = solver == "full" ? eval::PCASolver::full
-                                              : eval::PCASolver::randomized});
+    eval::PCA pca(
+        {.n_components = options["n_components"],
+         .whiten = options["whiten"],
+         .solver = solver == "full" ? eval::PCASolver::full : eval::PCASolver::randomized});
     pca.fit(get(name + "/x"));
     return pca;
 }
@@ -59,8 +49,8 @@ void check_case(const std::string& name, Tolerance tol) {
     check_close(pca.explained_variance_ratio(), get(name + "/explained_variance_ratio"), tol,
                 "explained_variance_ratio");
     check_close(pca.singular_values(), get(name + "/singular_values"), tol, "singular_values");
-    check_close(from_vector<double>({pca.noise_variance()}, Shape{1}), get(name + "/noise_variance"), tol,
-                "noise_variance");
+    check_close(from_vector<double>({pca.noise_variance()}, Shape{1}),
+                get(name + "/noise_variance"), tol, "noise_variance");
     Tensor z = pca.transform(get(name + "/x"));
     check_close(z, get(name + "/transform"), tol, "transform");
     if (fixture().tensors.count(name + "/inverse"))
@@ -120,17 +110,15 @@ TEST_CASE("PCA errors name the problem") {
     Tensor x = zeros({5, 3}, DType::f64);
     CHECK_THROWS_WITH_AS(eval::PCA({.n_components = 4}).fit(x),
                          doctest::Contains("n_components = 4 must be between 1 and"), Error);
-    CHECK_THROWS_WITH_AS(eval::PCA({.n_components = 0}), doctest::Contains("n_components"),
-                         Error);
+    CHECK_THROWS_WITH_AS(eval::PCA({.n_components = 0}), doctest::Contains("n_components"), Error);
     Tensor bad = zeros({5, 3}, DType::f64);
     bad.data<double>()[2 * 3 + 1] = std::nan("");
     CHECK_THROWS_WITH_AS(eval::PCA().fit(bad), doctest::Contains("row 2, column 1"), Error);
     CHECK_THROWS_WITH_AS(eval::PCA().fit(zeros({0, 3})), doctest::Contains("empty"), Error);
-    CHECK_THROWS_WITH_AS(eval::PCA().fit(zeros({1, 3})), doctest::Contains("at least 2"),
-                         Error);
+    CHECK_THROWS_WITH_AS(eval::PCA().fit(zeros({1, 3})), doctest::Contains("at least 2"), Error);
     eval::PCA fitted({.n_components = 2});
     fitted.fit(randn({10, 3}, DType::f64));
-    CHECK_THROWS_WITH_AS(fitted.transform(zeros({2, 4})),
-                         doctest::Contains("x has 4 features"), Error);
+    CHECK_THROWS_WITH_AS(fitted.transform(zeros({2, 4})), doctest::Contains("x has 4 features"),
+                         Error);
     CHECK_THROWS_WITH_AS(eval::PCA().transform(x), doctest::Contains("not fitted"), Error);
 }

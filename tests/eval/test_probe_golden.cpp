@@ -16,19 +16,9 @@ using nlohmann::json;
 
 namespace {
 
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile file =
-        load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/probe.safetensors");
-    return file;
-}
+const SafetensorsFile& fixture() { return golden_fixture("probe"); }
 
-const Tensor& get(const std::string& key) {
-    auto it = fixture().tensors.find(key);
-    if (it == fixture().tensors.end())
-        fail("probe golden fixture has no \"{}\": regenerate it with tests/golden/gen/gen_probe.py",
-             key);
-    return it->second;
-}
+const Tensor& get(const std::string& key) { return golden_tensor("probe", key, "gen_probe.py"); }
 
 // (name, options) of every case of one kind.
 std::vector<std::pair<std::string, json>> cases(const std::string& kind) {
@@ -66,8 +56,8 @@ TEST_CASE("kNN matches sklearn's KNeighborsClassifier (brute force)") {
         check_close(knn.predict(get(name + ".query")), get(name + ".pred"), TolClass::exact,
                     name + " predictions");
         if (o["exact_order"]) {
-            eval::Neighbors nb = eval::kneighbors(get(name + ".x"), get(name + ".query"), k,
-                                                  metric);
+            eval::Neighbors nb =
+                eval::kneighbors(get(name + ".x"), get(name + ".query"), k, metric);
             check_close(nb.indices, get(name + ".indices"), TolClass::exact, name + " indices");
             check_close(nb.distances, get(name + ".distances"), TolClass::reduction,
                         name + " distances");
@@ -77,9 +67,9 @@ TEST_CASE("kNN matches sklearn's KNeighborsClassifier (brute force)") {
 
 TEST_CASE("kNN in float32 finds the same neighbours as in float64") {
     const std::string name = "knn_euclidean_uniform_k5";
-    eval::Neighbors nb = eval::kneighbors(to(get(name + ".x"), DType::f32),
-                                          to(get(name + ".query"), DType::f32), 5,
-                                          eval::KnnMetric::euclidean);
+    eval::Neighbors nb =
+        eval::kneighbors(to(get(name + ".x"), DType::f32), to(get(name + ".query"), DType::f32), 5,
+                         eval::KnnMetric::euclidean);
     check_close(nb.indices, get(name + ".indices"), TolClass::exact, "f32 indices");
 }
 

@@ -19,19 +19,8 @@ using eval::RandomForestOptions;
 
 namespace {
 
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile file =
-        load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/forest.safetensors");
-    return file;
-}
 
-const Tensor& get(const std::string& key) {
-    auto it = fixture().tensors.find(key);
-    if (it == fixture().tensors.end())
-        fail("forest fixture has no \"{}\": regenerate it with tests/golden/gen/gen_forest.py",
-             key);
-    return it->second;
-}
+const Tensor& get(const std::string& key) { return golden_tensor("forest", key, "gen_forest.py"); }
 
 constexpr int64_t kTrain = 300, kTest = 200;
 

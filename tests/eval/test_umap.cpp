@@ -21,19 +21,8 @@ using namespace marrow::test;
 
 namespace {
 
-const SafetensorsFile& fixture() {
-    static const SafetensorsFile file =
-        load_safetensors(MARROW_SOURCE_DIR "/tests/golden/fixtures/umap.safetensors");
-    return file;
-}
 
-const Tensor& get(const std::string& key) {
-    auto it = fixture().tensors.find(key);
-    MARROW_CHECK(it != fixture().tensors.end(),
-                 "umap fixture has no \"{}\": regenerate it with tests/golden/gen/gen_umap.py",
-                 key);
-    return it->second;
-}
+const Tensor& get(const std::string& key) { return golden_tensor("umap", key, "gen_umap.py"); }
 
 std::vector<int64_t> ivec(const Tensor& t) {
     return std::vector<int64_t>(t.data<int64_t>(), t.data<int64_t>() + t.numel());
@@ -67,8 +56,8 @@ TEST_CASE("find_ab_params equals umap-learn's curve fit") {
     Tensor params = get("ab/params"), values = get("ab/values");
     std::vector<double> ours;
     for (int64_t c = 0; c < params.size(0); ++c) {
-        auto [a, b] = eval::find_ab_params(params.data<double>()[2 * c],
-                                           params.data<double>()[2 * c + 1]);
+        auto [a, b] =
+            eval::find_ab_params(params.data<double>()[2 * c], params.data<double>()[2 * c + 1]);
         ours.push_back(a);
         ours.push_back(b);
     }
@@ -102,9 +91,8 @@ TEST_CASE("NN-descent finds the exact neighbours and is deterministic per seed")
     const int64_t k = 15;
     eval::KnnGraph exact = eval::exact_knn(x, k, eval::KnnMetric::euclidean);
     for (eval::KnnMetric metric : {eval::KnnMetric::euclidean, eval::KnnMetric::cosine}) {
-        eval::KnnGraph ref = metric == eval::KnnMetric::euclidean
-                                 ? exact
-                                 : eval::exact_knn(x, k, metric);
+        eval::KnnGraph ref =
+            metric == eval::KnnMetric::euclidean ? exact : eval::exact_knn(x, k, metric);
         eval::KnnGraph approx = eval::nn_descent(x, k, metric, {.seed = 3});
         int64_t hits = 0;
         for (int64_t i = 0; i < ref.n; ++i) {
@@ -148,8 +136,8 @@ TEST_CASE("UMAP of the digits is as trustworthy as umap-learn's and separates th
     Tensor sils = get("digits/silhouette_seeds");
     double sil_floor = *std::min_element(sils.data<double>(), sils.data<double>() + sils.numel());
     double peer_trust = scalar("digits/trust");
-    INFO("ours: trustworthiness ", trust, ", silhouette ", sil, "; umap-learn (seed 0): ",
-         peer_trust, ", lowest silhouette over seeds ", sil_floor);
+    INFO("ours: trustworthiness ", trust, ", silhouette ", sil,
+         "; umap-learn (seed 0): ", peer_trust, ", lowest silhouette over seeds ", sil_floor);
     CHECK(trust >= peer_trust - 0.02);
     // umap-learn's silhouette over 5 seeds is 0.61-0.65 (the layout's randomness moves whole
     // clusters); the floor is its lowest minus 0.1.
