@@ -14,6 +14,7 @@ cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_images.py "$root/tests/data/images" "$root/tests/golden/fixtures/images.safetensors"
 /usr/bin/python3 gen_nn.py "$root/tests/golden/fixtures/nn.safetensors"
 /usr/bin/python3 gen_resnet.py "$root/tests/golden/fixtures/resnet.safetensors"
+/usr/bin/python3 gen_vit.py "$root/tests/golden/fixtures/vit.safetensors"
 /usr/bin/python3 gen_optim.py "$root/tests/golden/fixtures/optim.safetensors"
 # eval/'s scikit-learn fixtures (python3-sklearn) and umap-learn's (a venv with umap-learn
 # from PyPI: see gen_umap.py; skipped when the venv is absent).

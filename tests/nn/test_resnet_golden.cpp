@@ -18,6 +18,7 @@
 #include "tensor/factory.h"
 #include "tensor/safetensors.h"
 #include "tests/compare.h"
+#include "tests/nn/formula_weights.h"
 
 using namespace marrow;
 using namespace marrow::test;
@@ -37,21 +38,7 @@ const Tensor& get(const std::string& key) {
     return it->second;
 }
 
-// ---- the generator's weight formula
-uint64_t fnv1a64(const std::string& text) {
-    uint64_t h = 0xCBF29CE484222325ull;
-    for (unsigned char b : text) h = (h ^ b) * 0x100000001B3ull;
-    return h;
-}
-
-double uniform(uint64_t seed, uint64_t i) {
-    uint64_t z = seed + i * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return double(z >> 11) * 0x1.0p-53;
-}
-
+// ---- the generator's weight formula (tests/nn/formula_weights.h)
 Tensor formula(const std::string& key, const Shape& shape) {
     std::string leaf = key.substr(key.rfind('.') + 1);
     int64_t n = shape_numel(shape);
@@ -59,7 +46,7 @@ Tensor formula(const std::string& key, const Shape& shape) {
     uint64_t seed = fnv1a64(key);
     std::vector<float> v(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
-        double u = uniform(seed, uint64_t(i)), x;
+        double u = formula_uniform(seed, uint64_t(i)), x;
         if (leaf == "running_mean")
             x = 0.1 * (2 * u - 1);
         else if (leaf == "running_var")
