@@ -1,10 +1,16 @@
-// One training step of a torchvision-shaped ResNet (train mode, cross-entropy on 1000
-// classes, SGD momentum 0.9 + weight decay 1e-4): forward, backward, optimizer step, on fixed
-// random images and labels. Prints one JSON line: median step seconds over --steps after
-// --warmup steps, images per second, and the process's peak resident memory (ru_maxrss, so run
-// one model per process). bench/run_train_bench.py runs it against bench/peer_train.py.
+// One training step, on fixed random images and labels, cross-entropy on 1000 classes:
+//   resnet18 / resnet50: torchvision's ResNet in train mode, SGD momentum 0.9 + wd 1e-4;
+//   vit_s14: DINOv2's ViT-S/14 (224 px position grid, LayerScale 1e-5) with a Linear(384,
+//     1000) head on the cls token, AdamW (lr 1e-4, wd 0.04); --checkpoint recomputes each
+//     block's activations in backward.
+// Prints one JSON line: median step seconds over --steps after --warmup steps, images per
+// second, the process's peak resident memory (ru_maxrss, so run one model per process), and
+// the step's peak tensor memory above what the model and optimizer hold between steps
+// (activations and gradients; the CPU allocator's statistics). bench/run_train_bench.py runs
+// it against bench/peer_train.py.
 //
-//   bench_train [--model resnet18|resnet50] [--batch 32] [--size 144] [--steps 5] [--warmup 2]
+//   bench_train [--model resnet18|resnet50|vit_s14] [--batch 32] [--size 144] [--steps 5]
+//               [--warmup 2] [--checkpoint]
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -22,8 +28,11 @@ int main(int argc, char** argv) {
     std::string model_name = "resnet18";
     int64_t batch = 32, size = 144;
     int steps = 5, warmup = 2;
-    CLI::App cli{"ResNet training-step time and peak memory"};
-    cli.add_option("--model", model_name)->check(CLI::IsMember({"resnet18", "resnet50"}));
+    bool checkpointing = false;
+    CLI::App cli{"Training-step time and peak memory"};
+    cli.add_option("--model", model_name)
+        ->check(CLI::IsMember({"resnet18", "resnet50", "vit_s14"}));
+    cli.add_flag("--checkpoint", checkpointing, "activation checkpointing per block (ViT)");
     cli.add_option("--batch", batch)->check(CLI::PositiveNumber);
     cli.add_option("--size", size)->check(CLI::PositiveNumber);
     cli.add_option("--steps", steps)->check(CLI::PositiveNumber);
@@ -31,25 +40,44 @@ int main(int argc, char** argv) {
     CLI11_PARSE(cli, argc, argv);
 
     Generator gen(0);
-    nn::models::ResNetOptions options{.generator = &gen};
-    auto model =
-        model_name == "resnet18" ? nn::models::resnet18(options) : nn::models::resnet50(options);
+    std::shared_ptr<nn::Layer> model;
+    std::shared_ptr<nn::Linear> head;
+    std::unique_ptr<nn::Optimizer> optimizer;
+    if (model_name == "vit_s14") {
+        auto vit = nn::models::vit_small(
+            {.img_size = 224, .patch_size = 14, .init_values = 1e-5, .generator = &gen});
+        vit->set_grad_checkpointing(checkpointing);
+        head = std::make_shared<nn::Linear>(384, 1000, true, &gen);
+        vit->set_head(head);
+        model = vit;
+        optimizer = std::make_unique<nn::AdamW>(model->parameters(),
+                                                nn::AdamWOptions{.lr = 1e-4, .weight_decay = 0.04});
+    } else {
+        nn::models::ResNetOptions options{.generator = &gen};
+        model = model_name == "resnet18" ? nn::models::resnet18(options)
+                                         : nn::models::resnet50(options);
+        optimizer = std::make_unique<nn::SGD>(
+            model->parameters(), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
+    }
     model->train();
-    nn::SGD optimizer(model->parameters(), {.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
     Tensor images = randn({batch, 3, size, size}, DType::f32, Device::cpu(), gen);
     Tensor labels = randint(0, 1000, {batch}, DType::i64, Device::cpu(), gen);
 
     std::vector<double> times;
     double loss = 0;
+    size_t step_peak = 0;
     for (int s = 0; s < warmup + steps; ++s) {
+        optimizer->zero_grad();
+        size_t resting = memory_stats(Device::cpu()).allocated_bytes;
+        reset_peak_memory(Device::cpu());
         auto t0 = std::chrono::steady_clock::now();
         Tensor l = nn::cross_entropy(model->forward(images), labels);
-        optimizer.zero_grad();
         l.backward();
-        optimizer.step();
+        optimizer->step();
         loss = l.item();
         auto t1 = std::chrono::steady_clock::now();
         if (s >= warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
+        step_peak = std::max(step_peak, memory_stats(Device::cpu()).peak_allocated_bytes - resting);
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
@@ -57,9 +85,10 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &usage);
     std::printf(
         "{\"bench\": \"train_step\", \"model\": \"%s\", \"batch\": %lld, \"size\": %lld, "
-        "\"step_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, \"loss\": %.6f, "
-        "\"steps\": %d}\n",
+        "\"step_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, "
+        "\"step_tensor_mb\": %.1f, \"checkpoint\": %s, \"loss\": %.6f, \"steps\": %d}\n",
         model_name.c_str(), static_cast<long long>(batch), static_cast<long long>(size), median,
-        double(batch) / median, double(usage.ru_maxrss) / 1024.0, loss, steps);
+        double(batch) / median, double(usage.ru_maxrss) / 1024.0, double(step_peak) / 1048576.0,
+        checkpointing ? "true" : "false", loss, steps);
     return 0;
 }

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch's side of bench_train: one training step of torchvision's ResNet (train mode,
-cross-entropy on 1000 classes, SGD momentum 0.9 + weight decay 1e-4) on fixed random images
-and labels; the median step over --steps after --warmup, images per second and the process's
-peak resident memory (ru_maxrss: run one model per process). One JSON line.
+"""PyTorch's side of bench_train: one training step on fixed random images and labels,
+cross-entropy on 1000 classes: torchvision's ResNet (train mode, SGD momentum 0.9 + weight
+decay 1e-4), or DINOv2's ViT-S/14 (the DinoVisionTransformer of tests/golden/gen/gen_vit.py,
+which matches facebookresearch/dinov2's; torch 1.13 has no fused attention, so attention is
+the matmul-softmax-matmul DINOv2 falls back to) with a Linear(384, 1000) head on the cls
+token and AdamW (lr 1e-4, wd 0.04, foreach); --checkpoint wraps each block in
+torch.utils.checkpoint. The median step over --steps after --warmup, images per second and
+the process's peak resident memory (ru_maxrss: run one model per process). One JSON line.
 
   /usr/bin/python3 bench/peer_train.py [--model resnet18] [--batch 32] [--size 144] [--threads 2]
 """
@@ -11,13 +15,43 @@ import json
 import resource
 import time
 
+import os
+import sys
+
 import torch
+import torch.utils.checkpoint
 import torchvision
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "golden", "gen"))
+
+
+class VitClassifier(torch.nn.Module):
+    def __init__(self, checkpoint):
+        super().__init__()
+        from gen_vit import DinoVisionTransformer
+        self.backbone = DinoVisionTransformer(img_size=224, patch_size=14, embed_dim=384,
+                                              depth=12, num_heads=6, init_values=1e-5)
+        torch.nn.init.trunc_normal_(self.backbone.pos_embed, std=0.02)
+        for m in self.backbone.modules():
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.trunc_normal_(m.weight, std=0.02)
+                torch.nn.init.zeros_(m.bias)
+        self.head = torch.nn.Linear(384, 1000)
+        self.checkpoint = checkpoint
+
+    def forward(self, x):
+        b = self.backbone
+        x = b.prepare_tokens_with_masks(x)
+        for blk in b.blocks:
+            x = torch.utils.checkpoint.checkpoint(blk, x) if self.checkpoint else blk(x)
+        return self.head(b.norm(x)[:, 0])
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="resnet18", choices=["resnet18", "resnet50"])
+    ap.add_argument("--model", default="resnet18", choices=["resnet18", "resnet50", "vit_s14"])
+    ap.add_argument("--checkpoint", action="store_true")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=144)
     ap.add_argument("--steps", type=int, default=5)
@@ -26,9 +60,13 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = getattr(torchvision.models, args.model)()
+    if args.model == "vit_s14":
+        model = VitClassifier(args.checkpoint)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.04, foreach=True)
+    else:
+        model = getattr(torchvision.models, args.model)()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     images = torch.randn(args.batch, 3, args.size, args.size)
     labels = torch.randint(0, 1000, (args.batch,))
     times = []
@@ -47,7 +85,7 @@ def main():
     print(json.dumps({"bench": "train_step", "model": args.model, "batch": args.batch,
                       "size": args.size, "step_s": median, "images_per_s": args.batch / median,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "loss": value, "steps": args.steps, "threads": args.threads,
+                      "loss": value, "steps": args.steps, "checkpoint": args.checkpoint, "threads": args.threads,
                       "torch": torch.__version__}))
 
 
