@@ -212,7 +212,9 @@ MARROW_VEC_INLINE Moments<T> row_moments(const T* __restrict x, int64_t n) {
             }
         total = {steps * kSets * W, lm[0], lm2[0]};
     }
-    // The rest (fewer than kSets W values): two passes over a few cache lines.
+    // The rest (fewer than kSets W values): two passes over a few cache lines, the mean as a
+    // shift (the steps' mean, or the first value) plus the mean of the shifted values, so a
+    // row far from zero (1e4 + N(0, 1)) does not lose its mean in a sum of large values.
     const T* rest = x + steps * kSets * W;
     int64_t len = n - steps * kSets * W;
     if (len == 0) return total;
@@ -222,7 +224,9 @@ MARROW_VEC_INLINE Moments<T> row_moments(const T* __restrict x, int64_t n) {
         else
             return vload<T, W>(rest + i);
     };
-    T mean = run_sum<T, W>(len, at) / T(len);
+    T shift = total.count > 0 ? total.mean : rest[0];
+    T mean = shift + run_sum<T, W>(len, [&](int64_t i, auto zero) { return at(i, zero) - shift; }) /
+                         T(len);
     T m2 = run_sum<T, W>(len, [&](int64_t i, auto zero) {
         auto d = at(i, zero) - mean;
         return d * d;
