@@ -274,23 +274,35 @@ MARROW_VEC_INLINE void forward_rows_v1(const ForwardArgs<T>& a, int64_t r0, int6
     }
 }
 
-// Backward of one row: dx (when wanted) and this row's terms added to the block's partial
-// sums pw (dweight) and pb (dbias), each null when not wanted. HasW: a weight is given.
-template <typename T, int W, bool HasW>
+// What one row's backward computes, as template flags (one loop per combination, no tests
+// inside it): a weight is given; dx, dweight, dbias are wanted.
+enum BackwardFlags { kHasW = 1, kDx = 2, kDw = 4, kDb = 8 };
+
+// Backward of one row: dx, and this row's terms added to the block's partial sums pw
+// (dweight) and pb (dbias), as Flags says. One pass for the two sums dx needs, then one pass
+// that reads g and x once for everything else (the row is in L1 by then).
+template <typename T, int W, int Flags>
 MARROW_VEC_INLINE void backward_row(const BackwardArgs<T>& a, int64_t r, T* __restrict pw,
                                     T* __restrict pb) {
+    constexpr bool has_w = Flags & kHasW, want_dx = Flags & kDx, want_dw = Flags & kDw,
+                   want_db = Flags & kDb, centred = want_dx || want_dw;
     const int64_t n = a.n;
-    const T *__restrict x = a.x ? a.x + r * n : nullptr, *__restrict g = a.g + r * n,
+    const T *__restrict x = centred ? a.x + r * n : nullptr, *__restrict g = a.g + r * n,
                         *__restrict w = a.weight;
-    T mean = a.mean ? a.mean[r] : T(0), rstd = a.rstd ? a.rstd[r] : T(0);  // null: dbias only
-    Vec<T, W> vm = splat<T, W>(mean);
+    T mean = centred ? a.mean[r] : T(0), rstd = centred ? a.rstd[r] : T(0);
+    T* __restrict dx = want_dx ? a.dx + r * n : nullptr;
+    Vec<T, W> vm = splat<T, W>(mean), vr = splat<T, W>(rstd);
     auto gw_at = [&](int64_t j) {
         Vec<T, W> v = vload<T, W>(g + j);
-        if constexpr (HasW) v *= vload<T, W>(w + j);
+        if constexpr (has_w) v *= vload<T, W>(w + j);
         return v;
     };
-    auto gw_one = [&](int64_t j) { return HasW ? g[j] * w[j] : g[j]; };
-    if (T* __restrict dx = a.dx ? a.dx + r * n : nullptr) {
+    auto gw_one = [&](int64_t j) {
+        if constexpr (has_w) return g[j] * w[j];
+        return g[j];
+    };
+    T k_mean = 0, k_x = 0;
+    if constexpr (want_dx) {
         // pass 1: sum(g w) and sum(g w (x - mean)), two vectors of each
         Vec<T, W> s0{}, s1{}, d0{}, d1{};
         int64_t j = 0;
@@ -313,26 +325,36 @@ MARROW_VEC_INLINE void backward_row(const BackwardArgs<T>& a, int64_t r, T* __re
             sum_a += gw_one(j);
             dot += gw_one(j) * (x[j] - mean);
         }
-        // pass 2: dx = rstd g w - rstd sum_a / N - (x - mean) rstd^3 dot / N
-        T k_mean = -rstd * sum_a / T(n), k_x = -rstd * rstd * rstd * dot / T(n);
-        Vec<T, W> vr = splat<T, W>(rstd), vkm = splat<T, W>(k_mean), vkx = splat<T, W>(k_x);
-        for (j = 0; j + W <= n; j += W)
-            vstore<T, W>(dx + j, gw_at(j) * vr + ((vload<T, W>(x + j) - vm) * vkx + vkm));
-        for (; j < n; ++j) dx[j] = gw_one(j) * rstd + ((x[j] - mean) * k_x + k_mean);
+        // dx = rstd g w - rstd sum_a / N - (x - mean) rstd^3 dot / N
+        k_mean = -rstd * sum_a / T(n);
+        k_x = -rstd * rstd * rstd * dot / T(n);
     }
-    if (pw) {
-        Vec<T, W> vr = splat<T, W>(rstd);
-        int64_t j = 0;
-        for (; j + W <= n; j += W)
-            vstore<T, W>(pw + j, vload<T, W>(pw + j) +
-                                     vload<T, W>(g + j) * ((vload<T, W>(x + j) - vm) * vr));
-        for (; j < n; ++j) pw[j] += g[j] * ((x[j] - mean) * rstd);
+    // pass 2: dx, g xhat into pw, g into pb
+    Vec<T, W> vkm = splat<T, W>(k_mean), vkx = splat<T, W>(k_x);
+    int64_t j = 0;
+    for (; j + W <= n; j += W) {
+        Vec<T, W> gv = vload<T, W>(g + j), xc{};
+        if constexpr (centred) xc = vload<T, W>(x + j) - vm;
+        if constexpr (want_dx) {
+            Vec<T, W> gw = gv;
+            if constexpr (has_w) gw *= vload<T, W>(w + j);
+            vstore<T, W>(dx + j, gw * vr + (xc * vkx + vkm));
+        }
+        if constexpr (want_dw) vstore<T, W>(pw + j, vload<T, W>(pw + j) + gv * (xc * vr));
+        if constexpr (want_db) vstore<T, W>(pb + j, vload<T, W>(pb + j) + gv);
     }
-    if (pb) {
-        int64_t j = 0;
-        for (; j + W <= n; j += W) vstore<T, W>(pb + j, vload<T, W>(pb + j) + vload<T, W>(g + j));
-        for (; j < n; ++j) pb[j] += g[j];
+    for (; j < n; ++j) {
+        T xc = centred ? x[j] - mean : T(0);
+        if constexpr (want_dx) dx[j] = gw_one(j) * rstd + (xc * k_x + k_mean);
+        if constexpr (want_dw) pw[j] += g[j] * (xc * rstd);
+        if constexpr (want_db) pb[j] += g[j];
     }
+}
+
+template <typename T, int W, int Flags>
+MARROW_VEC_INLINE void backward_rows_with(const BackwardArgs<T>& a, int64_t r0, int64_t r1, T* pw,
+                                          T* pb) {
+    for (int64_t r = r0; r < r1; ++r) backward_row<T, W, Flags>(a, r, pw, pb);
 }
 
 // Rows [r0, r1) of one block; pw, pb: the block's partial rows (zeroed here), or null.
@@ -341,11 +363,18 @@ MARROW_VEC_INLINE void backward_rows_v1(const BackwardArgs<T>& a, int64_t r0, in
                                         T* pb) {
     if (pw) std::fill(pw, pw + a.n, T(0));
     if (pb) std::fill(pb, pb + a.n, T(0));
-    for (int64_t r = r0; r < r1; ++r) {
-        if (a.weight)
-            backward_row<T, W, true>(a, r, pw, pb);
-        else
-            backward_row<T, W, false>(a, r, pw, pb);
+    int flags = (a.weight ? kHasW : 0) | (a.dx ? kDx : 0) | (pw ? kDw : 0) | (pb ? kDb : 0);
+    switch (flags) {
+#define MARROW_LAYER_NORM_CASE(f) \
+    case f:                       \
+        return backward_rows_with<T, W, f>(a, r0, r1, pw, pb);
+        MARROW_LAYER_NORM_CASE(0) MARROW_LAYER_NORM_CASE(1) MARROW_LAYER_NORM_CASE(2)
+        MARROW_LAYER_NORM_CASE(3) MARROW_LAYER_NORM_CASE(4) MARROW_LAYER_NORM_CASE(5)
+        MARROW_LAYER_NORM_CASE(6) MARROW_LAYER_NORM_CASE(7) MARROW_LAYER_NORM_CASE(8)
+        MARROW_LAYER_NORM_CASE(9) MARROW_LAYER_NORM_CASE(10) MARROW_LAYER_NORM_CASE(11)
+        MARROW_LAYER_NORM_CASE(12) MARROW_LAYER_NORM_CASE(13) MARROW_LAYER_NORM_CASE(14)
+        MARROW_LAYER_NORM_CASE(15)
+#undef MARROW_LAYER_NORM_CASE
     }
 }
 
