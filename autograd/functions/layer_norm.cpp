@@ -52,8 +52,8 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
         auto get = [](const SavedTensor& s) {
             return s.defined() ? std::optional<Tensor>(s.get()) : std::nullopt;
         };
-        op::LayerNormGrads d = op::layer_norm_backward(*g[0], get(sx), normalized_shape,
-                                                       get(smean), get(srstd), get(sw), want);
+        op::LayerNormGrads d = op::layer_norm_backward(*g[0], get(sx), normalized_shape, get(smean),
+                                                       get(srstd), get(sw), want);
         Grads out(needs.size());
         out[0] = d.x;
         if (weight_at >= 0) out[size_t(weight_at)] = d.weight;

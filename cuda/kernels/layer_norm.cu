@@ -70,8 +70,8 @@ struct SumDotAdd {
 };
 
 template <typename T>
-__global__ void layer_norm_backward_dx_kernel(const T* x, const T* g, const T* mean,
-                                              const T* rstd, const T* weight, T* dx, int64_t n) {
+__global__ void layer_norm_backward_dx_kernel(const T* x, const T* g, const T* mean, const T* rstd,
+                                              const T* weight, T* dx, int64_t n) {
     using Acc = acc_t<T>;
     int64_t row = blockIdx.x, base = row * n;
     Acc m = Acc(mean[row]), r = Acc(rstd[row]);
@@ -138,9 +138,9 @@ void layer_norm(double eps, const Tensor& x, const Tensor* weight, const Tensor*
     if (x.numel() == 0) return;
     visit_float(x.dtype(), "layer_norm", [&]<typename T>() {
         auto* layer_norm_k = &layer_norm_kernel<T>;
-        MARROW_LAUNCH(layer_norm_k, unsigned(m), row_threads(n), 0, x.data_ptr<T>(),
-                      ptr<T>(weight), ptr<T>(bias), y.data_ptr<T>(), mean.data_ptr<T>(),
-                      rstd.data_ptr<T>(), n, eps);
+        MARROW_LAUNCH(layer_norm_k, unsigned(m), row_threads(n), 0, x.data_ptr<T>(), ptr<T>(weight),
+                      ptr<T>(bias), y.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>(), n,
+                      eps);
     });
 }
 
@@ -153,9 +153,9 @@ void layer_norm_backward(const Tensor* x, const Tensor& g, const Tensor* mean, c
         using Acc = acc_t<T>;
         if (dx) {
             auto* layer_norm_backward_dx = &layer_norm_backward_dx_kernel<T>;
-            MARROW_LAUNCH(layer_norm_backward_dx, unsigned(m), row_threads(n), 0,
-                          ptr<T>(x), g.data_ptr<T>(), ptr<T>(mean), ptr<T>(rstd),
-                          ptr<T>(weight), mutable_ptr<T>(dx), n);
+            MARROW_LAUNCH(layer_norm_backward_dx, unsigned(m), row_threads(n), 0, ptr<T>(x),
+                          g.data_ptr<T>(), ptr<T>(mean), ptr<T>(rstd), ptr<T>(weight),
+                          mutable_ptr<T>(dx), n);
         }
         if (!dweight && !dbias) return;
         int64_t rows = chunk_rows(m), chunks = (m + rows - 1) / rows;

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/isa.h"
@@ -225,8 +226,8 @@ MARROW_VEC_INLINE Moments<T> row_moments(const T* __restrict x, int64_t n) {
             return vload<T, W>(rest + i);
     };
     T shift = total.count > 0 ? total.mean : rest[0];
-    T mean = shift + run_sum<T, W>(len, [&](int64_t i, auto zero) { return at(i, zero) - shift; }) /
-                         T(len);
+    T mean = shift +
+             run_sum<T, W>(len, [&](int64_t i, auto zero) { return at(i, zero) - shift; }) / T(len);
     T m2 = run_sum<T, W>(len, [&](int64_t i, auto zero) {
         auto d = at(i, zero) - mean;
         return d * d;
@@ -287,8 +288,9 @@ MARROW_VEC_INLINE void backward_row(const BackwardArgs<T>& a, int64_t r, T* __re
     constexpr bool has_w = Flags & kHasW, want_dx = Flags & kDx, want_dw = Flags & kDw,
                    want_db = Flags & kDb, centred = want_dx || want_dw;
     const int64_t n = a.n;
-    const T *__restrict x = centred ? a.x + r * n : nullptr, *__restrict g = a.g + r * n,
-                        *__restrict w = a.weight;
+    const T* __restrict x = centred ? a.x + r * n : nullptr;
+    const T* __restrict g = a.g + r * n;
+    const T* __restrict w = a.weight;
     T mean = centred ? a.mean[r] : T(0), rstd = centred ? a.rstd[r] : T(0);
     T* __restrict dx = want_dx ? a.dx + r * n : nullptr;
     Vec<T, W> vm = splat<T, W>(mean), vr = splat<T, W>(rstd);
@@ -357,6 +359,14 @@ MARROW_VEC_INLINE void backward_rows_with(const BackwardArgs<T>& a, int64_t r0, 
     for (int64_t r = r0; r < r1; ++r) backward_row<T, W, Flags>(a, r, pw, pb);
 }
 
+// backward_rows_with<Flags> for the runtime `flags` (one of 0 ... 15).
+template <typename T, int W, int... Flags>
+MARROW_VEC_INLINE void backward_rows_flags(int flags, const BackwardArgs<T>& a, int64_t r0,
+                                           int64_t r1, T* pw, T* pb,
+                                           std::integer_sequence<int, Flags...>) {
+    ((flags == Flags ? backward_rows_with<T, W, Flags>(a, r0, r1, pw, pb) : void()), ...);
+}
+
 // Rows [r0, r1) of one block; pw, pb: the block's partial rows (zeroed here), or null.
 template <typename T, int W>
 MARROW_VEC_INLINE void backward_rows_v1(const BackwardArgs<T>& a, int64_t r0, int64_t r1, T* pw,
@@ -364,18 +374,7 @@ MARROW_VEC_INLINE void backward_rows_v1(const BackwardArgs<T>& a, int64_t r0, in
     if (pw) std::fill(pw, pw + a.n, T(0));
     if (pb) std::fill(pb, pb + a.n, T(0));
     int flags = (a.weight ? kHasW : 0) | (a.dx ? kDx : 0) | (pw ? kDw : 0) | (pb ? kDb : 0);
-    switch (flags) {
-#define MARROW_LAYER_NORM_CASE(f) \
-    case f:                       \
-        return backward_rows_with<T, W, f>(a, r0, r1, pw, pb);
-        MARROW_LAYER_NORM_CASE(0) MARROW_LAYER_NORM_CASE(1) MARROW_LAYER_NORM_CASE(2)
-        MARROW_LAYER_NORM_CASE(3) MARROW_LAYER_NORM_CASE(4) MARROW_LAYER_NORM_CASE(5)
-        MARROW_LAYER_NORM_CASE(6) MARROW_LAYER_NORM_CASE(7) MARROW_LAYER_NORM_CASE(8)
-        MARROW_LAYER_NORM_CASE(9) MARROW_LAYER_NORM_CASE(10) MARROW_LAYER_NORM_CASE(11)
-        MARROW_LAYER_NORM_CASE(12) MARROW_LAYER_NORM_CASE(13) MARROW_LAYER_NORM_CASE(14)
-        MARROW_LAYER_NORM_CASE(15)
-#undef MARROW_LAYER_NORM_CASE
-    }
+    backward_rows_flags<T, W>(flags, a, r0, r1, pw, pb, std::make_integer_sequence<int, 16>());
 }
 
 // Columns [j0, j1) of `out` = the sum over `blocks` partial rows of n values, in block order.
@@ -389,37 +388,37 @@ MARROW_VEC_INLINE void sum_partials(const T* __restrict partial, int64_t blocks,
 
 // The per-ISA copies; the OpenMP loops stay outside them (as in tensor/cpu/norm.cpp), so
 // nothing compiled for one ISA is inlined into code compiled for another.
-#define MARROW_LAYER_NORM_ISA_COPIES(T)                                                           \
-    MARROW_TARGET_AVX512 void forward_avx512(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {  \
-        forward_rows_v1<T, 64 / sizeof(T)>(a, r0, r1);                                            \
-    }                                                                                             \
-    MARROW_TARGET_AVX2 void forward_avx2(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {      \
-        forward_rows_v1<T, 32 / sizeof(T)>(a, r0, r1);                                            \
-    }                                                                                             \
-    void forward_base(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {                         \
-        forward_rows_v1<T, 16 / sizeof(T)>(a, r0, r1);                                            \
-    }                                                                                             \
-    MARROW_TARGET_AVX512 void backward_avx512(const BackwardArgs<T>& a, int64_t r0, int64_t r1,  \
-                                              T* pw, T* pb) {                                     \
-        backward_rows_v1<T, 64 / sizeof(T)>(a, r0, r1, pw, pb);                                   \
-    }                                                                                             \
-    MARROW_TARGET_AVX2 void backward_avx2(const BackwardArgs<T>& a, int64_t r0, int64_t r1,      \
-                                          T* pw, T* pb) {                                         \
-        backward_rows_v1<T, 32 / sizeof(T)>(a, r0, r1, pw, pb);                                   \
-    }                                                                                             \
-    void backward_base(const BackwardArgs<T>& a, int64_t r0, int64_t r1, T* pw, T* pb) {         \
-        backward_rows_v1<T, 16 / sizeof(T)>(a, r0, r1, pw, pb);                                   \
-    }                                                                                             \
-    MARROW_TARGET_AVX512 void sum_avx512(const T* p, int64_t blocks, int64_t n, T* out,          \
-                                         int64_t j0, int64_t j1) {                                \
-        sum_partials(p, blocks, n, out, j0, j1);                                                  \
-    }                                                                                             \
-    MARROW_TARGET_AVX2 void sum_avx2(const T* p, int64_t blocks, int64_t n, T* out, int64_t j0,  \
-                                     int64_t j1) {                                                \
-        sum_partials(p, blocks, n, out, j0, j1);                                                  \
-    }                                                                                             \
-    void sum_base(const T* p, int64_t blocks, int64_t n, T* out, int64_t j0, int64_t j1) {       \
-        sum_partials(p, blocks, n, out, j0, j1);                                                  \
+#define MARROW_LAYER_NORM_ISA_COPIES(T)                                                            \
+    MARROW_TARGET_AVX512 void forward_avx512(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {    \
+        forward_rows_v1<T, 64 / sizeof(T)>(a, r0, r1);                                             \
+    }                                                                                              \
+    MARROW_TARGET_AVX2 void forward_avx2(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {        \
+        forward_rows_v1<T, 32 / sizeof(T)>(a, r0, r1);                                             \
+    }                                                                                              \
+    void forward_base(const ForwardArgs<T>& a, int64_t r0, int64_t r1) {                           \
+        forward_rows_v1<T, 16 / sizeof(T)>(a, r0, r1);                                             \
+    }                                                                                              \
+    MARROW_TARGET_AVX512 void backward_avx512(const BackwardArgs<T>& a, int64_t r0, int64_t r1,    \
+                                              T* pw, T* pb) {                                      \
+        backward_rows_v1<T, 64 / sizeof(T)>(a, r0, r1, pw, pb);                                    \
+    }                                                                                              \
+    MARROW_TARGET_AVX2 void backward_avx2(const BackwardArgs<T>& a, int64_t r0, int64_t r1, T* pw, \
+                                          T* pb) {                                                 \
+        backward_rows_v1<T, 32 / sizeof(T)>(a, r0, r1, pw, pb);                                    \
+    }                                                                                              \
+    void backward_base(const BackwardArgs<T>& a, int64_t r0, int64_t r1, T* pw, T* pb) {           \
+        backward_rows_v1<T, 16 / sizeof(T)>(a, r0, r1, pw, pb);                                    \
+    }                                                                                              \
+    MARROW_TARGET_AVX512 void sum_avx512(const T* p, int64_t blocks, int64_t n, T* out,            \
+                                         int64_t j0, int64_t j1) {                                 \
+        sum_partials(p, blocks, n, out, j0, j1);                                                   \
+    }                                                                                              \
+    MARROW_TARGET_AVX2 void sum_avx2(const T* p, int64_t blocks, int64_t n, T* out, int64_t j0,    \
+                                     int64_t j1) {                                                 \
+        sum_partials(p, blocks, n, out, j0, j1);                                                   \
+    }                                                                                              \
+    void sum_base(const T* p, int64_t blocks, int64_t n, T* out, int64_t j0, int64_t j1) {         \
+        sum_partials(p, blocks, n, out, j0, j1);                                                   \
     }
 MARROW_LAYER_NORM_ISA_COPIES(float)
 MARROW_LAYER_NORM_ISA_COPIES(double)
@@ -469,8 +468,15 @@ void backward_v1(const BackwardArgs<T>& a, DType dtype) {
 template <typename T>
 ForwardArgs<T> forward_args(double eps, const Tensor& x, const Tensor* weight, const Tensor* bias,
                             const Tensor& y, const Tensor& mean, const Tensor& rstd) {
-    return {x.size(0),          x.size(1),       T(eps),         x.data<T>(), data_or_null<T>(weight),
-            data_or_null<T>(bias), y.data<T>(), mean.data<T>(), rstd.data<T>()};
+    return {x.size(0),
+            x.size(1),
+            T(eps),
+            x.data<T>(),
+            data_or_null<T>(weight),
+            data_or_null<T>(bias),
+            y.data<T>(),
+            mean.data<T>(),
+            rstd.data<T>()};
 }
 
 template <typename T>

@@ -126,7 +126,8 @@ LayerNormGrads layer_norm_backward(const Tensor& g, const std::optional<Tensor>&
     auto rows = [&](const Tensor& t) { return reshape(contiguous(t), {r.m, r.n}); };
     std::optional<Tensor> x2, mean1, rstd1;
     if (stats) x2 = rows(*x), mean1 = contiguous(*mean), rstd1 = contiguous(*rstd);
-    std::optional<Tensor> dx = out.x ? std::optional<Tensor>(view(*out.x, {r.m, r.n})) : std::nullopt;
+    std::optional<Tensor> dx =
+        out.x ? std::optional<Tensor>(view(*out.x, {r.m, r.n})) : std::nullopt;
     std::optional<Tensor> w = flat(weight, r.n), dw = flat(out.weight, r.n),
                           db = flat(out.bias, r.n);
     kernel<OpId::layer_norm_backward>(g.device(), op)(ptr(x2), rows(g), ptr(mean1), ptr(rstd1),

@@ -23,7 +23,8 @@ TEST_CASE("LayerNorm: weight and bias keys, ones and zeros, PyTorch's printed fo
     CHECK(equal(*ln.bias, zeros({384})));
     CHECK(ln.weight->requires_grad());
     CHECK(ln.to_string() == "LayerNorm((384,), eps=1e-06, elementwise_affine=True)");
-    CHECK(nn::LayerNorm({4, 5}).to_string() == "LayerNorm((4, 5), eps=1e-05, elementwise_affine=True)");
+    CHECK(nn::LayerNorm({4, 5}).to_string() ==
+          "LayerNorm((4, 5), eps=1e-05, elementwise_affine=True)");
     CHECK(nn::LayerNorm({4, 5}).weight->shape() == Shape{4, 5});
 
     nn::LayerNorm plain(3, 1e-5, false);

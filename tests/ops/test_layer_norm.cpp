@@ -67,8 +67,8 @@ void fast_against_reference(int64_t m, int64_t n, DType dtype, bool has_w, bool 
         Tensor dx_ref = clone(dx), dw_ref = clone(dw), db_ref = clone(db);
         cpu::layer_norm_backward(opt(stats, x), g, opt(stats, mean), opt(stats, rstd), wp,
                                  opt(want_dx, dx), opt(want_dw, dw), opt(want_db, db));
-        cpu::layer_norm_backward_reference(opt(stats, x), g, opt(stats, mean), opt(stats, rstd),
-                                           wp, opt(want_dx, dx_ref), opt(want_dw, dw_ref),
+        cpu::layer_norm_backward_reference(opt(stats, x), g, opt(stats, mean), opt(stats, rstd), wp,
+                                           opt(want_dx, dx_ref), opt(want_dw, dw_ref),
                                            opt(want_db, db_ref));
         check_close(dx, dx_ref, tol, "dx");  // untouched (-7) when not wanted, in both
         check_close(dw, dw_ref, tol, "dweight");
@@ -102,7 +102,8 @@ TEST_CASE("layer_norm: vectorized path against the reference loops, every ISA") 
             for (DType dtype : {DType::f32, DType::f64})
                 fast_against_reference(m, n, dtype, true, true, gen);
     for (bool has_w : {false, true})
-        for (bool has_b : {false, true}) fast_against_reference(33, 77, DType::f32, has_w, has_b, gen);
+        for (bool has_b : {false, true})
+            fast_against_reference(33, 77, DType::f32, has_w, has_b, gen);
     fast_against_reference(2 * 197, 768, DType::f32, true, true, gen);
 }
 
@@ -149,18 +150,20 @@ TEST_CASE("layer_norm: argument errors as PyTorch, naming the op and the shapes"
     auto ln = [](const Tensor& in, std::vector<int64_t> shape, std::optional<Tensor> w,
                  std::optional<Tensor> b) { return [=] { layer_norm(in, shape, w, b); }; };
     std::string e = error_of(ln(x, {5}, std::nullopt, std::nullopt));
-    CHECK(has(e, "layer_norm: given normalized_shape=[5], expected input with shape [*, 5], but "
-                 "got input of shape [3, 4]"));
+    CHECK(has(e,
+              "layer_norm: given normalized_shape=[5], expected input with shape [*, 5], but "
+              "got input of shape [3, 4]"));
     CHECK(has(error_of(ln(x, {3, 4, 1}, std::nullopt, std::nullopt)), "[*, 3, 4, 1]"));
     CHECK(has(error_of(ln(x, {}, std::nullopt, std::nullopt)),
               "expected normalized_shape to be at least 1-dimensional"));
     e = error_of(ln(x, {4}, ones({5}), std::nullopt));
-    CHECK(has(e, "expected weight to be of same shape as normalized_shape, but got weight of "
-                 "shape [5] and normalized_shape = [4]"));
+    CHECK(has(e,
+              "expected weight to be of same shape as normalized_shape, but got weight of "
+              "shape [5] and normalized_shape = [4]"));
     CHECK(has(e, "input shape [3, 4]"));
     CHECK(has(error_of(ln(x, {4}, std::nullopt, ones({1, 4}))), "got bias of shape [1, 4]"));
-    CHECK(has(error_of(ln(x, {4}, ones({4}, DType::f64), std::nullopt)),
-              "weight has dtype float64"));
+    CHECK(
+        has(error_of(ln(x, {4}, ones({4}, DType::f64), std::nullopt)), "weight has dtype float64"));
     CHECK(has(error_of(ln(to(x, DType::i64), {4}, std::nullopt, std::nullopt)),
               "layer_norm: expected a float32 or float64 input, got int64"));
     CHECK(has(error_of(ln(to(x, DType::bf16), {4}, std::nullopt, std::nullopt)), "layer_norm"));
@@ -237,15 +240,16 @@ TEST_CASE("layer_norm: gradients and saved tensors only where needed") {
     CHECK(autograd::saved_tensor_bytes() == before);
 }
 
-TEST_CASE("layer_norm: the CUDA column sums are the same bits on every run" * doctest::test_suite("cuda")) {
+TEST_CASE("layer_norm: the CUDA column sums are the same bits on every run" *
+          doctest::test_suite("cuda")) {
     // 100 rows: chunks of 32, 32, 32 and 4 rows; 300 columns: two 256-column blocks.
     Generator gen(12);
     Tensor x = randn({100, 300}, DType::f32, Device::cpu(), gen);
     Tensor w = randn({300}, DType::f32, Device::cpu(), gen);
     Tensor g = randn({100, 300}, DType::f32, Device::cpu(), gen);
     op::LayerNormForward f = op::layer_norm(x, {300}, w, std::nullopt, 1e-5);
-    op::LayerNormGrads ref = op::layer_norm_backward(g, x, {300}, f.mean, f.rstd, w,
-                                                     {true, true, true});
+    op::LayerNormGrads ref =
+        op::layer_norm_backward(g, x, {300}, f.mean, f.rstd, w, {true, true, true});
     Device cuda = Device::cuda();
     Tensor xc = to(x, cuda), wc = to(w, cuda), gc = to(g, cuda);
     op::LayerNormForward fc = op::layer_norm(xc, {300}, wc, std::nullopt, 1e-5);
@@ -260,8 +264,7 @@ TEST_CASE("layer_norm: the CUDA column sums are the same bits on every run" * do
     check_equal(to(*a.weight, Device::cpu()), to(*b.weight, Device::cpu()), "dweight twice");
     check_equal(to(*a.bias, Device::cpu()), to(*b.bias, Device::cpu()), "dbias twice");
     // dbias alone: no x, no statistics
-    op::LayerNormGrads only_b =
-        op::layer_norm_backward(gc, std::nullopt, {300}, std::nullopt, std::nullopt, std::nullopt,
-                                {false, false, true});
+    op::LayerNormGrads only_b = op::layer_norm_backward(
+        gc, std::nullopt, {300}, std::nullopt, std::nullopt, std::nullopt, {false, false, true});
     check_equal(to(*only_b.bias, Device::cpu()), to(*a.bias, Device::cpu()), "dbias alone");
 }
