@@ -162,6 +162,13 @@ Tensor batch_norm(const Tensor& x, const std::optional<Tensor>& running_mean,
 // The running-statistics factor of a BatchNorm layer's step: `momentum`, or, when none,
 // 1 / num_batches_tracked (counting this batch) as torch.nn.BatchNorm does.
 double batch_norm_momentum(std::optional<double> momentum, int64_t num_batches_tracked);
+// torch.nn.functional.layer_norm (autograd/functions/layer_norm.cpp): x (*, normalized_shape)
+// normalized over its last normalized_shape.size() dims with their mean and biased variance,
+// then y = xhat * weight + bias (each of shape normalized_shape, optional). Gradients for x,
+// weight and bias.
+Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
+                  const std::optional<Tensor>& weight = std::nullopt,
+                  const std::optional<Tensor>& bias = std::nullopt, double eps = 1e-5);
 
 // ---- shape (autograd/functions/shape.cpp)
 Tensor reshape(const Tensor& x, const Shape& shape);

@@ -60,4 +60,31 @@ std::string BatchNorm::extra_repr() const {
                        options_.track_running_stats ? "True" : "False");
 }
 
+LayerNorm::LayerNorm(std::vector<int64_t> normalized_shape, double eps, bool elementwise_affine,
+                     bool bias)
+    : Layer("LayerNorm"), normalized_shape_(std::move(normalized_shape)), eps_(eps),
+      elementwise_affine_(elementwise_affine) {
+    MARROW_CHECK(!normalized_shape_.empty(), "LayerNorm: normalized_shape must not be empty");
+    for (int64_t d : normalized_shape_)
+        MARROW_CHECK(d >= 0, "LayerNorm: normalized_shape ({}) has a negative size",
+                     fmt::join(normalized_shape_, ", "));
+    if (elementwise_affine) {
+        weight = register_parameter("weight", ones(normalized_shape_));
+        if (bias) this->bias = register_parameter("bias", zeros(normalized_shape_));
+    }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+    return layer_norm(x, normalized_shape_, weight, bias, eps_);
+}
+
+std::string LayerNorm::extra_repr() const {
+    // Python's tuple: (384,) for one dim, (4, 5) for more
+    std::string shape = normalized_shape_.size() == 1
+                            ? fmt::format("({},)", normalized_shape_[0])
+                            : fmt::format("({})", fmt::join(normalized_shape_, ", "));
+    return fmt::format("{}, eps={}, elementwise_affine={}", shape, eps_,
+                       elementwise_affine_ ? "True" : "False");
+}
+
 }  // namespace marrow::nn

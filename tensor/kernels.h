@@ -147,6 +147,19 @@ using NormalizeKernel = void(double p, double eps, const Tensor& x, const Tensor
 // gx = dL/dx from x and g = dL/dy, all (outer, D, inner) contiguous.
 using NormalizeBackwardKernel = void(double p, double eps, const Tensor& x, const Tensor& g,
                                      const Tensor& gx);
+// Layer normalization of x: (M, N) contiguous, each row over its N values (the leading dims
+// flattened into M rows): y = (x - mean) rstd weight + bias with the row's mean and
+// rstd = 1 / sqrt(biased var + eps). weight, bias: (N,) contiguous or null; y like x; mean,
+// rstd: (M,) contiguous outputs, which backward reads. M, N >= 1.
+using LayerNormKernel = void(double eps, const Tensor& x, const Tensor* weight, const Tensor* bias,
+                             const Tensor& y, const Tensor& mean, const Tensor& rstd);
+// g = dL/dy and x: (M, N) contiguous; mean, rstd: the forward's (M,); weight (N,) or null (= 1).
+// x, mean and rstd are null only when dbias (which reads g alone) is the one gradient wanted.
+// Outputs, null when not wanted (at least one given): dx like g, dweight and dbias (N,), all
+// overwritten. dweight and dbias are sums over rows in a fixed order (no atomics).
+using LayerNormBackwardKernel = void(const Tensor* x, const Tensor& g, const Tensor* mean,
+                                     const Tensor* rstd, const Tensor* weight, const Tensor* dx,
+                                     const Tensor* dweight, const Tensor* dbias);
 // Philox stream (seed, offset): out contiguous; uniform [a, b), normal (mean a, std b),
 // randint [a, b).
 using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tensor& out, double a,
@@ -204,7 +217,8 @@ using SynchronizeKernel = void(int device_index);
     X(conv2d_backward_weight, Conv2dBackwardWeightKernel)                                  \
     X(batch_norm, BatchNormKernel) X(batch_norm_backward, BatchNormBackwardKernel)           \
     X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
-    X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)
+    X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)           \
+    X(layer_norm, LayerNormKernel) X(layer_norm_backward, LayerNormBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -41,6 +41,13 @@ def batch_norm_composed(x, w, b, eps):
     per_channel[1] = x.shape[1]
     y = (x - x.mean(dims, keepdim=True)) / torch.sqrt(x.var(dims, unbiased=False, keepdim=True) + eps)
     return y * w.reshape(per_channel) + b.reshape(per_channel)
+def layer_norm_composed(x, k, w, b, eps):
+    dims = list(range(x.dim() - k, x.dim()))
+    y = (x - x.mean(dims, keepdim=True)) / torch.sqrt(x.var(dims, unbiased=False, keepdim=True) + eps)
+    y = y * w if w is not None else y
+    return y + b if b is not None else y
+
+
 # Dropout's rule, mask-independent (tests/ops/cases/pool.cpp): x away from 0 gives y == 0 exactly
 # where dropped; the value is x and the gradient 1 whichever mask PyTorch draws.
 def dropout_rule(x, p):
@@ -189,6 +196,17 @@ CASES = {
     "normalize_p3_dim0": lambda x: F.normalize(x, 3, 0, 1e-6),
     "normalize_p3_dim0_composed": lambda x: x / torch.linalg.vector_norm(x, 3, 0, keepdim=True).clamp_min(1e-6),
     "normalize_p1_last": lambda x: F.normalize(x, 1, -1, 1e-6),
+    "layer_norm": lambda x, w, b: F.layer_norm(x, w.shape, w, b),
+    "layer_norm_composed": lambda x, w, b: layer_norm_composed(x, 1, w, b, 1e-5),
+    "layer_norm_2d": lambda x, w, b: F.layer_norm(x, w.shape, w, b, 1e-4),
+    "layer_norm_2d_composed": lambda x, w, b: layer_norm_composed(x, 2, w, b, 1e-4),
+    "layer_norm_noaffine": lambda x: F.layer_norm(x, x.shape[-1:], None, None, 1e-3),
+    "layer_norm_noaffine_composed": lambda x: layer_norm_composed(x, 1, None, None, 1e-3),
+    "layer_norm_weight": lambda x, w: F.layer_norm(x, w.shape, w, None, 1e-6),
+    "layer_norm_bias": lambda x, b: F.layer_norm(x, b.shape, None, b),
+    "layer_norm_frozen_affine": lambda x, w, b: F.layer_norm(x, w.shape, w, b),
+    "layer_norm_frozen_input": lambda x, w, b: F.layer_norm(x, w.shape, w, b),
+    "layer_norm_bias_grad_only": lambda x, w, b: F.layer_norm(x, w.shape, w, b),
     "conv2d": lambda x, w, b: F.conv2d(x, w, b, 1, 1),
     "conv2d_gemm_stride2": lambda x, w: F.conv2d(x, w, None, 2, 1),
     "conv2d_r50_1x1": lambda x, w: F.conv2d(x, w),
