@@ -4,15 +4,18 @@
 // 1 and 2 threads; hand-derived answers for PyTorch's rules (nearest's index rounding, DINOv2's
 // scale-factor mapping, clamped bicubic borders); the gradient where PyTorch's own backward
 // disagrees with its forward (bicubic at equal sizes); argument errors; drop_path's statistics,
-// generator use and edge values, and the same mask on the CPU and CUDA backends (suite "cuda").
+// generator use and edge values, and the same mask on the CPU and CUDA backends (suite "cuda");
+// the nn::DropPath layer.
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "nn/layers.h"
 #include "tensor/cpu/interpolate_reference.h"
 #include "tensor/ops/interpolate.h"
 #include "tests/compare.h"
@@ -268,4 +271,20 @@ TEST_SUITE("cuda") {
         Tensor yd = drop_path(to(x, Device::cuda()), 0.4, true, gd);
         check_close(yd, yc, TolClass::exact, "drop_path on CUDA");
     }
+}
+
+TEST_CASE("nn::DropPath: drop_path in training, the identity in eval mode") {
+    Generator gen(41);
+    nn::DropPath layer(0.5, &gen);
+    CHECK(layer.to_string() == "DropPath(drop_prob=0.500)");
+    Tensor x = ones({400, 2});
+    std::vector<double> y = values(layer.forward(x));
+    int64_t dropped = std::count(y.begin(), y.end(), 0.0);
+    CHECK(dropped > 0);
+    CHECK(dropped < 800);
+    layer.eval();
+    CHECK(layer.forward(x).is_same(x));
+    CHECK(nn::DropPath().forward(x).is_same(x));  // p = 0
+    CHECK_THROWS_WITH_AS(nn::DropPath(-0.1), "DropPath: drop probability must be in [0, 1], got -0.1",
+                         Error);
 }
