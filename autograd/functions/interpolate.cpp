@@ -1,8 +1,8 @@
 // interpolate with its backward (torch.nn.functional.interpolate, modes nearest, linear,
 // bilinear, bicubic; antialias=False).
+#include "tensor/ops/interpolate.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "tensor/ops/interpolate.h"
 
 namespace marrow {
 

@@ -53,7 +53,8 @@ __global__ void interpolate_backward_kernel(InterpolateParams p, const T* g, T* 
         const T* gp = g + c * out_plane;
         A acc = A(0);
         for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
-            A wy = interp::weight_at(interp::axis_taps<A>(p.mode, p.align_corners, p.h, ry, oh), ih);
+            A wy =
+                interp::weight_at(interp::axis_taps<A>(p.mode, p.align_corners, p.h, ry, oh), ih);
             A row = A(0);
             for (int64_t ow = cols.lo; ow < cols.hi; ++ow) {
                 A wx = interp::weight_at(interp::axis_taps<A>(p.mode, p.align_corners, p.w, rx, ow),

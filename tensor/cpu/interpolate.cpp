@@ -80,8 +80,7 @@ void forward_fast(const InterpolateParams& p, const T* px, T* po, int64_t planes
     using A = acc_t<T>;
     const AxisTable<A> ty = axis_table<A>(p, p.h), tx = axis_table<A>(p, p.w);
     const std::vector<int64_t> rows = rows_read(ty, p.h.in);
-    const int64_t win = p.w.in, wout = p.w.out, in_plane = p.h.in * win,
-                  out_plane = p.h.out * wout;
+    const int64_t win = p.w.in, wout = p.w.out, in_plane = p.h.in * win, out_plane = p.h.out * wout;
     for_each_plane_with_buffer<A>(
         planes, p.h.in * wout, in_plane + out_plane * tx.n * ty.n, [&](int64_t c, A* buf) {
             const T* x = px + c * in_plane;
@@ -126,8 +125,7 @@ void backward_fast(const InterpolateParams& p, const T* pg, T* pgx, int64_t plan
     using A = acc_t<T>;
     const AxisTable<A> ty = axis_table<A>(p, p.h), tx = axis_table<A>(p, p.w);
     const std::vector<int64_t> rows = rows_read(ty, p.h.in);
-    const int64_t win = p.w.in, wout = p.w.out, in_plane = p.h.in * win,
-                  out_plane = p.h.out * wout;
+    const int64_t win = p.w.in, wout = p.w.out, in_plane = p.h.in * win, out_plane = p.h.out * wout;
     for_each_plane_with_buffer<A>(
         planes, p.h.in * wout, in_plane + out_plane * tx.n * ty.n, [&](int64_t c, A* buf) {
             const T* g = pg + c * out_plane;
@@ -155,15 +153,13 @@ void backward_fast(const InterpolateParams& p, const T* pg, T* pgx, int64_t plan
 }  // namespace
 
 void interpolate(const InterpolateParams& p, const Tensor& x, const Tensor& out) {
-    visit_float(x.dtype(), "interpolate", [&]<typename T>() {
-        forward_fast<T>(p, x.data<T>(), out.data<T>(), x.size(0));
-    });
+    visit_float(x.dtype(), "interpolate",
+                [&]<typename T>() { forward_fast<T>(p, x.data<T>(), out.data<T>(), x.size(0)); });
 }
 
 void interpolate_backward(const InterpolateParams& p, const Tensor& g, const Tensor& gx) {
-    visit_float(g.dtype(), "interpolate_backward", [&]<typename T>() {
-        backward_fast<T>(p, g.data<T>(), gx.data<T>(), g.size(0));
-    });
+    visit_float(g.dtype(), "interpolate_backward",
+                [&]<typename T>() { backward_fast<T>(p, g.data<T>(), gx.data<T>(), g.size(0)); });
 }
 
 }  // namespace marrow::cpu

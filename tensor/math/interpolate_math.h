@@ -140,16 +140,17 @@ MARROW_HOST_DEVICE A weight_at(const Taps<A>& t, int64_t i) {
 // tap are non-decreasing in o and binary searches find where they cross a bound.
 template <typename A>
 MARROW_HOST_DEVICE int64_t first_output_at_least(InterpolateMode mode, bool align_corners,
-                                                 const InterpolateAxis& a, A ratio,
-                                                 int64_t bound) {
+                                                 const InterpolateAxis& a, A ratio, int64_t bound) {
     int64_t lo = 0, hi = a.out;  // first o with max tap index >= bound
     while (lo < hi) {
         int64_t mid = (lo + hi) / 2;
         Taps<A> t = axis_taps<A>(mode, align_corners, a, ratio, mid);
         int64_t top = t.idx[0];
         for (int j = 1; j < t.n; ++j) top = t.idx[j] > top ? t.idx[j] : top;
-        if (top >= bound) hi = mid;
-        else lo = mid + 1;
+        if (top >= bound)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo;
 }
@@ -171,8 +172,10 @@ MARROW_HOST_DEVICE Range outputs_reading(InterpolateMode mode, bool align_corner
         Taps<A> t = axis_taps<A>(mode, align_corners, a, ratio, mid);
         int64_t bottom = t.idx[0];
         for (int j = 1; j < t.n; ++j) bottom = t.idx[j] < bottom ? t.idx[j] : bottom;
-        if (bottom > i) h = mid;
-        else l = mid + 1;
+        if (bottom > i)
+            h = mid;
+        else
+            l = mid + 1;
     }
     return {lo, l};
 }

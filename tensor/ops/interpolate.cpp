@@ -13,10 +13,14 @@ namespace marrow {
 
 const char* interpolate_mode_name(InterpolateMode mode) {
     switch (mode) {
-        case InterpolateMode::nearest: return "nearest";
-        case InterpolateMode::linear: return "linear";
-        case InterpolateMode::bilinear: return "bilinear";
-        case InterpolateMode::bicubic: return "bicubic";
+        case InterpolateMode::nearest:
+            return "nearest";
+        case InterpolateMode::linear:
+            return "linear";
+        case InterpolateMode::bilinear:
+            return "bilinear";
+        case InterpolateMode::bicubic:
+            return "bicubic";
     }
     return "?";
 }
@@ -38,8 +42,10 @@ std::string list(const std::vector<V>& v) {
 // The spatial sizes as PyTorch's messages print them: "(H: 16, W: 16)" or "(W: 16)".
 std::string hw(int64_t dims, int64_t h, int64_t w) {
     std::ostringstream os;
-    if (dims == 2) os << "(H: " << h << ", W: " << w << ")";
-    else os << "(W: " << w << ")";
+    if (dims == 2)
+        os << "(H: " << h << ", W: " << w << ")";
+    else
+        os << "(W: " << w << ")";
     return os.str();
 }
 
@@ -95,9 +101,8 @@ InterpolateParams interpolate_params(const Shape& x, const InterpolateOptions& o
                  "interpolate: recompute_scale_factor is not meaningful with an explicit size "
                  "(size {}, input shape {})",
                  list(o.size), x);
-    MARROW_CHECK(!o.antialias ||
-                     (x.size() == 4 && (o.mode == InterpolateMode::bilinear ||
-                                        o.mode == InterpolateMode::bicubic)),
+    MARROW_CHECK(!o.antialias || (x.size() == 4 && (o.mode == InterpolateMode::bilinear ||
+                                                    o.mode == InterpolateMode::bicubic)),
                  "interpolate: Anti-alias option is only supported for bilinear and bicubic modes "
                  "(got mode {}, input shape {})",
                  name, x);
@@ -147,8 +152,9 @@ InterpolateParams interpolate_params(const Shape& x, const InterpolateOptions& o
                  "interpolate ({}): Input and output sizes should be greater than 0, but got "
                  "input {} output {} (input shape {})",
                  name, hw(dims, p.h.in, p.w.in), hw(dims, p.h.out, p.w.out), x);
-    MARROW_CHECK(x[1] > 0, "interpolate ({}): Non-empty {}D data tensor expected but got a tensor "
-                           "with sizes {}",
+    MARROW_CHECK(x[1] > 0,
+                 "interpolate ({}): Non-empty {}D data tensor expected but got a tensor "
+                 "with sizes {}",
                  name, x.size(), x);
     return p;
 }
@@ -159,8 +165,8 @@ Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
                  x.shape());
     MARROW_CHECK((x.dim() == 3 || x.dim() == 4) && x.size(-1) == p.w.in &&
                      (x.dim() == 3 ? p.h.in == 1 : x.size(-2) == p.h.in),
-                 "interpolate: input shape {} does not match the parameters' {}x{} input", x.shape(),
-                 p.h.in, p.w.in);
+                 "interpolate: input shape {} does not match the parameters' {}x{} input",
+                 x.shape(), p.h.in, p.w.in);
     Tensor out = empty(output_shape(x.shape(), p), x.dtype(), x.device());
     if (out.numel() == 0) return out;
     kernel<OpId::interpolate>(x.device(), "interpolate")(

@@ -69,11 +69,13 @@ std::vector<Geometry> geometries() {
         for (M m : {M::bilinear, M::bicubic}) {
             list.push_back({{2, 5, 7, 9}, {.size = {19, 23}, .mode = m, .align_corners = ac}});
             list.push_back({{2, 5, 29, 31}, {.size = {6, 11}, .mode = m, .align_corners = ac}});
-            list.push_back({{1, 3, 16, 16},
-                            {.scale_factor = {37.1 / 16, 4.1 / 16}, .mode = m, .align_corners = ac}});
+            list.push_back(
+                {{1, 3, 16, 16},
+                 {.scale_factor = {37.1 / 16, 4.1 / 16}, .mode = m, .align_corners = ac}});
             list.push_back({{1, 2, 5, 8}, {.size = {1, 1}, .mode = m, .align_corners = ac}});
         }
-        list.push_back({{2, 3, 17}, {.scale_factor = {2.3}, .mode = M::linear, .align_corners = ac}});
+        list.push_back(
+            {{2, 3, 17}, {.scale_factor = {2.3}, .mode = M::linear, .align_corners = ac}});
     }
     list.push_back({{2, 5, 7, 9}, {.size = {19, 18}}});
     list.push_back({{2, 5, 29, 31}, {.scale_factor = {0.3, 0.55}}});
@@ -124,8 +126,8 @@ TEST_CASE("interpolate: PyTorch's coordinate rules, derived by hand") {
     CHECK(half == std::vector<double>{0.5, 2.5, 4.5, 6.5});
     // DINOv2: scale (4 + 0.1) / 8 gives floor(4.1) = 4 outputs mapped with 8 / 4.1, not 8 / 4:
     // src = (o + 0.5) * 8 / 4.1 - 0.5
-    std::vector<double> dino = values(
-        interpolate(x, {.scale_factor = {4.1 / 8}, .mode = InterpolateMode::linear}));
+    std::vector<double> dino =
+        values(interpolate(x, {.scale_factor = {4.1 / 8}, .mode = InterpolateMode::linear}));
     REQUIRE(dino.size() == 4);
     for (int o = 0; o < 4; ++o)
         CHECK(dino[size_t(o)] == doctest::Approx((o + 0.5) * 8 / 4.1 - 0.5).epsilon(1e-14));
@@ -140,9 +142,9 @@ TEST_CASE("interpolate: PyTorch's coordinate rules, derived by hand") {
     CHECK(values(interpolate(x2, {.size = {1, 4}, .mode = InterpolateMode::bicubic})) ==
           std::vector<double>{0.40625, 2.5, 4.5, 6.59375});
     // align_corners 8 -> 8 samples the input points: t = 0, weights (0, 1, 0, 0)
-    CHECK(values(interpolate(x2, {.size = {1, 8},
-                                  .mode = InterpolateMode::bicubic,
-                                  .align_corners = true})) == values(x));
+    CHECK(values(interpolate(
+              x2, {.size = {1, 8}, .mode = InterpolateMode::bicubic, .align_corners = true})) ==
+          values(x));
 }
 
 TEST_CASE("interpolate: bicubic gradient at equal sizes (PyTorch 1.13's backward copies g)") {
@@ -191,17 +193,19 @@ TEST_CASE("interpolate: argument errors name the op, the mode and the shapes") {
                                            "bicubic modes"),
                          Error);
     CHECK_THROWS_WITH_AS(interpolate(zeros({2, 3, 4}), {.size = {8}, .mode = M::bilinear}),
-                         doctest::Contains("Got 3D input, but bilinear mode needs 4D input"), Error);
+                         doctest::Contains("Got 3D input, but bilinear mode needs 4D input"),
+                         Error);
     CHECK_THROWS_WITH_AS(interpolate(x, {.size = {8}, .mode = M::linear}),
                          doctest::Contains("Got 4D input, but linear mode needs 3D input"), Error);
     CHECK_THROWS_WITH_AS(interpolate(zeros({2, 3}), {.size = {8}}),
                          doctest::Contains("takes a 3-d (N, C, L) or 4-d (N, C, H, W) input, got "
                                            "shape [2, 3]"),
                          Error);
-    CHECK_THROWS_WITH_AS(interpolate(x, {.size = {0, 3}, .mode = M::bilinear}),
-                         "interpolate (bilinear): Input and output sizes should be greater than 0, "
-                         "but got input (H: 4, W: 5) output (H: 0, W: 3) (input shape [2, 3, 4, 5])",
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        interpolate(x, {.size = {0, 3}, .mode = M::bilinear}),
+        "interpolate (bilinear): Input and output sizes should be greater than 0, "
+        "but got input (H: 4, W: 5) output (H: 0, W: 3) (input shape [2, 3, 4, 5])",
+        Error);
     CHECK_THROWS_WITH_AS(interpolate(x, {.scale_factor = {0.1}}),
                          doctest::Contains("output (H: 0, W: 0)"), Error);
     CHECK_THROWS_WITH_AS(interpolate(zeros({2, 0, 4, 5}), {.size = {8}}),
@@ -228,7 +232,8 @@ TEST_CASE("drop_path: per-sample keep rate, scale, generator use, eval and the p
     for (int64_t b = 0; b < batch; ++b) {
         double first = v[size_t(b * 6)];
         CHECK((first == 0 || first == doctest::Approx(scale).epsilon(1e-7)));
-        for (int k = 1; k < 6; ++k) CHECK(v[size_t(b * 6 + k)] == first);  // one decision per sample
+        for (int k = 1; k < 6; ++k)
+            CHECK(v[size_t(b * 6 + k)] == first);  // one decision per sample
         kept += first != 0;
     }
     // Binomial(20000, 0.7): standard deviation 65 samples; 5 sigma
@@ -285,6 +290,6 @@ TEST_CASE("nn::DropPath: drop_path in training, the identity in eval mode") {
     layer.eval();
     CHECK(layer.forward(x).is_same(x));
     CHECK(nn::DropPath().forward(x).is_same(x));  // p = 0
-    CHECK_THROWS_WITH_AS(nn::DropPath(-0.1), "DropPath: drop probability must be in [0, 1], got -0.1",
-                         Error);
+    CHECK_THROWS_WITH_AS(nn::DropPath(-0.1),
+                         "DropPath: drop probability must be in [0, 1], got -0.1", Error);
 }

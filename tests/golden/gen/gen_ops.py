@@ -219,6 +219,7 @@ CASES = {
     "interpolate_linear_1d": lambda x: F.interpolate(x, scale_factor=1.7, mode="linear"),
     "interpolate_linear_1d_align": lambda x: F.interpolate(x, size=4, mode="linear", align_corners=True),
     "interpolate_bilinear": lambda x: bilinear(x, size=(9, 11)),
+    "interpolate_bilinear_x2": lambda x: bilinear(x, scale_factor=2.0),
     "interpolate_bilinear_align": lambda x: bilinear(x, size=(9, 11), align_corners=True),
     "interpolate_bilinear_down": lambda x: bilinear(x, size=(4, 5)),
     "interpolate_bilinear_down_align": lambda x: bilinear(x, size=(4, 1), align_corners=True),

@@ -61,8 +61,11 @@ void add_interpolate(std::vector<OpCase>& list) {
         .parity({{3, 5, 401}});
     c.add("interpolate_bilinear", "interpolate", {in({2, 3, 5, 6})},
           sized(kBilinear, {9, 11}), kRed)
-        .parity({{2, 3, 33, 35}})
-        .bench_bwd("interpolate_bilinear_2x_8x64x56", {{8, 64, 56, 56}});
+        .parity({{2, 3, 33, 35}});
+    c.add("interpolate_bilinear_x2", "interpolate", {in({2, 3, 5, 6})},
+          scaled(kBilinear, {2.0}), kRed)
+        .parity({{2, 3, 31, 37}})
+        .bench_bwd("interpolate_bilinear_x2_8x64x56", {{8, 64, 56, 56}});
     c.add("interpolate_bilinear_align", "interpolate", {in({2, 3, 5, 6})},
           sized(kBilinear, {9, 11}, true), kRed)
         .parity({{2, 3, 33, 35}});
