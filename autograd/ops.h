@@ -9,6 +9,7 @@
 
 #include "tensor/factory.h"
 #include "tensor/ops/conv.h"
+#include "tensor/ops/interpolate.h"  // InterpolateOptions
 #include "tensor/ops/pool.h"  // kNone
 #include "tensor/tensor.h"
 
@@ -221,6 +222,14 @@ Tensor adaptive_avg_pool2d(const Tensor& x, const Dims& output_size);
 // the rest by 1 / (1 - p); eval mode and p = 0 return x itself.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true,
                Generator& gen = default_generator());
+// Stochastic depth (timm's / DINOv2's drop_path): in training, each sample b of x (B, ...)
+// is zeroed with probability p, otherwise scaled by 1 / (1 - p) (scale_by_keep); one Bernoulli
+// draw per sample from `gen`. Eval mode and p = 0 return x itself; p = 1 gives x * 0.
+Tensor drop_path(const Tensor& x, double p = 0, bool training = true,
+                 Generator& gen = default_generator());
+// drop_path with a given keep mask: keep (B, 1, ..., 1), bool or 0/1 values, broadcast over
+// x; returns x * keep / (1 - p) (x * keep when p = 1).
+Tensor drop_path_masked(const Tensor& x, const Tensor& keep, double p);
 // x / max(||x||_p along dim, eps)
 Tensor normalize(const Tensor& x, double p = 2, int64_t dim = 1, double eps = 1e-12);
 // ---- convolution (autograd/functions/conv.cpp), torch.nn.functional.conv2d: x (N, C, H, W)
@@ -228,5 +237,12 @@ Tensor normalize(const Tensor& x, double p = 2, int64_t dim = 1, double eps = 1e
 // padding_same), dilation, groups (Conv2dParams, tensor/ops/conv.h).
 Tensor conv2d(const Tensor& x, const Tensor& weight,
               const std::optional<Tensor>& bias = std::nullopt, const Conv2dParams& params = {});
+// ---- interpolate (autograd/functions/interpolate.cpp), torch.nn.functional.interpolate with
+// antialias=False: x (N, C, L) for nearest | linear, (N, C, H, W) for nearest | bilinear |
+// bicubic; options (size or scale_factor, align_corners, recompute_scale_factor):
+// InterpolateOptions, tensor/ops/interpolate.h. E.g. DINOv2's position-embedding resize:
+//   interpolate(pos, {.scale_factor = {(w0 + 0.1) / 16, (h0 + 0.1) / 16},
+//                     .mode = InterpolateMode::bicubic})
+Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 
 }  // namespace marrow

@@ -61,4 +61,12 @@ std::string GELU::extra_repr() const { return "approximate='" + approximate_ + "
 
 Tensor SiLU::forward(const Tensor& x) { return silu(x); }
 
+DropPath::DropPath(double p, Generator* gen) : Layer("DropPath"), p_(p), gen_(gen) {
+    MARROW_CHECK(p >= 0 && p <= 1, "DropPath: drop probability must be in [0, 1], got {}", p);
+}
+Tensor DropPath::forward(const Tensor& x) {
+    return drop_path(x, p_, is_training(), gen_ ? *gen_ : default_generator());
+}
+std::string DropPath::extra_repr() const { return fmt::format("drop_prob={:.3f}", p_); }
+
 }  // namespace marrow::nn

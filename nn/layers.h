@@ -76,4 +76,21 @@ public:
     Tensor forward(const Tensor& x) override;
 };
 
+// Stochastic depth (timm's / DINOv2's DropPath): in training, drop_path(x, p) zeroes whole
+// samples of a residual branch with probability p and scales the rest by 1 / (1 - p); the
+// identity in eval mode. Masks come from `gen` (default: the default generator).
+class DropPath : public Layer {
+public:
+    explicit DropPath(double p = 0, Generator* gen = nullptr);
+    Tensor forward(const Tensor& x) override;
+    double p() const { return p_; }
+
+protected:
+    std::string extra_repr() const override;
+
+private:
+    double p_;
+    Generator* gen_;
+};
+
 }  // namespace marrow::nn

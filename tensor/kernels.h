@@ -73,6 +73,19 @@ struct Pool2dParams {
     int64_t divisor_override = 0;          // avg: 0 = none
 };
 
+// F.interpolate (tensor/ops/interpolate.h; source mapping in tensor/math/interpolate_math.h).
+// linear is the 3-d (N, C, L) mode, bilinear and bicubic the 4-d ones, nearest both.
+enum class InterpolateMode { nearest, linear, bilinear, bicubic };
+struct InterpolateAxis {  // one spatial dim
+    int64_t in = 1, out = 1;
+    double scale = 0;  // the scale factor mapping output to input coordinates; 0: none (in / out)
+};
+struct InterpolateParams {
+    InterpolateMode mode = InterpolateMode::nearest;
+    bool align_corners = false;
+    InterpolateAxis h, w;  // 3-d inputs: h is a 1 -> 1 axis
+};
+
 // Kernel signatures, as function types: `CopyKernel* fn` is a pointer to one, and
 // `CopyKernel copy;` declares a backend's kernel (tensor/cpu/cpu_kernels.h, cuda/cuda_kernels.h).
 using CopyKernel = void(const Tensor& src, const Tensor& dst);  // same shape, any dtypes
@@ -142,6 +155,11 @@ using Pool2dBackwardKernel = void(const Pool2dParams&, const Tensor& g, const Te
 // x and out contiguous, same shape; 0 < p < 1. Backward is the same kernel applied to g.
 using DropoutKernel = void(uint64_t seed, uint64_t offset, double p, const Tensor& x,
                            const Tensor& out);
+// x: (planes, h.in, w.in) -> out: (planes, h.out, w.out), contiguous, f32/f64.
+using InterpolateKernel = void(const InterpolateParams&, const Tensor& x, const Tensor& out);
+// g: (planes, h.out, w.out) -> gx: (planes, h.in, w.in), contiguous; gx is overwritten.
+using InterpolateBackwardKernel = void(const InterpolateParams&, const Tensor& g,
+                                       const Tensor& gx);
 // x, y: (outer, D, inner) contiguous; y = x / max(||x||_p over D, eps) (F.normalize).
 using NormalizeKernel = void(double p, double eps, const Tensor& x, const Tensor& y);
 // gx = dL/dx from x and g = dL/dy, all (outer, D, inner) contiguous.
@@ -218,7 +236,8 @@ using SynchronizeKernel = void(int device_index);
     X(batch_norm, BatchNormKernel) X(batch_norm_backward, BatchNormBackwardKernel)           \
     X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
     X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)           \
-    X(layer_norm, LayerNormKernel) X(layer_norm_backward, LayerNormBackwardKernel)
+    X(layer_norm, LayerNormKernel) X(layer_norm_backward, LayerNormBackwardKernel)         \
+    X(interpolate, InterpolateKernel) X(interpolate_backward, InterpolateBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

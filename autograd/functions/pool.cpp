@@ -75,6 +75,43 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
         [=](const Grads& g) -> Grads { return {op::dropout_mask_apply(*g[0], p, seed, offset)}; });
 }
 
+// Stochastic depth, as timm's and DINOv2's drop_path (scale_by_keep): one keep decision per
+// sample, mask m (B, 1, ..., 1) with m_b ~ Bernoulli(1 - p), y = x * (m / (1 - p)). Composed
+// from differentiable ops (rand, lt, mul), so its backward (dL/dx = g * m / (1 - p), the mask
+// a constant) and its CUDA path are mul's; the graph holds the (B, 1, ..., 1) mask only. The
+// uniforms are drawn in float32 whatever x's dtype, so a seed gives the same mask for f32 and
+// f64 inputs. p = 1 keeps nothing and, as timm, does not divide: x * 0 (NaN stays NaN).
+Tensor drop_path_masked(const Tensor& x, const Tensor& keep, double p) {
+    MARROW_CHECK(p >= 0 && p <= 1,
+                 "drop_path: drop probability has to be between 0 and 1, but got {} (input shape "
+                 "{})",
+                 p, x.shape());
+    MARROW_CHECK(x.dim() >= 1 && keep.dim() == x.dim() && keep.size(0) == x.size(0) &&
+                     keep.numel() == x.size(0),
+                 "drop_path: the keep mask must have shape (B, 1, ..., 1) for input shape {}, got "
+                 "{}",
+                 x.shape(), keep.shape());
+    Tensor m = to(keep, x.dtype());
+    return x * (p < 1 ? m / (1 - p) : m);
+}
+
+Tensor drop_path(const Tensor& x, double p, bool training, Generator& gen) {
+    MARROW_CHECK(p >= 0 && p <= 1,
+                 "drop_path: drop probability has to be between 0 and 1, but got {} (input shape "
+                 "{})",
+                 p, x.shape());
+    if (!training || p == 0) return x;
+    MARROW_CHECK(x.dim() >= 1, "drop_path: expected an input with a batch dim, got shape {}",
+                 x.shape());
+    MARROW_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64,
+                 "drop_path: expected a float32 or float64 input, got {} (shape {})", x.dtype(),
+                 x.shape());
+    Shape mask_shape(size_t(x.dim()), 1);
+    mask_shape[0] = x.size(0);
+    Tensor u = rand(mask_shape, {.dtype = DType::f32, .device = x.device(), .generator = &gen});
+    return drop_path_masked(x, lt(u, 1 - p), p);
+}
+
 // F.normalize: y = x / d, d = max(||x||_p over dim, eps), one fused kernel each way. With
 // n = ||x||_p: dL/dx_k = g_k / d - [n >= eps] (sum_j g_j x_j) / d^2 * dn/dx_k, where
 // dn/dx_k = x_k / n for p = 2; below eps d is the constant eps and only g / eps remains (the

@@ -80,6 +80,7 @@ std::vector<OpCase> build() {
     cases::add_norm(list);
     cases::add_pool(list);
     cases::add_layer_norm(list);
+    cases::add_interpolate(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",

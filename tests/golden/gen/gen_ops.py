@@ -55,6 +55,30 @@ def dropout_rule(x, p):
     return y * (1 - p) + torch.where(y == 0, x, x * 0.0)
 
 
+# timm's / DINOv2's drop_path (stochastic depth, scale_by_keep), and its rule as for dropout.
+def drop_path(x, p, training=True):
+    if p == 0.0 or not training:
+        return x
+    keep = 1 - p
+    mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
+    if keep > 0.0:
+        mask.div_(keep)
+    return x * mask
+
+
+def drop_path_rule(x, p):
+    y = drop_path(x, p)
+    return y * (1 - p) + torch.where(y == 0, x, x * 0.0)
+
+
+def bicubic(x, **kw):
+    return F.interpolate(x, mode="bicubic", **kw)
+
+
+def bilinear(x, **kw):
+    return F.interpolate(x, mode="bilinear", **kw)
+
+
 # The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
 CASES = {
     "neg": lambda x: -x,
@@ -191,6 +215,36 @@ CASES = {
     "dropout": lambda x: dropout_rule(x, 0.3),
     "dropout_eval": lambda x: F.dropout(x, 0.5, training=False),
     "dropout_p1": lambda x: F.dropout(x, 1.0),
+    "drop_path": lambda x: drop_path_rule(x, 0.4),
+    "drop_path_masked": lambda x, m: x * ((m > 0).to(x.dtype) / 0.75),
+    "drop_path_eval": lambda x: drop_path(x, 0.5, training=False),
+    "drop_path_p1": lambda x: drop_path(x, 1.0),
+    "interpolate_nearest": lambda x: F.interpolate(x, size=(9, 12)),
+    "interpolate_nearest_x2": lambda x: F.interpolate(x, scale_factor=2.0),
+    "interpolate_nearest_down": lambda x: F.interpolate(x, scale_factor=(0.45, 0.4)),
+    "interpolate_nearest_1d": lambda x: F.interpolate(x, size=11),
+    "interpolate_linear_1d": lambda x: F.interpolate(x, scale_factor=1.7, mode="linear"),
+    "interpolate_linear_1d_align": lambda x: F.interpolate(x, size=4, mode="linear", align_corners=True),
+    "interpolate_bilinear": lambda x: bilinear(x, size=(9, 11)),
+    "interpolate_bilinear_x2": lambda x: bilinear(x, scale_factor=2.0),
+    "interpolate_bilinear_align": lambda x: bilinear(x, size=(9, 11), align_corners=True),
+    "interpolate_bilinear_down": lambda x: bilinear(x, size=(4, 5)),
+    "interpolate_bilinear_down_align": lambda x: bilinear(x, size=(4, 1), align_corners=True),
+    "interpolate_bilinear_copy_axis": lambda x: bilinear(x, size=(5, 9)),
+    "interpolate_bilinear_scale": lambda x: bilinear(x, scale_factor=(1.6, 0.7)),
+    "interpolate_bilinear_recompute": lambda x: bilinear(x, scale_factor=(1.6, 0.7), align_corners=False, recompute_scale_factor=True),
+    "interpolate_bicubic": lambda x: bicubic(x, size=(9, 13)),
+    "interpolate_bicubic_align": lambda x: bicubic(x, size=(9, 13), align_corners=True),
+    "interpolate_bicubic_down": lambda x: bicubic(x, size=(5, 4)),
+    "interpolate_bicubic_down_align": lambda x: bicubic(x, size=(5, 4), align_corners=True),
+    "interpolate_bicubic_same_size": lambda x: bicubic(x, scale_factor=1.1),
+    # DINOv2's interpolate_pos_encoding (dinov2/models/vision_transformer.py)
+    "interpolate_bicubic_dinov2_down": lambda x: bicubic(x, scale_factor=(4.1 / 16, 4.1 / 16)),
+    "interpolate_bicubic_dinov2_up": lambda x: bicubic(x, scale_factor=(37.1 / 16, 37.1 / 16)),
+    "interpolate_bicubic_dinov2_nonsquare": lambda x: bicubic(x, scale_factor=(10.1 / 16, 7.1 / 16)),
+    "interpolate_bicubic_dinov2_align": lambda x: bicubic(x, scale_factor=(10.1 / 16, 7.1 / 16), align_corners=True),
+    "interpolate_bilinear_dinov2": lambda x: bilinear(x, scale_factor=(37.1 / 16, 10.1 / 16)),
+    "interpolate_bicubic_posembed_37to16": lambda x: bicubic(x, scale_factor=(16.1 / 37, 16.1 / 37)),
     "normalize": F.normalize,
     "normalize_composed": lambda x: x / torch.linalg.vector_norm(x, 2, 1, keepdim=True).clamp_min(1e-12),
     "normalize_p3_dim0": lambda x: F.normalize(x, 3, 0, 1e-6),

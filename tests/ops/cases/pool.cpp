@@ -9,7 +9,8 @@
 //   y (1 - p) + where(y == 0, x, 0) = x    and its gradient is 1 everywhere,
 // whichever mask is drawn, in PyTorch and here: it holds only if kept elements are scaled by
 // 1 / (1 - p) and backward multiplies by the same mask and scale. The generator is re-seeded
-// per call, so gradcheck and CPU-vs-CUDA parity see one fixed mask.
+// per call, so gradcheck and CPU-vs-CUDA parity see one fixed mask. drop_path's golden checks
+// the same rule (its PyTorch twin is timm's drop_path) and the scaling with a fed keep mask.
 #include <limits>
 
 #include "tests/ops/cases/cases.h"
@@ -21,6 +22,13 @@ namespace {
 Tensor dropout_rule(const Tensor& x, double p) {
     Generator gen(11);
     Tensor y = dropout(x, p, true, gen);
+    return y * (1 - p) + where(eq(y, 0.0), x, x * 0.0);
+}
+
+// drop_path's rule, the same as dropout's with one decision per sample.
+Tensor drop_path_rule(const Tensor& x, double p) {
+    Generator gen(11);
+    Tensor y = drop_path(x, p, true, gen);
     return y * (1 - p) + where(eq(y, 0.0), x, x * 0.0);
 }
 
@@ -80,6 +88,17 @@ void add_pool(std::vector<OpCase>& list) {
           [](const T& x) { return dropout(x[0], 0.5, false); }, kExact);
     c.add("dropout_p1", "dropout", {in({3, 4})},
           [](const T& x) { return dropout(x[0], 1.0); }, kExact);
+    // drop_path (stochastic depth): the rule, and the scaling with a given keep mask
+    c.add("drop_path", "drop_path", {in({6, 3, 4}, kNZ)},
+          [](const T& x) { return drop_path_rule(x[0], 0.4); }, kEw)
+        .parity({{64, 5, 33}});
+    c.add("drop_path_masked", "drop_path", {in({5, 3, 4}), constant({5, 1, 1})},
+          [](const T& x) { return drop_path_masked(x[0], gt(x[1], 0.0), 0.25); }, kEw)
+        .parity({{7, 17, 33}, {7, 1, 1}});
+    c.add("drop_path_eval", "drop_path", {in({3, 4})},
+          [](const T& x) { return drop_path(x[0], 0.5, false); }, kExact);
+    c.add("drop_path_p1", "drop_path", {in({3, 4})},
+          [](const T& x) { return drop_path(x[0], 1.0); }, kExact);
     // normalize is fused; its composed twin is PyTorch's own definition
     c.add("normalize", "normalize", {in({4, 5})},
           [](const T& x) { return normalize(x[0]); }, kRed)
