@@ -79,6 +79,7 @@ std::vector<OpCase> build() {
     cases::add_conv(list);
     cases::add_norm(list);
     cases::add_pool(list);
+    cases::add_attention(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
@@ -144,7 +145,9 @@ const std::vector<std::string>& required_differentiable_ops() {
         "clone",        "contiguous",
         // issue 12 (ResNets): convolution, batch norm, pooling, dropout, normalize
         "conv2d", "batch_norm",
-        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize"};
+        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize",
+        // issue 14 (vision transformers)
+        "scaled_dot_product_attention"};
     return ops;
 }
 

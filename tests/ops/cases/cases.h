@@ -84,5 +84,6 @@ void add_index(std::vector<OpCase>& list);
 void add_conv(std::vector<OpCase>& list);
 void add_norm(std::vector<OpCase>& list);
 void add_pool(std::vector<OpCase>& list);
+void add_attention(std::vector<OpCase>& list);
 
 }  // namespace marrow::test::cases
