@@ -35,7 +35,8 @@
 namespace marrow::cpu {
 namespace {
 
-constexpr int64_t kRows = 48;      // query tile: 4 AVX-512 (8 AVX2) micro-kernel rows
+constexpr int64_t kRows = 48;      // forward query tile: 4 AVX-512 (8 AVX2) micro-kernel rows
+constexpr int64_t kBwdRows = 96;   // backward: deeper dV, dK products (K = the tile's rows)
 constexpr int64_t kMaxCols = 512;  // key block, split evenly: S = 257 is one block
 
 // ---- per-ISA row helpers (float32)
@@ -235,9 +236,9 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
     for (int64_t b = 0; b < p.batch; ++b) {
         T* kt = thread_buffer<T>(0, p.E * p.S);
         T* vt = thread_buffer<T>(1, p.Ev * p.S);
-        T* pt = thread_buffer<T>(2, kRows * bc_max);
-        T* dpt = thread_buffer<T>(3, kRows * bc_max);
-        T* pz = drop ? thread_buffer<T>(4, kRows * bc_max) : pt;
+        T* pt = thread_buffer<T>(2, kBwdRows * bc_max);
+        T* dpt = thread_buffer<T>(3, kBwdRows * bc_max);
+        T* pz = drop ? thread_buffer<T>(4, kBwdRows * bc_max) : pt;
         transpose_into(k + b * p.S * p.E, p.S, p.E, kt);
         if (want_ds) transpose_into(v + b * p.S * p.Ev, p.S, p.Ev, vt);
         T* dqb = dq ? dq + b * p.L * p.E : nullptr;
@@ -247,12 +248,12 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
         if (dkb) std::fill(dkb, dkb + p.S * p.E, T(0));
         if (dvb) std::fill(dvb, dvb + p.S * p.Ev, T(0));
         if (dmask) std::fill(dmask + b * p.L * p.S, dmask + (b + 1) * p.L * p.S, T(0));
-        for (int64_t i0 = 0; i0 < p.L; i0 += kRows) {
-            const int64_t br = std::min(kRows, p.L - i0);
+        for (int64_t i0 = 0; i0 < p.L; i0 += kBwdRows) {
+            const int64_t br = std::min(kBwdRows, p.L - i0);
             const T* qt = q + (b * p.L + i0) * p.E;
             const T* gt = g + (b * p.L + i0) * p.Ev;
             const T* ot = out + (b * p.L + i0) * p.Ev;
-            T d[kRows];
+            T d[kBwdRows];
             for (int64_t r = 0; r < br; ++r) {
                 T acc = 0;
                 for (int64_t e = 0; e < p.Ev; ++e) acc += gt[r * p.Ev + e] * ot[r * p.Ev + e];
