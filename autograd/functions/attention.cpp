@@ -18,9 +18,9 @@
 // Decisions: a row with every key masked gives NaN (out and gradients), as PyTorch's math path
 // (2.1+) and the composed twin; a float mask that requires grad gets dM; dropout_p = 1 gives
 // out * 0 (zeros, NaN where the undropped output is NaN), as dropout(p=1) does.
+#include "tensor/ops/attention.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "tensor/ops/attention.h"
 
 namespace marrow {
 

@@ -130,8 +130,8 @@ __global__ void attention_rowdot_kernel(const T* g, const T* out, acc_t<T>* d, i
 // this block's keys, Q and dO tiles of the current queries, their lse and D.
 template <typename T, typename M>
 __global__ void attention_dkdv_kernel(AttentionParams p, const T* q, const T* k, const T* v,
-                                      const M* mask, const T* lse, const acc_t<T>* dd,
-                                      const T* g, T* dk, T* dv, T* dmask, int64_t tile) {
+                                      const M* mask, const T* lse, const acc_t<T>* dd, const T* g,
+                                      T* dk, T* dv, T* dmask, int64_t tile) {
     using A = acc_t<T>;
     MARROW_DYNAMIC_SHARED(double, raw);
     A* ks = reinterpret_cast<A*>(raw);
@@ -224,8 +224,7 @@ __global__ void attention_dq_kernel(AttentionParams p, const T* q, const T* k, c
 // row plus `square` tile^2) fit the default 48 KB.
 int64_t pick_tile(int64_t per_row, int64_t square, size_t acc_bytes, const char* what) {
     for (int64_t t : {32, 16, 8})
-        if (int64_t((t * per_row + t * t * square) * int64_t(acc_bytes)) <= kSharedBytes)
-            return t;
+        if (int64_t((t * per_row + t * t * square) * int64_t(acc_bytes)) <= kSharedBytes) return t;
     fail("{}: head dims too large for the CUDA kernel's shared memory ({} values per row)", what,
          per_row);
 }
@@ -257,15 +256,14 @@ void attention(const AttentionParams& p, const Tensor& q, const Tensor& k, const
         size_t bytes = size_t(tile * (2 * p.E + 2 * p.Ev) + tile * tile) * sizeof(A);
         auto* kernel = &attention_forward_kernel<T, M>;
         MARROW_LAUNCH(kernel, dim3(unsigned((p.L + tile - 1) / tile), unsigned(p.batch)),
-                      unsigned(tile), bytes, p, q.data_ptr<T>(), k.data_ptr<T>(),
-                      v.data_ptr<T>(), m, out.data_ptr<T>(), lse.data_ptr<T>(), tile);
+                      unsigned(tile), bytes, p, q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(),
+                      m, out.data_ptr<T>(), lse.data_ptr<T>(), tile);
     });
 }
 
-void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor& k,
-                        const Tensor& v, const Tensor* mask, const Tensor& out, const Tensor& lse,
-                        const Tensor& g, const Tensor* dq, const Tensor* dk, const Tensor* dv,
-                        const Tensor* dmask) {
+void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Tensor* mask, const Tensor& out, const Tensor& lse, const Tensor& g,
+                        const Tensor* dq, const Tensor* dk, const Tensor* dv, const Tensor* dmask) {
     with_types(q, mask, [&]<typename T, typename M>(const M* m) {
         using A = acc_t<T>;
         const char* name = "scaled_dot_product_attention_backward";

@@ -194,8 +194,8 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
                 const int64_t bc = std::min(bc_max, keys - j0);
-                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, s, bc,
-                                       T(p.scale), T(0));
+                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, s, bc, T(p.scale),
+                                       T(0));
                 add_mask(p, mask, b, i0, br, j0, bc, s, bc);
                 for (int64_t r = 0; r < br; ++r) {
                     T* row = s + r * bc;
@@ -211,14 +211,14 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
                         for (int64_t e = 0; e < p.Ev; ++e) o[r * p.Ev + e] *= alpha;
                 }
                 apply_dropout(p, b, i0, br, j0, bc, s, bc);
-                gemm_serial_strided<T>(br, p.Ev, bc, s, bc, 1, v + (b * p.S + j0) * p.Ev, p.Ev,
-                                       1, o, p.Ev, T(1), T(1));
+                gemm_serial_strided<T>(br, p.Ev, bc, s, bc, 1, v + (b * p.S + j0) * p.Ev, p.Ev, 1,
+                                       o, p.Ev, T(1), T(1));
             }
             for (int64_t r = 0; r < br; ++r) {
                 T inv = T(1) / l[r];  // l = 0 (all masked): NaN, as 0 / 0
                 for (int64_t e = 0; e < p.Ev; ++e)
-                    o[r * p.Ev + e] = l[r] == T(0) ? std::numeric_limits<T>::quiet_NaN()
-                                                   : o[r * p.Ev + e] * inv;
+                    o[r * p.Ev + e] =
+                        l[r] == T(0) ? std::numeric_limits<T>::quiet_NaN() : o[r * p.Ev + e] * inv;
                 lse[b * p.L + i0 + r] = m[r] + std::log(l[r]);
             }
         }
@@ -262,8 +262,8 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
                 const int64_t bc = std::min(bc_max, keys - j0);
-                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, pt, bc,
-                                       T(p.scale), T(0));
+                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, pt, bc, T(p.scale),
+                                       T(0));
                 add_mask(p, mask, b, i0, br, j0, bc, pt, bc);
                 for (int64_t r = 0; r < br; ++r) {
                     T shift = lse[b * p.L + i0 + r];
@@ -278,8 +278,8 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
                     apply_dropout(p, b, i0, br, j0, bc, pz, bc);
                 }
                 if (dvb)  // dV_blk += (P o Z)^T dO_t
-                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, bc, gt, p.Ev, 1,
-                                           dvb + j0 * p.Ev, p.Ev, T(1), T(1));
+                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, bc, gt, p.Ev, 1, dvb + j0 * p.Ev,
+                                           p.Ev, T(1), T(1));
                 if (!want_ds) continue;
                 gemm_serial_strided<T>(br, bc, p.Ev, gt, p.Ev, 1, vt + j0, p.S, 1, dpt, bc, T(1),
                                        T(0));
@@ -293,8 +293,8 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
                     gemm_serial_strided<T>(br, p.E, bc, dpt, bc, 1, k + (b * p.S + j0) * p.E, p.E,
                                            1, dqb + i0 * p.E, p.E, T(p.scale), T(1));
                 if (dkb)  // dK_blk += scale dS^T Q_t
-                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, bc, qt, p.E, 1, dkb + j0 * p.E,
-                                           p.E, T(p.scale), T(1));
+                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, bc, qt, p.E, 1, dkb + j0 * p.E, p.E,
+                                           T(p.scale), T(1));
             }
         }
     }
@@ -327,10 +327,9 @@ void attention(const AttentionParams& p, const Tensor& q, const Tensor& k, const
     });
 }
 
-void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor& k,
-                        const Tensor& v, const Tensor* mask, const Tensor& out, const Tensor& lse,
-                        const Tensor& g, const Tensor* dq, const Tensor* dk, const Tensor* dv,
-                        const Tensor* dmask) {
+void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Tensor* mask, const Tensor& out, const Tensor& lse, const Tensor& g,
+                        const Tensor* dq, const Tensor* dk, const Tensor* dv, const Tensor* dmask) {
     with_mask_type(q.dtype(), mask, [&]<typename T, typename M>(const M* m) {
         backward_fast<T, M>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
                             lse.data<T>(), g.data<T>(), ptr_or_null<T>(dq), ptr_or_null<T>(dk),

@@ -47,8 +47,8 @@ A attention_drop(const AttentionParams& p, int64_t b, int64_t i, int64_t j) {
 }
 
 template <typename T, typename M>
-void attention_forward(const AttentionParams& p, const T* q, const T* k, const T* v,
-                       const M* mask, T* out, T* lse) {
+void attention_forward(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
+                       T* out, T* lse) {
     using A = acc_t<T>;
     std::vector<A> prob;
     for (int64_t b = 0; b < p.batch; ++b)
@@ -69,9 +69,8 @@ void attention_forward(const AttentionParams& p, const T* q, const T* k, const T
 //   dq_i += scale dS_ij k_j;  dk_j += scale dS_ij q_i;  dmask_ij = dS_ij.
 // Null outputs are skipped; the others are overwritten.
 template <typename T, typename M>
-void attention_backward(const AttentionParams& p, const T* q, const T* k, const T* v,
-                        const M* mask, const T* out, const T* g, T* dq, T* dk, T* dv,
-                        T* dmask) {
+void attention_backward(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
+                        const T* out, const T* g, T* dq, T* dk, T* dv, T* dmask) {
     using A = acc_t<T>;
     std::vector<A> gq(size_t(p.batch * p.L * p.E), A(0)), gk(size_t(p.batch * p.S * p.E), A(0)),
         gv(size_t(p.batch * p.S * p.Ev), A(0)), prob;

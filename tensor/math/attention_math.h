@@ -35,8 +35,8 @@ MARROW_HOST_DEVICE inline bool keep(const AttentionParams& p, uint32_t threshold
 // The additive term of score (b, i, j) from the mask and causality: 0, the float mask's value,
 // or -inf (masked out). M is the mask's element type (bool or the scores' float type).
 template <typename A, typename M>
-MARROW_HOST_DEVICE inline A mask_term(const AttentionParams& p, const M* mask, int64_t b,
-                                      int64_t i, int64_t j) {
+MARROW_HOST_DEVICE inline A mask_term(const AttentionParams& p, const M* mask, int64_t b, int64_t i,
+                                      int64_t j) {
     const A neg_inf = -std::numeric_limits<A>::infinity();
     if (p.causal && j > i) return neg_inf;
     if (!mask) return A(0);

@@ -80,8 +80,8 @@ AttentionPlan attention_plan(const Tensor& q, const Tensor& k, const Tensor& v,
                  "{})",
                  kName, q.shape(), attn_mask->shape());
     AttentionPlan plan;
-    plan.batch_shape = broadcast_shapes(broadcast_shapes(batch_of(q), batch_of(k), kName),
-                                        batch_of(v), kName);
+    plan.batch_shape =
+        broadcast_shapes(broadcast_shapes(batch_of(q), batch_of(k), kName), batch_of(v), kName);
     AttentionParams& p = plan.params;
     p.batch = shape_numel(plan.batch_shape);
     p.L = q.size(-2);
@@ -96,14 +96,14 @@ AttentionPlan attention_plan(const Tensor& q, const Tensor& k, const Tensor& v,
     if (attn_mask) {
         Tensor m = *attn_mask;
         MARROW_CHECK(m.dtype() == DType::b8 || m.dtype() == q.dtype(),
-                     "{}: attn_mask must be bool or the query's dtype {}, got {} (mask {})",
-                     kName, q.dtype(), m.dtype(), m.shape());
+                     "{}: attn_mask must be bool or the query's dtype {}, got {} (mask {})", kName,
+                     q.dtype(), m.dtype(), m.shape());
         MARROW_CHECK(m.device() == q.device(), "{}: attn_mask is on {}, query on {}", kName,
                      m.device(), q.device());
         Shape full = with_tail(plan.batch_shape, p.L, p.S);
         MARROW_CHECK(broadcast_shapes(m.shape(), full, kName) == full,
-                     "{}: attn_mask of shape {} does not broadcast to the scores' shape {}",
-                     kName, m.shape(), full);
+                     "{}: attn_mask of shape {} does not broadcast to the scores' shape {}", kName,
+                     m.shape(), full);
         Shape strides = broadcast_strides(m.shape(), m.strides(), full, kName);
         if (!mask_batch_strides(plan.batch_shape, Shape(strides.begin(), strides.end() - 2),
                                 p)) {  // an unusual broadcast: materialize it
@@ -130,14 +130,13 @@ AttentionResult attention(const AttentionPlan& plan, const Tensor& q, const Tens
             fill_(out, 0);
             fill_(lse, -std::numeric_limits<double>::infinity());
         } else {
-            kernel<OpId::attention>(q.device(), kName)(
-                p, as_batched(q, plan.batch_shape, p.batch),
-                as_batched(k, plan.batch_shape, p.batch), as_batched(v, plan.batch_shape, p.batch),
-                plan.mask ? &*plan.mask : nullptr, out, lse);
+            kernel<OpId::attention>(q.device(), kName)(p, as_batched(q, plan.batch_shape, p.batch),
+                                                       as_batched(k, plan.batch_shape, p.batch),
+                                                       as_batched(v, plan.batch_shape, p.batch),
+                                                       plan.mask ? &*plan.mask : nullptr, out, lse);
         }
     }
-    return {view(out, with_tail(plan.batch_shape, p.L, p.Ev)),
-            view(lse, [&] {
+    return {view(out, with_tail(plan.batch_shape, p.L, p.Ev)), view(lse, [&] {
                 Shape s = plan.batch_shape;
                 s.push_back(p.L);
                 return s;

@@ -21,8 +21,8 @@ using namespace marrow::test;
 namespace {
 
 void check_close(const Tensor& ours, const Tensor& ref, TolClass tol, const std::string& what) {
-    Comparison cmp = compare(to(ours, Device::cpu()), to(ref, Device::cpu()),
-                             tolerance(tol, ours.dtype()));
+    Comparison cmp =
+        compare(to(ours, Device::cpu()), to(ref, Device::cpu()), tolerance(tol, ours.dtype()));
     INFO(what, ": ", cmp.detail);
     CHECK(cmp.ok);
 }
@@ -111,8 +111,7 @@ TEST_CASE("attention: a row with every key masked is NaN, its gradients too; oth
     Tensor out = scaled_dot_product_attention(q, k, v, mask);
     Tensor nan_rows = isnan(out);
     for (int64_t i = 0; i < 4; ++i)
-        for (int64_t e = 0; e < 5; ++e)
-            CHECK(nan_rows.data<bool>()[i * 5 + e] == (i == 2));
+        for (int64_t e = 0; e < 5; ++e) CHECK(nan_rows.data<bool>()[i * 5 + e] == (i == 2));
     sum(out).backward();
     CHECK(all(isnan(narrow(q.grad(), 1, 2, 1))).item() != 0);
     CHECK(all(isfinite(narrow(q.grad(), 1, 0, 2))).item() != 0);
@@ -170,13 +169,22 @@ TEST_CASE("attention: argument errors name the op and the shapes") {
     throws_with([&] { scaled_dot_product_attention(q, k, zeros({2, 7, 3})); }, "same length");
     throws_with([&] { scaled_dot_product_attention(q, k, to(v, DType::f64)); }, "same dtype");
     throws_with([&] { scaled_dot_product_attention(zeros({5}), k, v); }, "at least 2 dims");
-    throws_with([&] { scaled_dot_product_attention(q, zeros({3, 6, 4}), zeros({3, 6, 3})); },
-                "[2]");
+    throws_with(
+        [&] {
+            scaled_dot_product_attention(q, zeros({3, 6, 4}), zeros({3, 6, 3}));
+        },
+        "[2]");
     throws_with([&] { scaled_dot_product_attention(q, k, v, zeros({5, 7})); }, "[5, 7]");
-    throws_with([&] { scaled_dot_product_attention(q, k, v, zeros({5, 6}, DType::i64)); },
-                "bool or the query's dtype");
-    throws_with([&] { scaled_dot_product_attention(q, k, v, zeros({5, 6}), 0, true); },
-                "is_causal");
+    throws_with(
+        [&] {
+            scaled_dot_product_attention(q, k, v, zeros({5, 6}, DType::i64));
+        },
+        "bool or the query's dtype");
+    throws_with(
+        [&] {
+            scaled_dot_product_attention(q, k, v, zeros({5, 6}), 0, true);
+        },
+        "is_causal");
     throws_with([&] { scaled_dot_product_attention(q, k, v, std::nullopt, 1.5); }, "dropout_p");
 }
 

@@ -25,8 +25,9 @@ Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
     double s = scale ? *scale : 1.0 / std::sqrt(double(q.size(-1)));
     Tensor scores = matmul(q, transpose(k, -2, -1)) * s;
     const double inf = std::numeric_limits<double>::infinity();
-    if (mask) scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
-                                                  : scores + *mask;
+    if (mask)
+        scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
+                                            : scores + *mask;
     if (causal) {
         int64_t L = q.size(-2), S = k.size(-2);
         Tensor later = gt(reshape(arange(S, DType::i64, q.device()), {1, S}),
