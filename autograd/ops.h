@@ -232,6 +232,18 @@ Tensor drop_path(const Tensor& x, double p = 0, bool training = true,
 Tensor drop_path_masked(const Tensor& x, const Tensor& keep, double p);
 // x / max(||x||_p along dim, eps)
 Tensor normalize(const Tensor& x, double p = 2, int64_t dim = 1, double eps = 1e-12);
+// ---- attention (autograd/functions/attention.cpp), PyTorch 2.x's
+// F.scaled_dot_product_attention: q (..., L, E), k (..., S, E), v (..., S, Ev) -> (..., L, Ev),
+// batch dims broadcast; attn_mask bool (true takes part) or q's dtype (added to the scores),
+// broadcastable to (..., L, S), not together with is_causal (top-left aligned: key j <= query
+// i); scale default 1 / sqrt(E); dropout on the probabilities from `gen` (the mask F.dropout
+// would draw on the (..., L, S) probabilities). Fused kernels (no L x S matrix); a row with
+// every key masked gives NaN; a float mask that requires grad gets its gradient.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const std::optional<Tensor>& attn_mask = std::nullopt,
+                                    double dropout_p = 0, bool is_causal = false,
+                                    std::optional<double> scale = std::nullopt,
+                                    Generator& gen = default_generator());
 // ---- convolution (autograd/functions/conv.cpp), torch.nn.functional.conv2d: x (N, C, H, W)
 // or (C, H, W), weight (O, C / groups, kH, kW), bias (O); params: stride, padding (or
 // padding_same), dilation, groups (Conv2dParams, tensor/ops/conv.h).

@@ -209,6 +209,30 @@ struct OptimTensors {
 // scalars, all of one dtype and device: p and the used slots are updated in place. CUDA runs
 // them as multi-tensor launches (Note [Multi-tensor launch], cuda/kernels/optim.cu).
 using OptimStepKernel = void(const OptimStepParams&, const std::vector<OptimTensors>& tensors);
+// Scaled dot-product attention (tensor/ops/attention.h; Note [Fused attention] in
+// tensor/cpu/attention.cpp). q (batch, L, E), k (batch, S, E), v (batch, S, Ev), out (batch,
+// L, Ev) contiguous; lse (batch, L) contiguous, the per-row log-sum-exp of the scores, which
+// backward reads. The mask (bool: true takes part; or additive, q's dtype) is read at
+// mask.data_ptr() + (b / mask_inner) mask_so + (b % mask_inner) mask_si + i mask_sr +
+// j mask_sc (broadcast dims have stride 0). Dropout (p > 0) keeps score (b, i, j) by the
+// dropout op's rule at element (b L + i) S + j of the draw (seed, offset).
+struct AttentionParams {
+    int64_t batch = 0, L = 0, S = 0, E = 0, Ev = 0;
+    double scale = 1;
+    bool causal = false;  // key j takes part in query i's row when j <= i (top-left aligned)
+    int64_t mask_inner = 1, mask_so = 0, mask_si = 0, mask_sr = 0, mask_sc = 0;
+    double dropout_p = 0;
+    uint64_t seed = 0, offset = 0;
+};
+using AttentionKernel = void(const AttentionParams&, const Tensor& q, const Tensor& k,
+                             const Tensor& v, const Tensor* mask, const Tensor& out,
+                             const Tensor& lse);
+// g = dL/dout (batch, L, Ev) contiguous; outputs (null when not wanted) dq, dk, dv like q, k,
+// v, and dmask (batch, L, S) contiguous (the scores' gradient, for an additive mask).
+using AttentionBackwardKernel = void(const AttentionParams&, const Tensor& q, const Tensor& k,
+                                     const Tensor& v, const Tensor* mask, const Tensor& out,
+                                     const Tensor& lse, const Tensor& g, const Tensor* dq,
+                                     const Tensor* dk, const Tensor* dv, const Tensor* dmask);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -237,7 +261,8 @@ using SynchronizeKernel = void(int device_index);
     X(pool2d, Pool2dKernel) X(pool2d_backward, Pool2dBackwardKernel) X(dropout, DropoutKernel)  \
     X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)           \
     X(layer_norm, LayerNormKernel) X(layer_norm_backward, LayerNormBackwardKernel)         \
-    X(interpolate, InterpolateKernel) X(interpolate_backward, InterpolateBackwardKernel)
+    X(interpolate, InterpolateKernel) X(interpolate_backward, InterpolateBackwardKernel)   \
+    X(attention, AttentionKernel) X(attention_backward, AttentionBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -81,6 +81,7 @@ std::vector<OpCase> build() {
     cases::add_pool(list);
     cases::add_layer_norm(list);
     cases::add_interpolate(list);
+    cases::add_attention(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
@@ -149,6 +150,7 @@ const std::vector<std::string>& required_differentiable_ops() {
         "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize",
         // issue 14 (vision transformers)
         "layer_norm"};
+        "scaled_dot_product_attention"};
     return ops;
 }
 

@@ -10,6 +10,7 @@ Run with Debian's python3-torch:  /usr/bin/python3 gen_ops.py cases.json out.saf
 (tools/regen_golden.sh does both steps).
 """
 import json
+import math
 import sys
 import zlib
 
@@ -77,6 +78,54 @@ def bicubic(x, **kw):
 
 def bilinear(x, **kw):
     return F.interpolate(x, mode="bilinear", **kw)
+# Philox 4x32-10 (tensor/philox.h) and dropout's keep rule (tensor/math/pool_math.h): element i
+# of a draw at (seed, offset) is kept when lane i % 4 of block offset + i / 4 is >= ceil(p 2^32).
+def philox_block(seed, counter):
+    m0, m1, w0, w1, mask = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85, 0xFFFFFFFF
+    c0, c1, c2, c3 = counter & mask, (counter >> 32) & mask, 0, 0
+    k0, k1 = seed & mask, (seed >> 32) & mask
+    for _ in range(10):
+        p0, p1 = m0 * c0, m1 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0) & mask, p1 & mask, ((p0 >> 32) ^ c3 ^ k1) & mask, p0 & mask
+        k0, k1 = (k0 + w0) & mask, (k1 + w1) & mask
+    return c0, c1, c2, c3
+
+
+def dropout_keep(seed, offset, shape, p):
+    threshold = min(math.ceil(p * 2**32), 0xFFFFFFFF)
+    n = math.prod(shape)
+    bits = [philox_block(seed, offset + b) for b in range((n + 3) // 4)]
+    return torch.tensor([bits[i // 4][i % 4] >= threshold for i in range(n)]).reshape(shape)
+
+
+# F.scaled_dot_product_attention (torch 2.x) as torch 1.13 composes it: the registry's composed
+# twin (tests/ops/cases/attention.cpp), with the fused kernel's dropout mask fed in.
+def sdpa_composed(q, k, v, mask=None, p=0.0, causal=False, scale=None, seed=0):
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = q @ k.transpose(-2, -1) * scale
+    if mask is not None:
+        s = s.masked_fill(~mask, -math.inf) if mask.dtype == torch.bool else s + mask
+    if causal:
+        later = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril().logical_not()
+        s = s.masked_fill(later, -math.inf)
+    a = torch.softmax(s, -1)
+    if p > 0:
+        a = a * dropout_keep(seed, 0, a.shape, p).to(a.dtype) / (1 - p)
+    return a @ v
+
+
+def sdpa_cases():
+    plain = lambda q, k, v: sdpa_composed(q, k, v)
+    bool_mask = lambda q, k, v, m: sdpa_composed(q, k, v, m > -0.8)
+    float_mask = lambda q, k, v, m: sdpa_composed(q, k, v, m)
+    causal = lambda q, k, v: sdpa_composed(q, k, v, causal=True)
+    drop = lambda q, k, v: sdpa_composed(q, k, v, p=0.3, seed=1234)
+    scaled = lambda q, k, v: sdpa_composed(q, k, v, scale=0.5)
+    cases = {}
+    for name, fn in (("sdpa", plain), ("sdpa_mask_bool", bool_mask), ("sdpa_mask_float", float_mask),
+                     ("sdpa_causal", causal), ("sdpa_dropout", drop), ("sdpa_broadcast_scale", scaled)):
+        cases[name] = cases[name + "_composed"] = fn
+    return cases
 
 
 # The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
@@ -278,6 +327,7 @@ CASES = {
     "conv2d_r18_3x3s2": lambda x, w: F.conv2d(x, w, None, 2, 1),
     "conv2d_r18_1x1s2": lambda x, w: F.conv2d(x, w, None, 2, 0),
 }
+CASES.update(sdpa_cases())
 
 
 def make_input(spec, gen):

@@ -1,0 +1,340 @@
+// CPU scaled dot-product attention, fused (flash-attention style) forward and backward.
+//
+// Note [Fused attention]
+// Forward (Dao et al., FlashAttention, 2022; online softmax of Milakov & Gimelshein 2018): per
+// (batch-head b, tile of kRows queries), the keys are streamed in blocks of at most kMaxCols:
+//   S = scale Q_t K_blk^T (+ mask, causal -inf)          GEMM, Br x Bc
+//   m' = max(m, rowmax S);  P = exp(S - m');  l = l e^(m - m') + rowsum P
+//   O = O e^(m - m') + (P o Z / (1 - p)) V_blk            GEMM into the output rows
+// then O /= l and lse = m + log l, the one statistic backward needs. The L x S score matrix of
+// a head never exists: a thread holds one Br x Bc tile (48 x 512 floats at most). A row whose
+// scores are all -inf ends with l = 0: O = 0 / 0 = NaN, as PyTorch's math path.
+// Backward (FlashAttention-2's, derivation in autograd/functions/attention.cpp): per batch-head,
+// on one thread, for each query tile and key block, P = exp(S - lse) is recomputed and
+//   dV_blk += (P o Z)^T dO_t;  dP = (dO_t V_blk^T) o Z;  dS = P o (dP - D_t)
+//   dQ_t += scale dS K_blk;  dK_blk += scale dS^T Q_t,   D = rowsum(dO o O) once per head;
+// five GEMMs per tile pair (the forward's two plus three), sums in a fixed order: the result
+// does not depend on the thread count (threads own whole heads, no atomics).
+// The block products run on the project's GEMM micro-kernels (tensor/cpu/gemm.h, serial per
+// thread); K and V are transposed once per head into a thread's buffer so that S = Q K^T and
+// dP = dO V^T read both operands row-major (the GEMM's unpacked small-matrix path). Row work
+// (max, exp, sums) is vectorized per ISA with tensor/cpu/vec_math.h (float32); float64 uses
+// libm. tests/ops/test_attention.cpp checks this file against attention_reference.h.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "tensor/cpu/cpu_kernels.h"
+#include "tensor/cpu/gemm.h"
+#include "tensor/cpu/isa.h"
+#include "tensor/cpu/vec_lanes.h"
+#include "tensor/math/attention_math.h"
+
+namespace marrow::cpu {
+namespace {
+
+constexpr int64_t kRows = 48;      // forward query tile: 4 AVX-512 (8 AVX2) micro-kernel rows
+constexpr int64_t kBwdRows = 96;   // backward: deeper dV, dK products (K = the tile's rows)
+constexpr int64_t kMaxCols = 512;  // key block, split evenly: S = 257 is one block
+
+// ---- per-ISA row helpers (float32)
+template <int W>
+MARROW_VEC_INLINE float exp_sum_body(const float* __restrict s, float* __restrict p, int64_t n,
+                                     float shift) {
+    for (int64_t j = 0; j < n; ++j) p[j] = vexp_neg(s[j] - shift);
+    Lanes<W> acc = {};
+    int64_t full = n / W * W;
+    for (int64_t j = 0; j < full; j += W) acc += load<W>(p + j);
+    float r = 0;
+    for (int l = 0; l < W; ++l) r += acc[l];
+    for (int64_t j = full; j < n; ++j) r += p[j];
+    return r;
+}
+// dS = P o (dP - D), in place over dP.
+MARROW_VEC_INLINE void ds_body(const float* __restrict p, float* __restrict dp, int64_t n,
+                               float d) {
+    for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - d);
+}
+
+MARROW_TARGET_AVX512 float row_max_avx512(const float* s, int64_t n) { return row_max<16>(s, n); }
+MARROW_TARGET_AVX2 float row_max_avx2(const float* s, int64_t n) { return row_max<8>(s, n); }
+float row_max_base(const float* s, int64_t n) { return row_max<4>(s, n); }
+MARROW_TARGET_AVX512 float exp_sum_avx512(const float* s, float* p, int64_t n, float shift) {
+    return exp_sum_body<16>(s, p, n, shift);
+}
+MARROW_TARGET_AVX2 float exp_sum_avx2(const float* s, float* p, int64_t n, float shift) {
+    return exp_sum_body<8>(s, p, n, shift);
+}
+float exp_sum_base(const float* s, float* p, int64_t n, float shift) {
+    return exp_sum_body<4>(s, p, n, shift);
+}
+MARROW_TARGET_AVX512 void ds_avx512(const float* p, float* dp, int64_t n, float d) {
+    ds_body(p, dp, n, d);
+}
+MARROW_TARGET_AVX2 void ds_avx2(const float* p, float* dp, int64_t n, float d) {
+    ds_body(p, dp, n, d);
+}
+void ds_base(const float* p, float* dp, int64_t n, float d) { ds_body(p, dp, n, d); }
+
+// Row operations for T: vectorized for float, libm for double (gradcheck's dtype).
+template <typename T>
+struct RowOps {
+    T (*max)(const T*, int64_t);
+    T (*exp_sum)(const T*, T*, int64_t, T);  // p = exp(s - shift); returns sum p
+    void (*ds)(const T*, T*, int64_t, T);
+};
+template <typename T>
+RowOps<T> row_ops() {
+    if constexpr (std::is_same_v<T, float>) {
+        switch (cpu_isa()) {
+            case Isa::avx512:
+                return {row_max_avx512, exp_sum_avx512, ds_avx512};
+            case Isa::avx2:
+                return {row_max_avx2, exp_sum_avx2, ds_avx2};
+            case Isa::base:
+                break;
+        }
+        return {row_max_base, exp_sum_base, ds_base};
+    } else {
+        return {[](const T* s, int64_t n) {
+                    T m = -std::numeric_limits<T>::infinity();
+                    for (int64_t j = 0; j < n; ++j) m = (s[j] > m || s[j] != s[j]) ? s[j] : m;
+                    return m;
+                },
+                [](const T* s, T* p, int64_t n, T shift) {
+                    T sum = 0;
+                    for (int64_t j = 0; j < n; ++j) sum += p[j] = std::exp(s[j] - shift);
+                    return sum;
+                },
+                [](const T* p, T* dp, int64_t n, T d) {
+                    for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - d);
+                }};
+    }
+}
+
+// Key blocks: S split evenly into pieces of at most kMaxCols.
+int64_t block_cols(int64_t S) {
+    int64_t blocks = std::max<int64_t>(1, (S + kMaxCols - 1) / kMaxCols);
+    return (S + blocks - 1) / blocks;
+}
+
+// src (rows, cols) row-major -> dst (cols, rows) row-major.
+template <typename T>
+void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst) {
+    constexpr int64_t kB = 16;
+    for (int64_t r0 = 0; r0 < rows; r0 += kB)
+        for (int64_t c0 = 0; c0 < cols; c0 += kB)
+            for (int64_t c = c0; c < std::min(cols, c0 + kB); ++c)
+                for (int64_t r = r0; r < std::min(rows, r0 + kB); ++r)
+                    dst[c * rows + r] = src[r * cols + c];
+}
+
+// Adds the mask / causal terms to the score tile rows [i0, i0 + br) x keys [j0, j0 + bc), and
+// applies dropout's factor to a tile (rows of stride ld).
+template <typename T, typename M>
+void add_mask(const AttentionParams& p, const M* mask, int64_t b, int64_t i0, int64_t br,
+              int64_t j0, int64_t bc, T* s, int64_t ld) {
+    if (!mask && !p.causal) return;
+    for (int64_t r = 0; r < br; ++r)
+        for (int64_t c = 0; c < bc; ++c)
+            s[r * ld + c] += attention::mask_term<T>(p, mask, b, i0 + r, j0 + c);
+}
+template <typename T>
+void apply_dropout(const AttentionParams& p, int64_t b, int64_t i0, int64_t br, int64_t j0,
+                   int64_t bc, T* s, int64_t ld) {
+    if (p.dropout_p <= 0) return;
+    const uint32_t threshold = pool::dropout_threshold(p.dropout_p);
+    const T scale = T(1) / T(1 - p.dropout_p);
+    for (int64_t r = 0; r < br; ++r)
+        for (int64_t c = 0; c < bc; ++c)
+            s[r * ld + c] *= attention::keep(p, threshold, b, i0 + r, j0 + c) ? scale : T(0);
+}
+
+// Keys a causal query tile [i0, i0 + br) can see: [0, i0 + br).
+int64_t visible_keys(const AttentionParams& p, int64_t i0, int64_t br) {
+    return p.causal ? std::min(p.S, i0 + br) : p.S;
+}
+
+// A grow-only per-thread buffer (slot: 0 K^T, 1 V^T, 2 scores / P, 3 dP, 4 P o Z).
+template <typename T>
+T* thread_buffer(int slot, int64_t n) {
+    thread_local std::vector<T> buffers[5];
+    auto& b = buffers[slot];
+    if (int64_t(b.size()) < n) b.resize(size_t(n));
+    return b.data();
+}
+
+template <typename T, typename M>
+void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
+                  T* out, T* lse) {
+    const RowOps<T> ops = row_ops<T>();
+    const int64_t tiles = (p.L + kRows - 1) / kRows, bc_max = block_cols(p.S);
+    const T kInf = std::numeric_limits<T>::infinity();
+#pragma omp parallel
+    {
+        int64_t cached = -1;  // the head whose K^T this thread holds
+        T* kt = thread_buffer<T>(0, p.E * p.S);
+        T* s = thread_buffer<T>(2, kRows * bc_max);
+        T m[kRows], l[kRows];
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < p.batch * tiles; ++task) {
+            const int64_t b = task / tiles, i0 = task % tiles * kRows;
+            const int64_t br = std::min(kRows, p.L - i0);
+            if (b != cached) {
+                transpose_into(k + b * p.S * p.E, p.S, p.E, kt);
+                cached = b;
+            }
+            const T* qt = q + (b * p.L + i0) * p.E;
+            T* o = out + (b * p.L + i0) * p.Ev;
+            std::fill(o, o + br * p.Ev, T(0));
+            std::fill(m, m + br, -kInf);
+            std::fill(l, l + br, T(0));
+            const int64_t keys = visible_keys(p, i0, br);
+            for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
+                const int64_t bc = std::min(bc_max, keys - j0);
+                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, s, bc, T(p.scale),
+                                       T(0));
+                add_mask(p, mask, b, i0, br, j0, bc, s, bc);
+                for (int64_t r = 0; r < br; ++r) {
+                    T* row = s + r * bc;
+                    T mt = ops.max(row, bc);
+                    T mn = (mt > m[r] || mt != mt) ? mt : m[r];
+                    // All -inf so far: exp(-inf - 0) = 0 keeps P, l and O at zero.
+                    T shift = std::isinf(mn) && mn < 0 ? T(0) : mn;
+                    T alpha = std::exp(m[r] - shift);
+                    T sum = ops.exp_sum(row, row, bc, shift);
+                    l[r] = mn != mn ? mn : l[r] * alpha + sum;  // a NaN score: NaN row
+                    m[r] = mn;
+                    if (alpha != T(1))
+                        for (int64_t e = 0; e < p.Ev; ++e) o[r * p.Ev + e] *= alpha;
+                }
+                apply_dropout(p, b, i0, br, j0, bc, s, bc);
+                gemm_serial_strided<T>(br, p.Ev, bc, s, bc, 1, v + (b * p.S + j0) * p.Ev, p.Ev, 1,
+                                       o, p.Ev, T(1), T(1));
+            }
+            for (int64_t r = 0; r < br; ++r) {
+                T inv = T(1) / l[r];  // l = 0 (all masked): NaN, as 0 / 0
+                for (int64_t e = 0; e < p.Ev; ++e)
+                    o[r * p.Ev + e] =
+                        l[r] == T(0) ? std::numeric_limits<T>::quiet_NaN() : o[r * p.Ev + e] * inv;
+                lse[b * p.L + i0 + r] = m[r] + std::log(l[r]);
+            }
+        }
+    }
+}
+
+template <typename T, typename M>
+void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
+                   const T* out, const T* lse, const T* g, T* dq, T* dk, T* dv, T* dmask) {
+    const RowOps<T> ops = row_ops<T>();
+    const int64_t bc_max = block_cols(p.S);
+    const bool want_ds = dq || dk || dmask;
+    const bool drop = p.dropout_p > 0;
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < p.batch; ++b) {
+        T* kt = thread_buffer<T>(0, p.E * p.S);
+        T* vt = thread_buffer<T>(1, p.Ev * p.S);
+        T* pt = thread_buffer<T>(2, kBwdRows * bc_max);
+        T* dpt = thread_buffer<T>(3, kBwdRows * bc_max);
+        T* pz = drop ? thread_buffer<T>(4, kBwdRows * bc_max) : pt;
+        transpose_into(k + b * p.S * p.E, p.S, p.E, kt);
+        if (want_ds) transpose_into(v + b * p.S * p.Ev, p.S, p.Ev, vt);
+        T* dqb = dq ? dq + b * p.L * p.E : nullptr;
+        T* dkb = dk ? dk + b * p.S * p.E : nullptr;
+        T* dvb = dv ? dv + b * p.S * p.Ev : nullptr;
+        if (dqb) std::fill(dqb, dqb + p.L * p.E, T(0));
+        if (dkb) std::fill(dkb, dkb + p.S * p.E, T(0));
+        if (dvb) std::fill(dvb, dvb + p.S * p.Ev, T(0));
+        if (dmask) std::fill(dmask + b * p.L * p.S, dmask + (b + 1) * p.L * p.S, T(0));
+        for (int64_t i0 = 0; i0 < p.L; i0 += kBwdRows) {
+            const int64_t br = std::min(kBwdRows, p.L - i0);
+            const T* qt = q + (b * p.L + i0) * p.E;
+            const T* gt = g + (b * p.L + i0) * p.Ev;
+            const T* ot = out + (b * p.L + i0) * p.Ev;
+            T d[kBwdRows];
+            for (int64_t r = 0; r < br; ++r) {
+                T acc = 0;
+                for (int64_t e = 0; e < p.Ev; ++e) acc += gt[r * p.Ev + e] * ot[r * p.Ev + e];
+                d[r] = acc;
+            }
+            const int64_t keys = visible_keys(p, i0, br);
+            for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
+                const int64_t bc = std::min(bc_max, keys - j0);
+                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, pt, bc, T(p.scale),
+                                       T(0));
+                add_mask(p, mask, b, i0, br, j0, bc, pt, bc);
+                for (int64_t r = 0; r < br; ++r) {
+                    T shift = lse[b * p.L + i0 + r];
+                    if (std::isinf(shift) || shift != shift)  // all masked: NaN, as the forward
+                        std::fill(pt + r * bc, pt + (r + 1) * bc,
+                                  std::numeric_limits<T>::quiet_NaN());
+                    else
+                        ops.exp_sum(pt + r * bc, pt + r * bc, bc, shift);
+                }
+                if (drop) {
+                    std::memcpy(pz, pt, size_t(br * bc) * sizeof(T));
+                    apply_dropout(p, b, i0, br, j0, bc, pz, bc);
+                }
+                if (dvb)  // dV_blk += (P o Z)^T dO_t
+                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, bc, gt, p.Ev, 1, dvb + j0 * p.Ev,
+                                           p.Ev, T(1), T(1));
+                if (!want_ds) continue;
+                gemm_serial_strided<T>(br, bc, p.Ev, gt, p.Ev, 1, vt + j0, p.S, 1, dpt, bc, T(1),
+                                       T(0));
+                apply_dropout(p, b, i0, br, j0, bc, dpt, bc);
+                for (int64_t r = 0; r < br; ++r) ops.ds(pt + r * bc, dpt + r * bc, bc, d[r]);
+                if (dmask)
+                    for (int64_t r = 0; r < br; ++r)
+                        std::memcpy(dmask + (b * p.L + i0 + r) * p.S + j0, dpt + r * bc,
+                                    size_t(bc) * sizeof(T));
+                if (dqb)  // dQ_t += scale dS K_blk
+                    gemm_serial_strided<T>(br, p.E, bc, dpt, bc, 1, k + (b * p.S + j0) * p.E, p.E,
+                                           1, dqb + i0 * p.E, p.E, T(p.scale), T(1));
+                if (dkb)  // dK_blk += scale dS^T Q_t
+                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, bc, qt, p.E, 1, dkb + j0 * p.E, p.E,
+                                           T(p.scale), T(1));
+            }
+        }
+    }
+}
+
+template <typename Fn>
+void with_mask_type(DType dtype, const Tensor* mask, Fn&& fn) {
+    visit_float(dtype, "scaled_dot_product_attention", [&]<typename T>() {
+        if (!mask)
+            fn.template operator()<T, bool>(nullptr);
+        else if (mask->dtype() == DType::b8)
+            fn.template operator()<T, bool>(mask->data<bool>());
+        else
+            fn.template operator()<T, T>(mask->data<T>());
+    });
+}
+
+template <typename T>
+T* ptr_or_null(const Tensor* t) {
+    return t ? t->data<T>() : nullptr;
+}
+
+}  // namespace
+
+void attention(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
+               const Tensor* mask, const Tensor& out, const Tensor& lse) {
+    with_mask_type(q.dtype(), mask, [&]<typename T, typename M>(const M* m) {
+        forward_fast<T, M>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
+                           lse.data<T>());
+    });
+}
+
+void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Tensor* mask, const Tensor& out, const Tensor& lse, const Tensor& g,
+                        const Tensor* dq, const Tensor* dk, const Tensor* dv, const Tensor* dmask) {
+    with_mask_type(q.dtype(), mask, [&]<typename T, typename M>(const M* m) {
+        backward_fast<T, M>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
+                            lse.data<T>(), g.data<T>(), ptr_or_null<T>(dq), ptr_or_null<T>(dk),
+                            ptr_or_null<T>(dv), ptr_or_null<T>(dmask));
+    });
+}
+
+}  // namespace marrow::cpu
