@@ -98,7 +98,7 @@ struct BlockOptions {
     bool qkv_bias = true, proj_bias = true, ffn_bias = true;
     double attn_drop = 0;
     double drop_path = 0;                 // stochastic depth of both residual branches
-    std::optional<double> init_values;    // LayerScale; nullopt or 0: none (ls1/ls2 absent)
+    std::optional<double> init_values = std::nullopt;  // LayerScale; nullopt/0: none
     FfnKind ffn = FfnKind::mlp;
     double norm_eps = 1e-6;               // DINOv2's partial(nn.LayerNorm, eps=1e-6)
     Generator* generator = nullptr;       // initialization and dropout / drop-path draws

@@ -110,12 +110,12 @@ Tensor VisionTransformer::prepare_tokens(const Tensor& x, const std::optional<Te
     int64_t b = x.size(0);
     Tensor tokens = patch_embed_->forward(x);  // (B, N, D)
     if (masks) {
-        MARROW_CHECK(masks->dtype() == DType::boolean && masks->dim() == 2 &&
+        MARROW_CHECK(masks->dtype() == DType::b8 && masks->dim() == 2 &&
                          masks->size(0) == b && masks->size(1) == tokens.size(1),
                      "VisionTransformer: masks should be bool of shape [{}, {}] (one per patch of "
                      "input {}), got {} of shape {}",
                      b, tokens.size(1), x.shape(), masks->dtype(), masks->shape());
-        tokens = where(unsqueeze(*masks, -1), unsqueeze(to(mask_token, tokens.dtype()), 0), tokens);
+        tokens = where(unsqueeze(*masks, -1), unsqueeze(marrow::to(mask_token, tokens.dtype()), 0), tokens);
     }
     int64_t dim = options_.embed_dim;
     tokens = cat({expand(cls_token, {b, 1, dim}), tokens}, 1);

@@ -36,7 +36,7 @@ struct VitOptions {
     bool qkv_bias = true, proj_bias = true, ffn_bias = true;
     double drop_path_rate = 0;   // stochastic depth, linear in depth from 0 (DINOv2's rule)
     bool drop_path_uniform = false;  // or the same rate in every block
-    std::optional<double> init_values;  // LayerScale (hub DINOv2: 1.0); nullopt: none
+    std::optional<double> init_values = std::nullopt;  // LayerScale (hub: 1.0); nullopt: none
     FfnKind ffn = FfnKind::mlp;         // ViT-g/14: swiglu_fused
     int64_t num_register_tokens = 0;
     double interpolate_offset = 0.1;    // DINOv2's pos-embedding resize kludge; 0: by size

@@ -149,8 +149,7 @@ const std::vector<std::string>& required_differentiable_ops() {
         "conv2d", "batch_norm",
         "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize",
         // issue 14 (vision transformers)
-        "layer_norm"};
-        "scaled_dot_product_attention"};
+        "layer_norm", "scaled_dot_product_attention", "interpolate", "drop_path"};
     return ops;
 }
 

@@ -108,7 +108,7 @@ void add_interpolate(std::vector<OpCase>& list) {
     c.add("interpolate_bicubic_dinov2_down", "interpolate", {in({1, 4, 16, 16})},
           scaled(kBicubic, {4.1 / 16, 4.1 / 16}), kRed)
         .parity({{1, 384, 16, 16}});
-    c.add("interpolate_bicubic_dinov2_up", "interpolate", {in({1, 3, 16, 16})},
+    c.add("interpolate_bicubic_dinov2_up", "interpolate", {in({1, 1, 16, 16})},
           scaled(kBicubic, {37.1 / 16, 37.1 / 16}), kRed)
         .parity({{1, 8, 16, 16}})
         .bench_bwd("interpolate_bicubic_posembed_16to37_384", {{1, 384, 16, 16}});
@@ -122,7 +122,7 @@ void add_interpolate(std::vector<OpCase>& list) {
           scaled(kBilinear, {37.1 / 16, 10.1 / 16}), kRed)
         .parity({{1, 8, 16, 16}});
     // a 518-px DINOv2 grid (37 x 37) to a 224-px one (16 x 16)
-    c.add("interpolate_bicubic_posembed_37to16", "interpolate", {in({1, 2, 37, 37})},
+    c.add("interpolate_bicubic_posembed_37to16", "interpolate", {in({1, 1, 37, 37})},
           scaled(kBicubic, {16.1 / 37, 16.1 / 37}), kRed)
         .parity({{1, 16, 37, 37}})
         .bench_bwd("interpolate_bicubic_posembed_37to16_768", {{1, 768, 37, 37}});
