@@ -14,7 +14,9 @@
 //   dV_blk += (P o Z)^T dO_t;  dP = (dO_t V_blk^T) o Z;  dS = P o (dP - D_t)
 //   dQ_t += scale dS K_blk;  dK_blk += scale dS^T Q_t,   D = rowsum(dO o O) once per head;
 // five GEMMs per tile pair (the forward's two plus three), sums in a fixed order: the result
-// does not depend on the thread count (threads own whole heads, no atomics).
+// does not depend on the thread count (threads own whole heads, no atomics). Tasks (heads;
+// pairs of query tiles in forward) are handed out dynamically: on a machine shared with other
+// jobs a static split waits for the slowest thread.
 // The block products run on the project's GEMM micro-kernels (tensor/cpu/gemm.h, serial per
 // thread); K and V are transposed once per head into a thread's buffer so that S = Q K^T and
 // dP = dO V^T read both operands row-major (the GEMM's unpacked small-matrix path). Row work
@@ -185,7 +187,7 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
         T* kt = thread_buffer<T>(0, p.E * s_pad);
         T* s = thread_buffer<T>(2, kRows * bc_max);
         T m[kRows], l[kRows];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
         for (int64_t task = 0; task < p.batch * tiles; ++task) {
             const int64_t b = task / tiles, i0 = task % tiles * kRows;
             const int64_t br = std::min(kRows, p.L - i0);
@@ -239,7 +241,7 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
     const int64_t bc_max = block_cols(p.S), s_pad = pad_cols(p.S);
     const bool want_ds = dq || dk || dmask;
     const bool drop = p.dropout_p > 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
     for (int64_t b = 0; b < p.batch; ++b) {
         T* kt = thread_buffer<T>(0, p.E * s_pad);
         T* vt = thread_buffer<T>(1, p.Ev * s_pad);
