@@ -44,17 +44,23 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         p.seed = gen.state().seed;
         p.offset = gen.reserve(p.batch * p.L * p.S);
     }
-    op::AttentionResult r = op::attention(plan, q, k, v);
+    // The kernels' contiguous (batch, L, E) forms, saved for backward: views of q, k, v
+    // unless those are broadcast or strided (then copied once here, and the originals are
+    // not kept alive by this node).
+    Tensor qb = op::attention_batched(plan, q), kb = op::attention_batched(plan, k),
+           vb = op::attention_batched(plan, v);
+    op::AttentionResult r = op::attention(plan, qb, kb, vb);
     std::vector<Tensor> inputs = {q, k, v};
     bool mask_input = attn_mask && attn_mask->dtype() != DType::b8;
     if (mask_input) inputs.push_back(*attn_mask);
     bool any = false;
     for (const Tensor& t : inputs) any = any || autograd::needs_grad(t);
     const char* name = "scaled_dot_product_attention";
-    SavedTensor sq = autograd::save_if(any, q, name), sk = autograd::save_if(any, k, name),
-                sv = autograd::save_if(any, v, name), so = autograd::save_if(any, r.out, name),
+    SavedTensor sq = autograd::save_if(any, qb, name), sk = autograd::save_if(any, kb, name),
+                sv = autograd::save_if(any, vb, name), so = autograd::save_if(any, r.out, name),
                 sl = autograd::save_if(any, r.lse, name);
     Shape mask_shape = attn_mask ? attn_mask->shape() : Shape{};
+    Shape q_shape = q.shape(), k_shape = k.shape(), v_shape = v.shape();
     return record(name, inputs, r.out, [=](const Grads& g, const NeedsGrad& needs) -> Grads {
         bool want_mask = needs.size() > 3 && needs[3];
         op::AttentionGrads d =
@@ -64,8 +70,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
             if (!t) return std::nullopt;
             return t->shape() == shape ? *t : sum_to(*t, shape);
         };
-        Grads out = {back(d.dq, sq.get().shape()), back(d.dk, sk.get().shape()),
-                     back(d.dv, sv.get().shape())};
+        Grads out = {back(d.dq, q_shape), back(d.dk, k_shape), back(d.dv, v_shape)};
         if (needs.size() > 3) out.push_back(back(d.dmask, mask_shape));
         return out;
     });

@@ -14,7 +14,9 @@
 //   dV_blk += (P o Z)^T dO_t;  dP = (dO_t V_blk^T) o Z;  dS = P o (dP - D_t)
 //   dQ_t += scale dS K_blk;  dK_blk += scale dS^T Q_t,   D = rowsum(dO o O) once per head;
 // five GEMMs per tile pair (the forward's two plus three), sums in a fixed order: the result
-// does not depend on the thread count (threads own whole heads, no atomics).
+// does not depend on the thread count (threads own whole heads, no atomics). Tasks (heads;
+// pairs of query tiles in forward) are handed out dynamically: on a machine shared with other
+// jobs a static split waits for the slowest thread.
 // The block products run on the project's GEMM micro-kernels (tensor/cpu/gemm.h, serial per
 // thread); K and V are transposed once per head into a thread's buffer so that S = Q K^T and
 // dP = dO V^T read both operands row-major (the GEMM's unpacked small-matrix path). Row work
@@ -38,6 +40,11 @@ namespace {
 constexpr int64_t kRows = 48;      // forward query tile: 4 AVX-512 (8 AVX2) micro-kernel rows
 constexpr int64_t kBwdRows = 96;   // backward: deeper dV, dK products (K = the tile's rows)
 constexpr int64_t kMaxCols = 512;  // key block, split evenly: S = 257 is one block
+// K^T and V^T rows are zero-padded to a multiple of 32 keys (the AVX-512 micro-kernel's width;
+// AVX2's 16 divides it), so the score products S = Q K^T and dO V^T run only full-width,
+// unpacked micro-tiles: S = 257 would otherwise pack all of Q for one last column.
+constexpr int64_t kColPad = 32;
+int64_t pad_cols(int64_t n) { return (n + kColPad - 1) / kColPad * kColPad; }
 
 // ---- per-ISA row helpers (float32)
 template <int W>
@@ -117,18 +124,19 @@ RowOps<T> row_ops() {
 // Key blocks: S split evenly into pieces of at most kMaxCols.
 int64_t block_cols(int64_t S) {
     int64_t blocks = std::max<int64_t>(1, (S + kMaxCols - 1) / kMaxCols);
-    return (S + blocks - 1) / blocks;
+    return pad_cols((S + blocks - 1) / blocks);
 }
 
-// src (rows, cols) row-major -> dst (cols, rows) row-major.
+// src (rows, cols) row-major -> dst (cols, ld) row-major, columns rows..ld-1 zero.
 template <typename T>
-void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst) {
+void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ld) {
     constexpr int64_t kB = 16;
     for (int64_t r0 = 0; r0 < rows; r0 += kB)
         for (int64_t c0 = 0; c0 < cols; c0 += kB)
             for (int64_t c = c0; c < std::min(cols, c0 + kB); ++c)
                 for (int64_t r = r0; r < std::min(rows, r0 + kB); ++r)
-                    dst[c * rows + r] = src[r * cols + c];
+                    dst[c * ld + r] = src[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c) std::fill(dst + c * ld + rows, dst + (c + 1) * ld, T(0));
 }
 
 // Adds the mask / causal terms to the score tile rows [i0, i0 + br) x keys [j0, j0 + bc), and
@@ -171,19 +179,20 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
                   T* out, T* lse) {
     const RowOps<T> ops = row_ops<T>();
     const int64_t tiles = (p.L + kRows - 1) / kRows, bc_max = block_cols(p.S);
+    const int64_t s_pad = pad_cols(p.S);
     const T kInf = std::numeric_limits<T>::infinity();
 #pragma omp parallel
     {
         int64_t cached = -1;  // the head whose K^T this thread holds
-        T* kt = thread_buffer<T>(0, p.E * p.S);
+        T* kt = thread_buffer<T>(0, p.E * s_pad);
         T* s = thread_buffer<T>(2, kRows * bc_max);
         T m[kRows], l[kRows];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
         for (int64_t task = 0; task < p.batch * tiles; ++task) {
             const int64_t b = task / tiles, i0 = task % tiles * kRows;
             const int64_t br = std::min(kRows, p.L - i0);
             if (b != cached) {
-                transpose_into(k + b * p.S * p.E, p.S, p.E, kt);
+                transpose_into(k + b * p.S * p.E, p.S, p.E, kt, s_pad);
                 cached = b;
             }
             const T* qt = q + (b * p.L + i0) * p.E;
@@ -193,12 +202,12 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
             std::fill(l, l + br, T(0));
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
-                const int64_t bc = std::min(bc_max, keys - j0);
-                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, s, bc, T(p.scale),
-                                       T(0));
-                add_mask(p, mask, b, i0, br, j0, bc, s, bc);
+                const int64_t bc = std::min(bc_max, keys - j0), nb = pad_cols(bc);
+                gemm_serial_strided<T>(br, nb, p.E, qt, p.E, 1, kt + j0, s_pad, 1, s, nb,
+                                       T(p.scale), T(0));
+                add_mask(p, mask, b, i0, br, j0, bc, s, nb);
                 for (int64_t r = 0; r < br; ++r) {
-                    T* row = s + r * bc;
+                    T* row = s + r * nb;
                     T mt = ops.max(row, bc);
                     T mn = (mt > m[r] || mt != mt) ? mt : m[r];
                     // All -inf so far: exp(-inf - 0) = 0 keeps P, l and O at zero.
@@ -210,8 +219,8 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
                     if (alpha != T(1))
                         for (int64_t e = 0; e < p.Ev; ++e) o[r * p.Ev + e] *= alpha;
                 }
-                apply_dropout(p, b, i0, br, j0, bc, s, bc);
-                gemm_serial_strided<T>(br, p.Ev, bc, s, bc, 1, v + (b * p.S + j0) * p.Ev, p.Ev, 1,
+                apply_dropout(p, b, i0, br, j0, bc, s, nb);
+                gemm_serial_strided<T>(br, p.Ev, bc, s, nb, 1, v + (b * p.S + j0) * p.Ev, p.Ev, 1,
                                        o, p.Ev, T(1), T(1));
             }
             for (int64_t r = 0; r < br; ++r) {
@@ -229,18 +238,18 @@ template <typename T, typename M>
 void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
                    const T* out, const T* lse, const T* g, T* dq, T* dk, T* dv, T* dmask) {
     const RowOps<T> ops = row_ops<T>();
-    const int64_t bc_max = block_cols(p.S);
+    const int64_t bc_max = block_cols(p.S), s_pad = pad_cols(p.S);
     const bool want_ds = dq || dk || dmask;
     const bool drop = p.dropout_p > 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
     for (int64_t b = 0; b < p.batch; ++b) {
-        T* kt = thread_buffer<T>(0, p.E * p.S);
-        T* vt = thread_buffer<T>(1, p.Ev * p.S);
+        T* kt = thread_buffer<T>(0, p.E * s_pad);
+        T* vt = thread_buffer<T>(1, p.Ev * s_pad);
         T* pt = thread_buffer<T>(2, kBwdRows * bc_max);
         T* dpt = thread_buffer<T>(3, kBwdRows * bc_max);
         T* pz = drop ? thread_buffer<T>(4, kBwdRows * bc_max) : pt;
-        transpose_into(k + b * p.S * p.E, p.S, p.E, kt);
-        if (want_ds) transpose_into(v + b * p.S * p.Ev, p.S, p.Ev, vt);
+        transpose_into(k + b * p.S * p.E, p.S, p.E, kt, s_pad);
+        if (want_ds) transpose_into(v + b * p.S * p.Ev, p.S, p.Ev, vt, s_pad);
         T* dqb = dq ? dq + b * p.L * p.E : nullptr;
         T* dkb = dk ? dk + b * p.S * p.E : nullptr;
         T* dvb = dv ? dv + b * p.S * p.Ev : nullptr;
@@ -261,39 +270,39 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
             }
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
-                const int64_t bc = std::min(bc_max, keys - j0);
-                gemm_serial_strided<T>(br, bc, p.E, qt, p.E, 1, kt + j0, p.S, 1, pt, bc, T(p.scale),
-                                       T(0));
-                add_mask(p, mask, b, i0, br, j0, bc, pt, bc);
+                const int64_t bc = std::min(bc_max, keys - j0), nb = pad_cols(bc);
+                gemm_serial_strided<T>(br, nb, p.E, qt, p.E, 1, kt + j0, s_pad, 1, pt, nb,
+                                       T(p.scale), T(0));
+                add_mask(p, mask, b, i0, br, j0, bc, pt, nb);
                 for (int64_t r = 0; r < br; ++r) {
                     T shift = lse[b * p.L + i0 + r];
                     if (std::isinf(shift) || shift != shift)  // all masked: NaN, as the forward
-                        std::fill(pt + r * bc, pt + (r + 1) * bc,
+                        std::fill(pt + r * nb, pt + r * nb + bc,
                                   std::numeric_limits<T>::quiet_NaN());
                     else
-                        ops.exp_sum(pt + r * bc, pt + r * bc, bc, shift);
+                        ops.exp_sum(pt + r * nb, pt + r * nb, bc, shift);
                 }
                 if (drop) {
-                    std::memcpy(pz, pt, size_t(br * bc) * sizeof(T));
-                    apply_dropout(p, b, i0, br, j0, bc, pz, bc);
+                    std::memcpy(pz, pt, size_t(br * nb) * sizeof(T));
+                    apply_dropout(p, b, i0, br, j0, bc, pz, nb);
                 }
                 if (dvb)  // dV_blk += (P o Z)^T dO_t
-                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, bc, gt, p.Ev, 1, dvb + j0 * p.Ev,
+                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, nb, gt, p.Ev, 1, dvb + j0 * p.Ev,
                                            p.Ev, T(1), T(1));
                 if (!want_ds) continue;
-                gemm_serial_strided<T>(br, bc, p.Ev, gt, p.Ev, 1, vt + j0, p.S, 1, dpt, bc, T(1),
+                gemm_serial_strided<T>(br, nb, p.Ev, gt, p.Ev, 1, vt + j0, s_pad, 1, dpt, nb, T(1),
                                        T(0));
-                apply_dropout(p, b, i0, br, j0, bc, dpt, bc);
-                for (int64_t r = 0; r < br; ++r) ops.ds(pt + r * bc, dpt + r * bc, bc, d[r]);
+                apply_dropout(p, b, i0, br, j0, bc, dpt, nb);
+                for (int64_t r = 0; r < br; ++r) ops.ds(pt + r * nb, dpt + r * nb, bc, d[r]);
                 if (dmask)
                     for (int64_t r = 0; r < br; ++r)
-                        std::memcpy(dmask + (b * p.L + i0 + r) * p.S + j0, dpt + r * bc,
+                        std::memcpy(dmask + (b * p.L + i0 + r) * p.S + j0, dpt + r * nb,
                                     size_t(bc) * sizeof(T));
                 if (dqb)  // dQ_t += scale dS K_blk
-                    gemm_serial_strided<T>(br, p.E, bc, dpt, bc, 1, k + (b * p.S + j0) * p.E, p.E,
+                    gemm_serial_strided<T>(br, p.E, bc, dpt, nb, 1, k + (b * p.S + j0) * p.E, p.E,
                                            1, dqb + i0 * p.E, p.E, T(p.scale), T(1));
                 if (dkb)  // dK_blk += scale dS^T Q_t
-                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, bc, qt, p.E, 1, dkb + j0 * p.E, p.E,
+                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, nb, qt, p.E, 1, dkb + j0 * p.E, p.E,
                                            T(p.scale), T(1));
             }
         }

@@ -15,14 +15,26 @@ constexpr const char* kName = "scaled_dot_product_attention";
 
 Shape batch_of(const Tensor& t) { return Shape(t.shape().begin(), t.shape().end() - 2); }
 
+Tensor as_batched(const Tensor& t, const Shape& batch_shape, int64_t batch);
+
 Shape with_tail(Shape batch, int64_t a, int64_t b) {
     batch.push_back(a);
     batch.push_back(b);
     return batch;
 }
 
-// t (batch_shape..., r, c) broadcast and made contiguous, as (batch, r, c).
+}  // namespace
+
+// t (batch_shape..., r, c) broadcast and made contiguous, as (batch, r, c); a contiguous
+// (batch, r, c) tensor (what this returned before) is returned as it is.
+Tensor attention_batched(const AttentionPlan& plan, const Tensor& t) {
+    return as_batched(t, plan.batch_shape, plan.params.batch);
+}
+
+namespace {
+
 Tensor as_batched(const Tensor& t, const Shape& batch_shape, int64_t batch) {
+    if (t.dim() == 3 && t.size(0) == batch && t.is_contiguous()) return t;
     Shape full = with_tail(batch_shape, t.size(-2), t.size(-1));
     Tensor x = t.shape() == full ? t : expand(t, full);
     return view(contiguous(x), {batch, t.size(-2), t.size(-1)});

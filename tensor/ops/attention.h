@@ -28,6 +28,12 @@ struct AttentionPlan {
 AttentionPlan attention_plan(const Tensor& q, const Tensor& k, const Tensor& v,
                              const std::optional<Tensor>& attn_mask, const AttentionOptions& o);
 
+// q, k or v as the kernels take it: broadcast to the plan's batch dims and made contiguous,
+// as (batch, rows, cols) (a view of t when it already is). attention() and
+// attention_backward() accept either form; autograd saves this one, so a permuted q (DINOv2's
+// qkv split) is copied once, not again in backward.
+Tensor attention_batched(const AttentionPlan& plan, const Tensor& t);
+
 // out (batch..., L, Ev) and lse (batch..., L), the scores' per-row log-sum-exp.
 struct AttentionResult {
     Tensor out, lse;

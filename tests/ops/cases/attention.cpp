@@ -2,8 +2,8 @@
 // composed twin, matmul -> scale -> mask -> softmax -> dropout -> matmul from differentiable
 // ops, the reference and gradient oracle. Cases: L != S and E != Ev; a bool mask (from a
 // constant input: x > -0.8), an additive float mask (B, 1, 1, S) that requires grad; causal
-// with L < S; dropout (a fixed generator, so the composed twin's F.dropout draws the fused
-// kernel's mask); 3-d inputs with broadcast batch dims and an explicit scale. Parity tier: L
+// with L < S; a transposed k and a strided q (copied for the kernels); dropout (a fixed
+// generator, so the composed twin's F.dropout draws the fused kernel's mask); 3-d inputs with broadcast batch dims and an explicit scale. Parity tier: L
 // and S past the CUDA kernels' 32-row tiles and the CPU's 48-row query tiles, E and Ev not
 // multiples of 16. Bench: DINOv2's ViT-S (6 heads x 257 tokens) and ViT-B (12 x 197) at batch
 // 8, and L = 1025 (the composed peer materializes 6 x 1025^2 scores).
@@ -59,7 +59,7 @@ void add_attention(std::vector<OpCase>& list) {
             return attention_composed(x[0], x[1], x[2], std::nullopt, 0, false, std::nullopt,
                                       nullptr);
         });
-    c.add("sdpa_mask_bool", "scaled_dot_product_attention", {in({2, 5, 4}), in({2, 7, 4}),
+    c.add("sdpa_mask_bool", "scaled_dot_product_attention", {in({2, 5, 4}), in({2, 7, 4}, kAny, kT),
           in({2, 7, 5}), constant({5, 7})},
           [](const T& x) { return scaled_dot_product_attention(x[0], x[1], x[2],
                                                                bool_mask(x[3])); }, kTr)
@@ -75,8 +75,8 @@ void add_attention(std::vector<OpCase>& list) {
         .composed([](const T& x) {
             return attention_composed(x[0], x[1], x[2], x[3], 0, false, std::nullopt, nullptr);
         });
-    c.add("sdpa_causal", "scaled_dot_product_attention", {in({2, 5, 4}), in({2, 7, 4}),
-          in({2, 7, 4})},
+    c.add("sdpa_causal", "scaled_dot_product_attention", {in({2, 5, 4}, kAny, kS),
+          in({2, 7, 4}), in({2, 7, 4})},
           [](const T& x) {
               return scaled_dot_product_attention(x[0], x[1], x[2], std::nullopt, 0, true);
           }, kTr)
