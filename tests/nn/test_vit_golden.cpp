@@ -262,9 +262,12 @@ TEST_CASE("ViT: structure, options, checkpoint key rules") {
     }
     CHECK_THROWS_WITH_AS(vit->forward(randn({1, 3, 30, 28})),
                          doctest::Contains("not a multiple of the patch size 14"), Error);
-    auto giant = nn::models::vit_giant2({.img_size = 28, .patch_size = 14});
-    CHECK(giant->state_dict().at("blocks.39.mlp.w12.weight").shape() == Shape{8192, 1536});
-    CHECK(giant->state_dict().at("blocks.39.mlp.w3.weight").shape() == Shape{1536, 4096});
+    // ViT-g/14's FFN (not the whole 1.1e9-parameter model): SwiGLUFFNFused's width rule.
+    CHECK(nn::swiglu_fused_hidden(1536 * 4) == 4096);
+    auto giant_block = std::make_shared<nn::Block>(
+        nn::BlockOptions{.dim = 1536, .num_heads = 24, .ffn = nn::FfnKind::swiglu_fused});
+    CHECK(giant_block->state_dict().at("mlp.w12.weight").shape() == Shape{8192, 1536});
+    CHECK(giant_block->state_dict().at("mlp.w3.weight").shape() == Shape{1536, 4096});
 
     // Published checkpoints: teacher + backbone. prefixes, heads dropped, chunked blocks.
     nn::StateDict ckpt;
