@@ -1,0 +1,418 @@
+// torch.save files: the zip container through libzip, the legacy stream by hand (it is a
+// sequence of pickles and length-prefixed blobs, no container), storages for the unpickler's
+// persistent ids, and the flattening of the tree to dotted keys (tensor/pth.h).
+#include "tensor/pth.h"
+
+#if MARROW_HAS_LIBZIP
+#include <zip.h>
+#endif
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+namespace marrow {
+namespace {
+
+using pickle::Document;
+using pickle::Kind;
+using pickle::Value;
+
+// A deflated record inflates at most ~1032x; anything claiming more is corrupt, and is
+// refused before its claimed size is allocated.
+constexpr uint64_t kMaxInflate = 1100;
+
+// The checked parts of a persistent id ('storage', storage_type, key, location, numel, ...).
+struct StorageId {
+    std::string type_name;
+    pickle::StorageType type;
+    std::string key;
+    int64_t numel;
+    uint64_t file_bytes;  // numel * element size in the file
+};
+
+StorageId parse_storage_id(const Value& pid, const std::string& name) {
+    auto is_str = [](const Value* v) { return v->kind == Kind::string || v->kind == Kind::bytes; };
+    MARROW_CHECK(pid.kind == Kind::tuple && pid.items.size() >= 5 && is_str(pid.items[0]) &&
+                     pid.items[0]->text == "storage",
+                 "{}: persistent id is not ('storage', type, key, location, numel)", name);
+    const Value& type = *pid.items[1];
+    const Value& key = *pid.items[2];
+    const Value& numel = *pid.items[4];
+    MARROW_CHECK(type.kind == Kind::global, "{}: storage type is a {}, not a global", name,
+                 pickle::kind_name(type.kind));
+    auto st = pickle::storage_type(type.text);
+    MARROW_CHECK(st.has_value(), "{}: unsupported storage type {} (marrow reads float, double, "
+                 "half, bfloat16, long, int, short, char, byte and bool storages)",
+                 name, type.text);
+    MARROW_CHECK(is_str(&key), "{}: storage key is a {}, not a string", name,
+                 pickle::kind_name(key.kind));
+    MARROW_CHECK(numel.kind == Kind::integer && numel.integer >= 0,
+                 "{}: storage {} has no valid numel", name, key.text);
+    uint64_t bytes = 0;
+    MARROW_CHECK(!__builtin_mul_overflow(uint64_t(numel.integer), uint64_t(st->element_size), &bytes),
+                 "{}: storage {} numel {} overflows", name, key.text, numel.integer);
+    return {type.text, *st, key.text, numel.integer, bytes};
+}
+
+// A new storage for `id` (int32 for int8/int16 storages: marrow has no narrower integers).
+Value* alloc_storage(Document& doc, const StorageId& id) {
+    Value* v = doc.make(Kind::storage);
+    v->dtype = id.type.dtype;
+    v->storage = Storage::allocate(
+        id.type.is_signed_narrow ? size_t(id.numel) * 4 : size_t(id.file_bytes), Device::cpu());
+    return v;
+}
+
+// Fills `v` with the file's bytes from `read(dst, nbytes)`: widened for int8/int16, bools
+// normalized to 0/1 so no invalid bool is ever read.
+template <typename Read>
+void fill_storage(const Value* v, const StorageId& id, Read&& read) {
+    if (id.type.is_signed_narrow) {
+        std::vector<uint8_t> raw(id.file_bytes);
+        read(raw.data(), id.file_bytes);
+        pickle::widen_into(static_cast<int32_t*>(v->storage->data()), raw.data(), id.numel,
+                           id.type.element_size);
+        return;
+    }
+    read(v->storage->data(), id.file_bytes);
+    if (id.type.dtype == DType::b8) {
+        auto* p = static_cast<uint8_t*>(v->storage->data());
+        for (uint64_t i = 0; i < id.file_bytes; ++i) p[i] = p[i] != 0;
+    }
+}
+
+// ---- zip ----------------------------------------------------------------------------
+#if MARROW_HAS_LIBZIP
+
+class ZipArchive {
+public:
+    ZipArchive(zip_t* z, std::string name, uint64_t archive_bytes)
+        : z_(z), name_(std::move(name)), archive_bytes_(archive_bytes) {}
+    ~ZipArchive() { zip_discard(z_); }
+    ZipArchive(const ZipArchive&) = delete;
+    ZipArchive& operator=(const ZipArchive&) = delete;
+
+    // The directory holding data.pkl ("archive/" or the saved file's stem).
+    std::string find_prefix() const {
+        zip_int64_t n = zip_get_num_entries(z_, 0);
+        for (zip_int64_t i = 0; i < n; ++i) {
+            const char* entry = zip_get_name(z_, zip_uint64_t(i), ZIP_FL_ENC_RAW);
+            if (!entry) continue;
+            std::string_view s(entry);
+            if (s.ends_with("/data.pkl") && s.find('/') == s.size() - 9)
+                return std::string(s.substr(0, s.size() - 8));
+        }
+        fail("{}: no <archive>/data.pkl in the zip ({} entries): not a torch.save checkpoint",
+             name_, n);
+    }
+    // Index and (checked) uncompressed size of `entry`, or nullopt when absent.
+    std::optional<std::pair<zip_uint64_t, uint64_t>> find(const std::string& entry) const {
+        zip_int64_t i = zip_name_locate(z_, entry.c_str(), ZIP_FL_ENC_RAW);
+        if (i < 0) return std::nullopt;
+        zip_stat_t st;
+        zip_stat_init(&st);
+        MARROW_CHECK(zip_stat_index(z_, zip_uint64_t(i), 0, &st) == 0 &&
+                         (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) &&
+                         (st.valid & ZIP_STAT_COMP_METHOD),
+                     "{}: cannot stat {}: {}", name_, entry, zip_strerror(z_));
+        MARROW_CHECK(!(st.valid & ZIP_STAT_ENCRYPTION_METHOD) ||
+                         st.encryption_method == ZIP_EM_NONE,
+                     "{}: {} is encrypted", name_, entry);
+        bool stored = st.comp_method == ZIP_CM_STORE;
+        MARROW_CHECK(st.comp_size <= archive_bytes_ &&
+                         (stored ? st.size == st.comp_size
+                                 : st.size / kMaxInflate <= st.comp_size),
+                     "{}: {} claims {} bytes from {} compressed bytes in a {}-byte archive: "
+                     "corrupt zip",
+                     name_, entry, st.size, st.comp_size, archive_bytes_);
+        stored_[zip_uint64_t(i)] = stored;
+        return std::make_pair(zip_uint64_t(i), uint64_t(st.size));
+    }
+    // Reads the first `n` bytes of record `index` into `dst`.
+    void read(zip_uint64_t index, const std::string& entry, void* dst, uint64_t n) const {
+        if (n == 0) return;
+        // torch.save stores records uncompressed; reading them "compressed" skips libzip's
+        // CRC pass (torch.load does not check CRCs either). Sizes are still checked.
+        zip_flags_t flags = stored_.at(index) ? ZIP_FL_COMPRESSED : 0;
+        zip_file_t* f = zip_fopen_index(z_, index, flags);
+        MARROW_CHECK(f != nullptr, "{}: cannot open {}: {}", name_, entry, zip_strerror(z_));
+        uint64_t done = 0;
+        while (done < n) {
+            zip_int64_t got = zip_fread(f, static_cast<char*>(dst) + done, n - done);
+            if (got <= 0) {
+                std::string why = got < 0 ? zip_file_strerror(f) : "unexpected end of data";
+                zip_fclose(f);
+                fail("{}: reading {} failed after {} of {} bytes: {}", name_, entry, done, n, why);
+            }
+            done += uint64_t(got);
+        }
+        zip_fclose(f);
+    }
+
+private:
+    zip_t* z_;
+    std::string name_;
+    uint64_t archive_bytes_;
+    mutable std::unordered_map<zip_uint64_t, bool> stored_;
+};
+
+std::string zip_error_text(int code) {
+    zip_error_t e;
+    zip_error_init_with_code(&e, code);
+    std::string s = zip_error_strerror(&e);
+    zip_error_fini(&e);
+    return s;
+}
+
+PthFile read_zip(ZipArchive& zip, const std::string& name, const PthOptions& options) {
+    std::string prefix = zip.find_prefix();
+    PthFile file{name, false, std::make_shared<Document>()};
+    auto pkl = zip.find(prefix + "data.pkl");
+    if (auto bo = zip.find(prefix + "byteorder")) {  // torch >= 1.12 records it
+        std::string order(std::min<uint64_t>(bo->second, 16), '\0');
+        zip.read(bo->first, prefix + "byteorder", order.data(), order.size());
+        MARROW_CHECK(order == "little", "{}: byte order \"{}\": only little-endian files load",
+                     name, order);
+    }
+    std::string bytes(pkl->second, '\0');
+    zip.read(pkl->first, prefix + "data.pkl", bytes.data(), bytes.size());
+    std::unordered_map<std::string, Value*> loaded;  // key -> storage, each read once
+    auto persistent_load = [&](Document& doc, const Value& pid) -> Value* {
+        StorageId id = parse_storage_id(pid, name + "/" + prefix + "data.pkl");
+        if (auto it = loaded.find(id.key); it != loaded.end()) {
+            MARROW_CHECK(it->second->dtype == id.type.dtype,
+                         "{}: storage {} is used as {} and as {}", name, id.key,
+                         it->second->dtype, id.type.dtype);
+            return it->second;
+        }
+        std::string entry = prefix + "data/" + id.key;
+        auto rec = zip.find(entry);
+        MARROW_CHECK(rec.has_value(), "{}: missing storage record {} (a {} of {} elements)", name,
+                     entry, id.type_name, id.numel);
+        MARROW_CHECK(rec->second >= id.file_bytes,
+                     "{}: storage record {} has {} bytes but {} of {} elements needs {}", name,
+                     entry, rec->second, id.type_name, id.numel, id.file_bytes);
+        Value* v = alloc_storage(doc, id);
+        fill_storage(v, id, [&](void* dst, uint64_t n) { zip.read(rec->first, entry, dst, n); });
+        loaded.emplace(id.key, v);
+        return v;
+    };
+    pickle::unpickle(bytes, name + "/" + prefix + "data.pkl",
+                     {.skip_unknown_globals = options.skip_unknown_globals}, persistent_load,
+                     *file.document);
+    return file;
+}
+
+PthFile open_zip(zip_source_t* src, zip_error_t* err, const std::string& name,
+                 uint64_t archive_bytes, const PthOptions& options) {
+    zip_t* z = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, err);
+    if (!z) {
+        std::string why = zip_error_strerror(err);
+        zip_source_free(src);
+        fail("{}: not a readable zip archive: {}", name, why);
+    }
+    ZipArchive zip(z, name, archive_bytes);
+    return read_zip(zip, name, options);
+}
+
+#endif  // MARROW_HAS_LIBZIP
+
+// ---- legacy stream ------------------------------------------------------------------
+
+// pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2): LONG1 of 10 bytes, then STOP.
+constexpr char kLegacyMagic[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+constexpr size_t kLegacyMagicSize = sizeof(kLegacyMagic) - 1;
+
+PthFile parse_legacy(std::string_view bytes, const std::string& name, const PthOptions& options) {
+    PthFile file{name, true, std::make_shared<Document>()};
+    size_t pos = kLegacyMagicSize;
+    auto next_pickle = [&](const char* what, const pickle::PersistentLoad& pl) {
+        Document& doc = *file.document;
+        size_t used = 0;
+        pickle::unpickle(bytes.substr(pos), fmt::format("{} ({} pickle)", name, what),
+                         {.skip_unknown_globals = options.skip_unknown_globals}, pl, doc, &used);
+        pos += used;
+        return doc.root;
+    };
+    const Value* version = next_pickle("protocol version", nullptr);
+    MARROW_CHECK(version->kind == Kind::integer && version->integer == 1001,
+                 "{}: legacy protocol version is not 1001", name);
+    const Value* sys_info = next_pickle("sys_info", nullptr);
+    MARROW_CHECK(sys_info->kind == Kind::dict, "{}: legacy sys_info is not a dict", name);
+    for (auto [k, v] : sys_info->entries)
+        if (k->kind == Kind::string && k->text == "little_endian")
+            MARROW_CHECK(v->kind == Kind::boolean && v->boolean,
+                         "{}: saved on a big-endian machine: not supported", name);
+    // Storages are allocated when named (the pickle comes before their bytes), each bounded
+    // by what is left of the file, and filled after the key list.
+    struct Pending {
+        StorageId id;
+        Value* value;
+    };
+    std::unordered_map<std::string, Pending> pending;
+    auto persistent_load = [&](Document& doc, const Value& pid) -> Value* {
+        StorageId id = parse_storage_id(pid, name);
+        MARROW_CHECK(pid.items.size() < 6 || pid.items[5]->kind == Kind::none,
+                     "{}: storage {} is a view of another storage (pre-1.0 files): not supported",
+                     name, id.key);
+        if (auto it = pending.find(id.key); it != pending.end()) {
+            MARROW_CHECK(it->second.id.type.dtype == id.type.dtype,
+                         "{}: storage {} is used with two types", name, id.key);
+            return it->second.value;
+        }
+        MARROW_CHECK(id.file_bytes <= bytes.size() - pos,
+                     "{}: storage {} of {} elements needs {} bytes but the file has {} left", name,
+                     id.key, id.numel, id.file_bytes, bytes.size() - pos);
+        Value* v = alloc_storage(doc, id);
+        pending.emplace(id.key, Pending{id, v});
+        return v;
+    };
+    Value* root = next_pickle("main", persistent_load);
+    const Value* keys = next_pickle("storage keys", nullptr);
+    MARROW_CHECK(keys->kind == Kind::list, "{}: legacy storage key list is not a list", name);
+    std::set<std::string> filled;
+    for (const Value* k : keys->items) {
+        MARROW_CHECK(k->kind == Kind::string, "{}: a storage key is not a string", name);
+        auto it = pending.find(k->text);
+        MARROW_CHECK(it != pending.end(), "{}: storage {} is listed but never used", name, k->text);
+        MARROW_CHECK(filled.insert(k->text).second, "{}: storage {} is listed twice", name, k->text);
+        MARROW_CHECK(bytes.size() - pos >= 8, "{}: truncated before storage {}", name, k->text);
+        int64_t numel = 0;
+        std::memcpy(&numel, bytes.data() + pos, 8);
+        pos += 8;
+        const StorageId& id = it->second.id;
+        MARROW_CHECK(numel == id.numel, "{}: storage {} has {} elements, the pickle said {}", name,
+                     k->text, numel, id.numel);
+        MARROW_CHECK(id.file_bytes <= bytes.size() - pos,
+                     "{}: truncated: storage {} needs {} bytes, {} left", name, k->text,
+                     id.file_bytes, bytes.size() - pos);
+        fill_storage(it->second.value, id, [&](void* dst, uint64_t n) {
+            std::memcpy(dst, bytes.data() + pos, n);
+        });
+        pos += id.file_bytes;
+    }
+    for (const auto& [key, p] : pending)
+        MARROW_CHECK(filled.count(key), "{}: storage {} has no data in the file", name, key);
+    file.document->root = root;
+    return file;
+}
+
+bool starts_with_zip(std::string_view head) { return head.starts_with("PK\x03\x04"); }
+bool starts_with_legacy(std::string_view head) {
+    return head.starts_with(std::string_view(kLegacyMagic, kLegacyMagicSize));
+}
+
+// ---- flattening ---------------------------------------------------------------------
+
+struct Flattener {
+    std::vector<std::pair<std::string, Tensor>> out;
+    std::set<std::string> seen;
+    size_t visits = 0, max_visits;
+    const std::string& name;
+
+    void walk(const Value* v, const std::string& key, int depth) {
+        MARROW_CHECK(depth <= pickle::kMaxDepth, "{}: objects nest deeper than {} levels at {}",
+                     name, pickle::kMaxDepth, key);
+        MARROW_CHECK(++visits <= max_visits,
+                     "{}: the object graph shares subtrees too often to flatten", name);
+        auto child = [&](const std::string& k) { return key.empty() ? k : key + "." + k; };
+        switch (v->kind) {
+            case Kind::tensor:
+                MARROW_CHECK(seen.insert(key).second, "{}: two tensors flatten to the key \"{}\"",
+                             name, key);
+                out.emplace_back(key, *v->tensor);
+                break;
+            case Kind::dict:
+                for (auto [k, x] : v->entries) {
+                    if (k->kind == Kind::string || k->kind == Kind::bytes)
+                        walk(x, child(k->text), depth + 1);
+                    else if (k->kind == Kind::integer)
+                        walk(x, child(std::to_string(k->integer)), depth + 1);
+                    else
+                        fail("{}: a dict at \"{}\" has a {} key", name, key,
+                             pickle::kind_name(k->kind));
+                }
+                break;
+            case Kind::list:
+            case Kind::tuple:
+                for (size_t i = 0; i < v->items.size(); ++i)
+                    walk(v->items[i], child(std::to_string(i)), depth + 1);
+                break;
+            default: break;  // numbers, strings, skipped objects: not weights
+        }
+    }
+};
+
+std::string read_whole(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    MARROW_CHECK(in.good(), "{}: cannot open \"{}\"", what, path);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+}  // namespace
+
+PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOptions& options) {
+    if (starts_with_legacy(bytes)) return parse_legacy(bytes, name, options);
+    MARROW_CHECK(starts_with_zip(bytes),
+                 "{}: not a torch.save file (neither a zip archive nor the legacy format)", name);
+#if !MARROW_HAS_LIBZIP
+    fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", name);
+#else
+    zip_error_t err;
+    zip_error_init(&err);
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
+    MARROW_CHECK(src != nullptr, "{}: {}", name, zip_error_strerror(&err));
+    PthFile f = open_zip(src, &err, name, bytes.size(), options);
+    zip_error_fini(&err);
+    return f;
+#endif
+}
+
+PthFile read_pth(const std::string& path, const PthOptions& options) {
+    std::ifstream in(path, std::ios::binary);
+    MARROW_CHECK(in.good(), "read_pth: cannot open \"{}\"", path);
+    char head[kLegacyMagicSize] = {};
+    in.read(head, kLegacyMagicSize);
+    std::string_view h(head, size_t(in.gcount()));
+    in.close();
+    if (starts_with_legacy(h)) return parse_legacy(read_whole(path, "read_pth"), path, options);
+    MARROW_CHECK(starts_with_zip(h),
+                 "{}: not a torch.save file (neither a zip archive nor the legacy format)", path);
+#if !MARROW_HAS_LIBZIP
+    fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", path);
+#else
+    int code = 0;
+    zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
+    MARROW_CHECK(z != nullptr, "{}: not a readable zip archive: {}", path, zip_error_text(code));
+    std::ifstream size_in(path, std::ios::binary | std::ios::ate);
+    ZipArchive zip(z, path, uint64_t(size_in.tellg()));
+    return read_zip(zip, path, options);
+#endif
+}
+
+std::vector<std::pair<std::string, Tensor>> flatten_tensors(const PthFile& file) {
+    Flattener f{{}, {}, 0, 2 * file.document->arena.size() + 16, file.path};
+    f.walk(&file.root(), "", 0);
+    return std::move(f.out);
+}
+
+std::map<std::string, Tensor> load_pth(const std::string& path, const PthOptions& options) {
+    std::map<std::string, Tensor> out;
+    for (auto& [k, t] : flatten_tensors(read_pth(path, options))) out.emplace(k, t);
+    return out;
+}
+
+bool is_pth_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char head[kLegacyMagicSize] = {};
+    in.read(head, kLegacyMagicSize);
+    std::string_view h(head, size_t(in.gcount()));
+    return starts_with_zip(h) || starts_with_legacy(h);
+}
+
+}  // namespace marrow
