@@ -7,8 +7,15 @@
 #include <zip.h>
 #endif
 
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -157,6 +164,9 @@ private:
     std::string name_;
     uint64_t archive_bytes_;
     mutable std::unordered_map<zip_uint64_t, bool> stored_;
+
+public:
+    uint64_t archive_bytes() const { return archive_bytes_; }
 };
 
 std::string zip_error_text(int code) {
@@ -167,7 +177,64 @@ std::string zip_error_text(int code) {
     return s;
 }
 
-PthFile read_zip(ZipArchive& zip, const std::string& name, const PthOptions& options) {
+// One storage to read: where from and into which value.
+struct ReadJob {
+    const Value* value;
+    StorageId id;
+    std::string entry;
+};
+
+// Runs the reads: on `zip`, and when the archive is a file (`reopen` names it) and the reads
+// are large, on more threads each with its own libzip handle (a zip_t is not thread safe).
+// Two threads copy the page cache into fresh storages ~1.5x faster than one.
+void run_reads(ZipArchive& zip, const std::string* reopen, std::vector<ReadJob>& jobs) {
+    uint64_t total = 0;
+    for (const ReadJob& j : jobs) total += j.id.file_bytes;
+    std::sort(jobs.begin(), jobs.end(), [](const ReadJob& a, const ReadJob& b) {
+        return a.id.file_bytes > b.id.file_bytes;
+    });
+    int threads = std::min<int>({omp_get_max_threads(), 8, int(jobs.size())});
+    if (!reopen || total < (32u << 20)) threads = 1;
+    std::atomic<size_t> next{0};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    auto work = [&](ZipArchive& z) {
+        try {
+            for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+                const ReadJob& j = jobs[i];
+                auto rec = z.find(j.entry);
+                MARROW_CHECK(rec.has_value(), "{}: storage record {} vanished", *reopen, j.entry);
+                fill_storage(j.value, j.id,
+                             [&](void* dst, uint64_t n) { z.read(rec->first, j.entry, dst, n); });
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = std::current_exception();
+            next = jobs.size();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t)
+        pool.emplace_back([&] {
+            try {
+                int code = 0;
+                zip_t* z = zip_open(reopen->c_str(), ZIP_RDONLY, &code);
+                MARROW_CHECK(z != nullptr, "{}: cannot reopen the archive: {}", *reopen,
+                             zip_error_text(code));
+                ZipArchive own(z, *reopen, zip.archive_bytes());
+                work(own);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+            }
+        });
+    work(zip);
+    for (std::thread& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+}
+
+PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* reopen,
+                 const PthOptions& options) {
     std::string prefix = zip.find_prefix();
     PthFile file{name, false, std::make_shared<Document>()};
     auto pkl = zip.find(prefix + "data.pkl");
@@ -179,7 +246,9 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const PthOptions& opt
     }
     std::string bytes(pkl->second, '\0');
     zip.read(pkl->first, prefix + "data.pkl", bytes.data(), bytes.size());
-    std::unordered_map<std::string, Value*> loaded;  // key -> storage, each read once
+    // Each storage the pickle names is checked and allocated then, read once after it.
+    std::unordered_map<std::string, Value*> loaded;
+    std::vector<ReadJob> jobs;
     auto persistent_load = [&](Document& doc, const Value& pid) -> Value* {
         StorageId id = parse_storage_id(pid, name + "/" + prefix + "data.pkl");
         if (auto it = loaded.find(id.key); it != loaded.end()) {
@@ -196,13 +265,14 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const PthOptions& opt
                      "{}: storage record {} has {} bytes but {} of {} elements needs {}", name,
                      entry, rec->second, id.type_name, id.numel, id.file_bytes);
         Value* v = alloc_storage(doc, id);
-        fill_storage(v, id, [&](void* dst, uint64_t n) { zip.read(rec->first, entry, dst, n); });
         loaded.emplace(id.key, v);
+        jobs.push_back({v, id, entry});
         return v;
     };
     pickle::unpickle(bytes, name + "/" + prefix + "data.pkl",
                      {.skip_unknown_globals = options.skip_unknown_globals}, persistent_load,
                      *file.document);
+    run_reads(zip, reopen, jobs);
     return file;
 }
 
@@ -215,7 +285,7 @@ PthFile open_zip(zip_source_t* src, zip_error_t* err, const std::string& name,
         fail("{}: not a readable zip archive: {}", name, why);
     }
     ZipArchive zip(z, name, archive_bytes);
-    return read_zip(zip, name, options);
+    return read_zip(zip, name, nullptr, options);
 }
 
 #endif  // MARROW_HAS_LIBZIP
@@ -391,7 +461,7 @@ PthFile read_pth(const std::string& path, const PthOptions& options) {
     MARROW_CHECK(z != nullptr, "{}: not a readable zip archive: {}", path, zip_error_text(code));
     std::ifstream size_in(path, std::ios::binary | std::ios::ate);
     ZipArchive zip(z, path, uint64_t(size_in.tellg()));
-    return read_zip(zip, path, options);
+    return read_zip(zip, path, &path, options);
 #endif
 }
 
