@@ -132,18 +132,22 @@ private:
     void set_item(Value* target, Value* key, Value* value) {
         if (target->kind == Kind::opaque) return;  // a skipped object's state: dropped
         if (target->kind != Kind::dict) bad("SETITEM on a {}, not a dict", kind_name(target->kind));
-        for (auto& e : target->entries)  // a repeated key replaces the value, as in Python
-            if (same_key(e.first, key)) {
-                e.second = value;
-                return;
-            }
-        target->entries.emplace_back(key, value);
-    }
-    static bool same_key(const Value* a, const Value* b) {
-        if (a->kind != b->kind) return false;
-        if (a->kind == Kind::string || a->kind == Kind::bytes) return a->text == b->text;
-        if (a->kind == Kind::integer) return a->integer == b->integer;
-        return a == b;
+        // A repeated key replaces the value, as in Python (hashed: a million-entry dict
+        // must not cost a million squared compares).
+        std::string repr;
+        if (key->kind == Kind::string || key->kind == Kind::bytes) {
+            repr.push_back(key->kind == Kind::string ? 's' : 'b');
+            repr.append(key->text);
+        } else if (key->kind == Kind::integer) {
+            repr = fmt::format("i{}", key->integer);
+        } else {
+            repr = fmt::format("p{}", static_cast<const void*>(key));  // by identity
+        }
+        auto [it, added] = target->key_index.emplace(std::move(repr), target->entries.size());
+        if (added)
+            target->entries.emplace_back(key, value);
+        else
+            target->entries[it->second].second = value;
     }
     void append(Value* target, std::vector<Value*> items) {
         if (target->kind == Kind::opaque) return;

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct Value {
     std::string text;                                   // string, bytes, global / opaque name
     std::vector<Value*> items;                          // list, tuple, set
     std::vector<std::pair<Value*, Value*>> entries;     // dict, in insertion order
+    std::unordered_map<std::string, size_t> key_index;  // dict: str/int key -> entry
     std::shared_ptr<Storage> storage;                   // storage
     DType dtype = DType::f32;                           // storage
     std::optional<Tensor> tensor;                       // tensor

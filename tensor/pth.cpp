@@ -115,8 +115,12 @@ public:
         fail("{}: no <archive>/data.pkl in the zip ({} entries): not a torch.save checkpoint",
              name_, n);
     }
-    // Index and (checked) uncompressed size of `entry`, or nullopt when absent.
-    std::optional<std::pair<zip_uint64_t, uint64_t>> find(const std::string& entry) const {
+    struct Record {
+        zip_uint64_t index;
+        uint64_t size, comp_size;
+    };
+    // Index and (checked) sizes of `entry`, or nullopt when absent.
+    std::optional<Record> find(const std::string& entry) const {
         zip_int64_t i = zip_name_locate(z_, entry.c_str(), ZIP_FL_ENC_RAW);
         if (i < 0) return std::nullopt;
         zip_stat_t st;
@@ -136,7 +140,7 @@ public:
                      "corrupt zip",
                      name_, entry, st.size, st.comp_size, archive_bytes_);
         stored_[zip_uint64_t(i)] = stored;
-        return std::make_pair(zip_uint64_t(i), uint64_t(st.size));
+        return Record{zip_uint64_t(i), uint64_t(st.size), uint64_t(st.comp_size)};
     }
     // Reads the first `n` bytes of record `index` into `dst`.
     void read(zip_uint64_t index, const std::string& entry, void* dst, uint64_t n) const {
@@ -205,7 +209,7 @@ void run_reads(ZipArchive& zip, const std::string* reopen, std::vector<ReadJob>&
                 auto rec = z.find(j.entry);
                 MARROW_CHECK(rec.has_value(), "{}: storage record {} vanished", *reopen, j.entry);
                 fill_storage(j.value, j.id,
-                             [&](void* dst, uint64_t n) { z.read(rec->first, j.entry, dst, n); });
+                             [&](void* dst, uint64_t n) { z.read(rec->index, j.entry, dst, n); });
             }
         } catch (...) {
             std::lock_guard<std::mutex> lock(error_mutex);
@@ -239,16 +243,20 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* re
     PthFile file{name, false, std::make_shared<Document>()};
     auto pkl = zip.find(prefix + "data.pkl");
     if (auto bo = zip.find(prefix + "byteorder")) {  // torch >= 1.12 records it
-        std::string order(std::min<uint64_t>(bo->second, 16), '\0');
-        zip.read(bo->first, prefix + "byteorder", order.data(), order.size());
+        std::string order(std::min<uint64_t>(bo->size, 16), '\0');
+        zip.read(bo->index, prefix + "byteorder", order.data(), order.size());
         MARROW_CHECK(order == "little", "{}: byte order \"{}\": only little-endian files load",
                      name, order);
     }
-    std::string bytes(pkl->second, '\0');
-    zip.read(pkl->first, prefix + "data.pkl", bytes.data(), bytes.size());
+    std::string bytes(pkl->size, '\0');
+    zip.read(pkl->index, prefix + "data.pkl", bytes.data(), bytes.size());
     // Each storage the pickle names is checked and allocated then, read once after it.
     std::unordered_map<std::string, Value*> loaded;
     std::vector<ReadJob> jobs;
+    // The records of distinct storages cannot overlap in an honest archive, so their
+    // compressed sizes add up to at most the archive's: a central directory naming one blob
+    // a thousand times cannot make us allocate a thousand times the file.
+    uint64_t record_bytes = 0;
     auto persistent_load = [&](Document& doc, const Value& pid) -> Value* {
         StorageId id = parse_storage_id(pid, name + "/" + prefix + "data.pkl");
         if (auto it = loaded.find(id.key); it != loaded.end()) {
@@ -261,9 +269,13 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* re
         auto rec = zip.find(entry);
         MARROW_CHECK(rec.has_value(), "{}: missing storage record {} (a {} of {} elements)", name,
                      entry, id.type_name, id.numel);
-        MARROW_CHECK(rec->second >= id.file_bytes,
+        MARROW_CHECK(rec->size >= id.file_bytes,
                      "{}: storage record {} has {} bytes but {} of {} elements needs {}", name,
-                     entry, rec->second, id.type_name, id.numel, id.file_bytes);
+                     entry, rec->size, id.type_name, id.numel, id.file_bytes);
+        record_bytes += rec->comp_size;
+        MARROW_CHECK(record_bytes <= zip.archive_bytes(),
+                     "{}: storage records add up to more than the {}-byte archive: corrupt zip",
+                     name, zip.archive_bytes());
         Value* v = alloc_storage(doc, id);
         loaded.emplace(id.key, v);
         jobs.push_back({v, id, entry});
@@ -323,6 +335,7 @@ PthFile parse_legacy(std::string_view bytes, const std::string& name, const PthO
         Value* value;
     };
     std::unordered_map<std::string, Pending> pending;
+    uint64_t promised = 0;  // bytes of the storages named so far: all must follow the pickles
     auto persistent_load = [&](Document& doc, const Value& pid) -> Value* {
         StorageId id = parse_storage_id(pid, name);
         MARROW_CHECK(pid.items.size() < 6 || pid.items[5]->kind == Kind::none,
@@ -333,9 +346,11 @@ PthFile parse_legacy(std::string_view bytes, const std::string& name, const PthO
                          "{}: storage {} is used with two types", name, id.key);
             return it->second.value;
         }
-        MARROW_CHECK(id.file_bytes <= bytes.size() - pos,
-                     "{}: storage {} of {} elements needs {} bytes but the file has {} left", name,
-                     id.key, id.numel, id.file_bytes, bytes.size() - pos);
+        promised += id.file_bytes;
+        MARROW_CHECK(promised <= bytes.size() - pos,
+                     "{}: storage {} of {} elements: the storages named need {} bytes but the "
+                     "file has {} left",
+                     name, id.key, id.numel, promised, bytes.size() - pos);
         Value* v = alloc_storage(doc, id);
         pending.emplace(id.key, Pending{id, v});
         return v;
@@ -382,13 +397,20 @@ struct Flattener {
     std::set<std::string> seen;
     size_t visits = 0, max_visits;
     const std::string& name;
+    uint64_t key_bytes = 0;  // all keys built so far: bounded like the visits
 
     void walk(const Value* v, const std::string& key, int depth) {
         MARROW_CHECK(depth <= pickle::kMaxDepth, "{}: objects nest deeper than {} levels at {}",
                      name, pickle::kMaxDepth, key);
         MARROW_CHECK(++visits <= max_visits,
                      "{}: the object graph shares subtrees too often to flatten", name);
-        auto child = [&](const std::string& k) { return key.empty() ? k : key + "." + k; };
+        auto child = [&](const std::string& k) {
+            std::string c = key.empty() ? k : key + "." + k;
+            key_bytes += c.size();
+            MARROW_CHECK(c.size() <= 4096 && key_bytes <= (uint64_t(256) << 20),
+                         "{}: keys longer than 4096 characters (or 256 MB of them in all)", name);
+            return c;
+        };
         switch (v->kind) {
             case Kind::tensor:
                 MARROW_CHECK(seen.insert(key).second, "{}: two tensors flatten to the key \"{}\"",

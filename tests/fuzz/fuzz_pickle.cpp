@@ -1,6 +1,6 @@
 // libFuzzer target: the restricted unpickler alone (tensor/pickle.h), without the zip layer
 // in front, so the fuzzer's mutations reach every opcode. Persistent ids get a zeroed storage
-// of their numel (capped at 1 MiB, as a file's record size would cap it); the tree is then
+// of their numel (capped at 1 MiB in all, as a file's record sizes would cap them); the tree is then
 // flattened. Input: byte 0 picks skip_unknown_globals (odd), the rest is the pickle.
 // A marrow::Error is a normal outcome; anything else is a finding.
 // Seeds: tests/fuzz/corpus/pickle/ (data.pkl of small torch.save files).
@@ -16,7 +16,8 @@ using namespace marrow;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     try {
-        auto load = [](pickle::Document& doc, const pickle::Value& pid) -> pickle::Value* {
+        size_t budget = 1 << 20;
+        auto load = [&budget](pickle::Document& doc, const pickle::Value& pid) -> pickle::Value* {
             MARROW_CHECK(pid.kind == pickle::Kind::tuple && pid.items.size() >= 5 &&
                              pid.items[1]->kind == pickle::Kind::global &&
                              pid.items[4]->kind == pickle::Kind::integer,
@@ -25,9 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             MARROW_CHECK(type.has_value(), "fuzz: not a storage type");
             int64_t numel = pid.items[4]->integer;
             MARROW_CHECK(numel >= 0 && numel <= (1 << 20) / 8, "fuzz: storage too large");
+            size_t nbytes = size_t(numel) * dtype_size(type->dtype);
+            MARROW_CHECK(nbytes <= budget, "fuzz: storages past the budget");
+            budget -= nbytes;
             pickle::Value* s = doc.make(pickle::Kind::storage);
             s->dtype = type->dtype;
-            size_t nbytes = size_t(numel) * dtype_size(type->dtype);
             s->storage = Storage::allocate(nbytes, Device::cpu());
             std::memset(s->storage->data(), 0, nbytes);
             return s;
