@@ -45,8 +45,8 @@ ConvertResult convert_checkpoint(const std::string& in, const std::string& out,
 std::string format_key_table(const StateDict& dict) {
     size_t width = 3;
     for (const auto& [key, t] : dict) width = std::max(width, key.size());
-    std::string out = fmt::format("{:<{}}  {:<8}  {:<20}  {:>12}\n", "key", width, "dtype",
-                                  "shape", "bytes");
+    std::string out =
+        fmt::format("{:<{}}  {:<8}  {:<20}  {:>12}\n", "key", width, "dtype", "shape", "bytes");
     uint64_t elements = 0, bytes = 0;
     for (const auto& [key, t] : dict) {
         uint64_t n = uint64_t(t.numel()) * t.element_size();

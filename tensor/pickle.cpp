@@ -13,9 +13,12 @@ namespace {
 // by storage_type() (or any torch.*Storage, refused later with a clearer message), dtypes
 // ("torch.float32") are inert values.
 constexpr std::string_view kCallables[] = {
-    "collections.OrderedDict",          "torch._utils._rebuild_tensor_v2",
-    "torch._utils._rebuild_tensor",     "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state", "torch.Size",
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch.Size",
 };
 constexpr std::string_view kDtypes[] = {
     "torch.float16", "torch.bfloat16", "torch.float32", "torch.float64", "torch.int8",
@@ -34,7 +37,10 @@ class Unpickler {
 public:
     Unpickler(std::string_view bytes, const std::string& name, const Options& options,
               const PersistentLoad& persistent_load, Document& doc)
-        : in_(bytes), name_(name), options_(options), persistent_load_(persistent_load),
+        : in_(bytes),
+          name_(name),
+          options_(options),
+          persistent_load_(persistent_load),
           doc_(doc) {}
 
     size_t run();
@@ -120,10 +126,11 @@ private:
             return;
         }
         if (!options_.skip_unknown_globals)
-            fail("refusing to load global {} in {}: only tensor state_dict globals are allowed "
-                 "(torch._utils._rebuild_tensor_v2, torch.*Storage, collections.OrderedDict; "
-                 "PyTorch's weights_only=True)",
-                 full, name_);
+            fail(
+                "refusing to load global {} in {}: only tensor state_dict globals are allowed "
+                "(torch._utils._rebuild_tensor_v2, torch.*Storage, collections.OrderedDict; "
+                "PyTorch's weights_only=True)",
+                full, name_);
         bool seen = false;
         for (const auto& s : doc_.skipped_globals) seen = seen || s == full;
         if (!seen) doc_.skipped_globals.push_back(full);
@@ -195,7 +202,8 @@ Value* Unpickler::rebuild_tensor(const std::string& fn, const std::vector<Value*
 Value* Unpickler::call(Value* func, Value* args) {
     if (func->kind == Kind::opaque) return make_text(Kind::opaque, func->text);
     if (func->kind != Kind::global) bad("REDUCE on a {}, not a global", kind_name(func->kind));
-    if (args->kind != Kind::tuple) bad("REDUCE arguments must be a tuple, got a {}", kind_name(args->kind));
+    if (args->kind != Kind::tuple)
+        bad("REDUCE arguments must be a tuple, got a {}", kind_name(args->kind));
     const std::string& fn = func->text;
     const auto& a = args->items;
     if (fn == "collections.OrderedDict") {
@@ -247,18 +255,36 @@ size_t Unpickler::run() {
                 doc_.root = pop();
                 return pos_;
             }
-            case '(': marks_.push_back(stack_.size()); break;  // MARK
-            case '0': pop(); break;                             // POP
-            case '1': pop_mark(); break;                        // POP_MARK
-            case '2': push(top()); break;                       // DUP
-            case 'N': push(doc_.make(Kind::none)); break;
-            case 0x88:
-            case 0x89: push(doc_.make(Kind::boolean))->boolean = op == 0x88; break;
-            case 'J': push(make_int(int32_t(uint32_t(le(4))))); break;  // BININT
-            case 'K': push(make_int(int64_t(le(1)))); break;             // BININT1
-            case 'M': push(make_int(int64_t(le(2)))); break;             // BININT2
-            case 0x8a:                                                    // LONG1
-            case 0x8b: {                                                  // LONG4
+            case '(':  // MARK
+                marks_.push_back(stack_.size());
+                break;
+            case '0':  // POP
+                pop();
+                break;
+            case '1':  // POP_MARK
+                pop_mark();
+                break;
+            case '2':  // DUP
+                push(top());
+                break;
+            case 'N':  // NONE
+                push(doc_.make(Kind::none));
+                break;
+            case 0x88:  // NEWTRUE
+            case 0x89:  // NEWFALSE
+                push(doc_.make(Kind::boolean))->boolean = op == 0x88;
+                break;
+            case 'J':  // BININT
+                push(make_int(int32_t(uint32_t(le(4)))));
+                break;
+            case 'K':  // BININT1
+                push(make_int(int64_t(le(1))));
+                break;
+            case 'M':  // BININT2
+                push(make_int(int64_t(le(2))));
+                break;
+            case 0x8a:    // LONG1
+            case 0x8b: {  // LONG4
                 uint64_t n = le(op == 0x8a ? 1 : 4);
                 std::string_view s = take(n);
                 if (n > 8) bad("integer of {} bytes does not fit in 64 bits", n);
@@ -275,21 +301,39 @@ size_t Unpickler::run() {
                 std::memcpy(&f->floating, &bits, 8);
                 break;
             }
-            case 'X': push(make_text(Kind::string, take(le(4)))); break;     // BINUNICODE
-            case 0x8c: push(make_text(Kind::string, take(le(1)))); break;    // SHORT_BINUNICODE
-            case 0x8d: push(make_text(Kind::string, take(le(8)))); break;    // BINUNICODE8
-            case 'U': push(make_text(Kind::string, take(le(1)))); break;     // SHORT_BINSTRING
-            case 'T': {                                                     // BINSTRING
+            case 'X':  // BINUNICODE
+                push(make_text(Kind::string, take(le(4))));
+                break;
+            case 0x8c:  // SHORT_BINUNICODE
+                push(make_text(Kind::string, take(le(1))));
+                break;
+            case 0x8d:  // BINUNICODE8
+                push(make_text(Kind::string, take(le(8))));
+                break;
+            case 'U':  // SHORT_BINSTRING
+                push(make_text(Kind::string, take(le(1))));
+                break;
+            case 'T': {  // BINSTRING
                 int32_t n = int32_t(uint32_t(le(4)));
                 if (n < 0) bad("negative string length {}", n);
                 push(make_text(Kind::string, take(uint64_t(n))));
                 break;
             }
-            case 'C': push(make_text(Kind::bytes, take(le(1)))); break;      // SHORT_BINBYTES
-            case 'B': push(make_text(Kind::bytes, take(le(4)))); break;      // BINBYTES
-            case 0x8e: push(make_text(Kind::bytes, take(le(8)))); break;     // BINBYTES8
-            case ')': push(make_tuple({})); break;                           // EMPTY_TUPLE
-            case 't': push(make_tuple(pop_mark())); break;                   // TUPLE
+            case 'C':  // SHORT_BINBYTES
+                push(make_text(Kind::bytes, take(le(1))));
+                break;
+            case 'B':  // BINBYTES
+                push(make_text(Kind::bytes, take(le(4))));
+                break;
+            case 0x8e:  // BINBYTES8
+                push(make_text(Kind::bytes, take(le(8))));
+                break;
+            case ')':  // EMPTY_TUPLE
+                push(make_tuple({}));
+                break;
+            case 't':  // TUPLE
+                push(make_tuple(pop_mark()));
+                break;
             case 0x85:
             case 0x86:
             case 0x87: {  // TUPLE1..3
@@ -298,8 +342,12 @@ size_t Unpickler::run() {
                 push(make_tuple(std::move(items)));
                 break;
             }
-            case ']': push(doc_.make(Kind::list)); break;  // EMPTY_LIST
-            case 'l': push(doc_.make(Kind::list))->items = pop_mark(); break;  // LIST
+            case ']':  // EMPTY_LIST
+                push(doc_.make(Kind::list));
+                break;
+            case 'l':  // LIST
+                push(doc_.make(Kind::list))->items = pop_mark();
+                break;
             case 'a': {  // APPEND
                 Value* v = pop();
                 append(top(), {v});
@@ -310,9 +358,11 @@ size_t Unpickler::run() {
                 append(top(), std::move(items));
                 break;
             }
-            case '}': push(doc_.make(Kind::dict)); break;  // EMPTY_DICT
-            case 'd':                                      // DICT
-            case 'u': {                                    // SETITEMS
+            case '}':  // EMPTY_DICT
+                push(doc_.make(Kind::dict));
+                break;
+            case 'd':    // DICT
+            case 'u': {  // SETITEMS
                 std::vector<Value*> kv = pop_mark();
                 if (kv.size() % 2) bad("odd number of items ({}) for a dict", kv.size());
                 Value* d = op == 'd' ? push(doc_.make(Kind::dict)) : top();
@@ -325,15 +375,19 @@ size_t Unpickler::run() {
                 set_item(top(), k, v);
                 break;
             }
-            case 0x8f: push(doc_.make(Kind::set)); break;  // EMPTY_SET
-            case 0x90: {                                   // ADDITEMS
+            case 0x8f:  // EMPTY_SET
+                push(doc_.make(Kind::set));
+                break;
+            case 0x90: {  // ADDITEMS
                 std::vector<Value*> items = pop_mark();
                 Value* s = top();
                 if (s->kind != Kind::set) bad("ADDITEMS to a {}, not a set", kind_name(s->kind));
                 s->items.insert(s->items.end(), items.begin(), items.end());
                 break;
             }
-            case 0x91: push(doc_.make(Kind::set))->items = pop_mark(); break;  // FROZENSET
+            case 0x91:  // FROZENSET
+                push(doc_.make(Kind::set))->items = pop_mark();
+                break;
             case 'c': {  // GLOBAL "module\nname\n"
                 std::string module(line());
                 std::string name(line());
@@ -358,8 +412,8 @@ size_t Unpickler::run() {
                 Value* args = pop();
                 Value* cls = pop();
                 if (cls->kind != Kind::opaque)
-                    bad("NEWOBJ of {} is not allowed", cls->kind == Kind::global ? cls->text
-                                                                               : kind_name(cls->kind));
+                    bad("NEWOBJ of {} is not allowed",
+                        cls->kind == Kind::global ? cls->text : kind_name(cls->kind));
                 (void)args;
                 push(make_text(Kind::opaque, cls->text));
                 break;
@@ -382,8 +436,8 @@ size_t Unpickler::run() {
                 push(s);
                 break;
             }
-            case 'h':                 // BINGET
-            case 'j': {               // LONG_BINGET
+            case 'h':    // BINGET
+            case 'j': {  // LONG_BINGET
                 uint64_t i = le(op == 'h' ? 1 : 4);
                 auto it = memo_.find(i);
                 if (it == memo_.end()) bad("memo index {} was never stored", i);
@@ -394,7 +448,9 @@ size_t Unpickler::run() {
             case 'r':  // LONG_BINPUT
                 memo_[le(op == 'q' ? 1 : 4)] = top();
                 break;
-            case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
+            case 0x94:  // MEMOIZE
+                memo_[memo_.size()] = top();
+                break;
             default:
                 bad("unsupported pickle opcode 0x{:02x}{}", op,
                     op >= 0x20 && op < 0x7f ? fmt::format(" ('{}')", char(op)) : std::string());
@@ -417,11 +473,11 @@ std::optional<StorageType> storage_type(std::string_view g) {
         StorageType type;
     };
     static constexpr Row rows[] = {
-        {"torch.FloatStorage", {DType::f32, 4}},    {"torch.DoubleStorage", {DType::f64, 8}},
-        {"torch.HalfStorage", {DType::f16, 2}},     {"torch.BFloat16Storage", {DType::bf16, 2}},
-        {"torch.LongStorage", {DType::i64, 8}},     {"torch.IntStorage", {DType::i32, 4}},
+        {"torch.FloatStorage", {DType::f32, 4}},       {"torch.DoubleStorage", {DType::f64, 8}},
+        {"torch.HalfStorage", {DType::f16, 2}},        {"torch.BFloat16Storage", {DType::bf16, 2}},
+        {"torch.LongStorage", {DType::i64, 8}},        {"torch.IntStorage", {DType::i32, 4}},
         {"torch.ShortStorage", {DType::i32, 2, true}}, {"torch.CharStorage", {DType::i32, 1, true}},
-        {"torch.ByteStorage", {DType::u8, 1}},      {"torch.BoolStorage", {DType::b8, 1}},
+        {"torch.ByteStorage", {DType::u8, 1}},         {"torch.BoolStorage", {DType::b8, 1}},
     };
     for (const Row& r : rows)
         if (g == r.name) return r.type;
@@ -441,20 +497,34 @@ void widen_into(int32_t* dst, const void* data, int64_t numel, int element_size)
 
 std::string_view kind_name(Kind kind) {
     switch (kind) {
-        case Kind::none: return "None";
-        case Kind::boolean: return "bool";
-        case Kind::integer: return "int";
-        case Kind::floating: return "float";
-        case Kind::string: return "str";
-        case Kind::bytes: return "bytes";
-        case Kind::list: return "list";
-        case Kind::tuple: return "tuple";
-        case Kind::dict: return "dict";
-        case Kind::set: return "set";
-        case Kind::global: return "global";
-        case Kind::opaque: return "skipped object";
-        case Kind::storage: return "storage";
-        case Kind::tensor: return "tensor";
+        case Kind::none:
+            return "None";
+        case Kind::boolean:
+            return "bool";
+        case Kind::integer:
+            return "int";
+        case Kind::floating:
+            return "float";
+        case Kind::string:
+            return "str";
+        case Kind::bytes:
+            return "bytes";
+        case Kind::list:
+            return "list";
+        case Kind::tuple:
+            return "tuple";
+        case Kind::dict:
+            return "dict";
+        case Kind::set:
+            return "set";
+        case Kind::global:
+            return "global";
+        case Kind::opaque:
+            return "skipped object";
+        case Kind::storage:
+            return "storage";
+        case Kind::tensor:
+            return "tensor";
     }
     return "?";
 }

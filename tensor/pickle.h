@@ -34,8 +34,16 @@
 namespace marrow::pickle {
 
 enum class Kind : uint8_t {
-    none, boolean, integer, floating, string, bytes,
-    list, tuple, dict, set,
+    none,
+    boolean,
+    integer,
+    floating,
+    string,
+    bytes,
+    list,
+    tuple,
+    dict,
+    set,
     global,   // an allowed GLOBAL (a function or class), `text` = "module.name"
     opaque,   // skip_unknown_globals: an unknown global or what was built from it; `text` = name
     storage,  // a persistent_load result: bytes + element type
@@ -82,8 +90,7 @@ using PersistentLoad = std::function<Value*(Document& doc, const Value& pid)>;
 // ("x.pth/data.pkl"). `end_offset`, if given, receives the offset just past STOP (the
 // legacy format has several pickles back to back).
 void unpickle(std::string_view bytes, const std::string& name, const Options& options,
-              const PersistentLoad& persistent_load, Document& doc,
-              size_t* end_offset = nullptr);
+              const PersistentLoad& persistent_load, Document& doc, size_t* end_offset = nullptr);
 
 // The storage element type of a global like "torch.FloatStorage", or nullopt when it is not
 // one. int8/int16 storages (ShortStorage, CharStorage) report i32: marrow has no 8/16-bit

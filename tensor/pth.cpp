@@ -15,9 +15,9 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
-#include <thread>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 namespace marrow {
@@ -51,7 +51,8 @@ StorageId parse_storage_id(const Value& pid, const std::string& name) {
     MARROW_CHECK(type.kind == Kind::global, "{}: storage type is a {}, not a global", name,
                  pickle::kind_name(type.kind));
     auto st = pickle::storage_type(type.text);
-    MARROW_CHECK(st.has_value(), "{}: unsupported storage type {} (marrow reads float, double, "
+    MARROW_CHECK(st.has_value(),
+                 "{}: unsupported storage type {} (marrow reads float, double, "
                  "half, bfloat16, long, int, short, char, byte and bool storages)",
                  name, type.text);
     MARROW_CHECK(is_str(&key), "{}: storage key is a {}, not a string", name,
@@ -59,8 +60,9 @@ StorageId parse_storage_id(const Value& pid, const std::string& name) {
     MARROW_CHECK(numel.kind == Kind::integer && numel.integer >= 0,
                  "{}: storage {} has no valid numel", name, key.text);
     uint64_t bytes = 0;
-    MARROW_CHECK(!__builtin_mul_overflow(uint64_t(numel.integer), uint64_t(st->element_size), &bytes),
-                 "{}: storage {} numel {} overflows", name, key.text, numel.integer);
+    MARROW_CHECK(
+        !__builtin_mul_overflow(uint64_t(numel.integer), uint64_t(st->element_size), &bytes),
+        "{}: storage {} numel {} overflows", name, key.text, numel.integer);
     return {type.text, *st, key.text, numel.integer, bytes};
 }
 
@@ -129,13 +131,12 @@ public:
                          (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) &&
                          (st.valid & ZIP_STAT_COMP_METHOD),
                      "{}: cannot stat {}: {}", name_, entry, zip_strerror(z_));
-        MARROW_CHECK(!(st.valid & ZIP_STAT_ENCRYPTION_METHOD) ||
-                         st.encryption_method == ZIP_EM_NONE,
-                     "{}: {} is encrypted", name_, entry);
+        MARROW_CHECK(
+            !(st.valid & ZIP_STAT_ENCRYPTION_METHOD) || st.encryption_method == ZIP_EM_NONE,
+            "{}: {} is encrypted", name_, entry);
         bool stored = st.comp_method == ZIP_CM_STORE;
         MARROW_CHECK(st.comp_size <= archive_bytes_ &&
-                         (stored ? st.size == st.comp_size
-                                 : st.size / kMaxInflate <= st.comp_size),
+                         (stored ? st.size == st.comp_size : st.size / kMaxInflate <= st.comp_size),
                      "{}: {} claims {} bytes from {} compressed bytes in a {}-byte archive: "
                      "corrupt zip",
                      name_, entry, st.size, st.comp_size, archive_bytes_);
@@ -194,9 +195,8 @@ struct ReadJob {
 void run_reads(ZipArchive& zip, const std::string* reopen, std::vector<ReadJob>& jobs) {
     uint64_t total = 0;
     for (const ReadJob& j : jobs) total += j.id.file_bytes;
-    std::sort(jobs.begin(), jobs.end(), [](const ReadJob& a, const ReadJob& b) {
-        return a.id.file_bytes > b.id.file_bytes;
-    });
+    std::sort(jobs.begin(), jobs.end(),
+              [](const ReadJob& a, const ReadJob& b) { return a.id.file_bytes > b.id.file_bytes; });
     int threads = std::min<int>({omp_get_max_threads(), 8, int(jobs.size())});
     if (!reopen || total < (32u << 20)) threads = 1;
     std::atomic<size_t> next{0};
@@ -261,8 +261,8 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* re
         StorageId id = parse_storage_id(pid, name + "/" + prefix + "data.pkl");
         if (auto it = loaded.find(id.key); it != loaded.end()) {
             MARROW_CHECK(it->second->dtype == id.type.dtype,
-                         "{}: storage {} is used as {} and as {}", name, id.key,
-                         it->second->dtype, id.type.dtype);
+                         "{}: storage {} is used as {} and as {}", name, id.key, it->second->dtype,
+                         id.type.dtype);
             return it->second;
         }
         std::string entry = prefix + "data/" + id.key;
@@ -363,7 +363,8 @@ PthFile parse_legacy(std::string_view bytes, const std::string& name, const PthO
         MARROW_CHECK(k->kind == Kind::string, "{}: a storage key is not a string", name);
         auto it = pending.find(k->text);
         MARROW_CHECK(it != pending.end(), "{}: storage {} is listed but never used", name, k->text);
-        MARROW_CHECK(filled.insert(k->text).second, "{}: storage {} is listed twice", name, k->text);
+        MARROW_CHECK(filled.insert(k->text).second, "{}: storage {} is listed twice", name,
+                     k->text);
         MARROW_CHECK(bytes.size() - pos >= 8, "{}: truncated before storage {}", name, k->text);
         int64_t numel = 0;
         std::memcpy(&numel, bytes.data() + pos, 8);
@@ -374,9 +375,8 @@ PthFile parse_legacy(std::string_view bytes, const std::string& name, const PthO
         MARROW_CHECK(id.file_bytes <= bytes.size() - pos,
                      "{}: truncated: storage {} needs {} bytes, {} left", name, k->text,
                      id.file_bytes, bytes.size() - pos);
-        fill_storage(it->second.value, id, [&](void* dst, uint64_t n) {
-            std::memcpy(dst, bytes.data() + pos, n);
-        });
+        fill_storage(it->second.value, id,
+                     [&](void* dst, uint64_t n) { std::memcpy(dst, bytes.data() + pos, n); });
         pos += id.file_bytes;
     }
     for (const auto& [key, p] : pending)
@@ -433,7 +433,8 @@ struct Flattener {
                 for (size_t i = 0; i < v->items.size(); ++i)
                     walk(v->items[i], child(std::to_string(i)), depth + 1);
                 break;
-            default: break;  // numbers, strings, skipped objects: not weights
+            default:
+                break;  // numbers, strings, skipped objects: not weights
         }
     }
 };

@@ -39,15 +39,16 @@ struct PthOptions {
 
 struct PthFile {
     std::string path;
-    bool legacy = false;                          // the pre-1.6 stream format
-    std::shared_ptr<pickle::Document> document;   // owns the tree
+    bool legacy = false;                         // the pre-1.6 stream format
+    std::shared_ptr<pickle::Document> document;  // owns the tree
     const pickle::Value& root() const { return *document->root; }
     const std::vector<std::string>& skipped_globals() const { return document->skipped_globals; }
 };
 
 PthFile read_pth(const std::string& path, const PthOptions& options = {});
 // An in-memory file image (zip or legacy); `name` is used in messages (tests, the fuzzer).
-PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOptions& options = {});
+PthFile parse_pth(const std::string& bytes, const std::string& name,
+                  const PthOptions& options = {});
 
 // Every tensor of the tree under a dotted key, in the file's order: dict keys (str or int)
 // and list/tuple indices joined by '.' ({"teacher": {"backbone.norm.weight": t}} ->

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "marrow.h"
@@ -122,9 +122,8 @@ TEST_CASE("nested checkpoints flatten to dotted keys; nn helpers pick a part") {
     CHECK(sd.contains("optimizer.state.0.momentum_buffer"));
     CHECK(sd.contains("history.2.0"));
     nn::StateDict teacher = nn::strip_prefix(nn::select_prefix(sd, "teacher."), "backbone.");
-    CHECK(teacher.keys() ==
-          std::vector<std::string>{"blocks.0.attn.qkv.weight", "norm.bias",
-                                   "head.last_layer.weight"});
+    CHECK(teacher.keys() == std::vector<std::string>{"blocks.0.attn.qkv.weight", "norm.bias",
+                                                     "head.last_layer.weight"});
     // The scalars are in the tree, not in the tensors.
     PthFile f = read_pth(fixture("nested.pth"));
     bool found_epoch = false;
@@ -135,13 +134,14 @@ TEST_CASE("nested checkpoints flatten to dotted keys; nn helpers pick a part") {
 
 TEST_CASE("a module's state_dict loads into the same marrow module, strictly") {
     auto model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Layer>>{
-        std::make_shared<nn::Conv2d>(3, 4, nn::Conv2dOptions{.kernel_size = 3}), std::make_shared<nn::BatchNorm2d>(4),
-        std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(4, 2)});
+        std::make_shared<nn::Conv2d>(3, 4, nn::Conv2dOptions{.kernel_size = 3}),
+        std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::Flatten>(),
+        std::make_shared<nn::Linear>(4, 2)});
     model->load_state_dict(nn::load_state_dict_file(fixture("module.pth")), /*strict=*/true);
     const Tensor& ref = expected().tensors.at("module/1.running_mean");
     nn::StateDict sd = model->state_dict();
-    CHECK(test::compare(sd.at("1.running_mean"), ref, test::tolerance(test::TolClass::exact,
-                                                                      DType::f32))
+    CHECK(test::compare(sd.at("1.running_mean"), ref,
+                        test::tolerance(test::TolClass::exact, DType::f32))
               .ok);
     CHECK(sd.at("1.num_batches_tracked").item() == 5);
 }
@@ -199,29 +199,44 @@ TEST_CASE("unpickler: bad bytes are errors naming the problem and the byte") {
         CAPTURE(e);
         CHECK(e.find(what) != std::string::npos);
     };
-    has(unpickle_error("\x80\x02" "a."), "t.pkl: stack underflow (pickle byte 2)");
+    has(unpickle_error("\x80\x02"
+                       "a."),
+        "t.pkl: stack underflow (pickle byte 2)");
     has(unpickle_error("\x80\x02h\x05."), "memo index 5 was never stored");
     has(unpickle_error("\x80\x02I42\n."), "unsupported pickle opcode 0x49 ('I')");
     has(unpickle_error("\x80\x02X\xff\xff\xff\x7f"), "truncated: an argument of 2147483647");
     has(unpickle_error("\x80\x02N"), "truncated: no STOP opcode");
-    has(unpickle_error("\x80\x02" "e."), "no MARK on the stack");
+    has(unpickle_error("\x80\x02"
+                       "e."),
+        "no MARK on the stack");
     has(unpickle_error("\x80\x09N."), "pickle protocol 9");
     // STACK_GLOBAL (protocol 4) goes through the same allow list.
     has(unpickle_error("\x80\x04\x8c\x05posix\x8c\x06system\x93."),
         "refusing to load global posix.system in t.pkl");
-    has(unpickle_error("\x80\x02" "cbuiltins\neval\n."), "refusing to load global builtins.eval");
+    has(unpickle_error("\x80\x02"
+                       "cbuiltins\neval\n."),
+        "refusing to load global builtins.eval");
     // A storage type cannot be called, nor can a class be instantiated.
-    has(unpickle_error("\x80\x02" "ctorch\nFloatStorage\n)R."), "torch.FloatStorage cannot be called");
-    has(unpickle_error("\x80\x02" "ctorch\nFloatStorage\n)\x81."), "NEWOBJ of torch.FloatStorage");
-    has(unpickle_error("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(NtR."),
+    has(unpickle_error("\x80\x02"
+                       "ctorch\nFloatStorage\n)R."),
+        "torch.FloatStorage cannot be called");
+    has(unpickle_error("\x80\x02"
+                       "ctorch\nFloatStorage\n)\x81."),
+        "NEWOBJ of torch.FloatStorage");
+    has(unpickle_error("\x80\x02"
+                       "ctorch._utils\n_rebuild_tensor_v2\n(NtR."),
         "_rebuild_tensor_v2 takes 6 arguments, got 1");
 }
 
 TEST_CASE("unpickler: views that do not fit their storage are refused") {
     // _rebuild_tensor_v2(storage of 4 floats, offset 2, size (3,), stride (1,), False, None)
-    std::string p = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n("
-                    "(U\x07storagectorch\nFloatStorage\nU\x01" "0U\x03" "cpuK\x04tQ"
-                    "K\x02K\x03\x85K\x01\x85\x89NtR.";
+    std::string p =
+        "\x80\x02"
+        "ctorch._utils\n_rebuild_tensor_v2\n("
+        "(U\x07storagectorch\nFloatStorage\nU\x01"
+        "0U\x03"
+        "cpuK\x04tQ"
+        "K\x02K\x03\x85K\x01\x85\x89NtR.";
     auto load = [](pickle::Document& doc, const pickle::Value& pid) {
         pickle::Value* s = doc.make(pickle::Kind::storage);
         s->storage = Storage::allocate(size_t(pid.items[4]->integer) * 4, Device::cpu());
@@ -243,7 +258,10 @@ TEST_CASE("deep and self-referencing trees flatten to an error, not a crash") {
     CHECK(error_of([&] { flatten_tensors(f); }).find("nest deeper than 256") != std::string::npos);
     // l = []; l.append(l)
     pickle::Document cyc;
-    pickle::unpickle(std::string("\x80\x02]q\x00h\x00" "a.", 9), "cycle.pkl", {}, nullptr, cyc);
+    pickle::unpickle(std::string("\x80\x02]q\x00h\x00"
+                                 "a.",
+                                 9),
+                     "cycle.pkl", {}, nullptr, cyc);
     PthFile g{"cycle.pkl", false, std::make_shared<pickle::Document>(std::move(cyc))};
     CHECK(error_of([&] { flatten_tensors(g); }).find("cycle.pkl") != std::string::npos);
 }
@@ -258,10 +276,11 @@ TEST_CASE("convert: select, strip, write safetensors, print the key table") {
     CHECK(r.skipped_globals == std::vector<std::string>{"argparse.Namespace"});
     SafetensorsFile back = load_safetensors(out);
     CHECK(back.tensors.size() == 3);
-    CHECK(test::compare(back.tensors.at("blocks.0.attn.qkv.weight"),
-                        expected().tensors.at("dino_args/teacher.backbone.blocks.0.attn.qkv.weight"),
-                        test::tolerance(test::TolClass::exact, DType::f32))
-              .ok);
+    CHECK(
+        test::compare(back.tensors.at("blocks.0.attn.qkv.weight"),
+                      expected().tensors.at("dino_args/teacher.backbone.blocks.0.attn.qkv.weight"),
+                      test::tolerance(test::TolClass::exact, DType::f32))
+            .ok);
     std::string table = nn::format_key_table(r.dict);
     CHECK(table.find("norm.bias") != std::string::npos);
     CHECK(table.find("3 tensors, 20 elements, 80 bytes") != std::string::npos);

@@ -1,9 +1,9 @@
 // libFuzzer target: the restricted unpickler alone (tensor/pickle.h), without the zip layer
 // in front, so the fuzzer's mutations reach every opcode. Persistent ids get a zeroed storage
-// of their numel (capped at 1 MiB in all, as a file's record sizes would cap them); the tree is then
-// flattened. Input: byte 0 picks skip_unknown_globals (odd), the rest is the pickle.
-// A marrow::Error is a normal outcome; anything else is a finding.
-// Seeds: tests/fuzz/corpus/pickle/ (data.pkl of small torch.save files).
+// of their numel (capped at 1 MiB in all, as a file's record sizes would cap them); the tree is
+// then flattened. Input: byte 0 picks skip_unknown_globals (odd), the rest is the pickle. A
+// marrow::Error is a normal outcome; anything else is a finding. Seeds: tests/fuzz/corpus/pickle/
+// (data.pkl of small torch.save files).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

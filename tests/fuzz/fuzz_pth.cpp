@@ -24,8 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             size_t last = size_t(t.offset());
             bool empty = false;
             for (int64_t d = 0; d < t.dim(); ++d) {
-                if (t.size(d) == 0) empty = true;
-                else last += size_t(t.size(d) - 1) * size_t(t.stride(d));
+                if (t.size(d) == 0)
+                    empty = true;
+                else
+                    last += size_t(t.size(d) - 1) * size_t(t.stride(d));
             }
             if (!empty) sum += base[size_t(t.offset()) * esize] + base[last * esize + esize - 1];
             sum += key.size();

@@ -21,8 +21,9 @@ int main(int argc, char** argv) try {
     Tensor logits = model->forward(io.tensors.at("x"));
     test::Comparison c = test::compare(logits, io.tensors.at("logits"),
                                        test::tolerance(test::TolClass::model, DType::f32));
-    std::printf("resnet50 from .pth (%zu tensors): logits max-abs %.3g max-rel %.3g nmse %.3g: %s\n",
-                sd.size(), c.max_abs, c.max_rel, c.nmse, c.ok ? "ok" : "FAILED");
+    std::printf(
+        "resnet50 from .pth (%zu tensors): logits max-abs %.3g max-rel %.3g nmse %.3g: %s\n",
+        sd.size(), c.max_abs, c.max_rel, c.nmse, c.ok ? "ok" : "FAILED");
     if (!c.ok) std::printf("%s\n", c.detail.c_str());
     return c.ok ? 0 : 1;
 } catch (const std::exception& e) {
