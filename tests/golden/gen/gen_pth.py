@@ -24,6 +24,7 @@ Files (in OUT_DIR):
 pth.safetensors: for every file F and each tensor of torch.load(F) flattened to dotted keys
 (dict keys and list indices joined by '.'), "F/<key>" = the tensor as torch.load returns it
 (int8/int16 as int32: marrow widens them), and metadata "keys.F" = the keys in order (JSON).
+legacy.pth differs at each run (its storage keys are memory addresses); the others do not.
 
   /usr/bin/python3 gen_pth.py OUT_DIR
 """
@@ -128,8 +129,8 @@ def main():
     for name, recs in broken.items():
         with zipfile.ZipFile(os.path.join(out_dir, name + ".pth"), "w",
                              zipfile.ZIP_STORED) as z:
-            for n, b in recs.items():
-                z.writestr(n, b)
+            for n, b in recs.items():  # a fixed date: regeneration gives the same bytes
+                z.writestr(zipfile.ZipInfo(n, date_time=(2026, 1, 1, 0, 0, 0)), b)
     save(os.path.join(out_dir, "pth.safetensors"), expected, metadata)
     print(f"wrote {len(files) + 1} .pth files and pth.safetensors ({len(expected)} tensors) "
           f"to {out_dir}")
