@@ -456,13 +456,15 @@ PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOp
 #if !MARROW_HAS_LIBZIP
     fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", name);
 #else
-    zip_error_t err;
-    zip_error_init(&err);
-    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
-    MARROW_CHECK(src != nullptr, "{}: {}", name, zip_error_strerror(&err));
-    PthFile f = open_zip(src, &err, name, bytes.size(), options);
-    zip_error_fini(&err);
-    return f;
+    // zip_error_strerror allocates inside the zip_error_t: fini it on every path.
+    struct ZipError {
+        zip_error_t e;
+        ZipError() { zip_error_init(&e); }
+        ~ZipError() { zip_error_fini(&e); }
+    } err;
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err.e);
+    MARROW_CHECK(src != nullptr, "{}: {}", name, zip_error_strerror(&err.e));
+    return open_zip(src, &err.e, name, bytes.size(), options);
 #endif
 }
 
