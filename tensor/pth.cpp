@@ -3,21 +3,16 @@
 // persistent ids, and the flattening of the tree to dotted keys (tensor/pth.h).
 #include "tensor/pth.h"
 
-#if MARROW_HAS_LIBZIP
-#include <zip.h>
-#endif
+#include "tensor/pth_zip.h"
 
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
-#include <thread>
 #include <unordered_map>
 
 namespace marrow {
@@ -26,10 +21,6 @@ namespace {
 using pickle::Document;
 using pickle::Kind;
 using pickle::Value;
-
-// A deflated record inflates at most ~1032x; anything claiming more is corrupt, and is
-// refused before its claimed size is allocated.
-constexpr uint64_t kMaxInflate = 1100;
 
 // The checked parts of a persistent id ('storage', storage_type, key, location, numel, ...).
 struct StorageId {
@@ -96,160 +87,70 @@ void fill_storage(const Value* v, const StorageId& id, Read&& read) {
 // ---- zip ----------------------------------------------------------------------------
 #if MARROW_HAS_LIBZIP
 
-class ZipArchive {
-public:
-    ZipArchive(zip_t* z, std::string name, uint64_t archive_bytes)
-        : z_(z), name_(std::move(name)), archive_bytes_(archive_bytes) {}
-    ~ZipArchive() { zip_discard(z_); }
-    ZipArchive(const ZipArchive&) = delete;
-    ZipArchive& operator=(const ZipArchive&) = delete;
+using pth_zip::ArchiveBytes;
+using pth_zip::ZipArchive;
 
-    // The directory holding data.pkl ("archive/" or the saved file's stem).
-    std::string find_prefix() const {
-        zip_int64_t n = zip_get_num_entries(z_, 0);
-        for (zip_int64_t i = 0; i < n; ++i) {
-            const char* entry = zip_get_name(z_, zip_uint64_t(i), ZIP_FL_ENC_RAW);
-            if (!entry) continue;
-            std::string_view s(entry);
-            if (s.ends_with("/data.pkl") && s.find('/') == s.size() - 9)
-                return std::string(s.substr(0, s.size() - 8));
-        }
-        fail("{}: no <archive>/data.pkl in the zip ({} entries): not a torch.save checkpoint",
-             name_, n);
-    }
-    struct Record {
-        zip_uint64_t index;
-        uint64_t size, comp_size;
-    };
-    // Index and (checked) sizes of `entry`, or nullopt when absent.
-    std::optional<Record> find(const std::string& entry) const {
-        zip_int64_t i = zip_name_locate(z_, entry.c_str(), ZIP_FL_ENC_RAW);
-        if (i < 0) return std::nullopt;
-        zip_stat_t st;
-        zip_stat_init(&st);
-        MARROW_CHECK(zip_stat_index(z_, zip_uint64_t(i), 0, &st) == 0 &&
-                         (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) &&
-                         (st.valid & ZIP_STAT_COMP_METHOD),
-                     "{}: cannot stat {}: {}", name_, entry, zip_strerror(z_));
-        MARROW_CHECK(
-            !(st.valid & ZIP_STAT_ENCRYPTION_METHOD) || st.encryption_method == ZIP_EM_NONE,
-            "{}: {} is encrypted", name_, entry);
-        bool stored = st.comp_method == ZIP_CM_STORE;
-        MARROW_CHECK(st.comp_size <= archive_bytes_ &&
-                         (stored ? st.size == st.comp_size : st.size / kMaxInflate <= st.comp_size),
-                     "{}: {} claims {} bytes from {} compressed bytes in a {}-byte archive: "
-                     "corrupt zip",
-                     name_, entry, st.size, st.comp_size, archive_bytes_);
-        stored_[zip_uint64_t(i)] = stored;
-        return Record{zip_uint64_t(i), uint64_t(st.size), uint64_t(st.comp_size)};
-    }
-    // Reads the first `n` bytes of record `index` into `dst`.
-    void read(zip_uint64_t index, const std::string& entry, void* dst, uint64_t n) const {
-        if (n == 0) return;
-        // torch.save stores records uncompressed; reading them "compressed" skips libzip's
-        // CRC pass (torch.load does not check CRCs either). Sizes are still checked.
-        zip_flags_t flags = stored_.at(index) ? ZIP_FL_COMPRESSED : 0;
-        zip_file_t* f = zip_fopen_index(z_, index, flags);
-        MARROW_CHECK(f != nullptr, "{}: cannot open {}: {}", name_, entry, zip_strerror(z_));
-        uint64_t done = 0;
-        while (done < n) {
-            zip_int64_t got = zip_fread(f, static_cast<char*>(dst) + done, n - done);
-            if (got <= 0) {
-                std::string why = got < 0 ? zip_file_strerror(f) : "unexpected end of data";
-                zip_fclose(f);
-                fail("{}: reading {} failed after {} of {} bytes: {}", name_, entry, done, n, why);
-            }
-            done += uint64_t(got);
-        }
-        zip_fclose(f);
-    }
-
-private:
-    zip_t* z_;
-    std::string name_;
-    uint64_t archive_bytes_;
-    mutable std::unordered_map<zip_uint64_t, bool> stored_;
-
-public:
-    uint64_t archive_bytes() const { return archive_bytes_; }
-};
-
-std::string zip_error_text(int code) {
-    zip_error_t e;
-    zip_error_init_with_code(&e, code);
-    std::string s = zip_error_strerror(&e);
-    zip_error_fini(&e);
-    return s;
-}
-
-// One storage to read: where from and into which value.
+// One storage to read: into which value, from where.
 struct ReadJob {
     const Value* value;
     StorageId id;
     std::string entry;
+    ZipArchive::Record record;
+    std::optional<uint64_t> offset;  // of a stored record's bytes in the archive
 };
 
-// Runs the reads: on `zip`, and when the archive is a file (`reopen` names it) and the reads
-// are large, on more threads each with its own libzip handle (a zip_t is not thread safe).
-// Two threads copy the page cache into fresh storages ~1.5x faster than one.
-void run_reads(ZipArchive& zip, const std::string* reopen, std::vector<ReadJob>& jobs) {
+// Reads every storage: stored records straight from the archive's bytes (pread or memcpy),
+// on OpenMP's threads when there is much to read (two threads fill fresh storages from the
+// page cache faster than one); others through libzip, serially (a zip_t is not thread safe).
+void run_reads(const ZipArchive& zip, const ArchiveBytes& bytes, const std::string& name,
+               std::vector<ReadJob>& jobs) {
     uint64_t total = 0;
-    for (const ReadJob& j : jobs) total += j.id.file_bytes;
+    for (ReadJob& j : jobs) {
+        j.offset = zip.data_offset(j.record, j.entry);
+        if (!j.offset)
+            fill_storage(j.value, j.id,
+                         [&](void* dst, uint64_t n) { zip.read(j.record, j.entry, dst, n); });
+        else
+            total += j.id.file_bytes;
+    }
     std::sort(jobs.begin(), jobs.end(),
               [](const ReadJob& a, const ReadJob& b) { return a.id.file_bytes > b.id.file_bytes; });
-    int threads = std::min<int>({omp_get_max_threads(), 8, int(jobs.size())});
-    if (!reopen || total < (32u << 20)) threads = 1;
-    std::atomic<size_t> next{0};
+    // OpenMP's team, not threads of our own: the copy_ that follows a load runs on the same
+    // team, and a second pool would compete with its spinning workers.
     std::mutex error_mutex;
     std::exception_ptr error;
-    auto work = [&](ZipArchive& z) {
+    int64_t n_jobs = int64_t(jobs.size());
+#pragma omp parallel for schedule(dynamic, 1) if (total >= (32u << 20))
+    for (int64_t i = 0; i < n_jobs; ++i) {
+        const ReadJob& j = jobs[size_t(i)];
+        if (!j.offset) continue;
         try {
-            for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
-                const ReadJob& j = jobs[i];
-                auto rec = z.find(j.entry);
-                MARROW_CHECK(rec.has_value(), "{}: storage record {} vanished", *reopen, j.entry);
-                fill_storage(j.value, j.id,
-                             [&](void* dst, uint64_t n) { z.read(rec->index, j.entry, dst, n); });
-            }
+            fill_storage(j.value, j.id, [&](void* dst, uint64_t n) {
+                MARROW_CHECK(bytes.read_at(dst, n, *j.offset),
+                             "{}: reading {} ({} bytes at offset {}) failed", name, j.entry, n,
+                             *j.offset);
+            });
         } catch (...) {
             std::lock_guard<std::mutex> lock(error_mutex);
             if (!error) error = std::current_exception();
-            next = jobs.size();
         }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t)
-        pool.emplace_back([&] {
-            try {
-                int code = 0;
-                zip_t* z = zip_open(reopen->c_str(), ZIP_RDONLY, &code);
-                MARROW_CHECK(z != nullptr, "{}: cannot reopen the archive: {}", *reopen,
-                             zip_error_text(code));
-                ZipArchive own(z, *reopen, zip.archive_bytes());
-                work(own);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-            }
-        });
-    work(zip);
-    for (std::thread& t : pool) t.join();
+    }
     if (error) std::rethrow_exception(error);
 }
 
-PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* reopen,
-                 const PthOptions& options) {
+PthFile read_zip(const ArchiveBytes& archive, const std::string& name, const PthOptions& options) {
+    ZipArchive zip(archive, name);
     std::string prefix = zip.find_prefix();
     PthFile file{name, false, std::make_shared<Document>()};
     auto pkl = zip.find(prefix + "data.pkl");
     if (auto bo = zip.find(prefix + "byteorder")) {  // torch >= 1.12 records it
         std::string order(std::min<uint64_t>(bo->size, 16), '\0');
-        zip.read(bo->index, prefix + "byteorder", order.data(), order.size());
+        zip.read(*bo, prefix + "byteorder", order.data(), order.size());
         MARROW_CHECK(order == "little", "{}: byte order \"{}\": only little-endian files load",
                      name, order);
     }
     std::string bytes(pkl->size, '\0');
-    zip.read(pkl->index, prefix + "data.pkl", bytes.data(), bytes.size());
+    zip.read(*pkl, prefix + "data.pkl", bytes.data(), bytes.size());
     // Each storage the pickle names is checked and allocated then, read once after it.
     std::unordered_map<std::string, Value*> loaded;
     std::vector<ReadJob> jobs;
@@ -278,26 +179,14 @@ PthFile read_zip(ZipArchive& zip, const std::string& name, const std::string* re
                      name, zip.archive_bytes());
         Value* v = alloc_storage(doc, id);
         loaded.emplace(id.key, v);
-        jobs.push_back({v, id, entry});
+        jobs.push_back({v, id, entry, *rec, std::nullopt});
         return v;
     };
     pickle::unpickle(bytes, name + "/" + prefix + "data.pkl",
                      {.skip_unknown_globals = options.skip_unknown_globals}, persistent_load,
                      *file.document);
-    run_reads(zip, reopen, jobs);
+    run_reads(zip, archive, name, jobs);
     return file;
-}
-
-PthFile open_zip(zip_source_t* src, zip_error_t* err, const std::string& name,
-                 uint64_t archive_bytes, const PthOptions& options) {
-    zip_t* z = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, err);
-    if (!z) {
-        std::string why = zip_error_strerror(err);
-        zip_source_free(src);
-        fail("{}: not a readable zip archive: {}", name, why);
-    }
-    ZipArchive zip(z, name, archive_bytes);
-    return read_zip(zip, name, nullptr, options);
 }
 
 #endif  // MARROW_HAS_LIBZIP
@@ -439,14 +328,6 @@ struct Flattener {
     }
 };
 
-std::string read_whole(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    MARROW_CHECK(in.good(), "{}: cannot open \"{}\"", what, path);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
 }  // namespace
 
 PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOptions& options) {
@@ -456,37 +337,27 @@ PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOp
 #if !MARROW_HAS_LIBZIP
     fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", name);
 #else
-    // zip_error_strerror allocates inside the zip_error_t: fini it on every path.
-    struct ZipError {
-        zip_error_t e;
-        ZipError() { zip_error_init(&e); }
-        ~ZipError() { zip_error_fini(&e); }
-    } err;
-    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err.e);
-    MARROW_CHECK(src != nullptr, "{}: {}", name, zip_error_strerror(&err.e));
-    return open_zip(src, &err.e, name, bytes.size(), options);
+    return read_zip(ArchiveBytes::from_memory(bytes.data(), bytes.size()), name, options);
 #endif
 }
 
 PthFile read_pth(const std::string& path, const PthOptions& options) {
-    std::ifstream in(path, std::ios::binary);
-    MARROW_CHECK(in.good(), "read_pth: cannot open \"{}\"", path);
-    char head[kLegacyMagicSize] = {};
-    in.read(head, kLegacyMagicSize);
-    std::string_view h(head, size_t(in.gcount()));
-    in.close();
-    if (starts_with_legacy(h)) return parse_legacy(read_whole(path, "read_pth"), path, options);
-    MARROW_CHECK(starts_with_zip(h),
+    ArchiveBytes archive = ArchiveBytes::open_file(path);
+    std::string head(std::min<uint64_t>(archive.size(), kLegacyMagicSize), '\0');
+    MARROW_CHECK(archive.read_at(head.data(), head.size(), 0), "read_pth: cannot read \"{}\"",
+                 path);
+    if (starts_with_legacy(head)) {
+        std::string all(archive.size(), '\0');
+        MARROW_CHECK(archive.read_at(all.data(), all.size(), 0), "read_pth: cannot read \"{}\"",
+                     path);
+        return parse_legacy(all, path, options);
+    }
+    MARROW_CHECK(starts_with_zip(head),
                  "{}: not a torch.save file (neither a zip archive nor the legacy format)", path);
 #if !MARROW_HAS_LIBZIP
     fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", path);
 #else
-    int code = 0;
-    zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
-    MARROW_CHECK(z != nullptr, "{}: not a readable zip archive: {}", path, zip_error_text(code));
-    std::ifstream size_in(path, std::ios::binary | std::ios::ate);
-    ZipArchive zip(z, path, uint64_t(size_in.tellg()));
-    return read_zip(zip, path, &path, options);
+    return read_zip(archive, path, options);
 #endif
 }
 
