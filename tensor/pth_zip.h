@@ -3,7 +3,8 @@
 // file with pread (or memory), so we see where libzip finds each record's data. torch.save
 // stores records uncompressed; once libzip has located a stored record's first byte, its
 // bytes are read straight into the tensor's storage, on several threads at once, without
-// libzip's CRC pass (which cost 2.5x the read itself; torch.load checks no CRCs either).
+// libzip's CRC pass (which cost 2.5x the read itself; torch.load checks no CRCs either:
+// PyTorch builds miniz with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS).
 // Compressed records (not written by torch) go through libzip.
 #pragma once
 #include <cstdint>
