@@ -81,8 +81,12 @@ void save_state_dict_file(const std::string& path, const StateDict& dict,
     save_safetensors(path, tensors, metadata);
 }
 
-StateDict load_state_dict_file(const std::string& path) {
+StateDict load_state_dict_file(const std::string& path, const PthOptions& pth) {
     StateDict out;
+    if (is_pth_file(path)) {
+        for (auto& [key, tensor] : flatten_tensors(read_pth(path, pth))) out.insert(key, tensor);
+        return out;
+    }
     for (auto& [key, tensor] : load_safetensors(path).tensors) out.insert(key, tensor);
     return out;
 }

@@ -2,7 +2,7 @@
 // lists them as PyTorch does), with the key surgery published checkpoints need and
 // safetensors files that PyTorch's `safetensors.torch.load_file` reads.
 //
-//   StateDict sd = nn::load_state_dict_file("dino_resnet50.safetensors");
+//   StateDict sd = nn::load_state_dict_file("dino_resnet50.safetensors");   // or a .pth
 //   sd = nn::select_prefix(sd, "teacher.");       // DINO's teacher weights
 //   sd = nn::strip_prefix(sd, "module.");         // DistributedDataParallel's wrapper
 //   sd = nn::strip_prefix(sd, "backbone.");
@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/pth.h"
 #include "tensor/tensor.h"
 
 namespace marrow::nn {
@@ -54,6 +55,9 @@ StateDict rename_keys(const StateDict& dict,
 // a temp file and renamed, so an existing file survives a failed write.
 void save_state_dict_file(const std::string& path, const StateDict& dict,
                           const std::map<std::string, std::string>& metadata = {});
-StateDict load_state_dict_file(const std::string& path);
+// A safetensors file, or a PyTorch .pth (zip or legacy, told apart by its first bytes;
+// tensor/pth.h): every tensor of the .pth's tree under its dotted key, in the file's order
+// ({"teacher": {...}} -> "teacher.backbone..."; pick a part with select_prefix).
+StateDict load_state_dict_file(const std::string& path, const PthOptions& pth = {});
 
 }  // namespace marrow::nn

@@ -20,7 +20,7 @@ need_packages() {
 
 # What every build needs (ccache is used when present).
 BUILD_PACKAGES=(g++ cmake ninja-build ccache doctest-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-                libstb-dev libtiff-dev libpng-dev libjpeg62-turbo-dev)
+                libstb-dev libtiff-dev libpng-dev libjpeg62-turbo-dev libzip-dev pkgconf)
 # The clang build and the fuzz targets (tools/test.sh --clang, tools/fuzz.sh): libFuzzer and the
 # sanitizer runtimes come with clang's libclang-rt-dev, OpenMP with libomp-dev.
 CLANG_PACKAGES=(clang libclang-rt-dev libomp-dev)
