@@ -1,6 +1,7 @@
 // marrow: the whole public API in one header.
 #pragma once
 
+#include "autograd/checkpoint.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
@@ -33,12 +34,14 @@
 #include "nn/losses.h"
 #include "nn/models/resnet.h"
 #include "nn/models/small_cnn.h"
+#include "nn/models/vit.h"
 #include "nn/module.h"
 #include "nn/norm_layers.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 #include "nn/state_dict.h"
 #include "nn/training.h"
+#include "nn/transformer.h"
 #include "tensor/dtype.h"
 #include "tensor/factory.h"
 #include "tensor/format.h"
