@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Loading a ViT-B/14 checkpoint from .pth: marrow (bench/bench_load: read_pth + copy into
-preallocated tensors) against PyTorch (torch.load(f, map_location="cpu") + copy_ into a dict
-of preallocated tensors, what load_state_dict does) in the same run.
+"""Loading a ViT-B/14 checkpoint from .pth into the model: marrow (bench/bench_load:
+load_state_dict_file + strict load_state_dict into nn::models::vit_base) against PyTorch
+(torch.load(f, map_location="cpu") + strict model.load_state_dict into DINOv2's ViT-B/14, the
+DinoVisionTransformer of tests/golden/gen/gen_vit.py) in the same run.
 
 The checkpoint is built here as plain tensors under DINOv2's ViT-B/14 keys and shapes
 (cls_token, pos_embed (1, 1370, 768), mask_token, patch_embed.proj, 12 blocks of
@@ -24,20 +25,20 @@ import sys
 from run_bench import ensure_built, run_lines
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+GEN = os.path.join(HERE, "..", "tests", "golden", "gen")
 
 PEER = r"""
 import json, statistics, sys, time, torch
+sys.path.insert(0, sys.argv[4])
+from gen_vit import DinoVisionTransformer
 torch.set_num_threads(int(sys.argv[3]))
 path, reps = sys.argv[1], int(sys.argv[2])
-model = {k: torch.zeros_like(v) for k, v in torch.load(path, map_location="cpu").items()}
+model = DinoVisionTransformer(img_size=518, patch_size=14, embed_dim=768, depth=12, num_heads=12,
+                              init_values=1.0)
 times = []
 for _ in range(reps):
     t0 = time.perf_counter()
-    sd = torch.load(path, map_location="cpu")
-    with torch.no_grad():
-        for k, v in sd.items():
-            model[k].copy_(v)
-    del sd
+    model.load_state_dict(torch.load(path, map_location="cpu"))  # strict
     times.append(time.perf_counter() - t0)
 print(json.dumps({"times": times}))
 """
@@ -90,7 +91,7 @@ def main():
         info = run_lines([ours_bin, args.file, "--reps", str(args.reps)], env=env)[0]
         ours_t.append(statistics.median(info["times"]))
         out = subprocess.run([args.python, "-c", PEER, args.file, str(args.reps),
-                              str(args.threads)], env=env, capture_output=True, text=True)
+                              str(args.threads), GEN], env=env, capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"torch peer failed:\n{out.stderr}")
         peer_t.append(statistics.median(json.loads(out.stdout.splitlines()[-1])["times"]))
@@ -103,7 +104,7 @@ def main():
           f"{peer / ours:6.2f}")
     print(json.dumps({"bench": "load_pth", "case": "vit_b14", "tensors": info["tensors"],
                       "bytes": info["bytes"], "threads": args.threads, "rounds": args.rounds,
-                      "ours_s": ours, "peer": "torch.load+copy_", "peer_s": peer,
+                      "ours_s": ours, "peer": "torch.load+load_state_dict", "peer_s": peer,
                       "ratio": peer / ours, "ours_rounds": ours_t, "peer_rounds": peer_t}))
 
 
