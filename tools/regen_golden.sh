@@ -15,6 +15,7 @@ cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_nn.py "$root/tests/golden/fixtures/nn.safetensors"
 /usr/bin/python3 gen_resnet.py "$root/tests/golden/fixtures/resnet.safetensors"
 /usr/bin/python3 gen_optim.py "$root/tests/golden/fixtures/optim.safetensors"
+/usr/bin/python3 gen_autocast.py "$root/tests/golden/fixtures/autocast.safetensors"
 # eval/'s scikit-learn fixtures (python3-sklearn) and umap-learn's (a venv with umap-learn
 # from PyPI: see gen_umap.py; skipped when the venv is absent).
 /usr/bin/python3 gen_metrics.py "$root/tests/golden/fixtures/metrics.safetensors"
