@@ -1,6 +1,7 @@
 // marrow: the whole public API in one header.
 #pragma once
 
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
@@ -26,6 +27,7 @@
 #include "nn/clip.h"
 #include "nn/conv_layers.h"
 #include "nn/ema.h"
+#include "nn/grad_scaler.h"
 #include "nn/init.h"
 #include "nn/lars.h"
 #include "nn/layers.h"

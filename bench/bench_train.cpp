@@ -5,6 +5,7 @@
 // one model per process). bench/run_train_bench.py runs it against bench/peer_train.py.
 //
 //   bench_train [--model resnet18|resnet50] [--batch 32] [--size 144] [--steps 5] [--warmup 2]
+//               [--autocast none|bf16]
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     cli.add_option("--size", size)->check(CLI::PositiveNumber);
     cli.add_option("--steps", steps)->check(CLI::PositiveNumber);
     cli.add_option("--warmup", warmup)->check(CLI::NonNegativeNumber);
+    std::string autocast = "none";  // bf16: forward + loss under autograd::AutocastGuard
+    cli.add_option("--autocast", autocast)->check(CLI::IsMember({"none", "bf16"}));
     CLI11_PARSE(cli, argc, argv);
 
     Generator gen(0);
@@ -43,7 +46,10 @@ int main(int argc, char** argv) {
     double loss = 0;
     for (int s = 0; s < warmup + steps; ++s) {
         auto t0 = std::chrono::steady_clock::now();
+        std::optional<autograd::AutocastGuard> amp;
+        if (autocast == "bf16") amp.emplace(DType::bf16);
         Tensor l = nn::cross_entropy(model->forward(images), labels);
+        amp.reset();
         optimizer.zero_grad();
         l.backward();
         optimizer.step();
