@@ -4,7 +4,7 @@
 // Prints one JSON line per (shape, precision): median milliseconds and GFLOP/s.
 // bench/run_gemm_mixed.py runs it next to torch.matmul on float32 and bfloat16 tensors.
 //
-//   bench_gemm_mixed [--reps 15] [--precision full,bf16,f16]
+//   bench_gemm_mixed [--reps 15] [--precision full,bf16,f16] [--only INDEX]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -25,11 +25,15 @@ int main(int argc, char** argv) {
     CLI::App cli{"bf16 / f16 / f32 GEMM at ViT shapes"};
     cli.add_option("--reps", reps)->check(CLI::PositiveNumber);
     cli.add_option("--precision", precisions)->delimiter(',');
+    int only = -1;  // one shape of the list (run_gemm_mixed.py interleaves ours and torch's)
+    cli.add_option("--only", only);
     CLI11_PARSE(cli, argc, argv);
     const std::vector<std::tuple<int64_t, int64_t, int64_t>> shapes{
         {8 * 257, 384, 1152}, {8 * 257, 384, 1536}, {8 * 257, 1536, 384}, {8 * 257, 384, 384},
         {16 * 197, 768, 2304}, {16 * 197, 768, 768}, {16 * 197, 3072, 768}};
-    for (auto [M, K, N] : shapes) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        if (only >= 0 && size_t(only) != i) continue;
+        auto [M, K, N] = shapes[i];
         Tensor x = randn({M, K}), w = randn({N, K});
         Tensor wt = transpose(w, 0, 1);  // nn.Linear: y = x W^T
         for (const std::string& name : precisions) {
