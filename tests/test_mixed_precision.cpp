@@ -56,7 +56,8 @@ std::pair<Tensor, Tensor> operands(int64_t m, int64_t n, int64_t k, bool ta, boo
 
 TEST_CASE("bf16 / f16 GEMM matches a float64 GEMM of the rounded operands") {
     if (!test::cpu_isa_available()) return;
-    MESSAGE(std::string("bf16 path: ") + (cpu::gemm_bf16_native() ? "AVX-512 BF16" : "fallback"));
+    std::string path = cpu::gemm_bf16_native() ? "AVX-512 BF16" : "fallback";
+    MESSAGE("bf16 path: " << path);
     // Micro-tile edges (12 x 32 and the f32 kernels'), odd K (a padded pair), K slices
     // (512: 513, 1100), a long thin product.
     for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},

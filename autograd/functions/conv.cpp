@@ -28,29 +28,32 @@ using autograd::SavedTensor;
 // Under autocast (Note [Mixed precision], tensor/autocast.h) x and w are rounded to bf16 /
 // f16 values and the float32 convolution runs on them: the products are exact and the sums
 // float32, as a bf16 convolution with float32 accumulation computes, at the cost of one
-// rounding pass over x and w (no bf16 convolution kernel). The gradients' convolutions round
-// g too; the gradients flow to x and w unrounded (straight through the rounding).
-Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const std::optional<Tensor>& bias,
+// rounding pass over x and w (no bf16 convolution kernel). The unrounded x and w are saved and
+// rounded again in backward (a rounded copy saved instead would add to the activations the
+// graph already keeps: ResNet-18 peak memory +20%). The gradients' convolutions round g too;
+// the gradients flow to x and w unrounded (straight through the rounding).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias,
               const Conv2dParams& params) {
-    GemmPrecision p = gemm_precision(x_in.dtype());
-    Tensor x = op::round_operand(x_in, p), weight = op::round_operand(w_in, p);
-    SavedTensor sx = save_if(needs_grad(w_in), x, "conv2d");
-    SavedTensor sw = save_if(needs_grad(x_in), weight, "conv2d");
+    GemmPrecision p = gemm_precision(x.dtype());
+    SavedTensor sx = save_if(needs_grad(weight), x, "conv2d");
+    SavedTensor sw = save_if(needs_grad(x), weight, "conv2d");
     Shape x_shape = x.shape(), w_shape = weight.shape();
-    std::vector<Tensor> inputs{x_in, w_in};
+    std::vector<Tensor> inputs{x, weight};
     if (bias) inputs.push_back(*bias);
-    return record("conv2d", inputs, op::conv2d(x, weight, bias, params),
-                  [=](const Grads& g, const NeedsGrad& needs) {
-                      Grads out(needs.size());
-                      Tensor gr = op::round_operand(*g[0], p);
-                      if (needs[0])
-                          out[0] = op::conv2d_backward_input(gr, sw.get(), x_shape, params);
-                      if (needs[1])
-                          out[1] = op::conv2d_backward_weight(sx.get(), gr, w_shape, params);
-                      if (needs.size() > 2 && needs[2])
-                          out[2] = x_shape.size() == 4 ? sum(*g[0], {0, 2, 3}) : sum(*g[0], {1, 2});
-                      return out;
-                  });
+    Tensor y = op::conv2d(op::round_operand(x, p), op::round_operand(weight, p), bias, params);
+    return record("conv2d", inputs, y, [=](const Grads& g, const NeedsGrad& needs) {
+        Grads out(needs.size());
+        Tensor gr = op::round_operand(*g[0], p);
+        if (needs[0])
+            out[0] = op::conv2d_backward_input(gr, op::round_operand(sw.get(), p), x_shape,
+                                               params);
+        if (needs[1])
+            out[1] = op::conv2d_backward_weight(op::round_operand(sx.get(), p), gr, w_shape,
+                                                params);
+        if (needs.size() > 2 && needs[2])
+            out[2] = x_shape.size() == 4 ? sum(*g[0], {0, 2, 3}) : sum(*g[0], {1, 2});
+        return out;
+    });
 }
 
 }  // namespace marrow
