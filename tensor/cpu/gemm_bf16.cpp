@@ -19,7 +19,9 @@
 
 // GCC 12's AVX-512 headers read a deliberately undefined vector in masked loads and
 // conversions (_mm512_undefined_*), which -Wmaybe-uninitialized reports after inlining.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #include <omp.h>
 
