@@ -8,7 +8,7 @@
 //     a 12 x 32 micro-kernel of vdpbf16ps: each instruction adds a[r][k] b[k][j] +
 //     a[r][k+1] b[k+1][j] to 16 float32 accumulators, twice the multiply-adds of an f32 FMA.
 //     24 zmm accumulators, as the float32 kernel's (tensor/cpu/gemm.cpp): a 12 x KC sliver of a
-//     per broadcast pair, a KC x 32 sliver of b (32 KB of bf16 at KC = 512) streamed from L1.
+//     per broadcast pair, a KC x 32 sliver of b (48 KB of bf16 at KC = 768) streamed from L1.
 //     The instructions treat denormal inputs (below 2^-126) as zero and flush denormal sums.
 //  2. Fallback (no avx512_bf16, MARROW_CPU_ISA=avx2/base, and every f16 GEMM: no f16 FMA on
 //     these CPUs): the operands are rounded to bf16 / f16 values kept in float32 (F16C for
@@ -41,10 +41,14 @@ namespace {
 
 std::atomic<bool> g_native_allowed{true};
 
-// Micro-tile 12 x 32 floats; K in slices of at most 512 (even, so a slice starts on a pair);
-// a block of MC = 12 slivers of a (144 rows x 512 k of bf16 = 144 KB) stays in L2 while the
+// Micro-tile 12 x 32 floats; K in slices of at most 768 (even, so a slice starts on a pair);
+// a block of MC = 12 slivers of a (144 rows x 768 k of bf16 = 216 KB) stays in L2 while the
 // 32-column slivers of b of one column block (16 slivers, 512 columns) pass through L1.
-constexpr int64_t kMR = 12, kNR = 32, kKC = 512, kMcSlivers = 12, kNcSlivers = 16;
+// KC = 768 rather than the float32 kernel's 512 (a bf16 sliver is half the bytes): K = 768
+// in one slice instead of two, one C tile update fewer; measured 1 thread, three alternating
+// runs on the loaded VM: 3152x768x2304 289-324 -> 350-359 GFLOP/s, 3152x768x768 251-310 ->
+// 305-330, other shapes within the noise.
+constexpr int64_t kMR = 12, kNR = 32, kKC = 768, kMcSlivers = 12, kNcSlivers = 16;
 
 inline __mmask16 lanes(int64_t n) {  // the first n of 16 lanes (n clamped to [0, 16])
     return __mmask16((1u << std::clamp<int64_t>(n, 0, 16)) - 1u);
@@ -175,7 +179,7 @@ void product(int64_t M, int64_t N, int64_t K, Strided a, Strided b, float* c, fl
     int64_t mcs = kMcSlivers, n_jc = (b_slivers + kNcSlivers - 1) / kNcSlivers;
     while (mcs > 1 && (a_slivers + mcs - 1) / mcs * n_jc < 4 * team) mcs = (mcs + 1) / 2;
     int64_t n_ic = (a_slivers + mcs - 1) / mcs;
-    // K in equal even slices of at most KC: 1536 = 3 x 512, 1152 = 3 x 384, 768 = 2 x 384.
+    // K in equal even slices of at most KC: 3072 = 4 x 768, 1536 = 2 x 768, 1152 = 2 x 576.
     int64_t n_slices = (K + kKC - 1) / kKC, slice = (K + n_slices - 1) / n_slices;
     slice += slice % 2;
     auto task = [&](int64_t task_index) {
