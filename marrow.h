@@ -2,6 +2,7 @@
 #pragma once
 
 #include "autograd/checkpoint.h"
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
@@ -28,6 +29,7 @@
 #include "nn/conv_layers.h"
 #include "nn/convert.h"
 #include "nn/ema.h"
+#include "nn/grad_scaler.h"
 #include "nn/init.h"
 #include "nn/lars.h"
 #include "nn/layers.h"

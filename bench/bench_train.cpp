@@ -10,7 +10,7 @@
 // it against bench/peer_train.py.
 //
 //   bench_train [--model resnet18|resnet50|vit_s14] [--batch 32] [--size 144] [--steps 5]
-//               [--warmup 2] [--checkpoint]
+//               [--warmup 2] [--checkpoint] [--autocast none|bf16]
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     cli.add_option("--size", size)->check(CLI::PositiveNumber);
     cli.add_option("--steps", steps)->check(CLI::PositiveNumber);
     cli.add_option("--warmup", warmup)->check(CLI::NonNegativeNumber);
+    std::string autocast = "none";  // bf16: forward + loss under autograd::AutocastGuard
+    cli.add_option("--autocast", autocast)->check(CLI::IsMember({"none", "bf16"}));
     CLI11_PARSE(cli, argc, argv);
 
     Generator gen(0);
@@ -71,7 +73,10 @@ int main(int argc, char** argv) {
         size_t resting = memory_stats(Device::cpu()).allocated_bytes;
         reset_peak_memory(Device::cpu());
         auto t0 = std::chrono::steady_clock::now();
+        std::optional<autograd::AutocastGuard> amp;
+        if (autocast == "bf16") amp.emplace(DType::bf16);
         Tensor l = nn::cross_entropy(model->forward(images), labels);
+        amp.reset();
         l.backward();
         optimizer->step();
         loss = l.item();
@@ -86,9 +91,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"bench\": \"train_step\", \"model\": \"%s\", \"batch\": %lld, \"size\": %lld, "
         "\"step_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, "
-        "\"step_tensor_mb\": %.1f, \"checkpoint\": %s, \"loss\": %.6f, \"steps\": %d}\n",
+        "\"step_tensor_mb\": %.1f, \"checkpoint\": %s, \"autocast\": \"%s\", \"loss\": %.6f, "
+        "\"steps\": %d}\n",
         model_name.c_str(), static_cast<long long>(batch), static_cast<long long>(size), median,
         double(batch) / median, double(usage.ru_maxrss) / 1024.0, double(step_peak) / 1048576.0,
-        checkpointing ? "true" : "false", loss, steps);
+        checkpointing ? "true" : "false", autocast.c_str(), loss, steps);
     return 0;
 }

@@ -7,8 +7,9 @@ and peak resident memory side by side. One JSON line per model.
 
   /usr/bin/python3 bench/run_train_bench.py [--build build] [--rounds 3] [--threads 2]
       [--models resnet18:32 resnet50:16] [--size 144]
-  ViT-S/14 (issue 14): --models vit_s14:8:224 vit_s14:16:144 vit_s14:8:224:ckpt
-  (model:batch[:size[:ckpt]]; ckpt = activation checkpointing in both)
+  ViT-S/14 (issue 14): --models vit_s14:8:224 vit_s14:16:144 vit_s14:8:224:ckpt vit_s14:8:224:bf16
+  (model:batch[:size[:flags]]; flags ckpt = activation checkpointing, bf16 = bf16 autocast
+  (torch.autocast("cpu") in PyTorch), both as ckpt+bf16)
 """
 import argparse
 import json
@@ -22,9 +23,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_spec(spec, default_size):
+    """model:batch[:size[:flags]], flags "ckpt", "bf16" or "ckpt+bf16" -> (model, batch, size,
+    the flags' command-line arguments, a label)."""
     parts = spec.split(":")
     size = parts[2] if len(parts) > 2 else str(default_size)
-    return parts[0], parts[1], size, len(parts) > 3 and parts[3] == "ckpt"
+    flags = parts[3].split("+") if len(parts) > 3 else []
+    args = (["--checkpoint"] if "ckpt" in flags else []) + \
+        (["--autocast", "bf16"] if "bf16" in flags else [])
+    return parts[0], parts[1], size, args, "+".join(flags) or "-"
 
 
 def main():
@@ -44,30 +50,30 @@ def main():
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         for spec in args.models:
-            model, batch, size, ckpt = parse_spec(spec, args.size)
+            model, batch, size, flags, _ = parse_spec(spec, args.size)
             common = ["--model", model, "--batch", batch, "--size", size,
-                      "--steps", str(args.steps)] + (["--checkpoint"] if ckpt else [])
+                      "--steps", str(args.steps)] + flags
             ours = run_lines([ours_bin] + common, env=env)[0]
             peer = run_lines([args.python, os.path.join(HERE, "peer_train.py"), "--threads",
                               str(args.threads)] + common, env=env)[0]
             runs.setdefault(spec, []).append((ours, peer))
     print(f"{args.threads} thread(s); ratio = ours / torch img/s; MB = peak RSS; "
           f"step MB = our step's peak tensor memory above the resting model")
-    print(f"{'model':10s} {'batch':>5s} {'size':>4s} {'ckpt':>4s} {'ours img/s':>11s} "
+    print(f"{'model':10s} {'batch':>5s} {'size':>4s} {'flags':>9s} {'ours img/s':>11s} "
           f"{'torch img/s':>12s} {'ratio':>6s} {'ours MB':>8s} {'torch MB':>9s} {'step MB':>8s}")
     rows = []
     for spec, pairs in runs.items():
-        model, batch, size, ckpt = parse_spec(spec, args.size)
+        model, batch, size, _, label = parse_spec(spec, args.size)
         ours_ips = statistics.median(o["images_per_s"] for o, _ in pairs)
         peer_ips = statistics.median(p["images_per_s"] for _, p in pairs)
         ours_mb = statistics.median(o["peak_rss_mb"] for o, _ in pairs)
         peer_mb = statistics.median(p["peak_rss_mb"] for _, p in pairs)
         step_mb = statistics.median(o.get("step_tensor_mb", 0) for o, _ in pairs)
-        print(f"{model:10s} {batch:>5s} {size:>4s} {'yes' if ckpt else 'no':>4s} "
+        print(f"{model:10s} {batch:>5s} {size:>4s} {label:>9s} "
               f"{ours_ips:11.2f} {peer_ips:12.2f} {ours_ips / peer_ips:6.2f} {ours_mb:8.0f} "
               f"{peer_mb:9.0f} {step_mb:8.0f}")
         rows.append({"bench": "train_step", "model": model, "batch": int(batch),
-                     "size": int(size), "checkpoint": ckpt, "ours_step_tensor_mb": step_mb, "threads": args.threads, "rounds": args.rounds,
+                     "size": int(size), "flags": label, "ours_step_tensor_mb": step_mb, "threads": args.threads, "rounds": args.rounds,
                      "ours_images_per_s": ours_ips, "torch_images_per_s": peer_ips,
                      "ratio": ours_ips / peer_ips, "ours_peak_rss_mb": ours_mb,
                      "torch_peak_rss_mb": peer_mb, "torch": pairs[0][1]["torch"]})

@@ -61,7 +61,11 @@ ColumnMajor as_transposed(const Tensor& x) {
 
 }  // namespace
 
-void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
+                 GemmPrecision precision) {
+    // Autocast's rounded operands go to our kernel (cuBLAS would need bf16 copies of both).
+    if (precision != GemmPrecision::full && a.dtype() == DType::f32)
+        return gemm(a, b, c, alpha, beta, precision);
     int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
     if (batch == 0 || M == 0 || N == 0) return;
     ColumnMajor ca = as_transposed(a), cb = as_transposed(b);

@@ -103,9 +103,12 @@ using WhereKernel = void(const Tensor& cond, const Tensor& a, const Tensor& b, c
 using ReduceKernel = void(ReduceOp, const ReduceParams&, const Tensor& x, const Tensor& values,
                           const Tensor* indices);
 // c = alpha * a @ b + beta * c with a: (B, M, K), b: (B, K, N), c: (B, M, N); any strides
-// for a and b, c contiguous. beta == 0 ignores c's old contents (NaN included).
+// for a and b, c contiguous. beta == 0 ignores c's old contents (NaN included). `precision`
+// (f32 only; f64 ignores it): bf16 / f16 round both operands to that format (nearest even)
+// and multiply-accumulate exactly in f32: autocast's GEMM (Note [Mixed precision], autocast.h).
+enum class GemmPrecision : uint8_t { full, bf16, f16 };
 using GemmKernel = void(const Tensor& a, const Tensor& b, const Tensor& c, double alpha,
-                        double beta);
+                        double beta, GemmPrecision precision);
 // x, y: (outer, D, inner) contiguous; softmax (or log_softmax when `log`) over D.
 using SoftmaxKernel = void(bool log, const Tensor& x, const Tensor& y);
 using SoftmaxBackwardKernel = void(bool log, const Tensor& y, const Tensor& g, const Tensor& gx);

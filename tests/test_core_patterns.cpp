@@ -19,9 +19,10 @@ namespace {
 
 // Counts the GEMMs the CPU runs, by putting a counting kernel in the table.
 int g_gemms = 0;
-void counting_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void counting_gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
+                   GemmPrecision precision) {
     ++g_gemms;
-    cpu::gemm(a, b, c, alpha, beta);
+    cpu::gemm(a, b, c, alpha, beta, precision);
 }
 struct CountGemms {
     CountGemms() {

@@ -17,6 +17,7 @@ cd "$root/tests/golden/gen"
 /usr/bin/python3 gen_vit.py "$root/tests/golden/fixtures/vit.safetensors"
 /usr/bin/python3 gen_optim.py "$root/tests/golden/fixtures/optim.safetensors"
 /usr/bin/python3 gen_pth.py "$root/tests/golden/fixtures/pth"
+/usr/bin/python3 gen_autocast.py "$root/tests/golden/fixtures/autocast.safetensors"
 # eval/'s scikit-learn fixtures (python3-sklearn) and umap-learn's (a venv with umap-learn
 # from PyPI: see gen_umap.py; skipped when the venv is absent).
 /usr/bin/python3 gen_metrics.py "$root/tests/golden/fixtures/metrics.safetensors"

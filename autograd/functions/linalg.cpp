@@ -2,6 +2,7 @@
 #include "tensor/ops/linalg.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tensor/autocast.h"
 #include "tensor/ops/softmax.h"
 #include "tensor/ops/view.h"
 
@@ -17,14 +18,16 @@ using autograd::SavedTensor;
 // C = A B (mm; bmm: per batch element): dA = dC B^T, dB = A^T dC (transposes of the last two
 // dims are free: GEMM packing absorbs strides). Each GEMM runs only if its gradient is needed
 // (a frozen weight, input images: one GEMM), and each operand is saved only for the other's
-// gradient.
-template <Tensor (*Product)(const Tensor&, const Tensor&)>
+// gradient. The operand precision is fixed when the node is recorded (autocast's bf16/f16,
+// Note [Mixed precision] in tensor/autocast.h) and the backward GEMMs use it too.
+template <Tensor (*Product)(const Tensor&, const Tensor&, op::Precision)>
 static Tensor matrix_product(const char* name, const Tensor& a, const Tensor& b) {
     SavedTensor sa = save_if(needs_grad(b), a, name), sb = save_if(needs_grad(a), b, name);
-    return record(name, {a, b}, Product(a, b), [=](const Grads& g, const NeedsGrad& needs) {
+    GemmPrecision p = gemm_precision(a.dtype());
+    return record(name, {a, b}, Product(a, b, p), [=](const Grads& g, const NeedsGrad& needs) {
         Grads out(2);
-        if (needs[0]) out[0] = Product(*g[0], op::transpose(sb.get(), -2, -1));
-        if (needs[1]) out[1] = Product(op::transpose(sa.get(), -2, -1), *g[0]);
+        if (needs[0]) out[0] = Product(*g[0], op::transpose(sb.get(), -2, -1), p);
+        if (needs[1]) out[1] = Product(op::transpose(sa.get(), -2, -1), *g[0], p);
         return out;
     });
 }
@@ -35,16 +38,17 @@ Tensor bmm(const Tensor& a, const Tensor& b) { return matrix_product<op::bmm>("b
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, double alpha) {
     SavedTensor sa = save_if(needs_grad(b), a, "addmm"), sb = save_if(needs_grad(a), b, "addmm");
     Shape bias_shape = bias.shape();
-    return record("addmm", {bias, a, b}, op::addmm(bias, a, b, beta, alpha),
+    GemmPrecision p = gemm_precision(a.dtype());
+    return record("addmm", {bias, a, b}, op::addmm(bias, a, b, beta, alpha, p),
                   [=](const Grads& g, const NeedsGrad& needs) {
                       Grads out(3);
                       if (needs[0]) out[0] = sum_to(beta == 1 ? *g[0] : *g[0] * beta, bias_shape);
                       if (needs[1]) {
-                          Tensor ga = op::mm(*g[0], op::transpose(sb.get(), 0, 1));
+                          Tensor ga = op::mm(*g[0], op::transpose(sb.get(), 0, 1), p);
                           out[1] = alpha == 1 ? ga : ga * alpha;
                       }
                       if (needs[2]) {
-                          Tensor gb = op::mm(op::transpose(sa.get(), 0, 1), *g[0]);
+                          Tensor gb = op::mm(op::transpose(sa.get(), 0, 1), *g[0], p);
                           out[2] = alpha == 1 ? gb : gb * alpha;
                       }
                       return out;

@@ -14,6 +14,7 @@
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm.h"
+#include "tensor/cpu/gemm_bf16.h"
 #include "tensor/cpu/gemm_reference.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/loops.h"
@@ -513,7 +514,10 @@ MARROW_GEMM_SERIAL(float)
 MARROW_GEMM_SERIAL(double)
 #undef MARROW_GEMM_SERIAL
 
-void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
+          GemmPrecision precision) {
+    if (precision != GemmPrecision::full && a.dtype() == DType::f32)
+        return gemm_low_precision(a, b, c, alpha, beta, precision);  // tensor/cpu/gemm_bf16.cpp
     visit_float(a.dtype(), "gemm", [&]<typename T>() {
         switch (cpu_isa()) {
             case Isa::avx512:

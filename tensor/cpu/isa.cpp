@@ -34,6 +34,11 @@ Isa cpu_isa() {
     return isa;
 }
 
+bool cpu_has_avx512_bf16() {
+    static const bool has = cpu_isa() == Isa::avx512 && __builtin_cpu_supports("avx512bf16");
+    return has;
+}
+
 const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::base:

@@ -15,6 +15,8 @@ enum class TolClass {
     reduction,       // sums of many terms: summation order differs from PyTorch's
     matmul,          // K-term dot products, different blocking order (registry: K <= 5)
     matmul_deep,     // K in the hundreds with N(0, 1) operands (GEMM kernel tests)
+    matmul_rounded,  // bf16/f16-operand GEMM vs a float64 GEMM of the same rounded operands
+    autocast_torch,  // our bf16 autocast linear vs PyTorch's CPU autocast (bf16 outputs)
     gradcheck,       // float64 autograd vs central differences (eps = 1e-6)
     jpeg_decode,     // 8-bit pixels, our libjpeg-turbo vs PIL's libjpeg-turbo
     model,           // a whole network (ResNet) end to end, forward and backward
@@ -57,6 +59,17 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
                        : Tolerance{5e-4, 1e-4,
                                    "f32: outputs ~ sqrt(K) ~ 23 for K ~ 500; float "
                                    "summation error ~ sqrt(K) eps |out| ~ 5e-5, x10"};
+        case TolClass::matmul_rounded:
+            return {5e-4, 1e-4,
+                    "bf16 x bf16 (and f16 x f16) products are exact in float, so only the float32 "
+                    "accumulation differs from the float64 reference: as matmul_deep f32 "
+                    "(K <= 600 with N(0, 1) operands, outputs ~ sqrt(K))"};
+        case TolClass::autocast_torch:
+            return {1e-3, 1.0 / 256,
+                    "PyTorch rounds autocast outputs (y, dx, dW, db) to bf16 (relative error "
+                    "<= 2^-9) and adds the bias after rounding it to bf16 (absolute error <= "
+                    "2^-9 |bias| <= 2.5e-4 for |bias| <= 1/8); ours keep float32 outputs: "
+                    "rtol 2^-8, atol 1e-3"};
         case TolClass::gradcheck:
             return {1e-6, 1e-4,
                     "central differences with eps=1e-6 in f64: truncation O(eps^2) "
