@@ -219,7 +219,9 @@ MARROW_VEC_INLINE Moments<T> row_moments(const T* __restrict x, int64_t n) {
     const T* rest = x + steps * kSets * W;
     int64_t len = n - steps * kSets * W;
     if (len == 0) return total;
-    auto at = [rest](int64_t i, auto zero) {
+    // always_inline: a lambda returning a vector must not be compiled apart from the ISA
+    // function around it (the ASan build's -O1 would otherwise, changing the vector ABI).
+    auto at = [rest](int64_t i, auto zero) __attribute__((always_inline)) {
         if constexpr (sizeof(zero) == sizeof(T))
             return rest[i];
         else
@@ -227,8 +229,10 @@ MARROW_VEC_INLINE Moments<T> row_moments(const T* __restrict x, int64_t n) {
     };
     T shift = total.count > 0 ? total.mean : rest[0];
     T mean = shift +
-             run_sum<T, W>(len, [&](int64_t i, auto zero) { return at(i, zero) - shift; }) / T(len);
-    T m2 = run_sum<T, W>(len, [&](int64_t i, auto zero) {
+             run_sum<T, W>(len, [&](int64_t i, auto zero) __attribute__((always_inline)) {
+                 return at(i, zero) - shift;
+             }) / T(len);
+    T m2 = run_sum<T, W>(len, [&](int64_t i, auto zero) __attribute__((always_inline)) {
         auto d = at(i, zero) - mean;
         return d * d;
     });
