@@ -1,8 +1,8 @@
 #include "nn/models/vit.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
-#include <regex>
 
 #include "autograd/checkpoint.h"
 #include "autograd/ops.h"
@@ -30,6 +30,23 @@ Tensor resize_grid(const Tensor& pos, InterpolateOptions options, int64_t gh, in
                  gh, gw);
     grid = reshape(permute(grid, {0, 2, 3, 1}), {1, gh * gw, dim});
     return cat({narrow(pos, 1, 0, 1), grid}, 1);
+}
+
+// "blocks.<chunk>.<i>.rest" (DINOv2's block_chunks > 0) -> "blocks.<i>.rest"; other keys
+// unchanged.
+std::string flatten_chunked_block(const std::string& key) {
+    const std::string head = "blocks.";
+    if (key.rfind(head, 0) != 0) return key;
+    auto digits_end = [&](size_t from) {
+        size_t i = from;
+        while (i < key.size() && std::isdigit(static_cast<unsigned char>(key[i]))) ++i;
+        return i > from && i < key.size() && key[i] == '.' ? i : std::string::npos;
+    };
+    size_t chunk_end = digits_end(head.size());
+    if (chunk_end == std::string::npos) return key;
+    size_t block_end = digits_end(chunk_end + 1);
+    if (block_end == std::string::npos) return key;
+    return head + key.substr(chunk_end + 1);
 }
 
 bool has_prefix(const StateDict& dict, const std::string& prefix) {
@@ -219,13 +236,10 @@ StateDict dinov2_backbone(const StateDict& checkpoint, const std::string& pick) 
             break;
         }
     dict = strip_prefix(strip_prefix(dict, "module."), "backbone.");
-    static const std::regex chunked(R"(^blocks\.\d+\.(\d+\..*)$)");
     return rename_keys(dict, [](const std::string& key) -> std::optional<std::string> {
         for (const char* head : {"dino_head.", "ibot_head.", "head."})
             if (key.rfind(head, 0) == 0) return std::nullopt;
-        std::smatch m;
-        if (std::regex_match(key, m, chunked)) return "blocks." + m[1].str();
-        return key;
+        return flatten_chunked_block(key);
     });
 }
 
