@@ -49,7 +49,7 @@ Mlp::Mlp(int64_t in_features, int64_t hidden_features, bool bias, Generator* gen
 Tensor Mlp::forward(const Tensor& x) { return fc2_->forward(act_->forward(fc1_->forward(x))); }
 
 SwiGLUFFN::SwiGLUFFN(int64_t in_features, int64_t hidden_features, bool bias, Generator* gen)
-    : Layer("SwiGLUFFN"), hidden_(hidden_features) {
+    : Layer("SwiGLUFFN") {
     w12_ = register_module("w12",
                            std::make_shared<Linear>(in_features, 2 * hidden_features, bias, gen));
     w3_ = register_module("w3", std::make_shared<Linear>(hidden_features, in_features, bias, gen));

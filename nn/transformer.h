@@ -69,7 +69,6 @@ public:
     Tensor forward(const Tensor& x) override;
 
 private:
-    int64_t hidden_;
     std::shared_ptr<Linear> w12_, w3_;
 };
 // SwiGLUFFNFused's hidden width for a requested MLP width: (int(h * 2 / 3) + 7) // 8 * 8

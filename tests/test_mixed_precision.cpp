@@ -36,7 +36,8 @@ Tensor reference(const Tensor& bias, const Tensor& a, const Tensor& b, double be
     return op::to_dtype(ref, DType::f32);
 }
 
-void check(const Tensor& ours, const Tensor& ref, test::TolClass tol = test::TolClass::matmul_rounded) {
+void check(const Tensor& ours, const Tensor& ref,
+           test::TolClass tol = test::TolClass::matmul_rounded) {
     test::Comparison c = test::compare(ours, ref, test::tolerance(tol, DType::f32));
     INFO(c.detail);
     CHECK(c.ok);
@@ -60,16 +61,18 @@ TEST_CASE("bf16 / f16 GEMM matches a float64 GEMM of the rounded operands") {
     MESSAGE("bf16 path: " << path);
     // Micro-tile edges (12 x 32 and the f32 kernels'), odd K (a padded pair), K slices
     // (KC = 768 bf16, 512 f32: 513, 1101 = 552 + 549 with an odd tail), a long thin product.
-    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
-                           {7, 13, 5},
-                           {12, 32, 2},
-                           {12, 32, 257},
-                           {13, 33, 31},
-                           {31, 7, 33},
-                           {97, 65, 300},
-                           {145, 97, 513},
-                           {200, 70, 1101},
-                           {5, 700, 9}}) {
+    // Copies of the tuple: clang 14 cannot capture structured bindings in CAPTURE's lambda.
+    for (auto shape : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                       {7, 13, 5},
+                       {12, 32, 2},
+                       {12, 32, 257},
+                       {13, 33, 31},
+                       {31, 7, 33},
+                       {97, 65, 300},
+                       {145, 97, 513},
+                       {200, 70, 1101},
+                       {5, 700, 9}}) {
+        int64_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
         for (bool ta : {false, true})
             for (bool tb : {false, true})
                 for (GemmPrecision p : kLow) {
@@ -93,18 +96,21 @@ TEST_CASE("bf16 GEMM: strided, batched and broadcast operands") {
         CAPTURE(gemm_precision_name(p));
         // Neither stride is 1: every element gathered (the packing's generic path).
         Tensor a = slice(slice(randn({60, 90}), 0, 0, 60, 2), 1, 0, 90, 3);  // (30, 30)
-        Tensor b = slice(randn({61, 80}), 0, 0, 61, 2);                       // (31, 80)
+        Tensor b = slice(randn({61, 80}), 0, 0, 61, 2);                      // (31, 80)
         b = slice(b, 0, 0, 30);
         check(op::mm(a, b, p), reference(zeros({30, 80}), a, b, 0, 1, p));
         // Batches: split per matrix (3 big ones) or one matrix per thread (40 small ones),
         // and an operand broadcast over the batch (stride 0, packed once).
-        for (auto [batch, m, n, k] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{3, 70, 90, 200},
-                                      {40, 13, 17, 33}}) {
+        for (auto shape :
+             {std::tuple<int64_t, int64_t, int64_t, int64_t>{3, 70, 90, 200}, {40, 13, 17, 33}}) {
+            int64_t batch = std::get<0>(shape), m = std::get<1>(shape), n = std::get<2>(shape),
+                    k = std::get<3>(shape);
             Tensor x = randn({batch, m, k}), w = randn({1, k, n});
             Tensor wb = expand(w, {batch, k, n});
             Tensor ours = op::bmm(x, wb, p);
             for (int64_t i = 0; i < batch; ++i)
-                check(matrix(ours, i), reference(zeros({m, n}), matrix(x, i), matrix(w, 0), 0, 1, p));
+                check(matrix(ours, i),
+                      reference(zeros({m, n}), matrix(x, i), matrix(w, 0), 0, 1, p));
         }
     }
 }
@@ -115,7 +121,8 @@ TEST_CASE("bf16 GEMM: the AVX-512 BF16 kernel agrees with the fallback, and with
         MESSAGE("skipped: no AVX-512 BF16 (or MARROW_CPU_ISA asks for less)");
         return;
     }
-    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{145, 97, 513}, {64, 384, 384}}) {
+    for (auto shape : {std::tuple<int64_t, int64_t, int64_t>{145, 97, 513}, {64, 384, 384}}) {
+        int64_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
         auto [a, b] = operands(m, n, k, false, false);
         Tensor native = op::mm(a, b, GemmPrecision::bf16);
         cpu::set_gemm_bf16_native_allowed(false);
@@ -158,7 +165,7 @@ TEST_CASE("autocast scopes nest, restore, and are per thread") {
         CHECK(autocast_dtype() == DType::bf16);  // restored by unwinding
     }
     CHECK(!autocast_dtype());
-    CHECK_THROWS_WITH_AS(AutocastGuard(DType::f32),
+    CHECK_THROWS_WITH_AS(AutocastGuard{DType::f32},
                          doctest::Contains("autocast: expected bfloat16 or float16"), Error);
 }
 
@@ -240,11 +247,14 @@ TEST_CASE("autocast linear matches PyTorch's CPU autocast (bf16 outputs rounded 
     }
 }
 
-TEST_CASE("bf16 / f16 GEMM: CUDA kernel (simulator) matches the CPU" * doctest::test_suite("cuda")) {
-    for (auto [m, n, k, ta] : {std::tuple<int64_t, int64_t, int64_t, bool>{130, 40, 70, false},
-                               {130, 72, 72, true},
-                               {64, 64, 64, false}}) {  // 64^3 row-major: 16-byte loads
+TEST_CASE("bf16 / f16 GEMM: CUDA kernel (simulator) matches the CPU" *
+          doctest::test_suite("cuda")) {
+    for (auto shape : {std::tuple<int64_t, int64_t, int64_t, bool>{130, 40, 70, false},
+                       {130, 72, 72, true},
+                       {64, 64, 64, false}}) {  // 64^3 row-major: 16-byte loads
         for (GemmPrecision p : kLow) {
+            int64_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
+            bool ta = std::get<3>(shape);
             CAPTURE(m);
             CAPTURE(gemm_precision_name(p));
             auto [a, b] = operands(m, n, k, ta, false);

@@ -47,7 +47,9 @@ void check_against_torch(const std::string& file, const PthOptions& options = {}
     std::vector<std::string> keys;
     for (const auto& kv : tensors) keys.push_back(kv.first);
     CHECK(keys == expected_keys(file));
-    for (const auto& [key, t] : tensors) {
+    for (const auto& kv : tensors) {  // not a structured binding: clang 14 cannot CAPTURE one
+        const std::string& key = kv.first;
+        const Tensor& t = kv.second;
         CAPTURE(key);
         const Tensor& ref = expected().tensors.at(file + "/" + key);
         REQUIRE(t.dtype() == ref.dtype());

@@ -55,8 +55,8 @@ Tensor formula(const std::string& key, const Shape& shape) {
         module = head.substr(head.rfind('.') + 1);
     }
     int64_t n = shape_numel(shape);
-    bool token = key == "pos_embed" || key == "cls_token" || key == "register_tokens" ||
-                 key == "mask_token";
+    bool token =
+        key == "pos_embed" || key == "cls_token" || key == "register_tokens" || key == "mask_token";
     bool norm = module == "norm" || module == "norm1" || module == "norm2";
     uint64_t seed = fnv1a64(key);
     std::vector<float> v(static_cast<size_t>(n));
@@ -84,8 +84,10 @@ nlohmann::json config(const std::string& name) {
 // The generator's DinoVisionTransformer arguments as VitOptions.
 std::shared_ptr<nn::models::VisionTransformer> make(const std::string& name) {
     nlohmann::json c = config(name);
-    nn::models::VitOptions o{.img_size = c["img_size"], .patch_size = c["patch_size"],
-                             .embed_dim = c["embed_dim"], .depth = c["depth"],
+    nn::models::VitOptions o{.img_size = c["img_size"],
+                             .patch_size = c["patch_size"],
+                             .embed_dim = c["embed_dim"],
+                             .depth = c["depth"],
                              .num_heads = c["num_heads"]};
     if (c.contains("init_values")) o.init_values = c["init_values"].get<double>();
     if (c.value("ffn_layer", "mlp") == "swiglufused") o.ffn = nn::FfnKind::swiglu_fused;
@@ -152,7 +154,9 @@ void check_model(const std::string& name) {
     check_close(x.grad(), get(p + "x.grad"), tol, "input gradient");
     auto params = model->named_parameters();
     params.emplace_back("head.weight", head);
-    for (const auto& [key, param] : params) {
+    for (const auto& named : params) {  // not a structured binding: clang 14 and CHECK_MESSAGE
+        const std::string& key = named.first;
+        const Tensor& param = named.second;
         if (!has(p + "grad_stats/" + key)) {  // mask_token without masks: not in the graph
             CHECK_MESSAGE(!param.has_grad(), key, " has a gradient; PyTorch's has none");
             continue;
@@ -179,14 +183,14 @@ void check_model(const std::string& name) {
     const double* ref_losses = get(p + "adamw_losses").data<double>();
     for (int step = 0; step < 5; ++step) {
         opt.zero_grad();
-        Tensor l = golden_loss(model->forward_features(to(get(p + "x"), DType::f64), masks),
-                               head, target);
+        Tensor l =
+            golden_loss(model->forward_features(to(get(p + "x"), DType::f64), masks), head, target);
         l.backward();
         opt.step();
         INFO(name, " AdamW step ", step, ": ",
              fmt::format("{:.17g} vs {:.17g}", l.item(), ref_losses[step]));
         CHECK(l.item() == doctest::Approx(ref_losses[step])
-                               .epsilon(tolerance(TolClass::trajectory, DType::f64).rtol));
+                              .epsilon(tolerance(TolClass::trajectory, DType::f64).rtol));
     }
 }
 
@@ -209,8 +213,9 @@ TEST_CASE("SwiGLU blocks (ViT-g's FFN) with a register match DINOv2") {
 TEST_CASE("DINOv2 checkpoints from torch.save and safetensors load and give PyTorch's tokens") {
     const char* folder = std::getenv("MARROW_VIT_EXPORT");
     if (folder == nullptr) {
-        MESSAGE("MARROW_VIT_EXPORT not set: the torch.save files are checked by ctest "
-                "vit_pth_export");
+        MESSAGE(
+            "MARROW_VIT_EXPORT not set: the torch.save files are checked by ctest "
+            "vit_pth_export");
         return;
     }
     for (const std::string name : {"vits14", "vits14_reg4", "vitb14", "swiglu_tiny"}) {
@@ -224,8 +229,9 @@ TEST_CASE("DINOv2 checkpoints from torch.save and safetensors load and give PyTo
             nn::StateDict loaded = nn::models::dinov2_backbone(nn::load_state_dict_file(path));
             auto model = make(name);
             model->load_state_dict(loaded);  // strict
-            for (const auto& [key, value] : expected)
-                CHECK_MESSAGE(equal(model->state_dict().at(key), value), key);
+            for (const auto& entry : expected)
+                CHECK_MESSAGE(equal(model->state_dict().at(entry.first), entry.second),
+                              entry.first);
             autograd::NoGradGuard no_grad;
             const std::string p = name + "/";
             check_close(model->forward_features(get(p + "x"), masks_of(p)).cls, get(p + "cls.f32"),
@@ -235,8 +241,8 @@ TEST_CASE("DINOv2 checkpoints from torch.save and safetensors load and give PyTo
 }
 
 TEST_CASE("ViT: structure, options, checkpoint key rules") {
-    auto vit = nn::models::vit_small({.img_size = 56, .patch_size = 14, .init_values = 1e-5,
-                                      .num_register_tokens = 2});
+    auto vit = nn::models::vit_small(
+        {.img_size = 56, .patch_size = 14, .init_values = 1e-5, .num_register_tokens = 2});
     nn::StateDict sd = vit->state_dict();
     CHECK(sd.at("pos_embed").shape() == Shape{1, 17, 384});
     CHECK(sd.at("register_tokens").shape() == Shape{1, 2, 384});
