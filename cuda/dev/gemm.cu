@@ -79,7 +79,7 @@ int main(int argc, char** argv) try {
     double flop = 2.0 * double(M) * N * K, vendor_s = 0;
 #if defined(MARROW_CUDA_NVCC)
     if (!check_only) {  // the peer: cuBLAS SGEMM (TF32 off) on the same operands
-        vendor_s = dev::median_seconds([&] { cuda::gemm_cublas(da, db, dc, 1.0, 0.0); });
+        vendor_s = dev::median_seconds([&] { cuda::gemm_cublas(da, db, dc, 1.0, 0.0, GemmPrecision::full); });
         std::printf("cuBLAS     %.3f ms  %.1f GFLOP/s\n", vendor_s * 1e3, flop / vendor_s / 1e9);
     }
 #endif
