@@ -16,18 +16,31 @@ struct SavedGenerators {
         : generators(gens.empty() ? std::vector<Generator*>{&default_generator()} : gens) {
         for (Generator* g : generators) states.push_back(g->state());
     }
-    // Sets the saved states; returns the current ones (to put back afterwards).
-    std::vector<GeneratorState> swap_in() const {
-        std::vector<GeneratorState> now;
-        for (size_t i = 0; i < generators.size(); ++i) {
-            now.push_back(generators[i]->state());
-            generators[i]->set_state(states[i]);
+};
+
+// The recompute's scope: grad mode on, the generators at the states the forward started from;
+// both put back on exit (also when fn throws).
+class Replay {
+public:
+    explicit Replay(const SavedGenerators& saved) : saved_(saved), grad_was_(grad_enabled()) {
+        for (size_t i = 0; i < saved.generators.size(); ++i) {
+            now_.push_back(saved.generators[i]->state());
+            saved.generators[i]->set_state(saved.states[i]);
         }
-        return now;
+        set_grad_enabled(true);
     }
-    void restore(const std::vector<GeneratorState>& now) const {
-        for (size_t i = 0; i < generators.size(); ++i) generators[i]->set_state(now[i]);
+    ~Replay() {
+        set_grad_enabled(grad_was_);
+        for (size_t i = 0; i < saved_.generators.size(); ++i)
+            saved_.generators[i]->set_state(now_[i]);
     }
+    Replay(const Replay&) = delete;
+    Replay& operator=(const Replay&) = delete;
+
+private:
+    const SavedGenerators& saved_;
+    bool grad_was_;
+    std::vector<GeneratorState> now_;
 };
 
 }  // namespace
@@ -52,20 +65,11 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
                           if (needs[i]) leaf.requires_grad_(true);
                           leaves.push_back(leaf);
                       }
-                      std::vector<GeneratorState> now = rng->swap_in();
                       std::vector<Tensor> recomputed;
                       {
-                          set_grad_enabled(true);
-                          try {
-                              recomputed = fn(leaves);
-                          } catch (...) {
-                              set_grad_enabled(false);
-                              rng->restore(now);
-                              throw;
-                          }
-                          set_grad_enabled(false);
+                          Replay replay(*rng);
+                          recomputed = fn(leaves);
                       }
-                      rng->restore(now);
                       std::vector<Tensor> roots;
                       std::vector<std::optional<Tensor>> root_grads;
                       for (size_t i = 0; i < recomputed.size(); ++i)
@@ -83,8 +87,9 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
 
 Tensor checkpoint(const std::function<Tensor(const Tensor&)>& fn, const Tensor& x,
                   const std::vector<Generator*>& generators) {
-    return checkpoint([fn](const std::vector<Tensor>& xs) { return std::vector<Tensor>{fn(xs[0])}; },
-                      {x}, generators)[0];
+    return checkpoint(
+        [fn](const std::vector<Tensor>& xs) { return std::vector<Tensor>{fn(xs[0])}; }, {x},
+        generators)[0];
 }
 
 }  // namespace marrow::autograd

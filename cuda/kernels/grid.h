@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "cuda/launch.h"
+#include "tensor/tensor.h"
 
 namespace marrow::cuda {
 
@@ -13,6 +14,13 @@ inline constexpr int64_t kMaxBlocks = 4096;
 
 inline int blocks_for(int64_t n) {
     return int(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, kMaxBlocks));
+}
+
+// An optional tensor's data as a kernel argument: null when the tensor is absent (batch and
+// layer norm's weight, bias, running buffers and wanted gradients).
+template <typename T>
+T* data_or_null(const Tensor* t) {
+    return t ? t->data_ptr<T>() : nullptr;
 }
 
 }  // namespace marrow::cuda

@@ -121,15 +121,6 @@ __global__ void layer_norm_sum_partials_kernel(const acc_t<T>* partial, int64_t 
     }
 }
 
-template <typename T>
-const T* ptr(const Tensor* t) {
-    return t ? t->data_ptr<T>() : nullptr;
-}
-template <typename T>
-T* mutable_ptr(const Tensor* t) {
-    return t ? t->data_ptr<T>() : nullptr;
-}
-
 }  // namespace
 
 void layer_norm(double eps, const Tensor& x, const Tensor* weight, const Tensor* bias,
@@ -138,9 +129,9 @@ void layer_norm(double eps, const Tensor& x, const Tensor* weight, const Tensor*
     if (x.numel() == 0) return;
     visit_float(x.dtype(), "layer_norm", [&]<typename T>() {
         auto* layer_norm_k = &layer_norm_kernel<T>;
-        MARROW_LAUNCH(layer_norm_k, unsigned(m), row_threads(n), 0, x.data_ptr<T>(), ptr<T>(weight),
-                      ptr<T>(bias), y.data_ptr<T>(), mean.data_ptr<T>(), rstd.data_ptr<T>(), n,
-                      eps);
+        MARROW_LAUNCH(layer_norm_k, unsigned(m), row_threads(n), 0, x.data_ptr<T>(),
+                      data_or_null<T>(weight), data_or_null<T>(bias), y.data_ptr<T>(),
+                      mean.data_ptr<T>(), rstd.data_ptr<T>(), n, eps);
     });
 }
 
@@ -153,9 +144,9 @@ void layer_norm_backward(const Tensor* x, const Tensor& g, const Tensor* mean, c
         using Acc = acc_t<T>;
         if (dx) {
             auto* layer_norm_backward_dx = &layer_norm_backward_dx_kernel<T>;
-            MARROW_LAUNCH(layer_norm_backward_dx, unsigned(m), row_threads(n), 0, ptr<T>(x),
-                          g.data_ptr<T>(), ptr<T>(mean), ptr<T>(rstd), ptr<T>(weight),
-                          mutable_ptr<T>(dx), n);
+            MARROW_LAUNCH(layer_norm_backward_dx, unsigned(m), row_threads(n), 0,
+                          data_or_null<T>(x), g.data_ptr<T>(), data_or_null<T>(mean),
+                          data_or_null<T>(rstd), data_or_null<T>(weight), data_or_null<T>(dx), n);
         }
         if (!dweight && !dbias) return;
         int64_t rows = chunk_rows(m), chunks = (m + rows - 1) / rows;
@@ -165,8 +156,9 @@ void layer_norm_backward(const Tensor* x, const Tensor& g, const Tensor* mean, c
         Acc* pb = dbias ? partial.data_ptr<Acc>() + chunks * n : nullptr;
         auto* layer_norm_partials = &layer_norm_partials_kernel<T>;
         dim3 grid(unsigned((n + kColumnThreads - 1) / kColumnThreads), unsigned(chunks));
-        MARROW_LAUNCH(layer_norm_partials, grid, kColumnThreads, 0, ptr<T>(x), g.data_ptr<T>(),
-                      ptr<T>(mean), ptr<T>(rstd), pw, pb, m, n, rows);
+        MARROW_LAUNCH(layer_norm_partials, grid, kColumnThreads, 0, data_or_null<T>(x),
+                      g.data_ptr<T>(), data_or_null<T>(mean), data_or_null<T>(rstd), pw, pb, m, n,
+                      rows);
         auto* layer_norm_sum_partials = &layer_norm_sum_partials_kernel<T>;
         if (dweight) {
             MARROW_LAUNCH(layer_norm_sum_partials, blocks_for(n), kThreads, 0, pw, chunks, n,

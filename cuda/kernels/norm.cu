@@ -130,15 +130,6 @@ __global__ void batch_norm_backward_kernel(bool training, const T* x, const T* g
     });
 }
 
-template <typename T>
-const T* ptr(const Tensor* t) {
-    return t ? t->data_ptr<T>() : nullptr;
-}
-template <typename T>
-T* mutable_ptr(const Tensor* t) {
-    return t ? t->data_ptr<T>() : nullptr;
-}
-
 }  // namespace
 
 void batch_norm(const BatchNormParams& params, const Tensor& x, const Tensor* weight,
@@ -150,16 +141,16 @@ void batch_norm(const BatchNormParams& params, const Tensor& x, const Tensor* we
         if (params.training) {
             auto* batch_norm_train = &batch_norm_train_kernel<T>;
             MARROW_LAUNCH(batch_norm_train, unsigned(c), kChannelThreads, 0, x.data_ptr<T>(),
-                          y.data_ptr<T>(), ptr<T>(weight), ptr<T>(bias),
-                          mutable_ptr<T>(running_mean), mutable_ptr<T>(running_var),
+                          y.data_ptr<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
+                          data_or_null<T>(running_mean), data_or_null<T>(running_var),
                           mean.data_ptr<T>(), invstd.data_ptr<T>(), n, c, s, params.momentum,
                           params.eps);
         } else {
             auto* batch_norm_eval = &batch_norm_eval_kernel<T>;
             MARROW_LAUNCH(batch_norm_eval, blocks_for(n * c * s), kThreads, 0, x.data_ptr<T>(),
-                          y.data_ptr<T>(), ptr<T>(weight), ptr<T>(bias), ptr<T>(running_mean),
-                          ptr<T>(running_var), mean.data_ptr<T>(), invstd.data_ptr<T>(), n, c, s,
-                          params.eps);
+                          y.data_ptr<T>(), data_or_null<T>(weight), data_or_null<T>(bias),
+                          data_or_null<T>(running_mean), data_or_null<T>(running_var),
+                          mean.data_ptr<T>(), invstd.data_ptr<T>(), n, c, s, params.eps);
         }
     });
 }
@@ -171,9 +162,10 @@ void batch_norm_backward(bool training, const Tensor* x, const Tensor& g, const 
     if (g.numel() == 0) return;
     visit_float(g.dtype(), "batch_norm_backward", [&]<typename T>() {
         auto* batch_norm_backward = &batch_norm_backward_kernel<T>;
-        MARROW_LAUNCH(batch_norm_backward, unsigned(c), kChannelThreads, 0, training, ptr<T>(x),
-                      g.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(), ptr<T>(weight),
-                      mutable_ptr<T>(dx), mutable_ptr<T>(dweight), mutable_ptr<T>(dbias), n, c, s);
+        MARROW_LAUNCH(batch_norm_backward, unsigned(c), kChannelThreads, 0, training,
+                      data_or_null<T>(x), g.data_ptr<T>(), mean.data_ptr<T>(), invstd.data_ptr<T>(),
+                      data_or_null<T>(weight), data_or_null<T>(dx), data_or_null<T>(dweight),
+                      data_or_null<T>(dbias), n, c, s);
     });
 }
 
