@@ -14,6 +14,10 @@
 // precision for its backward GEMMs (captured at record time, as PyTorch's autocast records
 // bf16 ops), whether or not backward runs inside the scope. float64 operands are never
 // rounded (gradcheck), nor are norms, softmax, losses and reductions (float32 as always).
+// scaled_dot_product_attention is a lower-precision op too (as in PyTorch's autocast): its
+// fused kernels round the operands of each of their block products (Q K^T, P V and the
+// backward's three) and keep the softmax statistics in float32 (Note [Fused attention],
+// tensor/cpu/attention.cpp).
 #pragma once
 #include <optional>
 

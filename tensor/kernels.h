@@ -226,6 +226,9 @@ struct AttentionParams {
     int64_t mask_inner = 1, mask_so = 0, mask_si = 0, mask_sr = 0, mask_sc = 0;
     double dropout_p = 0;
     uint64_t seed = 0, offset = 0;
+    // bf16 / f16: the block products round their operands to it, float32 sums (float32 only;
+    // Note [Fused attention] under autocast, tensor/cpu/attention.cpp).
+    GemmPrecision precision = GemmPrecision::full;
 };
 using AttentionKernel = void(const AttentionParams&, const Tensor& q, const Tensor& k,
                              const Tensor& v, const Tensor* mask, const Tensor& out,

@@ -38,7 +38,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     if (dropout_p == 1)
         return scaled_dot_product_attention(q, k, v, attn_mask, 0, is_causal, scale, gen) * 0.0;
     op::AttentionPlan plan =
-        op::attention_plan(q, k, v, attn_mask, {dropout_p, is_causal, scale, 0, 0});
+        op::attention_plan(q, k, v, attn_mask, {dropout_p, is_causal, scale, 0, 0, std::nullopt});
     AttentionParams& p = plan.params;
     if (dropout_p > 0) {  // the mask of F.dropout on the (batch..., L, S) probabilities
         p.seed = gen.state().seed;

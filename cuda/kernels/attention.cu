@@ -28,12 +28,26 @@ namespace {
 
 constexpr int64_t kSharedBytes = 48 * 1024;  // the default per-block limit
 
+// x rounded to the products' precision (Note [Fused attention] under autocast): bf16 / f16
+// values, nearest even, for float32; float64 is never rounded.
+template <typename A>
+__device__ A round_to(A x, GemmPrecision precision) {
+    if constexpr (std::is_same_v<A, float>) {
+        if (precision == GemmPrecision::bf16) return float(BFloat16(x));
+        if (precision == GemmPrecision::f16) return float(Half(x));
+    }
+    return x;
+}
+
+// Rows [row0, row0 + tile) of src (rows x cols), zero past `rows`, rounded to `precision`:
+// every tile feeds only products, so it is rounded once as it is staged.
 template <typename A, typename T>
 __device__ void load_tile(A* dst, const T* src, int64_t row0, int64_t rows, int64_t cols,
-                          int64_t tile) {
+                          int64_t tile, GemmPrecision precision) {
     for (int64_t idx = threadIdx.x; idx < tile * cols; idx += blockDim.x) {
         int64_t r = idx / cols;
-        dst[idx] = row0 + r < rows ? A(src[(row0 + r) * cols + idx % cols]) : A(0);
+        dst[idx] = row0 + r < rows ? round_to(A(src[(row0 + r) * cols + idx % cols]), precision)
+                                   : A(0);
     }
 }
 
@@ -66,14 +80,14 @@ __global__ void attention_forward_kernel(AttentionParams p, const T* q, const T*
     const int64_t b = blockIdx.y, i0 = int64_t(blockIdx.x) * tile, r = threadIdx.x, i = i0 + r;
     const bool valid = i < p.L;
     const uint32_t threshold = pool::dropout_threshold(p.dropout_p);
-    load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile);
+    load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile, p.precision);
     for (int64_t e = 0; e < p.Ev; ++e) os[r * p.Ev + e] = A(0);
     A m = -kInf, l = A(0);
     const int64_t keys = p.causal ? std::min(p.S, i0 + tile) : p.S;
     for (int64_t j0 = 0; j0 < keys; j0 += tile) {
         __syncthreads();  // the previous tile is no longer read
-        load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile);
-        load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile);
+        load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile, p.precision);
+        load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile, p.precision);
         __syncthreads();
         if (!valid) continue;
         const int64_t bc = std::min(tile, p.S - j0);
@@ -91,7 +105,7 @@ __global__ void attention_forward_kernel(AttentionParams p, const T* q, const T*
         for (int64_t c = 0; c < bc; ++c) {
             A pc = MARROW_MATH(exp)(srow[c] - shift);
             sum += pc;
-            srow[c] = pc * drop_factor<A>(p, threshold, b, i, j0 + c);
+            srow[c] = round_to(pc * drop_factor<A>(p, threshold, b, i, j0 + c), p.precision);
         }
         l = mn != mn ? mn : l * alpha + sum;
         m = mn;
@@ -106,6 +120,13 @@ __global__ void attention_forward_kernel(AttentionParams p, const T* q, const T*
         out[(b * p.L + i) * p.Ev + e] =
             T(l == A(0) ? std::numeric_limits<A>::quiet_NaN() : os[r * p.Ev + e] / l);
     lse[b * p.L + i] = T(m + MARROW_MATH(log)(l));
+}
+
+// scale dS_ij, the operand of dQ and dK's products: rounded under a low precision (the
+// composed twin's matmul operand is the scaled gradient).
+template <typename A>
+__device__ A scaled_ds(const AttentionParams& p, A ds) {
+    return round_to(A(p.scale) * ds, p.precision);
 }
 
 // P_ij from the score and the row's lse; NaN for a row whose every key was masked.
@@ -143,8 +164,8 @@ __global__ void attention_dkdv_kernel(AttentionParams p, const T* q, const T* k,
     const int64_t b = blockIdx.y, j0 = int64_t(blockIdx.x) * tile, c = threadIdx.x, j = j0 + c;
     const bool valid = j < p.S;
     const uint32_t threshold = pool::dropout_threshold(p.dropout_p);
-    load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile);
-    load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile);
+    load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile, p.precision);
+    load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile, p.precision);
     if (valid) {
         for (int64_t e = 0; dk && e < p.E; ++e) dk[(b * p.S + j) * p.E + e] = T(0);
         for (int64_t e = 0; dv && e < p.Ev; ++e) dv[(b * p.S + j) * p.Ev + e] = T(0);
@@ -152,8 +173,8 @@ __global__ void attention_dkdv_kernel(AttentionParams p, const T* q, const T* k,
     const int64_t first = p.causal ? j0 : 0;  // causal: earlier queries see none of these keys
     for (int64_t i0 = first; i0 < p.L; i0 += tile) {
         __syncthreads();
-        load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile);
-        load_tile(gs, g + b * p.L * p.Ev, i0, p.L, p.Ev, tile);
+        load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile, p.precision);
+        load_tile(gs, g + b * p.L * p.Ev, i0, p.L, p.Ev, tile, p.precision);
         for (int64_t r = threadIdx.x; r < tile; r += blockDim.x) {
             ls[r] = i0 + r < p.L ? A(lse[b * p.L + i0 + r]) : A(0);
             ds[r] = i0 + r < p.L ? dd[b * p.L + i0 + r] : A(0);
@@ -166,15 +187,17 @@ __global__ void attention_dkdv_kernel(AttentionParams p, const T* q, const T* k,
             A s = A(p.scale) * dot(qs + r * p.E, ks + c * p.E, p.E) +
                   attention::mask_term<A>(p, mask, b, i, j);
             A pij = prob(s, ls[r]), z = drop_factor<A>(p, threshold, b, i, j);
+            A pz = round_to(pij * z, p.precision);
             for (int64_t e = 0; dv && e < p.Ev; ++e)
                 dv[(b * p.S + j) * p.Ev + e] =
-                    T(A(dv[(b * p.S + j) * p.Ev + e]) + pij * z * gs[r * p.Ev + e]);
+                    T(A(dv[(b * p.S + j) * p.Ev + e]) + pz * gs[r * p.Ev + e]);
             if (!dk && !dmask) continue;
             A dsij = pij * (z * dot(gs + r * p.Ev, vs + c * p.Ev, p.Ev) - ds[r]);
             if (dmask) dmask[(b * p.L + i) * p.S + j] = T(dsij);
+            const A gs_ij = scaled_ds(p, dsij);
             for (int64_t e = 0; dk && e < p.E; ++e)
                 dk[(b * p.S + j) * p.E + e] =
-                    T(A(dk[(b * p.S + j) * p.E + e]) + A(p.scale) * dsij * qs[r * p.E + e]);
+                    T(A(dk[(b * p.S + j) * p.E + e]) + gs_ij * qs[r * p.E + e]);
         }
     }
 }
@@ -194,16 +217,16 @@ __global__ void attention_dq_kernel(AttentionParams p, const T* q, const T* k, c
     const int64_t b = blockIdx.y, i0 = int64_t(blockIdx.x) * tile, r = threadIdx.x, i = i0 + r;
     const bool valid = i < p.L;
     const uint32_t threshold = pool::dropout_threshold(p.dropout_p);
-    load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile);
-    load_tile(gs, g + b * p.L * p.Ev, i0, p.L, p.Ev, tile);
+    load_tile(qs, q + b * p.L * p.E, i0, p.L, p.E, tile, p.precision);
+    load_tile(gs, g + b * p.L * p.Ev, i0, p.L, p.Ev, tile, p.precision);
     const A li = valid ? A(lse[b * p.L + i]) : A(0), di = valid ? dd[b * p.L + i] : A(0);
     if (valid)
         for (int64_t e = 0; e < p.E; ++e) dq[(b * p.L + i) * p.E + e] = T(0);
     const int64_t keys = p.causal ? std::min(p.S, i0 + tile) : p.S;
     for (int64_t j0 = 0; j0 < keys; j0 += tile) {
         __syncthreads();
-        load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile);
-        load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile);
+        load_tile(ks, k + b * p.S * p.E, j0, p.S, p.E, tile, p.precision);
+        load_tile(vs, v + b * p.S * p.Ev, j0, p.S, p.Ev, tile, p.precision);
         __syncthreads();
         if (!valid) continue;
         const int64_t bc = std::min(tile, p.S - j0);
@@ -212,10 +235,10 @@ __global__ void attention_dq_kernel(AttentionParams p, const T* q, const T* k, c
             A s = A(p.scale) * dot(qs + r * p.E, ks + c * p.E, p.E) +
                   attention::mask_term<A>(p, mask, b, i, j);
             A pij = prob(s, li), z = drop_factor<A>(p, threshold, b, i, j);
-            A dsij = pij * (z * dot(gs + r * p.Ev, vs + c * p.Ev, p.Ev) - di);
+            A dsij = scaled_ds(p, pij * (z * dot(gs + r * p.Ev, vs + c * p.Ev, p.Ev) - di));
             for (int64_t e = 0; e < p.E; ++e)
                 dq[(b * p.L + i) * p.E + e] =
-                    T(A(dq[(b * p.L + i) * p.E + e]) + A(p.scale) * dsij * ks[c * p.E + e]);
+                    T(A(dq[(b * p.L + i) * p.E + e]) + dsij * ks[c * p.E + e]);
         }
     }
 }

@@ -22,13 +22,34 @@
 // dP = dO V^T read both operands row-major (the GEMM's unpacked small-matrix path). Row work
 // (max, exp, sums) is vectorized per ISA with tensor/cpu/vec_math.h (float32); float64 uses
 // libm. tests/ops/test_attention.cpp checks this file against attention_reference.h.
+// Under autocast (AttentionParams::precision bf16 or f16, float32 only: fixed when the op is
+// recorded, as the GEMMs' gemm_precision(dtype), and replayed by its backward) every block
+// product takes operands rounded to that format (nearest even) and sums in float32:
+//   S = scale (round(Q) round(K)^T)   (scale on the float32 sum, as matmul(q, k^T) * scale)
+//   P = exp(S - m), m, l, lse         float32
+//   O = round(P o Z / (1 - p)) round(V) / l    (FlashAttention-2 rounds P before P V too)
+//   dV = round(P o Z / (1 - p))^T round(dO),  dP = round(dO) round(V)^T,
+//   dS = P o (dP o Z / (1 - p) - D) in float32,
+//   dQ = round(scale dS) round(K),  dK = round(scale dS)^T round(Q).
+// The composed twin (matmul -> softmax -> dropout -> matmul) under the same AutocastGuard
+// rounds exactly these operands (its scaled-scores gradient is its matmul's operand), except
+// in two places: it rounds the normalized P (round(P / l) where we take round(P) / l, so O
+// differs by one bf16 rounding of P), and its D = rowsum(dP o P) comes from the rounded
+// products where ours is rowsum(dO o O); TolClass::attention_autocast covers both. bf16 with
+// AVX-512 BF16 (gemm_bf16_native()) runs the bf16 GEMM's vdpbf16ps micro-kernel, with q, k,
+// v, dO packed into its bf16 pairs once per head (the forward's Q once per query tile) and P,
+// dS once per tile; otherwise (no BF16 ISA, or f16) the float32 micro-kernels run on
+// operands rounded once per head: the same products, sums in another order
+// (attention_products.h has both policies).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "tensor/cpu/attention_products.h"
 #include "tensor/cpu/cpu_kernels.h"
+#include "tensor/cpu/gemm_bf16.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_lanes.h"
@@ -41,10 +62,11 @@ constexpr int64_t kRows = 48;      // forward query tile: 4 AVX-512 (8 AVX2) mic
 constexpr int64_t kBwdRows = 96;   // backward: deeper dV, dK products (K = the tile's rows)
 constexpr int64_t kMaxCols = 512;  // key block, split evenly: S = 257 is one block
 // K^T and V^T rows are zero-padded to a multiple of 32 keys (the AVX-512 micro-kernel's width;
-// AVX2's 16 divides it), so the score products S = Q K^T and dO V^T run only full-width,
-// unpacked micro-tiles: S = 257 would otherwise pack all of Q for one last column.
-constexpr int64_t kColPad = 32;
-int64_t pad_cols(int64_t n) { return (n + kColPad - 1) / kColPad * kColPad; }
+// AVX2's 16 divides it; attention_products.h), so the score products S = Q K^T and dO V^T run
+// only full-width, unpacked micro-tiles: S = 257 would otherwise pack all of Q for one last
+// column.
+using attention_detail::pad_cols;
+using attention_detail::scratch;
 
 // ---- per-ISA row helpers (float32)
 template <int W>
@@ -127,18 +149,6 @@ int64_t block_cols(int64_t S) {
     return pad_cols((S + blocks - 1) / blocks);
 }
 
-// src (rows, cols) row-major -> dst (cols, ld) row-major, columns rows..ld-1 zero.
-template <typename T>
-void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ld) {
-    constexpr int64_t kB = 16;
-    for (int64_t r0 = 0; r0 < rows; r0 += kB)
-        for (int64_t c0 = 0; c0 < cols; c0 += kB)
-            for (int64_t c = c0; c < std::min(cols, c0 + kB); ++c)
-                for (int64_t r = r0; r < std::min(rows, r0 + kB); ++r)
-                    dst[c * ld + r] = src[r * cols + c];
-    for (int64_t c = 0; c < cols; ++c) std::fill(dst + c * ld + rows, dst + (c + 1) * ld, T(0));
-}
-
 // Adds the mask / causal terms to the score tile rows [i0, i0 + br) x keys [j0, j0 + bc), and
 // applies dropout's factor to a tile (rows of stride ld).
 template <typename T, typename M>
@@ -165,37 +175,28 @@ int64_t visible_keys(const AttentionParams& p, int64_t i0, int64_t br) {
     return p.causal ? std::min(p.S, i0 + br) : p.S;
 }
 
-// A grow-only per-thread buffer (slot: 0 K^T, 1 V^T, 2 scores / P, 3 dP, 4 P o Z).
-template <typename T>
-T* thread_buffer(int slot, int64_t n) {
-    thread_local std::vector<T> buffers[5];
-    auto& b = buffers[slot];
-    if (int64_t(b.size()) < n) b.resize(size_t(n));
-    return b.data();
-}
-
-template <typename T, typename M>
+// Prod: the block products' policy (attention_products.h), constructed once per thread.
+template <typename T, typename M, typename Prod, typename MakeProd>
 void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
-                  T* out, T* lse) {
+                  T* out, T* lse, MakeProd make_prod) {
     const RowOps<T> ops = row_ops<T>();
     const int64_t tiles = (p.L + kRows - 1) / kRows, bc_max = block_cols(p.S);
-    const int64_t s_pad = pad_cols(p.S);
     const T kInf = std::numeric_limits<T>::infinity();
 #pragma omp parallel
     {
-        int64_t cached = -1;  // the head whose K^T this thread holds
-        T* kt = thread_buffer<T>(0, p.E * s_pad);
-        T* s = thread_buffer<T>(2, kRows * bc_max);
+        Prod prod = make_prod();
+        int64_t cached = -1;  // the head whose K (and V) this thread's products hold
+        T* s = scratch<T>(2, kRows * bc_max);
         T m[kRows], l[kRows];
 #pragma omp for schedule(dynamic, 2)
         for (int64_t task = 0; task < p.batch * tiles; ++task) {
             const int64_t b = task / tiles, i0 = task % tiles * kRows;
             const int64_t br = std::min(kRows, p.L - i0);
             if (b != cached) {
-                transpose_into(k + b * p.S * p.E, p.S, p.E, kt, s_pad);
+                prod.head_forward(q + b * p.L * p.E, k + b * p.S * p.E, v + b * p.S * p.Ev);
                 cached = b;
             }
-            const T* qt = q + (b * p.L + i0) * p.E;
+            prod.query_tile(i0, br);
             T* o = out + (b * p.L + i0) * p.Ev;
             std::fill(o, o + br * p.Ev, T(0));
             std::fill(m, m + br, -kInf);
@@ -203,8 +204,7 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
                 const int64_t bc = std::min(bc_max, keys - j0), nb = pad_cols(bc);
-                gemm_serial_strided<T>(br, nb, p.E, qt, p.E, 1, kt + j0, s_pad, 1, s, nb,
-                                       T(p.scale), T(0));
+                prod.scores(br, j0, nb, s);
                 add_mask(p, mask, b, i0, br, j0, bc, s, nb);
                 for (int64_t r = 0; r < br; ++r) {
                     T* row = s + r * nb;
@@ -220,8 +220,7 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
                         for (int64_t e = 0; e < p.Ev; ++e) o[r * p.Ev + e] *= alpha;
                 }
                 apply_dropout(p, b, i0, br, j0, bc, s, nb);
-                gemm_serial_strided<T>(br, p.Ev, bc, s, nb, 1, v + (b * p.S + j0) * p.Ev, p.Ev, 1,
-                                       o, p.Ev, T(1), T(1));
+                prod.pv(s, br, bc, nb, j0, o);  // O += (P o Z) V_blk
             }
             for (int64_t r = 0; r < br; ++r) {
                 T inv = T(1) / l[r];  // l = 0 (all masked): NaN, as 0 / 0
@@ -234,22 +233,26 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
     }
 }
 
-template <typename T, typename M>
+template <typename T, typename M, typename Prod, typename MakeProd>
 void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, const M* mask,
-                   const T* out, const T* lse, const T* g, T* dq, T* dk, T* dv, T* dmask) {
+                   const T* out, const T* lse, const T* g, T* dq, T* dk, T* dv, T* dmask,
+                   MakeProd make_prod) {
     const RowOps<T> ops = row_ops<T>();
-    const int64_t bc_max = block_cols(p.S), s_pad = pad_cols(p.S);
+    const int64_t bc_max = block_cols(p.S);
     const bool want_ds = dq || dk || dmask;
     const bool drop = p.dropout_p > 0;
+    // Full precision: dQ, dK = scale (dS K), scale (dS^T Q). Low precision: the composed
+    // twin's order, round(scale dS) K (its matmul's operand is the scaled gradient).
+    const bool low = p.precision != GemmPrecision::full && std::is_same_v<T, float>;
+    const T ds_alpha = low ? T(1) : T(p.scale);
 #pragma omp parallel for schedule(dynamic)
     for (int64_t b = 0; b < p.batch; ++b) {
-        T* kt = thread_buffer<T>(0, p.E * s_pad);
-        T* vt = thread_buffer<T>(1, p.Ev * s_pad);
-        T* pt = thread_buffer<T>(2, kBwdRows * bc_max);
-        T* dpt = thread_buffer<T>(3, kBwdRows * bc_max);
-        T* pz = drop ? thread_buffer<T>(4, kBwdRows * bc_max) : pt;
-        transpose_into(k + b * p.S * p.E, p.S, p.E, kt, s_pad);
-        if (want_ds) transpose_into(v + b * p.S * p.Ev, p.S, p.Ev, vt, s_pad);
+        Prod prod = make_prod();
+        T* pt = scratch<T>(2, kBwdRows * bc_max);
+        T* dpt = scratch<T>(3, kBwdRows * bc_max);
+        T* pz = drop ? scratch<T>(4, kBwdRows * bc_max) : pt;
+        prod.head_backward(q + b * p.L * p.E, k + b * p.S * p.E, v + b * p.S * p.Ev,
+                           g + b * p.L * p.Ev, want_ds);
         T* dqb = dq ? dq + b * p.L * p.E : nullptr;
         T* dkb = dk ? dk + b * p.S * p.E : nullptr;
         T* dvb = dv ? dv + b * p.S * p.Ev : nullptr;
@@ -259,9 +262,9 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
         if (dmask) std::fill(dmask + b * p.L * p.S, dmask + (b + 1) * p.L * p.S, T(0));
         for (int64_t i0 = 0; i0 < p.L; i0 += kBwdRows) {
             const int64_t br = std::min(kBwdRows, p.L - i0);
-            const T* qt = q + (b * p.L + i0) * p.E;
             const T* gt = g + (b * p.L + i0) * p.Ev;
             const T* ot = out + (b * p.L + i0) * p.Ev;
+            prod.query_tile(i0, br);
             T d[kBwdRows];
             for (int64_t r = 0; r < br; ++r) {
                 T acc = 0;
@@ -271,8 +274,7 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
             const int64_t keys = visible_keys(p, i0, br);
             for (int64_t j0 = 0; j0 < keys; j0 += bc_max) {
                 const int64_t bc = std::min(bc_max, keys - j0), nb = pad_cols(bc);
-                gemm_serial_strided<T>(br, nb, p.E, qt, p.E, 1, kt + j0, s_pad, 1, pt, nb,
-                                       T(p.scale), T(0));
+                prod.scores(br, j0, nb, pt);
                 add_mask(p, mask, b, i0, br, j0, bc, pt, nb);
                 for (int64_t r = 0; r < br; ++r) {
                     T shift = lse[b * p.L + i0 + r];
@@ -286,26 +288,40 @@ void backward_fast(const AttentionParams& p, const T* q, const T* k, const T* v,
                     std::memcpy(pz, pt, size_t(br * nb) * sizeof(T));
                     apply_dropout(p, b, i0, br, j0, bc, pz, nb);
                 }
-                if (dvb)  // dV_blk += (P o Z)^T dO_t
-                    gemm_serial_strided<T>(bc, p.Ev, br, pz, 1, nb, gt, p.Ev, 1, dvb + j0 * p.Ev,
-                                           p.Ev, T(1), T(1));
+                if (dvb) prod.dv(pz, br, bc, nb, i0, j0, dvb);  // dV_blk += (P o Z)^T dO_t
                 if (!want_ds) continue;
-                gemm_serial_strided<T>(br, nb, p.Ev, gt, p.Ev, 1, vt + j0, s_pad, 1, dpt, nb, T(1),
-                                       T(0));
+                prod.dp(i0, br, j0, nb, dpt);  // dP = dO_t V_blk^T
                 apply_dropout(p, b, i0, br, j0, bc, dpt, nb);
                 for (int64_t r = 0; r < br; ++r) ops.ds(pt + r * nb, dpt + r * nb, bc, d[r]);
                 if (dmask)
                     for (int64_t r = 0; r < br; ++r)
                         std::memcpy(dmask + (b * p.L + i0 + r) * p.S + j0, dpt + r * nb,
                                     size_t(bc) * sizeof(T));
-                if (dqb)  // dQ_t += scale dS K_blk
-                    gemm_serial_strided<T>(br, p.E, bc, dpt, nb, 1, k + (b * p.S + j0) * p.E, p.E,
-                                           1, dqb + i0 * p.E, p.E, T(p.scale), T(1));
-                if (dkb)  // dK_blk += scale dS^T Q_t
-                    gemm_serial_strided<T>(bc, p.E, br, dpt, 1, nb, qt, p.E, 1, dkb + j0 * p.E, p.E,
-                                           T(p.scale), T(1));
+                if (low)
+                    for (int64_t r = 0; r < br; ++r)
+                        for (int64_t c = 0; c < bc; ++c) dpt[r * nb + c] *= T(p.scale);
+                if (!dqb && !dkb) continue;
+                prod.prepare_ds(dpt, br, bc, nb);
+                if (dqb) prod.dq(dpt, br, bc, nb, i0, j0, dqb, ds_alpha);  // dQ_t += s dS K_blk
+                if (dkb) prod.dk(dpt, br, bc, nb, i0, j0, dkb, ds_alpha);  // dK_blk += s dS^T Q_t
             }
         }
+    }
+}
+
+// Runs fn.template operator()<Prod>(make_prod) with the products' policy for p's precision.
+template <typename T, typename Fn>
+void with_products(const AttentionParams& p, Fn&& fn) {
+    using attention_detail::Bf16Products;
+    using attention_detail::FloatProducts;
+    if constexpr (std::is_same_v<T, float>) {
+        if (p.precision == GemmPrecision::bf16 && gemm_bf16_native())
+            return fn.template operator()<Bf16Products>([&] { return Bf16Products(p); });
+        return fn.template operator()<FloatProducts<T>>(
+            [&] { return FloatProducts<T>(p, p.precision); });
+    } else {  // float64 is never rounded
+        return fn.template operator()<FloatProducts<T>>(
+            [&] { return FloatProducts<T>(p, GemmPrecision::full); });
     }
 }
 
@@ -331,8 +347,10 @@ T* ptr_or_null(const Tensor* t) {
 void attention(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
                const Tensor* mask, const Tensor& out, const Tensor& lse) {
     with_mask_type(q.dtype(), mask, [&]<typename T, typename M>(const M* m) {
-        forward_fast<T, M>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
-                           lse.data<T>());
+        with_products<T>(p, [&]<typename Prod>(auto make_prod) {
+            forward_fast<T, M, Prod>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
+                                     lse.data<T>(), make_prod);
+        });
     });
 }
 
@@ -340,9 +358,12 @@ void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor&
                         const Tensor* mask, const Tensor& out, const Tensor& lse, const Tensor& g,
                         const Tensor* dq, const Tensor* dk, const Tensor* dv, const Tensor* dmask) {
     with_mask_type(q.dtype(), mask, [&]<typename T, typename M>(const M* m) {
-        backward_fast<T, M>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
-                            lse.data<T>(), g.data<T>(), ptr_or_null<T>(dq), ptr_or_null<T>(dk),
-                            ptr_or_null<T>(dv), ptr_or_null<T>(dmask));
+        with_products<T>(p, [&]<typename Prod>(auto make_prod) {
+            backward_fast<T, M, Prod>(p, q.data<T>(), k.data<T>(), v.data<T>(), m, out.data<T>(),
+                                      lse.data<T>(), g.data<T>(), ptr_or_null<T>(dq),
+                                      ptr_or_null<T>(dk), ptr_or_null<T>(dv),
+                                      ptr_or_null<T>(dmask), make_prod);
+        });
     });
 }
 

@@ -48,7 +48,7 @@ std::atomic<bool> g_native_allowed{true};
 // in one slice instead of two, one C tile update fewer; measured 1 thread, three alternating
 // runs on the loaded VM: 3152x768x2304 289-324 -> 350-359 GFLOP/s, 3152x768x768 251-310 ->
 // 305-330, other shapes within the noise.
-constexpr int64_t kMR = 12, kNR = 32, kKC = 768, kMcSlivers = 12, kNcSlivers = 16;
+constexpr int64_t kMR = kBf16MR, kNR = kBf16NR, kKC = 768, kMcSlivers = 12, kNcSlivers = 16;
 
 inline __mmask16 lanes(int64_t n) {  // the first n of 16 lanes (n clamped to [0, 16])
     return __mmask16((1u << std::clamp<int64_t>(n, 0, 16)) - 1u);
@@ -292,6 +292,33 @@ Tensor rounded(const Tensor& x, GemmPrecision precision) {
 }
 
 }  // namespace
+
+int64_t bf16_packed_words(int64_t lines, int64_t K, int64_t width) {
+    return (lines + width - 1) / width * width * ((K + 1) / 2);
+}
+
+void bf16_pack(const float* src, int64_t sk, int64_t sx, int64_t K, int64_t lines, int64_t width,
+               uint32_t* dst) {
+    const int64_t kp = (K + 1) / 2;
+    for (int64_t x0 = 0; x0 < lines; x0 += width)
+        pack_pairs(src + x0 * sx, sk, sx, K, std::min(width, lines - x0), width,
+                   dst + x0 * kp);
+}
+
+void bf16_gemm_packed(int64_t M, int64_t N, int64_t pairs, const uint32_t* a, int64_t a_ld,
+                      const uint32_t* b, int64_t b_ld, float* c, int64_t ldc, float alpha,
+                      float beta) {
+    for (int64_t j0 = 0; j0 < N; j0 += kNR)  // one B sliver in L1 against every A sliver
+        for (int64_t i0 = 0; i0 < M; i0 += kMR)
+            micro_kernel(pairs, a + i0 / kMR * a_ld, b + j0 / kNR * b_ld, c + i0 * ldc + j0, ldc,
+                         alpha, beta, std::min(kMR, M - i0), std::min(kNR, N - j0));
+}
+
+void round_to_precision(const float* src, int64_t stride, int64_t n, float* dst,
+                        GemmPrecision precision) {
+    precision == GemmPrecision::f16 ? round_f16_row(src, stride, n, dst)
+                                    : round_bf16_row(src, stride, n, dst);
+}
 
 bool gemm_bf16_native() { return cpu_has_avx512_bf16() && g_native_allowed.load(); }
 void set_gemm_bf16_native_allowed(bool allowed) { g_native_allowed.store(allowed); }

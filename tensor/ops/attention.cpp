@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/autocast.h"
 #include "tensor/dispatch.h"
 #include "tensor/factory.h"
 #include "tensor/ops/copy.h"
@@ -105,6 +106,7 @@ AttentionPlan attention_plan(const Tensor& q, const Tensor& k, const Tensor& v,
     p.dropout_p = o.dropout_p;
     p.seed = o.seed;
     p.offset = o.offset;
+    p.precision = gemm_precision(q.dtype(), o.precision);
     if (attn_mask) {
         Tensor m = *attn_mask;
         MARROW_CHECK(m.dtype() == DType::b8 || m.dtype() == q.dtype(),

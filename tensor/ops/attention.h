@@ -14,6 +14,9 @@ struct AttentionOptions {
     bool is_causal = false;
     std::optional<double> scale;  // default 1 / sqrt(E)
     uint64_t seed = 0, offset = 0;
+    // The block products' operand precision; nullopt: this thread's autocast format
+    // (gemm_precision, tensor/autocast.h), fixed in the plan so backward replays it.
+    std::optional<GemmPrecision> precision;
 };
 
 // q (..., L, E), k (..., S, E), v (..., S, Ev), batch dims broadcast together; attn_mask bool

@@ -50,7 +50,7 @@ void check_against_reference(const Config& c) {
     if (c.mask == 1) mask = gt(randn({c.L, c.S}, dt, Device::cpu(), gen), -1.0);
     if (c.mask == 2) mask = randn({c.batch, c.L, c.S}, dt, Device::cpu(), gen);
     op::AttentionPlan plan =
-        op::attention_plan(q, k, v, mask, {c.dropout, c.causal, std::nullopt, 99, 5});
+        op::attention_plan(q, k, v, mask, {c.dropout, c.causal, std::nullopt, 99, 5, std::nullopt});
     op::AttentionResult r = op::attention(plan, q, k, v);
     op::AttentionGrads d =
         op::attention_backward(plan, q, k, v, r.out, r.lse, g, true, true, true, c.mask == 2);

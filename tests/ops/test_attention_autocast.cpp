@@ -1,0 +1,201 @@
+// scaled_dot_product_attention under autocast (Note [Fused attention] in
+// tensor/cpu/attention.cpp, Note [Mixed precision] in tensor/autocast.h): the fused kernels
+// against the composed twin (matmul -> softmax -> dropout -> matmul, whose matmuls round their
+// operands) run under the same AutocastGuard, bf16 and f16, forward and every gradient, on the
+// AVX-512 BF16 micro-kernel and on the rounding fallback (ctest reruns it per ISA); the two
+// CPU paths against each other; float64 untouched; the precision kept for backward; CUDA
+// (suite "cuda": the simulator) against the CPU under the same precision. A timing of the
+// ViT shapes is printed, not asserted (MARROW_ATTENTION_TIMING=1).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+#include "autograd/autocast.h"
+#include "autograd/ops.h"
+#include "tensor/cpu/gemm_bf16.h"
+#include "tests/compare.h"
+
+using namespace marrow;
+using namespace marrow::test;
+using autograd::AutocastGuard;
+
+namespace {
+
+void check_close(const Tensor& ours, const Tensor& ref, TolClass tol, const std::string& what) {
+    Comparison cmp = compare(to(ours, Device::cpu()), to(ref, Device::cpu()),
+                             tolerance(tol, DType::f32));
+    INFO(what, ": ", cmp.detail);
+    CHECK(cmp.ok);
+}
+
+struct Config {
+    const char* name;
+    int64_t batch, L, S, E, Ev;
+    int mask;  // 0 none, 1 bool (L, S), 2 float (batch, L, S) requiring grad
+    bool causal;
+    double dropout;
+};
+
+const Config kConfigs[] = {
+    {"odd sizes past the tiles", 2, 101, 77, 20, 9, 0, false, 0},
+    {"bool mask", 2, 53, 61, 16, 16, 1, false, 0},
+    {"float mask", 2, 49, 40, 12, 7, 2, false, 0},
+    {"causal, L < S", 2, 97, 130, 8, 8, 0, true, 0},
+    {"dropout", 2, 51, 45, 8, 6, 0, false, 0.25},
+    {"ViT-like head, E = 64", 1, 65, 65, 64, 64, 0, false, 0},
+};
+
+// The composed twin (as tests/ops/cases/attention.cpp's): every product through matmul.
+Tensor composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                const std::optional<Tensor>& mask, double p, bool causal, Generator& gen) {
+    Tensor scores = matmul(q, transpose(k, -2, -1)) * (1.0 / std::sqrt(double(q.size(-1))));
+    const double inf = std::numeric_limits<double>::infinity();
+    if (mask)
+        scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
+                                            : scores + *mask;
+    if (causal) {
+        int64_t L = q.size(-2), S = k.size(-2);
+        Tensor later = gt(reshape(arange(S, DType::i64, q.device()), {1, S}),
+                          reshape(arange(L, DType::i64, q.device()), {L, 1}));
+        scores = masked_fill(scores, later, -inf);
+    }
+    Tensor attn = softmax(scores, -1);
+    if (p > 0) attn = dropout(attn, p, true, gen);
+    return matmul(attn, v);
+}
+
+struct Inputs {
+    Tensor q, k, v, g;
+    std::optional<Tensor> mask;
+};
+Inputs make_inputs(const Config& c, DType dt = DType::f32) {
+    Generator gen(5);
+    Inputs x{randn({c.batch, c.L, c.E}, dt, Device::cpu(), gen),
+             randn({c.batch, c.S, c.E}, dt, Device::cpu(), gen),
+             randn({c.batch, c.S, c.Ev}, dt, Device::cpu(), gen),
+             randn({c.batch, c.L, c.Ev}, dt, Device::cpu(), gen),
+             std::nullopt};
+    if (c.mask == 1) x.mask = gt(randn({c.L, c.S}, dt, Device::cpu(), gen), -1.0);
+    if (c.mask == 2) x.mask = randn({c.batch, c.L, c.S}, dt, Device::cpu(), gen);
+    return x;
+}
+
+// out, dq, dk, dv (and dmask) of the fused op (or the twin) under `precision`, on `dev`.
+std::vector<Tensor> run(const Config& c, const Inputs& x, std::optional<DType> precision,
+                        bool fused, Device dev = Device::cpu()) {
+    Tensor q = to(x.q, dev).detach().requires_grad_(), k = to(x.k, dev).detach().requires_grad_(),
+           v = to(x.v, dev).detach().requires_grad_();
+    std::optional<Tensor> m;
+    if (x.mask) m = to(*x.mask, dev).detach();
+    if (m && c.mask == 2) m->requires_grad_();
+    Tensor o = [&] {
+        AutocastGuard guard(precision);
+        Generator gen(77);
+        return fused ? scaled_dot_product_attention(q, k, v, m, c.dropout, c.causal,
+                                                    std::nullopt, gen)
+                     : composed(q, k, v, m, c.dropout, c.causal, gen);
+    }();
+    o.backward(to(x.g, dev));  // outside the scope: the recorded precision is replayed
+    std::vector<Tensor> r = {o.detach(), q.grad(), k.grad(), v.grad()};
+    if (c.mask == 2) r.push_back(m->grad());
+    return r;
+}
+
+const char* const kNames[] = {"out", "dq", "dk", "dv", "dmask"};
+
+// Restores the bf16 micro-kernel switch on scope exit.
+struct NativeBf16 {
+    explicit NativeBf16(bool allowed) { cpu::set_gemm_bf16_native_allowed(allowed); }
+    ~NativeBf16() { cpu::set_gemm_bf16_native_allowed(true); }
+};
+
+}  // namespace
+
+TEST_CASE("attention under autocast matches the composed twin under the same autocast") {
+    for (const Config& c : kConfigs) {
+        Inputs x = make_inputs(c);
+        std::vector<Tensor> full = run(c, x, std::nullopt, true);
+        for (DType dt : {DType::bf16, DType::f16}) {
+            std::vector<Tensor> twin = run(c, x, dt, false);
+            for (bool native : {true, false}) {
+                CAPTURE(c.name);
+                CAPTURE(dt);
+                CAPTURE(native);
+                NativeBf16 allow(native);
+                std::vector<Tensor> ours = run(c, x, dt, true);
+                for (size_t i = 0; i < ours.size(); ++i) {
+                    check_close(ours[i], twin[i], TolClass::attention_autocast, kNames[i]);
+                    // The rounding took place: the float32 result is farther than the twin.
+                    Comparison to_full = compare(ours[i], full[i], tolerance(TolClass::exact,
+                                                                             DType::f32));
+                    Comparison to_twin = compare(ours[i], twin[i], tolerance(TolClass::exact,
+                                                                             DType::f32));
+                    INFO(kNames[i], ": vs float32 ", to_full.detail, "; vs twin ", to_twin.detail);
+                    CHECK(to_full.nmse > 4 * to_twin.nmse);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("attention under bf16: the AVX-512 BF16 micro-kernel equals the rounding fallback") {
+    if (!cpu::gemm_bf16_native()) return;  // one path only on this processor / ISA setting
+    for (const Config& c : kConfigs) {
+        CAPTURE(c.name);
+        Inputs x = make_inputs(c);
+        std::vector<Tensor> native = run(c, x, DType::bf16, true);
+        NativeBf16 off(false);
+        std::vector<Tensor> fallback = run(c, x, DType::bf16, true);
+        for (size_t i = 0; i < native.size(); ++i)  // same products, sums in another order
+            check_close(native[i], fallback[i], TolClass::matmul_rounded, kNames[i]);
+    }
+}
+
+TEST_CASE("attention under autocast: float64 is not rounded") {
+    const Config& c = kConfigs[1];
+    Inputs x = make_inputs(c, DType::f64);
+    std::vector<Tensor> plain = run(c, x, std::nullopt, true);
+    std::vector<Tensor> autocast = run(c, x, DType::bf16, true);
+    for (size_t i = 0; i < plain.size(); ++i) CHECK(equal(plain[i], autocast[i]));
+}
+
+TEST_CASE("attention under autocast: the ViT shapes, timed (printed, not asserted)") {
+    const char* env = std::getenv("MARROW_ATTENTION_TIMING");
+    if (!env || std::string(env) != "1") return;
+    for (Config c : {Config{"ViT-S 8x6x257x64", 48, 257, 257, 64, 64, 0, false, 0},
+                     Config{"ViT-B 8x12x197x64", 96, 197, 197, 64, 64, 0, false, 0}}) {
+        Inputs x = make_inputs(c);
+        for (std::optional<DType> p : {std::optional<DType>{}, std::optional<DType>{DType::bf16}}) {
+            double best = 1e30;
+            for (int rep = 0; rep < 5; ++rep) {
+                auto t0 = std::chrono::steady_clock::now();
+                run(c, x, p, true);
+                best = std::min(best, std::chrono::duration<double>(
+                                          std::chrono::steady_clock::now() - t0)
+                                          .count());
+            }
+            MESSAGE(c.name, (p ? " bf16" : " f32"), " fwd+bwd best of 5: ", best * 1e3, " ms");
+        }
+    }
+}
+
+TEST_SUITE("cuda") {
+    TEST_CASE("attention on CUDA under autocast matches the CPU under the same precision") {
+        for (const Config& c : kConfigs) {
+            if (c.E > 32) continue;  // the simulator is slow
+            Inputs x = make_inputs(c);
+            for (DType dt : {DType::bf16, DType::f16}) {
+                CAPTURE(c.name);
+                CAPTURE(dt);
+                std::vector<Tensor> cpu = run(c, x, dt, true);
+                std::vector<Tensor> cuda = run(c, x, dt, true, Device::cuda());
+                for (size_t i = 0; i < cpu.size(); ++i)
+                    check_close(cuda[i], cpu[i], TolClass::attention_autocast, kNames[i]);
+            }
+        }
+    }
+}
