@@ -63,21 +63,30 @@ ColumnMajor as_transposed(const Tensor& x) {
 
 void gemm_cublas(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta,
                  GemmPrecision precision) {
-    // Autocast's rounded operands go to our kernel (cuBLAS would need bf16 copies of both).
-    if (precision != GemmPrecision::full && a.dtype() == DType::f32)
-        return gemm(a, b, c, alpha, beta, precision);
     int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
     if (batch == 0 || M == 0 || N == 0) return;
     ColumnMajor ca = as_transposed(a), cb = as_transposed(b);
     cublasHandle_t h = handle(a.device().index);
     MARROW_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(current_stream_handle())));
     auto i32 = [](int64_t v) { return int(v); };
-    if (a.dtype() == DType::f32) {
+    if (a.dtype() == DType::f32 && precision != GemmPrecision::full) {
+        // Autocast: float32 in and out, cuBLAS down-converts to bf16 / f16 for its tensor
+        // cores (its rounding of the operands is not documented: a peer, not an oracle).
+        float al = float(alpha), be = float(beta);
+        cublasComputeType_t compute = precision == GemmPrecision::bf16
+                                          ? CUBLAS_COMPUTE_32F_FAST_16BF
+                                          : CUBLAS_COMPUTE_32F_FAST_16F;
+        MARROW_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+            h, cb.op, ca.op, i32(N), i32(M), i32(K), &al, cb.t.data_ptr<float>(), CUDA_R_32F,
+            i32(cb.ld), cb.t.stride(0), ca.t.data_ptr<float>(), CUDA_R_32F, i32(ca.ld),
+            ca.t.stride(0), &be, c.data_ptr<float>(), CUDA_R_32F, i32(N), M * N, i32(batch),
+            compute, CUBLAS_GEMM_DEFAULT));
+    } else if (a.dtype() == DType::f32) {
         float al = float(alpha), be = float(beta);
         MARROW_CUBLAS_CHECK(cublasSgemmStridedBatched(
             h, cb.op, ca.op, i32(N), i32(M), i32(K), &al, cb.t.data_ptr<float>(), i32(cb.ld),
-            cb.t.stride(0), ca.t.data_ptr<float>(), i32(ca.ld), ca.t.stride(0), &be, c.data_ptr<float>(),
-            i32(N), M * N, i32(batch)));
+            cb.t.stride(0), ca.t.data_ptr<float>(), i32(ca.ld), ca.t.stride(0), &be,
+            c.data_ptr<float>(), i32(N), M * N, i32(batch)));
     } else if (a.dtype() == DType::f64) {
         MARROW_CUBLAS_CHECK(cublasDgemmStridedBatched(
             h, cb.op, ca.op, i32(N), i32(M), i32(K), &alpha, cb.t.data_ptr<double>(), i32(cb.ld),

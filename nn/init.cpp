@@ -99,7 +99,8 @@ double erfinv(double y) {
             p = c + p * w;
         x = p * y;
     }
-    for (int i = 0; i < 3; ++i)
+    // Giles' relative error is ~1e-7; Newton converges quadratically: 1e-14, then float64.
+    for (int i = 0; i < 2; ++i)
         x -= (std::erf(x) - y) / (2 / std::sqrt(std::numbers::pi) * std::exp(-x * x));
     return x;
 }
@@ -111,10 +112,14 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
     auto cdf = [](double x) { return (1 + std::erf(x / std::sqrt(2.0))) / 2; };
     double lo = 2 * cdf((a - mean) / std) - 1, hi = 2 * cdf((b - mean) / std) - 1;
     std::vector<double> v = draw(t, false, gen);
-    for (double& x : v) {
+    int64_t n = int64_t(v.size());
+    // Element-wise (the draws are fixed first), so threads do not change the values: a
+    // ViT-S's 22M weights took 2.6 s on one thread.
+#pragma omp parallel for schedule(static) if (n >= 16384)
+    for (int64_t i = 0; i < n; ++i) {
         // u in [lo, hi), kept strictly inside (-1, 1) for erfinv.
-        double u = std::clamp(lo + (hi - lo) * x, -1 + 1e-15, 1 - 1e-15);
-        x = std::clamp(mean + std * std::sqrt(2.0) * erfinv(u), a, b);
+        double u = std::clamp(lo + (hi - lo) * v[size_t(i)], -1 + 1e-15, 1 - 1e-15);
+        v[size_t(i)] = std::clamp(mean + std * std::sqrt(2.0) * erfinv(u), a, b);
     }
     assign(t, std::move(v));
 }

@@ -247,20 +247,36 @@ TEST_CASE("autocast linear matches PyTorch's CPU autocast (bf16 outputs rounded 
     }
 }
 
-TEST_CASE("bf16 / f16 GEMM: CUDA kernel (simulator) matches the CPU" *
+TEST_CASE("bf16 / f16 GEMM: CUDA tensor-core kernel (simulator) matches the CPU" *
           doctest::test_suite("cuda")) {
+    // Row-major, transposed a and/or b (the tile loads walk the unit-stride axis), tails in
+    // every dimension, a 64^3 exact fit.
     for (auto shape : {std::tuple<int64_t, int64_t, int64_t, bool>{130, 40, 70, false},
                        {130, 72, 72, true},
-                       {64, 64, 64, false}}) {  // 64^3 row-major: 16-byte loads
-        for (GemmPrecision p : kLow) {
-            int64_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
-            bool ta = std::get<3>(shape);
-            CAPTURE(m);
-            CAPTURE(gemm_precision_name(p));
-            auto [a, b] = operands(m, n, k, ta, false);
-            Tensor gpu = op::mm(a.to(Device::cuda()), b.to(Device::cuda()), p).to(Device::cpu());
-            check(gpu, reference(zeros({m, n}), a, b, 0, 1, p));
-            check(gpu, op::mm(a, b, p));
-        }
+                       {64, 64, 64, false}}) {
+        for (GemmPrecision p : kLow)
+            for (bool tb : {false, true}) {
+                int64_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
+                bool ta = std::get<3>(shape);
+                CAPTURE(m);
+                CAPTURE(tb);
+                CAPTURE(gemm_precision_name(p));
+                auto [a, b] = operands(m, n, k, ta, tb);
+                Tensor gpu =
+                    op::mm(a.to(Device::cuda()), b.to(Device::cuda()), p).to(Device::cpu());
+                check(gpu, reference(zeros({m, n}), a, b, 0, 1, p));
+                check(gpu, op::mm(a, b, p));
+            }
     }
+    // Batched; addmm's alpha and beta: 0.5 a b + 2 c.
+    Generator gen(11);
+    Tensor a = randn({3, 33, 48}, DType::f32, Device::cpu(), gen);
+    Tensor b = randn({3, 48, 17}, DType::f32, Device::cpu(), gen);
+    Tensor c = randn({33, 17}, DType::f32, Device::cpu(), gen);
+    auto cuda = [](const Tensor& t) { return t.to(Device::cuda()); };
+    check(op::bmm(cuda(a), cuda(b), GemmPrecision::bf16).to(Device::cpu()),
+          op::bmm(a, b, GemmPrecision::bf16));
+    Tensor a0 = matrix(a, 0), b0 = matrix(b, 0);
+    check(op::addmm(cuda(c), cuda(a0), cuda(b0), 2.0, 0.5, GemmPrecision::bf16).to(Device::cpu()),
+          reference(c, a0, b0, 2.0, 0.5, GemmPrecision::bf16));
 }

@@ -5,9 +5,8 @@
 // loop reads both tiles along rows), and a 4 x 4 register tile per thread, so each shared-
 // memory value loaded feeds four FMAs. Version 3 (Vec4 = true: float, row-major operands,
 // K, N and the row strides multiples of 4, 16-byte aligned) fills the tiles with 16-byte
-// loads; version 2 loads element by element and takes any strides. Prec (autocast, Note
-// [Mixed precision] in tensor/autocast.h) rounds each float operand to bf16 / f16 as it is
-// loaded into the tile: the products of the rounded values are exact, the sums float.
+// loads; version 2 loads element by element and takes any strides. Autocast's bf16 / f16
+// GEMM is the tensor-core kernel, cuda/kernels/gemm_mma.cuh.
 #pragma once
 #include <cstdint>
 
@@ -25,18 +24,7 @@ struct Operand {
     int64_t batch_stride, row_stride, col_stride;
 };
 
-// v rounded to the operand precision (nearest even, subnormals kept: as the CPU fallback).
-template <GemmPrecision Prec, typename T>
-__device__ inline T round_operand(T v) {
-    if constexpr (Prec == GemmPrecision::bf16)
-        return T(float(BFloat16(float(v))));
-    else if constexpr (Prec == GemmPrecision::f16)
-        return T(float(Half(float(v))));
-    else
-        return v;
-}
-
-template <typename T, bool Vec4 = false, GemmPrecision Prec = GemmPrecision::full>
+template <typename T, bool Vec4 = false>
 __global__ void gemm_tiled_kernel(const T* a, Operand am, const T* b, Operand bm, T* c, int64_t M,
                                   int64_t N, int64_t K, T alpha, T beta) {
     __shared__ T as[kBK][kBM];  // as[k][m]
@@ -56,35 +44,31 @@ __global__ void gemm_tiled_kernel(const T* a, Operand am, const T* b, Operand bm
                 int mm = i / (kBK / 4), kq = 4 * (i % (kBK / 4));
                 int64_t r = row0 + mm, k = k0 + kq;
                 float4 v = r < M && k < K ? load4(a + r * am.row_stride + k) : float4{0, 0, 0, 0};
-                as[kq][mm] = round_operand<Prec>(v.x);
-                as[kq + 1][mm] = round_operand<Prec>(v.y);
-                as[kq + 2][mm] = round_operand<Prec>(v.z);
-                as[kq + 3][mm] = round_operand<Prec>(v.w);
+                as[kq][mm] = v.x;
+                as[kq + 1][mm] = v.y;
+                as[kq + 2][mm] = v.z;
+                as[kq + 3][mm] = v.w;
             }
             for (int i = int(threadIdx.x); i < kBK * kBN / 4; i += kThreads) {
                 int kk = i / (kBN / 4), nq = 4 * (i % (kBN / 4));
                 int64_t k = k0 + kk, col = col0 + nq;
                 float4 v =
                     k < K && col < N ? load4(b + k * bm.row_stride + col) : float4{0, 0, 0, 0};
-                bs[kk][nq] = round_operand<Prec>(v.x);
-                bs[kk][nq + 1] = round_operand<Prec>(v.y);
-                bs[kk][nq + 2] = round_operand<Prec>(v.z);
-                bs[kk][nq + 3] = round_operand<Prec>(v.w);
+                bs[kk][nq] = v.x;
+                bs[kk][nq + 1] = v.y;
+                bs[kk][nq + 2] = v.z;
+                bs[kk][nq + 3] = v.w;
             }
         } else {
             for (int i = int(threadIdx.x); i < kBM * kBK; i += kThreads) {
                 int mm = i / kBK, kk = i % kBK;
                 int64_t r = row0 + mm, k = k0 + kk;
-                as[kk][mm] = r < M && k < K
-                                 ? round_operand<Prec>(a[r * am.row_stride + k * am.col_stride])
-                                 : T(0);
+                as[kk][mm] = r < M && k < K ? a[r * am.row_stride + k * am.col_stride] : T(0);
             }
             for (int i = int(threadIdx.x); i < kBK * kBN; i += kThreads) {
                 int kk = i / kBN, nn = i % kBN;
                 int64_t k = k0 + kk, col = col0 + nn;
-                bs[kk][nn] = k < K && col < N
-                                 ? round_operand<Prec>(b[k * bm.row_stride + col * bm.col_stride])
-                                 : T(0);
+                bs[kk][nn] = k < K && col < N ? b[k * bm.row_stride + col * bm.col_stride] : T(0);
             }
         }
         __syncthreads();

@@ -47,6 +47,7 @@ struct WarpSlot {
     unsigned arrived = 0;  // lanes that have
     const char* file = "";
     int line = 0;
+    WarpCollective collective = nullptr;
     uint64_t value[32] = {};
     int src[32] = {};
 };
@@ -221,7 +222,7 @@ void syncthreads(const char* file, int line) {
 void* dynamic_shared() { return t_block->shared.data(); }
 
 uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const char* file,
-                       int line) {
+                       int line, WarpCollective collective) {
     BlockRun& b = *t_block;
     Fiber& f = *b.running;
     int lane = f.st.lane;
@@ -233,13 +234,18 @@ uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const 
     int first = f.st.warp * 32;
     int lanes = std::min<int>(32, int(b.fibers.size()) - first);
     unsigned existing = lanes == 32 ? 0xffffffffu : ((1u << lanes) - 1);
+    if (op == WarpOp::collective && existing != 0xffffffffu)
+        fail_block(b, fmt::format("{}:{}: {} runs a warp-wide (tensor-core) instruction in "
+                                  "warp {}, which has only {} threads: it needs all 32",
+                                  file, line, where(f.st), f.st.warp, lanes));
     WarpSlot& w = b.warps[size_t(f.st.warp)];
     if (w.arrived == 0) {
         w.op = op;
         w.mask = mask & existing;
         w.file = file;
         w.line = line;
-    } else if (w.op != op || w.mask != (mask & existing)) {
+        w.collective = collective;
+    } else if (w.op != op || w.mask != (mask & existing) || w.collective != collective) {
         fail_block(b,
                    fmt::format("lanes of warp {} disagree: {} is at {}:{} (mask {:#010x}) "
                                "while others are at {}:{} (mask {:#010x})",
@@ -256,6 +262,11 @@ uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const 
         return f.warp_result;
     }
     // Last lane in: compute every lane's result, wake the others.
+    if (w.op == WarpOp::collective) {
+        void* lane_data[32];
+        for (int l = 0; l < 32; ++l) lane_data[l] = reinterpret_cast<void*>(w.value[l]);
+        w.collective(lane_data);
+    }
     unsigned votes = 0;
     for (int l = 0; l < 32; ++l)
         if (w.mask & (1u << l) && (w.value[l] & 1u)) votes |= 1u << l;

@@ -5,6 +5,7 @@
 //   built-ins      threadIdx blockIdx blockDim gridDim warpSize
 //   barriers       __syncthreads() __syncwarp(mask)
 //   warp ops       __shfl_sync/_up/_down/_xor, __ballot_sync, __any_sync, __all_sync
+//   tensor cores   through cuda/kernels/mma.h, emulated with warp_collective below
 //   atomics        atomicAdd atomicMax atomicMin atomicCAS atomicExch, __threadfence()
 //   math           the <cmath> float functions plus the __expf-style intrinsics below
 // Static `__shared__` arrays become `static thread_local`: one copy per OS thread, shared by
@@ -43,11 +44,22 @@ void syncthreads(const char* file, int line);
 void syncwarp(unsigned mask, const char* file, int line);
 void* dynamic_shared();
 
-enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, sync };
+enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, sync, collective };
+// A warp-wide instruction emulated once for the whole warp (a tensor-core mma): lanes[l] is
+// what lane l passed to warp_collective (its operands and where its result goes).
+using WarpCollective = void (*)(void* const lanes[32]);
 // Deposits `value` for this lane, waits until every lane of `mask` (that exists) arrived at
-// the same warp op, and returns the 8-byte value of lane `src` (or the vote result).
+// the same warp op, and returns the 8-byte value of lane `src` (or the vote result). For
+// WarpOp::collective the last lane to arrive runs `collective` over all lanes' values first.
 uint64_t warp_exchange(WarpOp op, unsigned mask, uint64_t value, int src, const char* file,
-                       int line);
+                       int line, WarpCollective collective = nullptr);
+// The collective form: every one of the warp's 32 lanes must call it (as mma.sync.aligned
+// requires; a partial warp is an error naming the kernel), each with its own `lane_data`;
+// `fn` runs once, before any lane continues.
+inline void warp_collective(void* lane_data, WarpCollective fn, const char* file, int line) {
+    warp_exchange(WarpOp::collective, 0xffffffffu, reinterpret_cast<uint64_t>(lane_data), -1, file,
+                  line, fn);
+}
 
 template <typename T>
 uint64_t to_bits(T v) {

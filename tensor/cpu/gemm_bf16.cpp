@@ -63,6 +63,34 @@ inline uint32_t bf16_bits(float f) {
     return ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16) & 0xffffu;
 }
 
+// A 16 x 16 matrix of 32-bit words, w[i] = row i, transposed in place (w[j] = column j):
+// pairs of rows interleaved by 32-bit words, then by 64-bit words (each 128-bit lane L of
+// u[4j + c] then holds column 4L + c of rows 4j..4j+3), then a 4 x 4 transpose of the
+// 128-bit lanes.
+MARROW_TARGET_AVX512_BF16 inline void transpose16x16(__m512i w[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_epi32(w[2 * i], w[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(w[2 * i], w[2 * i + 1]);
+    }
+    for (int j = 0; j < 4; ++j) {
+        u[4 * j] = _mm512_unpacklo_epi64(t[4 * j], t[4 * j + 2]);
+        u[4 * j + 1] = _mm512_unpackhi_epi64(t[4 * j], t[4 * j + 2]);
+        u[4 * j + 2] = _mm512_unpacklo_epi64(t[4 * j + 1], t[4 * j + 3]);
+        u[4 * j + 3] = _mm512_unpackhi_epi64(t[4 * j + 1], t[4 * j + 3]);
+    }
+    for (int c = 0; c < 4; ++c) {
+        __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);  // lanes 0, 1 of each
+        __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);  // lanes 2, 3
+        __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+        __m512i v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+        w[c] = _mm512_shuffle_i32x4(v0, v2, 0x88);  // lane 0 of u[c], u[4+c], u[8+c], u[12+c]
+        w[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+        w[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+        w[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+    }
+}
+
 // Packs `nx` lines (rows of a, or columns of b) of a K-deep operand as bf16 pairs:
 // dst[p * width + x] = bf16(src(2p, x)) | bf16(src(2p + 1, x)) << 16 for p < ceil(K / 2),
 // src(k, x) = src[k * sk + x * sx]; zero for k >= K and for x in [nx, width).
@@ -85,19 +113,25 @@ MARROW_TARGET_AVX512_BF16 void pack_pairs(const float* src, int64_t sk, int64_t 
         }
         return;
     }
-    if (sk == 1) {  // k contiguous (a row-major, b transposed): 32 k of one line -> 16 pairs
-        for (int64_t x = 0; x < width; ++x) {
-            const float* line = src + x * sx;
+    if (sk == 1) {  // k contiguous (a row-major, b transposed): 16 lines x 16 pairs at a time,
+        // converted along the lines, transposed in registers, stored as 16 rows of pairs.
+        for (int64_t x0 = 0; x0 < width; x0 += 16) {
+            __mmask16 store = lanes(width - x0);
             for (int64_t p0 = 0; p0 < kp; p0 += 16) {
-                alignas(64) uint32_t w[16] = {};
-                if (x < nx) {
-                    int64_t k0 = 2 * p0;
-                    __m512 lo = _mm512_maskz_loadu_ps(lanes(K - k0), line + k0);
-                    __m512 hi = _mm512_maskz_loadu_ps(lanes(K - k0 - 16), line + k0 + 16);
-                    _mm512_store_si512(w, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                int64_t k0 = 2 * p0;
+                __m512i w[16];
+                for (int i = 0; i < 16; ++i) {
+                    w[i] = _mm512_setzero_si512();
+                    if (x0 + i >= nx) continue;
+                    const float* line = src + (x0 + i) * sx + k0;
+                    __m512 lo = _mm512_maskz_loadu_ps(lanes(K - k0), line);
+                    __m512 hi = _mm512_maskz_loadu_ps(lanes(K - k0 - 16), line + 16);
+                    w[i] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
                 }
+                transpose16x16(w);
                 int64_t np = std::min<int64_t>(16, kp - p0);
-                for (int64_t i = 0; i < np; ++i) dst[(p0 + i) * width + x] = w[i];
+                for (int64_t i = 0; i < np; ++i)
+                    _mm512_mask_storeu_epi32(dst + (p0 + i) * width + x0, store, w[i]);
             }
         }
         return;

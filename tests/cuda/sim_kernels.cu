@@ -3,6 +3,7 @@
 // __syncthreads, and a barrier that some threads skip).
 #include "tests/cuda/sim_kernels.h"
 
+#include "cuda/kernels/mma.h"
 #include "cuda/launch.h"
 
 namespace {
@@ -70,9 +71,49 @@ __global__ void write_past_end(float* out, int n) {
     if (i <= n) out[i] = 1.0f;  // the bug: <= instead of <
 }
 
+// One m16n8k16 tile on the tensor-core op, each lane building its fragments from global
+// memory with PTX's own index formulas (not mma.h's): a (16 x 16) and b (16 x 8) row-major
+// floats rounded to bf16 (or f16), c and d (16 x 8) row-major.
+template <marrow::GemmPrecision P>
+__global__ void mma_tile(const float* a, const float* b, const float* c, float* d) {
+    using marrow::cuda::operand_bits;
+    int lane = int(threadIdx.x) % 32, group = lane >> 2, tig = lane % 4;
+    uint32_t af[4], bf[2];
+    float cf[4], df[4];
+    for (int r = 0; r < 4; ++r) {  // register r holds halves i = 2r, 2r + 1
+        uint32_t reg = 0;
+        for (int h = 0; h < 2; ++h) {
+            int i = 2 * r + h;
+            int row = (i < 2 || (i >= 4 && i < 6)) ? group : group + 8;
+            int col = tig * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+            reg |= uint32_t(operand_bits<P>(a[row * 16 + col])) << (16 * h);
+        }
+        af[r] = reg;
+    }
+    for (int r = 0; r < 2; ++r) {
+        uint32_t reg = 0;
+        for (int h = 0; h < 2; ++h) {
+            int i = 2 * r + h;
+            int row = tig * 2 + (i & 1) + (i >= 2 ? 8 : 0);
+            reg |= uint32_t(operand_bits<P>(b[row * 8 + group])) << (16 * h);
+        }
+        bf[r] = reg;
+    }
+    for (int i = 0; i < 4; ++i) cf[i] = c[(i < 2 ? group : group + 8) * 8 + tig * 2 + (i & 1)];
+    marrow::cuda::mma_16816<P>(df, af, bf, cf);
+    for (int i = 0; i < 4; ++i) d[(i < 2 ? group : group + 8) * 8 + tig * 2 + (i & 1)] = df[i];
+}
+
 }  // namespace
 
 namespace marrow::simtest {
+
+void run_mma_tile(const float* a, const float* b, const float* c, float* d, bool f16, int threads) {
+    if (f16)
+        MARROW_LAUNCH(mma_tile<GemmPrecision::f16>, 1, threads, 0, a, b, c, d);
+    else
+        MARROW_LAUNCH(mma_tile<GemmPrecision::bf16>, 1, threads, 0, a, b, c, d);
+}
 
 void run_block_sum(const float* x, int n, float* out, int blocks) {
     MARROW_LAUNCH(block_sum, blocks, 256, 0, x, n, out);

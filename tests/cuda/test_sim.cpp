@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "cuda/sim/scheduler.h"
+#include "tensor/dtype.h"
 #include "tensor/error.h"
 #include "tests/cuda/sim_kernels.h"
 
@@ -89,4 +91,41 @@ TEST_CASE("bad launch configurations are errors") {
     std::vector<int> x(2048), y(2048);
     CHECK_THROWS_WITH_AS(simtest::run_reverse_dynamic(x.data(), y.data(), 2048),
                          doctest::Contains("2048 threads (1 to 1024 allowed)"), Error);
+}
+
+TEST_CASE("tensor-core tile op: m16n8k16 fragments in PTX's lane layout, bf16 and f16") {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-2, 2);
+    std::vector<float> a(256), b(128), c(128), d(128);
+    for (float& v : a) v = u(rng);
+    for (float& v : b) v = u(rng);
+    for (float& v : c) v = u(rng);
+    for (bool f16 : {false, true}) {
+        CAPTURE(f16);
+        auto round = [&](float v) { return f16 ? float(Half(v)) : float(BFloat16(v)); };
+        simtest::run_mma_tile(a.data(), b.data(), c.data(), d.data(), f16, 32);
+        for (int i = 0; i < 16; ++i)
+            for (int j = 0; j < 8; ++j) {
+                double want = c[size_t(i * 8 + j)];
+                for (int k = 0; k < 16; ++k)
+                    want += double(round(a[size_t(i * 16 + k)])) * round(b[size_t(k * 8 + j)]);
+                CAPTURE(i);
+                CAPTURE(j);
+                CHECK(d[size_t(i * 8 + j)] == float(want));  // one rounding of the exact sum
+            }
+    }
+    // A rounding that matters: 1 + 2^-9 is not a bf16 value (8 bits), it rounds to 1.
+    std::vector<float> one(256, 0.0f), col(128, 0.0f), zero(128, 0.0f);
+    one[0] = 1.0f + 0x1p-9f;
+    col[0] = 1.0f;
+    simtest::run_mma_tile(one.data(), col.data(), zero.data(), d.data(), false, 32);
+    CHECK(d[0] == 1.0f);
+    simtest::run_mma_tile(one.data(), col.data(), zero.data(), d.data(), true, 32);
+    CHECK(d[0] == 1.0f + 0x1p-9f);  // f16 has 10 bits
+}
+
+TEST_CASE("a tensor-core op in a partial warp is an error naming the kernel") {
+    std::vector<float> a(256), b(128), c(128), d(128);
+    CHECK_THROWS_WITH_AS(simtest::run_mma_tile(a.data(), b.data(), c.data(), d.data(), false, 16),
+                         doctest::Contains("it needs all 32"), Error);
 }
