@@ -13,10 +13,15 @@
 //                thread: deterministic, no atomics (FlashAttention-2's split of the work).
 // The dropout mask and the mask / causal terms come from tensor/math/attention_math.h, the
 // CPU's rules, so both backends drop and mask the same scores.
+// Under autocast (p.precision bf16 / f16, float32; Note [Fused attention]) the forward is
+// version 2 on tensor cores (attention_mma.cu; heads up to 128 wide, else this one); these
+// SIMT kernels round every staged tile and P, scale dS to the precision before their
+// products (the backward has no tensor-core version yet).
 #include <algorithm>
 #include <limits>
 
 #include "cuda/cuda_kernels.h"
+#include "cuda/kernels/attention_mma.h"
 #include "cuda/kernels/grid.h"
 #include "cuda/launch.h"
 #include "tensor/factory.h"
@@ -273,6 +278,8 @@ T* ptr(const Tensor* t) {
 
 void attention(const AttentionParams& p, const Tensor& q, const Tensor& k, const Tensor& v,
                const Tensor* mask, const Tensor& out, const Tensor& lse) {
+    if (attention_mma_supported(p, q.dtype()))  // autocast: version 2, on tensor cores
+        return attention_forward_mma(p, q, k, v, mask, out, lse);
     with_types(q, mask, [&]<typename T, typename M>(const M* m) {
         using A = acc_t<T>;
         int64_t tile = pick_tile(2 * p.E + 2 * p.Ev, 1, sizeof(A), "scaled_dot_product_attention");

@@ -11,6 +11,9 @@
 //   shuffles); P o Z / (1 - p) rounded into A fragments straight from the S accumulators (the
 //   C layout of two n8 tiles is the A layout of one k16 chunk); O += P V (k = 64 keys).
 //   Then O / l and lse = m + log l, as the CPU.
+// P is rounded relative to the running max of its 64-key tile, the CPU's relative to its
+// (<= 512-key) block: for S > 64 the two round different values (TolClass::attention_autocast
+// covers it; S <= 64 agrees with the CPU to the sums' order).
 // Backward stays on attention.cu's SIMT kernels (operands rounded as they are staged).
 // Limits: E, Ev <= 128 (48 KB of shared memory); larger heads use the SIMT forward.
 // Simulator-checked (tests/ops/test_attention_autocast.cpp, suite "cuda"); never run on a GPU.

@@ -68,6 +68,28 @@ Tensor composed(const Tensor& q, const Tensor& k, const Tensor& v,
     return matmul(attn, v);
 }
 
+// The forward in the fused kernel's order (one key block, S <= 512): the unnormalized
+// exp(S - m) (o Z / (1 - p)) is matmul's operand, divided by l after; under autocast its
+// matmuls round exactly the operands the fused kernel rounds.
+Tensor flash_order(const Tensor& q, const Tensor& k, const Tensor& v,
+                   const std::optional<Tensor>& mask, double p, bool causal, Generator& gen) {
+    Tensor scores = matmul(q, transpose(k, -2, -1)) * (1.0 / std::sqrt(double(q.size(-1))));
+    const double inf = std::numeric_limits<double>::infinity();
+    if (mask)
+        scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
+                                            : scores + *mask;
+    if (causal) {
+        int64_t L = q.size(-2), S = k.size(-2);
+        Tensor later = gt(reshape(arange(S, DType::i64, q.device()), {1, S}),
+                          reshape(arange(L, DType::i64, q.device()), {L, 1}));
+        scores = masked_fill(scores, later, -inf);
+    }
+    Tensor e = exp(scores - max(scores, -1, true).first);
+    Tensor l = sum(e, {-1}, true);
+    if (p > 0) e = dropout(e, p, true, gen);
+    return matmul(e, v) / l;
+}
+
 struct Inputs {
     Tensor q, k, v, g;
     std::optional<Tensor> mask;
@@ -115,28 +137,40 @@ struct NativeBf16 {
 
 }  // namespace
 
+double nmse(const Tensor& ours, const Tensor& ref) {
+    return compare(ours, ref, tolerance(TolClass::exact, DType::f32)).nmse;
+}
+
 TEST_CASE("attention under autocast matches the composed twin under the same autocast") {
     for (const Config& c : kConfigs) {
         Inputs x = make_inputs(c);
         std::vector<Tensor> full = run(c, x, std::nullopt, true);
         for (DType dt : {DType::bf16, DType::f16}) {
             std::vector<Tensor> twin = run(c, x, dt, false);
+            Tensor flash = [&] {
+                AutocastGuard guard(dt);
+                Generator gen(77);
+                return flash_order(x.q, x.k, x.v, x.mask, c.dropout, c.causal, gen);
+            }();
             for (bool native : {true, false}) {
-                CAPTURE(c.name);
+                INFO(std::string(c.name));
                 CAPTURE(dt);
                 CAPTURE(native);
                 NativeBf16 allow(native);
                 std::vector<Tensor> ours = run(c, x, dt, true);
-                for (size_t i = 0; i < ours.size(); ++i) {
+                for (size_t i = 0; i < ours.size(); ++i)
                     check_close(ours[i], twin[i], TolClass::attention_autocast, kNames[i]);
-                    // The rounding took place: the float32 result is farther than the twin.
-                    Comparison to_full = compare(ours[i], full[i], tolerance(TolClass::exact,
-                                                                             DType::f32));
-                    Comparison to_twin = compare(ours[i], twin[i], tolerance(TolClass::exact,
-                                                                             DType::f32));
-                    INFO(kNames[i], ": vs float32 ", to_full.detail, "; vs twin ", to_twin.detail);
-                    CHECK(to_full.nmse > 4 * to_twin.nmse);
-                }
+                // The rounding took place, of the twin's operands: where both round the same
+                // values (out against the twin in the kernel's order, dV against the twin)
+                // ours is far closer to them than to the float32 result.
+                double out_full = nmse(ours[0], full[0]), out_flash = nmse(ours[0], flash);
+                double dv_full = nmse(ours[3], full[3]), dv_twin = nmse(ours[3], twin[3]);
+                CAPTURE(out_full);
+                CAPTURE(out_flash);
+                CAPTURE(dv_full);
+                CAPTURE(dv_twin);
+                CHECK(out_full > 100 * out_flash);
+                CHECK(dv_full > 100 * dv_twin);
             }
         }
     }
@@ -145,13 +179,13 @@ TEST_CASE("attention under autocast matches the composed twin under the same aut
 TEST_CASE("attention under bf16: the AVX-512 BF16 micro-kernel equals the rounding fallback") {
     if (!cpu::gemm_bf16_native()) return;  // one path only on this processor / ISA setting
     for (const Config& c : kConfigs) {
-        CAPTURE(c.name);
+        INFO(std::string(c.name));
         Inputs x = make_inputs(c);
         std::vector<Tensor> native = run(c, x, DType::bf16, true);
         NativeBf16 off(false);
         std::vector<Tensor> fallback = run(c, x, DType::bf16, true);
-        for (size_t i = 0; i < native.size(); ++i)  // same products, sums in another order
-            check_close(native[i], fallback[i], TolClass::matmul_rounded, kNames[i]);
+        for (size_t i = 0; i < native.size(); ++i)  // same roundings, sums in another order
+            check_close(native[i], fallback[i], TolClass::attention_autocast, kNames[i]);
     }
 }
 
@@ -186,10 +220,9 @@ TEST_CASE("attention under autocast: the ViT shapes, timed (printed, not asserte
 TEST_SUITE("cuda") {
     TEST_CASE("attention on CUDA under autocast matches the CPU under the same precision") {
         for (const Config& c : kConfigs) {
-            if (c.E > 32) continue;  // the simulator is slow
             Inputs x = make_inputs(c);
             for (DType dt : {DType::bf16, DType::f16}) {
-                CAPTURE(c.name);
+                INFO(std::string(c.name));
                 CAPTURE(dt);
                 std::vector<Tensor> cpu = run(c, x, dt, true);
                 std::vector<Tensor> cuda = run(c, x, dt, true, Device::cuda());
