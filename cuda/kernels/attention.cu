@@ -13,10 +13,10 @@
 //                thread: deterministic, no atomics (FlashAttention-2's split of the work).
 // The dropout mask and the mask / causal terms come from tensor/math/attention_math.h, the
 // CPU's rules, so both backends drop and mask the same scores.
-// Under autocast (p.precision bf16 / f16, float32; Note [Fused attention]) the forward is
-// version 2 on tensor cores (attention_mma.cu; heads up to 128 wide, else this one); these
-// SIMT kernels round every staged tile and P, scale dS to the precision before their
-// products (the backward has no tensor-core version yet).
+// Under autocast (p.precision bf16 / f16, float32; Note [Fused attention]) forward and
+// backward are version 2 on tensor cores (attention_mma.cu) for heads up to 128 (forward) and
+// 64 (backward) wide; wider heads run these SIMT kernels, which then round every staged tile
+// and P, scale dS to the precision before their products.
 #include <algorithm>
 #include <limits>
 
@@ -301,6 +301,8 @@ void attention_backward(const AttentionParams& p, const Tensor& q, const Tensor&
         auto* rowdot = &attention_rowdot_kernel<T>;
         MARROW_LAUNCH(rowdot, blocks_for(p.batch * p.L), kThreads, 0, g.data_ptr<T>(),
                       out.data_ptr<T>(), d.data_ptr<A>(), p.batch * p.L, p.Ev);
+        if (attention_mma_backward_supported(p, q.dtype()))  // autocast: on tensor cores
+            return attention_backward_mma(p, q, k, v, mask, lse, d, g, dq, dk, dv, dmask);
         int64_t tile = pick_tile(2 * p.E + 2 * p.Ev + 2, 0, sizeof(A), name);
         size_t bytes = size_t(tile * (2 * p.E + 2 * p.Ev + 2)) * sizeof(A);
         if (dk || dv || dmask) {
