@@ -15,7 +15,7 @@
 //   dQ_t += scale dS K_blk;  dK_blk += scale dS^T Q_t,   D = rowsum(dO o O) once per head;
 // five GEMMs per tile pair (the forward's two plus three), sums in a fixed order: the result
 // does not depend on the thread count (threads own whole heads, no atomics). Tasks (heads;
-// pairs of query tiles in forward) are handed out dynamically: on a machine shared with other
+// whole heads, or pairs of query tiles, in forward) are handed out dynamically: on a machine shared with other
 // jobs a static split waits for the slowest thread.
 // The block products run on the project's GEMM micro-kernels (tensor/cpu/gemm.h, serial per
 // thread); K and V are transposed once per head into a thread's buffer so that S = Q K^T and
@@ -41,6 +41,8 @@
 // dS once per tile; otherwise (no BF16 ISA, or f16) the float32 micro-kernels run on
 // operands rounded once per head: the same products, sums in another order
 // (attention_products.h has both policies).
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -182,13 +184,17 @@ void forward_fast(const AttentionParams& p, const T* q, const T* k, const T* v, 
     const RowOps<T> ops = row_ops<T>();
     const int64_t tiles = (p.L + kRows - 1) / kRows, bc_max = block_cols(p.S);
     const T kInf = std::numeric_limits<T>::infinity();
+    // Whole heads per task when there are heads enough (K, V are then transposed / packed once
+    // per head, not once per task: on a shared machine threads interleave chunks); pairs of
+    // query tiles for a few long sequences.
+    const int64_t chunk = p.batch >= 4 * omp_get_max_threads() ? tiles : 2;
 #pragma omp parallel
     {
         Prod prod = make_prod();
         int64_t cached = -1;  // the head whose K (and V) this thread's products hold
         T* s = scratch<T>(2, kRows * bc_max);
         T m[kRows], l[kRows];
-#pragma omp for schedule(dynamic, 2)
+#pragma omp for schedule(dynamic, chunk)
         for (int64_t task = 0; task < p.batch * tiles; ++task) {
             const int64_t b = task / tiles, i0 = task % tiles * kRows;
             const int64_t br = std::min(kRows, p.L - i0);
