@@ -4,7 +4,8 @@
 // operands) run under the same AutocastGuard, bf16 and f16, forward and every gradient, on the
 // AVX-512 BF16 micro-kernel and on the rounding fallback (ctest reruns it per ISA); the two
 // CPU paths against each other; float64 untouched; the precision kept for backward; CUDA
-// (suite "cuda": the simulator) against the CPU under the same precision. A timing of the
+// (suite "cuda": the simulator) against the CPU under the same precision; a golden from
+// PyTorch's CPU autocast of the composition. A timing of the
 // ViT shapes is printed, not asserted (MARROW_ATTENTION_TIMING=1).
 #include <doctest/doctest.h>
 
@@ -17,6 +18,7 @@
 #include "autograd/autocast.h"
 #include "autograd/ops.h"
 #include "tensor/cpu/gemm_bf16.h"
+#include "tensor/ops/copy.h"
 #include "tests/compare.h"
 
 using namespace marrow;
@@ -195,6 +197,26 @@ TEST_CASE("attention under autocast: float64 is not rounded") {
     std::vector<Tensor> plain = run(c, x, std::nullopt, true);
     std::vector<Tensor> autocast = run(c, x, DType::bf16, true);
     for (size_t i = 0; i < plain.size(); ++i) CHECK(equal(plain[i], autocast[i]));
+}
+
+// tests/golden/gen/gen_autocast.py: torch.autocast("cpu", dtype=torch.bfloat16) around the
+// composition (matmul, float32 softmax, matmul), g exactly representable in bf16, backward
+// outside the scope.
+TEST_CASE("attention under autocast matches PyTorch's CPU autocast composition") {
+    auto t = [](const char* key) {
+        return golden_tensor("autocast", std::string("attention/") + key, "gen_autocast.py");
+    };
+    Tensor q = op::clone(t("q")).requires_grad_(), k = op::clone(t("k")).requires_grad_(),
+           v = op::clone(t("v")).requires_grad_();
+    Tensor y = [&] {
+        AutocastGuard guard(DType::bf16);
+        return scaled_dot_product_attention(q, k, v);
+    }();
+    y.backward(t("g"));
+    check_close(y.detach(), t("out"), TolClass::attention_autocast_torch, "out");
+    check_close(q.grad(), t("grad_q"), TolClass::attention_autocast_torch, "dq");
+    check_close(k.grad(), t("grad_k"), TolClass::attention_autocast_torch, "dk");
+    check_close(v.grad(), t("grad_v"), TolClass::attention_autocast_torch, "dv");
 }
 
 TEST_CASE("attention under autocast: the ViT shapes, timed (printed, not asserted)") {

@@ -19,6 +19,9 @@ tests/nn/test_grad_scaler.cpp).
      stepped (STEPS,) 1 when the optimizer stepped, w (STEPS, 4) after each step,
      tracker (STEPS,) the growth tracker after each update.
 
+3. scaled_dot_product_attention's composition under the same autocast (attention_cases):
+     attention/q, k, v, g, out, grad_q, grad_k, grad_v (float32; out and grads were bf16).
+
 Run with Debian's python3-torch:  /usr/bin/python3 gen_autocast.py OUT.safetensors
 """
 import math
@@ -57,6 +60,29 @@ def linear_cases(out, gen):
         (y.float() * r).sum().backward()
         for key, t in dict(x=x, weight=w, bias=b, r=r, y=y.float(), grad_x=xg.grad,
                            grad_weight=wg.grad, grad_bias=bg.grad).items():
+            out[f"{name}/{key}"] = t.float().contiguous()
+
+
+# Attention (scaled_dot_product_attention's composition; torch 1.13 has no fused op) under
+# CPU autocast: q k^T and p v are autocast matmuls (bf16 operands and outputs), the softmax is
+# taken in float32 (as marrow's statistics), g rounded to bf16 values; backward outside.
+ATTENTION = {"attention": (2, 3, 37, 45, 16)}  # batch, heads, L, S, E
+
+
+def attention_cases(out, gen):
+    for name, (b, h, l, s, e) in ATTENTION.items():
+        q = torch.randn(b, h, l, e, generator=gen)
+        k = torch.randn(b, h, s, e, generator=gen)
+        v = torch.randn(b, h, s, e, generator=gen)
+        g = torch.randn(b, h, l, e, generator=gen).bfloat16().float()
+        qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            scores = torch.matmul(qg, kg.transpose(-2, -1)) * (1.0 / math.sqrt(e))
+            y = torch.matmul(torch.softmax(scores.float(), -1), vg)
+        assert y.dtype == torch.bfloat16
+        (y.float() * g).sum().backward()
+        for key, t in dict(q=q, k=k, v=v, g=g, out=y.float(), grad_q=qg.grad, grad_k=kg.grad,
+                           grad_v=vg.grad).items():
             out[f"{name}/{key}"] = t.float().contiguous()
 
 
@@ -147,6 +173,7 @@ def main():
     out = {}
     linear_cases(out, gen)
     scaler_cases(out, gen)
+    attention_cases(out, gen)  # last: the other cases' draws stay as they were
     save(sys.argv[1], out, {"torch": torch.__version__})
 
 
