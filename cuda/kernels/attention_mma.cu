@@ -98,8 +98,8 @@ __device__ void stage(const float* src, int64_t row0, int64_t rows, int64_t cols
                       uint16_t* dst, uint16_t* dst_t) {
     for (int idx = int(threadIdx.x); idx < 64 * ld; idx += int(blockDim.x)) {
         int r = idx / ld, c = idx % ld;
-        uint16_t bits = row0 + r < rows && c < cols ? operand_bits<P>(src[(row0 + r) * cols + c])
-                                                    : uint16_t(0);
+        uint16_t bits =
+            row0 + r < rows && c < cols ? operand_bits<P>(src[(row0 + r) * cols + c]) : uint16_t(0);
         if (dst) dst[idx] = bits;
         if (dst_t) dst_t[c * 64 + r] = bits;
     }
@@ -113,12 +113,12 @@ __device__ inline float prob(float s, float lse) {
 
 template <GemmPrecision P, typename M>
 __global__ void attention_forward_mma_kernel(AttentionParams p, const float* q, const float* k,
-                                             const float* v, const M* mask, float* out,
-                                             float* lse, int ep, int evp) {
+                                             const float* v, const M* mask, float* out, float* lse,
+                                             int ep, int evp) {
     MARROW_DYNAMIC_SHARED(double, raw);
     uint16_t* qs = reinterpret_cast<uint16_t*>(raw);  // kBr x ep
-    uint16_t* ks = qs + kBr * ep;                      // kBc x ep
-    uint16_t* vts = ks + kBc * ep;                     // evp x kBc (V^T)
+    uint16_t* ks = qs + kBr * ep;                     // kBc x ep
+    uint16_t* vts = ks + kBc * ep;                    // evp x kBc (V^T)
     const float kInf = std::numeric_limits<float>::infinity();
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, g = lane / 4,
               t = lane % 4;
@@ -139,14 +139,13 @@ __global__ void attention_forward_mma_kernel(AttentionParams p, const float* q, 
         __syncthreads();  // the previous K, V tiles are no longer read
         for (int idx = int(threadIdx.x); idx < kBc * ep; idx += int(blockDim.x)) {
             int64_t c = idx / ep, e = idx % ep;
-            ks[idx] = j0 + c < p.S && e < p.E ? operand_bits<P>(k[(b * p.S + j0 + c) * p.E + e])
-                                              : 0;
+            ks[idx] =
+                j0 + c < p.S && e < p.E ? operand_bits<P>(k[(b * p.S + j0 + c) * p.E + e]) : 0;
         }
         for (int idx = int(threadIdx.x); idx < kBc * evp; idx += int(blockDim.x)) {
             int64_t c = idx / evp, e = idx % evp;  // reads rows of v, writes columns of V^T
-            vts[e * kBc + c] = j0 + c < p.S && e < p.Ev
-                                   ? operand_bits<P>(v[(b * p.S + j0 + c) * p.Ev + e])
-                                   : 0;
+            vts[e * kBc + c] =
+                j0 + c < p.S && e < p.Ev ? operand_bits<P>(v[(b * p.S + j0 + c) * p.Ev + e]) : 0;
         }
         __syncthreads();
         // S = Q K^T: B = K^T (k = E) is column-major, i.e. the K tile's rows.
@@ -205,8 +204,8 @@ __global__ void attention_forward_mma_kernel(AttentionParams p, const float* q, 
         for (int kk = 0; kk < kBc / 16; ++kk) {
             const float* lo = s[2 * kk];
             const float* hi = s[2 * kk + 1];
-            uint32_t a[4] = {pack2<P>(lo[0], lo[1]), pack2<P>(lo[2], lo[3]),
-                             pack2<P>(hi[0], hi[1]), pack2<P>(hi[2], hi[3])};
+            uint32_t a[4] = {pack2<P>(lo[0], lo[1]), pack2<P>(lo[2], lo[3]), pack2<P>(hi[0], hi[1]),
+                             pack2<P>(hi[2], hi[3])};
             for (int nv = 0; nv < kMaxOutTiles; ++nv) {
                 if (nv >= n_out) break;
                 const uint16_t* vr = vts + (nv * 8 + g) * kBc + kk * 16 + 2 * t;
@@ -241,11 +240,11 @@ __global__ void attention_dkdv_mma_kernel(AttentionParams p, const float* q, con
                                           float* dmask, int ep, int evp) {
     MARROW_DYNAMIC_SHARED(double, raw);
     uint16_t* ks = reinterpret_cast<uint16_t*>(raw);  // 64 x ep
-    uint16_t* vs = ks + 64 * ep;                       // 64 x evp
-    uint16_t* qs = vs + 64 * evp;                      // 64 x ep
-    uint16_t* qts = qs + 64 * ep;                      // ep x 64
-    uint16_t* gs = qts + 64 * ep;                      // 64 x evp
-    uint16_t* gts = gs + 64 * evp;                     // evp x 64
+    uint16_t* vs = ks + 64 * ep;                      // 64 x evp
+    uint16_t* qs = vs + 64 * evp;                     // 64 x ep
+    uint16_t* qts = qs + 64 * ep;                     // ep x 64
+    uint16_t* gs = qts + 64 * ep;                     // 64 x evp
+    uint16_t* gts = gs + 64 * evp;                    // evp x 64
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gq = lane / 4,
               t = lane % 4;
     const int64_t b = blockIdx.y, j0 = int64_t(blockIdx.x) * 64;
@@ -269,8 +268,8 @@ __global__ void attention_dkdv_mma_kernel(AttentionParams p, const float* q, con
                 const int64_t j = key[i / 2], qi = i0 + nt * 8 + 2 * t + i % 2;
                 float pij = 0, z = 1, ds = 0;
                 if (j < p.S && qi < p.L) {
-                    float x = float(p.scale) * st[nt][i] +
-                              attention::mask_term<float>(p, mask, b, qi, j);
+                    float x =
+                        float(p.scale) * st[nt][i] + attention::mask_term<float>(p, mask, b, qi, j);
                     pij = prob(x, lse[b * p.L + qi]);
                     if (p.dropout_p > 0)
                         z = attention::keep(p, threshold, b, qi, j) ? drop_scale : 0.0f;
@@ -304,10 +303,10 @@ __global__ void attention_dq_mma_kernel(AttentionParams p, const float* q, const
                                         int evp) {
     MARROW_DYNAMIC_SHARED(double, raw);
     uint16_t* qs = reinterpret_cast<uint16_t*>(raw);  // 64 x ep
-    uint16_t* gs = qs + 64 * ep;                       // 64 x evp
-    uint16_t* ks = gs + 64 * evp;                      // 64 x ep
-    uint16_t* kts = ks + 64 * ep;                      // ep x 64
-    uint16_t* vs = kts + 64 * ep;                      // 64 x evp
+    uint16_t* gs = qs + 64 * ep;                      // 64 x evp
+    uint16_t* ks = gs + 64 * evp;                     // 64 x ep
+    uint16_t* kts = ks + 64 * ep;                     // ep x 64
+    uint16_t* vs = kts + 64 * ep;                     // 64 x evp
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gq = lane / 4,
               t = lane % 4;
     const int64_t b = blockIdx.y, i0 = int64_t(blockIdx.x) * 64;
@@ -336,8 +335,8 @@ __global__ void attention_dq_mma_kernel(AttentionParams p, const float* q, const
                 const int64_t qi = row[i / 2], j = j0 + nt * 8 + 2 * t + i % 2;
                 float ds = 0;
                 if (j < p.S && qi < p.L) {
-                    float x = float(p.scale) * s[nt][i] +
-                              attention::mask_term<float>(p, mask, b, qi, j);
+                    float x =
+                        float(p.scale) * s[nt][i] + attention::mask_term<float>(p, mask, b, qi, j);
                     float z = p.dropout_p > 0
                                   ? (attention::keep(p, threshold, b, qi, j) ? drop_scale : 0.0f)
                                   : 1.0f;
@@ -382,9 +381,9 @@ bool attention_mma_backward_supported(const AttentionParams& p, DType dtype) {
 }
 
 void attention_backward_mma(const AttentionParams& p, const Tensor& q, const Tensor& k,
-                            const Tensor& v, const Tensor* mask, const Tensor& lse,
-                            const Tensor& d, const Tensor& g, const Tensor* dq, const Tensor* dk,
-                            const Tensor* dv, const Tensor* dmask) {
+                            const Tensor& v, const Tensor* mask, const Tensor& lse, const Tensor& d,
+                            const Tensor& g, const Tensor* dq, const Tensor* dk, const Tensor* dv,
+                            const Tensor* dmask) {
     const int ep = int((p.E + 15) / 16 * 16), evp = int((p.Ev + 15) / 16 * 16);
     auto f = [](const Tensor* t) { return t ? t->data_ptr<float>() : nullptr; };
     with_precision_and_mask(p, mask, [&]<GemmPrecision P, typename M>(const M* m) {
@@ -392,19 +391,17 @@ void attention_backward_mma(const AttentionParams& p, const Tensor& q, const Ten
             const size_t bytes = size_t(64 * (3 * ep + 3 * evp)) * sizeof(uint16_t);
             auto* kernel = &attention_dkdv_mma_kernel<P, M>;
             MARROW_LAUNCH(kernel, dim3(unsigned((p.S + 63) / 64), unsigned(p.batch)),
-                          unsigned(32 * kWarps), bytes, p, q.data_ptr<float>(),
-                          k.data_ptr<float>(), v.data_ptr<float>(), m, lse.data_ptr<float>(),
-                          d.data_ptr<float>(), g.data_ptr<float>(), f(dk), f(dv), f(dmask), ep,
-                          evp);
+                          unsigned(32 * kWarps), bytes, p, q.data_ptr<float>(), k.data_ptr<float>(),
+                          v.data_ptr<float>(), m, lse.data_ptr<float>(), d.data_ptr<float>(),
+                          g.data_ptr<float>(), f(dk), f(dv), f(dmask), ep, evp);
         }
         if (dq) {
             const size_t bytes = size_t(64 * (3 * ep + 2 * evp)) * sizeof(uint16_t);
             auto* kernel = &attention_dq_mma_kernel<P, M>;
             MARROW_LAUNCH(kernel, dim3(unsigned((p.L + 63) / 64), unsigned(p.batch)),
-                          unsigned(32 * kWarps), bytes, p, q.data_ptr<float>(),
-                          k.data_ptr<float>(), v.data_ptr<float>(), m, lse.data_ptr<float>(),
-                          d.data_ptr<float>(), g.data_ptr<float>(), dq->data_ptr<float>(), ep,
-                          evp);
+                          unsigned(32 * kWarps), bytes, p, q.data_ptr<float>(), k.data_ptr<float>(),
+                          v.data_ptr<float>(), m, lse.data_ptr<float>(), d.data_ptr<float>(),
+                          g.data_ptr<float>(), dq->data_ptr<float>(), ep, evp);
         }
     });
 }

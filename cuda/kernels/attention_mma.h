@@ -17,8 +17,8 @@ void attention_forward_mma(const AttentionParams& p, const Tensor& q, const Tens
 // out) (d, (batch, L) float32); outputs as AttentionBackwardKernel's.
 bool attention_mma_backward_supported(const AttentionParams& p, DType dtype);
 void attention_backward_mma(const AttentionParams& p, const Tensor& q, const Tensor& k,
-                            const Tensor& v, const Tensor* mask, const Tensor& lse,
-                            const Tensor& d, const Tensor& g, const Tensor* dq, const Tensor* dk,
-                            const Tensor* dv, const Tensor* dmask);
+                            const Tensor& v, const Tensor* mask, const Tensor& lse, const Tensor& d,
+                            const Tensor& g, const Tensor* dq, const Tensor* dk, const Tensor* dv,
+                            const Tensor* dmask);
 
 }  // namespace marrow::cuda

@@ -15,8 +15,8 @@
 //   dQ_t += scale dS K_blk;  dK_blk += scale dS^T Q_t,   D = rowsum(dO o O) once per head;
 // five GEMMs per tile pair (the forward's two plus three), sums in a fixed order: the result
 // does not depend on the thread count (threads own whole heads, no atomics). Tasks (heads;
-// whole heads, or pairs of query tiles, in forward) are handed out dynamically: on a machine shared with other
-// jobs a static split waits for the slowest thread.
+// whole heads, or pairs of query tiles, in forward) are handed out dynamically: on a machine
+// shared with other jobs a static split waits for the slowest thread.
 // The block products run on the project's GEMM micro-kernels (tensor/cpu/gemm.h, serial per
 // thread); K and V are transposed once per head into a thread's buffer so that S = Q K^T and
 // dP = dO V^T read both operands row-major (the GEMM's unpacked small-matrix path). Row work

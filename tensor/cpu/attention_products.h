@@ -85,8 +85,8 @@ public:
     void pv(T* pr, int64_t br, int64_t bc, int64_t nb, int64_t j0, T* o) {
         if (low())  // P is not read again in forward: rounded in place
             for (int64_t r = 0; r < br; ++r) round_row(pr + r * nb, bc, pr + r * nb);
-        gemm_serial_strided<T>(br, p_.Ev, bc, pr, nb, 1, v_ + j0 * p_.Ev, p_.Ev, 1, o, p_.Ev,
-                               T(1), T(1));
+        gemm_serial_strided<T>(br, p_.Ev, bc, pr, nb, 1, v_ + j0 * p_.Ev, p_.Ev, 1, o, p_.Ev, T(1),
+                               T(1));
     }
     void dv(const T* pz, int64_t br, int64_t bc, int64_t nb, int64_t i0, int64_t j0, T* dv) {
         if (low()) {  // P is dS's operand too: rounded into a copy
@@ -94,8 +94,8 @@ public:
             for (int64_t r = 0; r < br; ++r) round_row(pz + r * nb, bc, c + r * nb);
             pz = c;
         }
-        gemm_serial_strided<T>(bc, p_.Ev, br, pz, 1, nb, g_ + i0 * p_.Ev, p_.Ev, 1,
-                               dv + j0 * p_.Ev, p_.Ev, T(1), T(1));
+        gemm_serial_strided<T>(bc, p_.Ev, br, pz, 1, nb, g_ + i0 * p_.Ev, p_.Ev, 1, dv + j0 * p_.Ev,
+                               p_.Ev, T(1), T(1));
     }
     void dp(int64_t i0, int64_t br, int64_t j0, int64_t nb, T* dp) {
         gemm_serial_strided<T>(br, nb, p_.Ev, g_ + i0 * p_.Ev, p_.Ev, 1, vt_ + j0, pad_cols(p_.S),
@@ -185,8 +185,8 @@ public:
     void pv(float* pr, int64_t br, int64_t bc, int64_t nb, int64_t j0, float* o) {
         const uint32_t* pa = pack(7, pr, 1, nb, bc, br, kBf16MR);
         const int64_t kp = (bc + 1) / 2;
-        bf16_gemm_packed(br, p_.Ev, kp, pa, kBf16MR * kp, vb_ + j0 / 2 * kBf16NR, kBf16NR * kpS_,
-                         o, p_.Ev, 1.0f, 1.0f);
+        bf16_gemm_packed(br, p_.Ev, kp, pa, kBf16MR * kp, vb_ + j0 / 2 * kBf16NR, kBf16NR * kpS_, o,
+                         p_.Ev, 1.0f, 1.0f);
     }
     void dv(const float* pz, int64_t br, int64_t bc, int64_t nb, int64_t i0, int64_t j0,
             float* dv) {
@@ -206,14 +206,14 @@ public:
     void dq(const float*, int64_t br, int64_t bc, int64_t, int64_t i0, int64_t j0, float* dq,
             float alpha) {
         const int64_t kp = (bc + 1) / 2;
-        bf16_gemm_packed(br, p_.E, kp, dsa_, kBf16MR * kp, kb2_ + j0 / 2 * kBf16NR,
-                         kBf16NR * kpS_, dq + i0 * p_.E, p_.E, alpha, 1.0f);
+        bf16_gemm_packed(br, p_.E, kp, dsa_, kBf16MR * kp, kb2_ + j0 / 2 * kBf16NR, kBf16NR * kpS_,
+                         dq + i0 * p_.E, p_.E, alpha, 1.0f);
     }
     void dk(const float*, int64_t br, int64_t bc, int64_t, int64_t i0, int64_t j0, float* dk,
             float alpha) {
         const int64_t kp = (br + 1) / 2;
-        bf16_gemm_packed(bc, p_.E, kp, dsta_, kBf16MR * kp, qb_ + i0 / 2 * kBf16NR,
-                         kBf16NR * kpL_, dk + j0 * p_.E, p_.E, alpha, 1.0f);
+        bf16_gemm_packed(bc, p_.E, kp, dsta_, kBf16MR * kp, qb_ + i0 / 2 * kBf16NR, kBf16NR * kpL_,
+                         dk + j0 * p_.E, p_.E, alpha, 1.0f);
     }
 
 private:
@@ -229,9 +229,9 @@ private:
     const int64_t kpE_, kpEv_, kpS_, kpL_;  // pairs along E, Ev, S, L
     bool backward_ = false;
     const float* q_ = nullptr;
-    const uint32_t *kb_ = nullptr, *vb_ = nullptr, *kb2_ = nullptr, *vbt_ = nullptr,
-                   *qa_ = nullptr, *qb_ = nullptr, *ga_ = nullptr, *gb_ = nullptr,
-                   *qt_ = nullptr, *dsa_ = nullptr, *dsta_ = nullptr;
+    const uint32_t *kb_ = nullptr, *vb_ = nullptr, *kb2_ = nullptr, *vbt_ = nullptr, *qa_ = nullptr,
+                   *qb_ = nullptr, *ga_ = nullptr, *gb_ = nullptr, *qt_ = nullptr, *dsa_ = nullptr,
+                   *dsta_ = nullptr;
 };
 
 }  // namespace marrow::cpu::attention_detail

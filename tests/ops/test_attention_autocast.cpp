@@ -28,8 +28,8 @@ using autograd::AutocastGuard;
 namespace {
 
 void check_close(const Tensor& ours, const Tensor& ref, TolClass tol, const std::string& what) {
-    Comparison cmp = compare(to(ours, Device::cpu()), to(ref, Device::cpu()),
-                             tolerance(tol, DType::f32));
+    Comparison cmp =
+        compare(to(ours, Device::cpu()), to(ref, Device::cpu()), tolerance(tol, DType::f32));
     INFO(what, ": ", cmp.detail);
     CHECK(cmp.ok);
 }
@@ -102,8 +102,7 @@ Inputs make_inputs(const Config& c, DType dt = DType::f32) {
     Inputs x{randn({c.batch, c.L, c.E}, dt, Device::cpu(), gen),
              randn({c.batch, c.S, c.E}, dt, Device::cpu(), gen),
              randn({c.batch, c.S, c.Ev}, dt, Device::cpu(), gen),
-             randn({c.batch, c.L, c.Ev}, dt, Device::cpu(), gen),
-             std::nullopt};
+             randn({c.batch, c.L, c.Ev}, dt, Device::cpu(), gen), std::nullopt};
     if (c.mask == 1) x.mask = gt(randn({c.L, c.S}, dt, Device::cpu(), gen), -1.0);
     if (c.mask == 2) x.mask = randn({c.batch, c.L, c.S}, dt, Device::cpu(), gen);
     return x;
@@ -120,8 +119,8 @@ std::vector<Tensor> run(const Config& c, const Inputs& x, std::optional<DType> p
     Tensor o = [&] {
         AutocastGuard guard(precision);
         Generator gen(77);
-        return fused ? scaled_dot_product_attention(q, k, v, m, c.dropout, c.causal,
-                                                    std::nullopt, gen)
+        return fused ? scaled_dot_product_attention(q, k, v, m, c.dropout, c.causal, std::nullopt,
+                                                    gen)
                      : composed(q, k, v, m, c.dropout, c.causal, gen);
     }();
     o.backward(to(x.g, dev));  // outside the scope: the recorded precision is replayed
@@ -206,8 +205,8 @@ void check_masked_row(Device dev) {
     for (bool native : {true, false}) {
         CAPTURE(native);
         NativeBf16 allow(native);
-        Tensor q = to(q0, dev).detach().requires_grad_(),
-               k = to(k0, dev).detach().requires_grad_(), v = to(v0, dev).detach();
+        Tensor q = to(q0, dev).detach().requires_grad_(), k = to(k0, dev).detach().requires_grad_(),
+               v = to(v0, dev).detach();
         Tensor out = [&] {
             AutocastGuard guard(DType::bf16);
             return scaled_dot_product_attention(q, k, v, to(mask, dev));
@@ -278,8 +277,8 @@ TEST_CASE("attention under autocast: the ViT shapes, timed (printed, not asserte
                 total = std::min(total, std::chrono::duration<double>(t2 - t0).count());
             }
             const std::string label = std::string(c.name) + (p ? " bf16" : " f32");
-            MESSAGE(label, ": forward ", fwd * 1e3,
-                    " ms, forward+backward ", total * 1e3, " ms (best of 7)");
+            MESSAGE(label, ": forward ", fwd * 1e3, " ms, forward+backward ", total * 1e3,
+                    " ms (best of 7)");
         }
     }
 }
@@ -293,10 +292,10 @@ TEST_SUITE("cuda") {
         // The registry's configs run on tensor cores (attention_mma.cu); wider heads on the
         // SIMT kernels (forward past 128, backward past 64), which round the same operands.
         std::vector<Config> configs(std::begin(kConfigs), std::end(kConfigs));
-        configs.push_back({"wide head: SIMT forward and backward", 1, 20, 70, 72, 136, 1, false,
-                           0.2});
-        configs.push_back({"E = 96: tensor-core forward, SIMT backward", 1, 33, 40, 96, 64, 2,
-                           false, 0});
+        configs.push_back(
+            {"wide head: SIMT forward and backward", 1, 20, 70, 72, 136, 1, false, 0.2});
+        configs.push_back(
+            {"E = 96: tensor-core forward, SIMT backward", 1, 33, 40, 96, 64, 2, false, 0});
         for (const Config& c : configs) {
             Inputs x = make_inputs(c);
             for (DType dt : {DType::bf16, DType::f16}) {
