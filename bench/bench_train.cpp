@@ -46,7 +46,7 @@ int main(int argc, char** argv) try {
     Device device = device_name == "cuda" ? Device::cuda() : Device::cpu();
 #if defined(MARROW_CUDA_SIM)
     MARROW_CHECK(device == Device::cpu(),
-                 "bench_train: this build runs CUDA kernels on the SIMT simulator, which "
+                 "this build runs CUDA kernels on the SIMT simulator, which "
                  "checks correctness, not speed; benchmark an nvcc build on a GPU");
 #endif
 
