@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--autocast", default="none", choices=["none", "bf16"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -68,17 +69,20 @@ def main():
         model = getattr(torchvision.models, args.model)()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     model.train()
-    images = torch.randn(args.batch, 3, args.size, args.size)
-    labels = torch.randint(0, 1000, (args.batch,))
+    model.to(args.device)
+    images = torch.randn(args.batch, 3, args.size, args.size).to(args.device)
+    labels = torch.randint(0, 1000, (args.batch,)).to(args.device)
+    if args.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     times = []
     for s in range(args.warmup + args.steps):
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast == "bf16"):
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.autocast == "bf16"):
             loss = torch.nn.functional.cross_entropy(model(images), labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = loss.item()
+        value = loss.item()  # on a GPU: waits for the step
         t1 = time.perf_counter()
         if s >= args.warmup:
             times.append(t1 - t0)
@@ -88,7 +92,9 @@ def main():
                       "size": args.size, "step_s": median, "images_per_s": args.batch / median,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "loss": value, "steps": args.steps, "checkpoint": args.checkpoint, "threads": args.threads,
-                      "torch": torch.__version__}))
+                      "torch": torch.__version__, "device": args.device,
+                      "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20
+                      if args.device == "cuda" else None}))
 
 
 if __name__ == "__main__":

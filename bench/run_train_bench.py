@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--size", type=int, default=144)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="cuda: an nvcc build on a GPU against PyTorch CUDA (AMP for bf16)")
     args = ap.parse_args()
     ours_bin = ensure_built(args.build, "bench_train")
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS="1")
@@ -52,12 +54,13 @@ def main():
         for spec in args.models:
             model, batch, size, flags, _ = parse_spec(spec, args.size)
             common = ["--model", model, "--batch", batch, "--size", size,
-                      "--steps", str(args.steps)] + flags
+                      "--steps", str(args.steps), "--device", args.device] + flags
             ours = run_lines([ours_bin] + common, env=env)[0]
             peer = run_lines([args.python, os.path.join(HERE, "peer_train.py"), "--threads",
                               str(args.threads)] + common, env=env)[0]
             runs.setdefault(spec, []).append((ours, peer))
-    print(f"{args.threads} thread(s); ratio = ours / torch img/s; MB = peak RSS; "
+    print(f"{args.threads} thread(s), {args.device}; ratio = ours / torch img/s; "
+          f"MB = peak {'device memory' if args.device == 'cuda' else 'RSS'}; "
           f"step MB = our step's peak tensor memory above the resting model")
     print(f"{'model':10s} {'batch':>5s} {'size':>4s} {'flags':>9s} {'ours img/s':>11s} "
           f"{'torch img/s':>12s} {'ratio':>6s} {'ours MB':>8s} {'torch MB':>9s} {'step MB':>8s}")
@@ -66,8 +69,11 @@ def main():
         model, batch, size, _, label = parse_spec(spec, args.size)
         ours_ips = statistics.median(o["images_per_s"] for o, _ in pairs)
         peer_ips = statistics.median(p["images_per_s"] for _, p in pairs)
-        ours_mb = statistics.median(o["peak_rss_mb"] for o, _ in pairs)
-        peer_mb = statistics.median(p["peak_rss_mb"] for _, p in pairs)
+        # On a GPU: the device allocators' peaks (weights, optimizer state, the step).
+        ours_key, peer_key = (("device_peak_mb", "cuda_peak_mb") if args.device == "cuda"
+                              else ("peak_rss_mb", "peak_rss_mb"))
+        ours_mb = statistics.median(o[ours_key] for o, _ in pairs)
+        peer_mb = statistics.median(p[peer_key] for _, p in pairs)
         step_mb = statistics.median(o.get("step_tensor_mb", 0) for o, _ in pairs)
         print(f"{model:10s} {batch:>5s} {size:>4s} {label:>9s} "
               f"{ours_ips:11.2f} {peer_ips:12.2f} {ours_ips / peer_ips:6.2f} {ours_mb:8.0f} "

@@ -91,6 +91,11 @@ public:
 
     // Identity and aliasing.
     bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+    // Whether this handle is the only way to this tensor's memory: no other handle of it, no
+    // view or other tensor on its storage (so it may be adopted instead of copied).
+    bool is_sole_owner() const {
+        return impl_.use_count() == 1 && impl_->storage.use_count() == 1;
+    }
     // A new handle onto the same storage/view with no autograd history (= detach()).
     Tensor alias() const;
     // Points this handle (and every other handle of it) at `value`'s storage, view and dtype,

@@ -29,6 +29,27 @@ TEST_CASE("chain rule, shared subexpressions and accumulation") {
     CHECK(!x.has_grad());
 }
 
+TEST_CASE("a leaf's gradient never shares memory with the caller's or the graph's tensors") {
+    // The first gradient is adopted without a copy only when nothing else can reach it.
+    Tensor x = leaf({1, 2, 3});
+    Tensor g = from_vector<double>({1, 1, 1});
+    reshape(x, {3, 1}).backward(reshape(g, {3, 1}));  // the view's gradient is a view of g
+    fill_(g, 7.0);
+    CHECK(grad_at(x, 0) == 1);
+    Tensor w = leaf({1, 2});
+    Tensor y = w * 3.0;
+    y.backward(narrow(g, 0, 0, 2));  // mul's gradient is fresh: adopted
+    Tensor adopted = w.grad();
+    CHECK(grad_at(w, 1) == 21);
+    sum(w).backward();  // accumulation builds a new buffer: the earlier handle is unchanged
+    CHECK(grad_at(w, 1) == 22);
+    CHECK(adopted.data<double>()[1] == 21);
+    Tensor z = leaf({5});
+    Tensor two = z + z;  // add's backward hands the same gradient to both edges: summed
+    two.backward(from_vector<double>({1}));
+    CHECK(grad_at(z, 0) == 2);
+}
+
 TEST_CASE("retain_graph and backward twice") {
     Tensor x = leaf({2});
     Tensor y = exp(x) * x;

@@ -6,7 +6,9 @@
 #   3. runs the benchmarks on the GPU against PyTorch CUDA (bench/run_bench.py --device cuda)
 #      and the memory-bound kernels against a float4 copy kernel (bench_bandwidth),
 #   4. runs the kernel ladders (cuda/dev/: each version vs cuBLAS or a copy kernel),
-#   5. writes docs/perf/<date>-<gpu>.md with the results and the exact commands.
+#   5. times ViT-S/14 and ResNet-50 training steps, float32 and bf16 autocast, against
+#      PyTorch CUDA (AMP for bf16) (bench/run_train_bench.py --device cuda),
+#   6. writes docs/perf/<date>-<gpu>.md with the results and the exact commands.
 # A bare GPU box (CUDA toolkit, CMake, ninja, PyTorch; none of our Debian packages) builds
 # from the headers staged by tools/stage_deps.sh in .deps/ (carry it with the tree).
 # Environment: ARCHS, PYTHON (interpreter with torch, default python3), ROUNDS (default 3).
@@ -38,6 +40,10 @@ ctest_rc=$?
 bench_rc=$?
 "$build/bench/bench_bandwidth" --mb 256 >"$log/bandwidth.txt" 2>&1
 bandwidth_rc=$?
+train_models=(vit_s14:64:224 vit_s14:64:224:bf16 resnet50:64:224 resnet50:64:224:bf16)
+"$python" bench/run_train_bench.py --build "$build" --device cuda --rounds "$rounds" \
+    --python "$python" --models "${train_models[@]}" >"$log/train.txt" 2>"$log/train_err.txt"
+train_rc=$?
 ladders=("$build/tests/dev_gemm --m 4096 --n 4096 --k 4096" "$build/tests/dev_softmax --rows 4096 --d 4096")
 ladder_rc=0
 for l in "${ladders[@]}"; do
@@ -64,6 +70,7 @@ done
     echo "ctest --test-dir $build -L \"cuda|gpu\" --output-on-failure"
     echo "$python bench/run_bench.py --build $build --device cuda --rounds $rounds --python $python"
     echo "$build/bench/bench_bandwidth --mb 256"
+    echo "$python bench/run_train_bench.py --build $build --device cuda --rounds $rounds --python $python --models ${train_models[*]}"
     printf '%s\n' "${ladders[@]}"
     echo '```'
     echo
@@ -78,6 +85,12 @@ done
     tail -5 "$log/bench_err.txt"
     echo '```'
     echo
+    echo "## Training steps vs PyTorch CUDA (exit code $train_rc; ratio = ours / torch img/s)"
+    echo '```'
+    cat "$log/train.txt"
+    tail -5 "$log/train_err.txt"
+    echo '```'
+    echo
     echo "## Memory-bound kernels vs a float4 copy kernel (exit code $bandwidth_rc)"
     echo '```'
     cat "$log/bandwidth.txt"
@@ -88,5 +101,5 @@ done
     cat "$log/ladders.txt"
     echo '```'
 } >"$report"
-echo "gpu_check: wrote $report (tests rc=$ctest_rc, bench rc=$bench_rc)"
-[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $bandwidth_rc -eq 0 ] && [ $ladder_rc -eq 0 ]
+echo "gpu_check: wrote $report (tests rc=$ctest_rc, bench rc=$bench_rc, train rc=$train_rc)"
+[ $ctest_rc -eq 0 ] && [ $bench_rc -eq 0 ] && [ $train_rc -eq 0 ] && [ $bandwidth_rc -eq 0 ] && [ $ladder_rc -eq 0 ]
