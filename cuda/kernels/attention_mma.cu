@@ -201,18 +201,7 @@ __global__ void attention_forward_mma_kernel(AttentionParams p, const float* q, 
             if (nv < n_out)
                 for (int i = 0; i < 4; ++i) o[nv][i] *= alpha[i / 2];
         // O += P V: the A fragment of keys [16 kk, 16 kk + 16) is S tiles 2 kk and 2 kk + 1.
-        for (int kk = 0; kk < kBc / 16; ++kk) {
-            const float* lo = s[2 * kk];
-            const float* hi = s[2 * kk + 1];
-            uint32_t a[4] = {pack2<P>(lo[0], lo[1]), pack2<P>(lo[2], lo[3]), pack2<P>(hi[0], hi[1]),
-                             pack2<P>(hi[2], hi[3])};
-            for (int nv = 0; nv < kMaxOutTiles; ++nv) {
-                if (nv >= n_out) break;
-                const uint16_t* vr = vts + (nv * 8 + g) * kBc + kk * 16 + 2 * t;
-                uint32_t bf[2] = {load_pair(vr), load_pair(vr + 8)};
-                mma_16816<P>(o[nv], a, bf, o[nv]);
-            }
-        }
+        warp_product_acc<P, kMaxOutTiles>(o, n_out, s, vts, kBc, g, t);
     }
     const float kNaN = std::numeric_limits<float>::quiet_NaN();
     for (int nv = 0; nv < n_out; ++nv)

@@ -20,6 +20,7 @@
 #include "tensor/cpu/gemm_bf16.h"
 #include "tensor/ops/copy.h"
 #include "tests/compare.h"
+#include "tests/ops/cases/cases.h"
 
 using namespace marrow;
 using namespace marrow::test;
@@ -52,41 +53,12 @@ const Config kConfigs[] = {
     {"keys past one 512-block", 1, 50, 1031, 17, 24, 0, false, 0},
 };
 
-// The composed twin (as tests/ops/cases/attention.cpp's): every product through matmul.
-Tensor composed(const Tensor& q, const Tensor& k, const Tensor& v,
-                const std::optional<Tensor>& mask, double p, bool causal, Generator& gen) {
-    Tensor scores = matmul(q, transpose(k, -2, -1)) * (1.0 / std::sqrt(double(q.size(-1))));
-    const double inf = std::numeric_limits<double>::infinity();
-    if (mask)
-        scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
-                                            : scores + *mask;
-    if (causal) {
-        int64_t L = q.size(-2), S = k.size(-2);
-        Tensor later = gt(reshape(arange(S, DType::i64, q.device()), {1, S}),
-                          reshape(arange(L, DType::i64, q.device()), {L, 1}));
-        scores = masked_fill(scores, later, -inf);
-    }
-    Tensor attn = softmax(scores, -1);
-    if (p > 0) attn = dropout(attn, p, true, gen);
-    return matmul(attn, v);
-}
-
 // The forward in the fused kernel's order (one key block, S <= 512): the unnormalized
 // exp(S - m) (o Z / (1 - p)) is matmul's operand, divided by l after; under autocast its
 // matmuls round exactly the operands the fused kernel rounds.
 Tensor flash_order(const Tensor& q, const Tensor& k, const Tensor& v,
                    const std::optional<Tensor>& mask, double p, bool causal, Generator& gen) {
-    Tensor scores = matmul(q, transpose(k, -2, -1)) * (1.0 / std::sqrt(double(q.size(-1))));
-    const double inf = std::numeric_limits<double>::infinity();
-    if (mask)
-        scores = mask->dtype() == DType::b8 ? masked_fill(scores, logical_not(*mask), -inf)
-                                            : scores + *mask;
-    if (causal) {
-        int64_t L = q.size(-2), S = k.size(-2);
-        Tensor later = gt(reshape(arange(S, DType::i64, q.device()), {1, S}),
-                          reshape(arange(L, DType::i64, q.device()), {L, 1}));
-        scores = masked_fill(scores, later, -inf);
-    }
+    Tensor scores = cases::attention_scores(q, k, mask, causal, std::nullopt);
     Tensor e = exp(scores - max(scores, -1, true).first);
     Tensor l = sum(e, {-1}, true);
     if (p > 0) e = dropout(e, p, true, gen);
@@ -119,9 +91,10 @@ std::vector<Tensor> run(const Config& c, const Inputs& x, std::optional<DType> p
     Tensor o = [&] {
         AutocastGuard guard(precision);
         Generator gen(77);
-        return fused ? scaled_dot_product_attention(q, k, v, m, c.dropout, c.causal, std::nullopt,
-                                                    gen)
-                     : composed(q, k, v, m, c.dropout, c.causal, gen);
+        return fused
+                   ? scaled_dot_product_attention(q, k, v, m, c.dropout, c.causal, std::nullopt,
+                                                  gen)
+                   : cases::attention_composed(q, k, v, m, c.dropout, c.causal, std::nullopt, &gen);
     }();
     o.backward(to(x.g, dev));  // outside the scope: the recorded precision is replayed
     std::vector<Tensor> r = {o.detach(), q.grad(), k.grad(), v.grad()};

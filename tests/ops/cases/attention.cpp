@@ -3,10 +3,11 @@
 // ops, the reference and gradient oracle. Cases: L != S and E != Ev; a bool mask (from a
 // constant input: x > -0.8), an additive float mask (B, 1, 1, S) that requires grad; causal
 // with L < S; a transposed k and a strided q (copied for the kernels); dropout (a fixed
-// generator, so the composed twin's F.dropout draws the fused kernel's mask); 3-d inputs with broadcast batch dims and an explicit scale. Parity tier: L
-// and S past the CUDA kernels' 32-row tiles and the CPU's 48-row query tiles, E and Ev not
-// multiples of 16. Bench: DINOv2's ViT-S (6 heads x 257 tokens) and ViT-B (12 x 197) at batch
-// 8, and L = 1025 (the composed peer materializes 6 x 1025^2 scores).
+// generator, so the composed twin's F.dropout draws the fused kernel's mask); 3-d inputs with
+// broadcast batch dims and an explicit scale. Parity tier: L and S past the CUDA kernels' 32-row
+// tiles and the CPU's 48-row query tiles, E and Ev not multiples of 16. Bench: DINOv2's ViT-S (6
+// heads x 257 tokens) and ViT-B (12 x 197) at batch 8, and L = 1025 (the composed peer materializes
+// 6 x 1025^2 scores).
 #include <limits>
 
 #include "tests/ops/cases/cases.h"
@@ -18,10 +19,10 @@ namespace {
 constexpr double kDropP = 0.3;
 constexpr uint64_t kDropSeed = 1234;
 
-// The composed twin. mask: bool (true takes part) or added; causal: key j <= query i.
-Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
-                          const std::optional<Tensor>& mask, double p, bool causal,
-                          std::optional<double> scale, Generator* gen) {
+}  // namespace
+
+Tensor attention_scores(const Tensor& q, const Tensor& k, const std::optional<Tensor>& mask,
+                        bool causal, std::optional<double> scale) {
     double s = scale ? *scale : 1.0 / std::sqrt(double(q.size(-1)));
     Tensor scores = matmul(q, transpose(k, -2, -1)) * s;
     const double inf = std::numeric_limits<double>::infinity();
@@ -34,11 +35,19 @@ Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
                           reshape(arange(L, DType::i64, q.device()), {L, 1}));
         scores = masked_fill(scores, later, -inf);
     }
+    return scores;
+}
+
+Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                          const std::optional<Tensor>& mask, double p, bool causal,
+                          std::optional<double> scale, Generator* gen) {
+    Tensor scores = attention_scores(q, k, mask, causal, scale);
     Tensor attn = softmax(scores, -1);
     if (p > 0) attn = dropout(attn, p, true, *gen);
     return matmul(attn, v);
 }
 
+namespace {
 Tensor bool_mask(const Tensor& x) { return gt(x, -0.8); }
 
 }  // namespace

@@ -73,6 +73,15 @@ private:
     std::string family_;
 };
 
+// Attention's composed twin (tests/ops/cases/attention.cpp), also the oracle of
+// tests/ops/test_attention_autocast.cpp: the scaled, masked scores q k^T s (mask bool, true
+// takes part, or added; causal: key j <= query i), then softmax -> dropout -> @ v.
+Tensor attention_scores(const Tensor& q, const Tensor& k, const std::optional<Tensor>& mask,
+                        bool causal, std::optional<double> scale);
+Tensor attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                          const std::optional<Tensor>& mask, double p, bool causal,
+                          std::optional<double> scale, Generator* gen);
+
 // One per file in tests/ops/cases/.
 void add_unary(std::vector<OpCase>& list);
 void add_binary(std::vector<OpCase>& list);
