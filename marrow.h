@@ -44,6 +44,7 @@
 #include "nn/state_dict.h"
 #include "nn/training.h"
 #include "nn/transformer.h"
+#include "ssl/method.h"
 #include "tensor/dtype.h"
 #include "tensor/factory.h"
 #include "tensor/format.h"
