@@ -29,7 +29,7 @@ std::string fingerprint_file(const std::string& path) {
 }
 
 RunRecord::RunRecord(const std::string& dir, const std::string& app, const nlohmann::json& flags,
-                     uint64_t seed, const std::vector<std::string>& data_files)
+                     uint64_t seed, const std::vector<std::string>& data_files, bool resume)
     : dir_(dir) {
     std::filesystem::create_directories(dir);
     nlohmann::json data = nlohmann::json::object();
@@ -44,7 +44,7 @@ RunRecord::RunRecord(const std::string& dir, const std::string& app, const nlohm
             {"data_fingerprint", data},
             {"started_unix_s", std::chrono::duration_cast<std::chrono::seconds>(now).count()}};
     write_json();
-    metrics_.open(dir + "/metrics.jsonl", std::ios::trunc);
+    metrics_.open(dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
     MARROW_CHECK(metrics_.good(), "run record: cannot write \"{}/metrics.jsonl\"", dir);
 }
 

@@ -13,8 +13,9 @@ namespace marrow::apps {
 class RunRecord {
 public:
     // Creates `dir` (and parents) and writes run.json; `flags` are the parsed options.
+    // `resume`: metrics.jsonl is appended to (the resumed run's lines follow the first's).
     RunRecord(const std::string& dir, const std::string& app, const nlohmann::json& flags,
-              uint64_t seed, const std::vector<std::string>& data_files);
+              uint64_t seed, const std::vector<std::string>& data_files, bool resume = false);
     void log(const nlohmann::json& metrics);     // appends a line to metrics.jsonl
     void finish(const nlohmann::json& summary);  // adds "result" to run.json
     const std::string& dir() const { return dir_; }

@@ -1,0 +1,83 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "ssl/config.h"
+#include "tensor/error.h"
+
+using namespace marrow;
+using namespace marrow::ssl;
+
+TEST_CASE("SSL presets are valid and carry the seeds' stated values") {
+    for (const std::string& name : preset_names()) {
+        CAPTURE(name);
+        CHECK_NOTHROW(preset(name).validate());
+    }
+    SslConfig simclr = preset("seed000-simclr");
+    CHECK(simclr.method == Method::simclr);
+    CHECK(simclr.temperature == 0.1);
+    CHECK(simclr.projection == std::vector<int64_t>{512, 64});  // [512, 512] + [512, 64]
+    SslConfig swav = preset("seed000-swav");
+    CHECK(swav.out_dim == 300);
+    CHECK(swav.epochs == 500);
+    CHECK(swav.batch_size == 512);
+    CHECK(swav.queue_length % swav.batch_size == 0);
+    SslConfig dino = preset("seed000-dino");
+    CHECK(dino.optimizer == "adamw");
+    CHECK(dino.warmup_teacher_temp == 0.04);
+    CHECK(dino.teacher_temp == 0.07);
+    CHECK(dino.local_crops == 8);
+    SslConfig bloom = preset("dinobloom-s");
+    CHECK(bloom.method == Method::dinov2);
+    CHECK(bloom.centering == Centering::sinkhorn_knopp);
+    CHECK(bloom.separate_ibot_head);
+    CHECK(bloom.momentum_teacher == 0.994);
+    // DINOv2's sqrt scaling: base 2e-4 at batch 120 -> 2e-4 sqrt(120 / 1024).
+    CHECK(bloom.scaled_lr() == doctest::Approx(2e-4 * std::sqrt(120.0 / 1024.0)));
+    CHECK_THROWS_WITH_AS(preset("simclr-v2"),
+                         "unknown preset 'simclr-v2' (expected seed000-simclr, seed000-swav, "
+                         "seed000-dino, dinobloom-s)",
+                         Error);
+}
+
+TEST_CASE("SSL config round-trips through JSON and refuses unknown keys") {
+    SslConfig c = preset("dinobloom-s");
+    c.mask_ratio = {0.2, 0.4};
+    nlohmann::json j = c;
+    SslConfig back = j.get<SslConfig>();
+    CHECK(nlohmann::json(back) == j);
+    j["teacher_temperature"] = 0.07;  // a typo of teacher_temp
+    CHECK_THROWS_WITH_AS(j.get<SslConfig>(), "SSL config: unknown keys teacher_temperature",
+                         Error);
+}
+
+TEST_CASE("SSL config validation lists every bad field") {
+    SslConfig c = method_defaults(Method::dinov2);
+    c.arch = "resnet18";  // iBOT needs patches
+    c.batch_size = 1;
+    try {
+        c.validate();
+        FAIL("validate() accepted a bad config");
+    } catch (const Error& e) {
+        std::string what = e.what();
+        CHECK(what.find("batch_size 1") != std::string::npos);
+        CHECK(what.find("method dinov2 with arch 'resnet18'") != std::string::npos);
+    }
+}
+
+TEST_CASE("resolve_config applies --set overrides as JSON values") {
+    SslConfig c = resolve_config("seed000-dino", "", {"teacher_temp=0.05", "centering=none",
+                                                      "projection=[64,16]", "small_input=true"});
+    CHECK(c.teacher_temp == 0.05);
+    CHECK(c.centering == Centering::none);
+    CHECK(c.projection == std::vector<int64_t>{64, 16});
+    CHECK(c.small_input);
+    CHECK(resolve_config("", "swav", {}).method == Method::swav);
+    CHECK(resolve_config("", "", {}).method == Method::dino);
+    CHECK_THROWS_WITH_AS(resolve_config("seed000-dino", "simclr", {}),
+                         "--method simclr contradicts --preset seed000-dino (a dino recipe)", Error);
+    CHECK_THROWS_WITH_AS(resolve_config("", "dino", {"temprature=1"}),
+                         "--set temprature=1: unknown config field 'temprature'", Error);
+    CHECK_THROWS_AS(resolve_config("", "dino", {"epochs=many"}), Error);
+}
