@@ -124,8 +124,8 @@ DinoHead::DinoHead(DinoHeadOptions o, Generator* gen) : nn::Layer("DINOHead"), o
 
 Tensor DinoHead::forward(const Tensor& x) {
     MARROW_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(-1) == options_.in,
-                 "DinoHead({} -> {}): input of shape {} is not (B, {}) or (B, N, {})",
-                 options_.in, options_.out, x.shape(), options_.in, options_.in);
+                 "DinoHead({} -> {}): input of shape {} is not (B, {}) or (B, N, {})", options_.in,
+                 options_.out, x.shape(), options_.in, options_.in);
     Shape rows_shape = x.shape();
     rows_shape.back() = options_.out;
     Tensor h = mlp->forward(reshape(x, {-1, options_.in}));

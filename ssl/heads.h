@@ -32,10 +32,10 @@ struct ProjectionHeadOptions {
     int64_t in = 512;
     int64_t hidden = 512;  // width of every middle layer
     int64_t out = 64;
-    int64_t layers = 2;          // Linear layers in all (1: a single Linear(in, out))
-    bool batch_norm = false;     // BatchNorm1d after each middle Linear, before its ReLU
-    bool bias = true;            // the middle Linears' bias
-    bool last_bias = true;       // the last Linear's bias
+    int64_t layers = 2;            // Linear layers in all (1: a single Linear(in, out))
+    bool batch_norm = false;       // BatchNorm1d after each middle Linear, before its ReLU
+    bool bias = true;              // the middle Linears' bias
+    bool last_bias = true;         // the last Linear's bias
     bool last_batch_norm = false;  // BatchNorm1d after the last Linear (no ReLU after it)
     // false: the last BatchNorm1d's bias stays 0 and is frozen (requires_grad false), TF's
     // BatchNormalization(center=False) as a torch port writes it (the key `N.bias` remains).

@@ -74,7 +74,8 @@ Tensor MaskingGenerator::operator()(int64_t num_masking_patches, Generator& gen,
     auto add_block = [&](double max_mask_patches) -> int64_t {
         int64_t delta = 0;
         for (int attempt = 0; attempt < 10 && delta == 0; ++attempt) {
-            double target_area = py_uniform(rng, double(options_.min_num_patches), max_mask_patches);
+            double target_area =
+                py_uniform(rng, double(options_.min_num_patches), max_mask_patches);
             double aspect = std::exp(py_uniform(rng, log_aspect_min_, log_aspect_max_));
             // int(round(.)): Python rounds half to even, as nearbyint does by default.
             auto h = int64_t(std::nearbyint(std::sqrt(target_area * aspect)));
@@ -105,8 +106,8 @@ Tensor MaskingGenerator::operator()(int64_t num_masking_patches, Generator& gen,
     return out;
 }
 
-BlockMasks sample_block_masks(int64_t n, const MaskingGenerator& generator,
-                              BlockMaskOptions o, Generator& gen) {
+BlockMasks sample_block_masks(int64_t n, const MaskingGenerator& generator, BlockMaskOptions o,
+                              Generator& gen) {
     MARROW_CHECK(n >= 0 && o.probability >= 0 && o.probability <= 1 && o.ratio_min >= 0 &&
                      o.ratio_min <= o.ratio_max && o.ratio_max <= 1,
                  "sample_block_masks: need n >= 0 ({}), probability in [0, 1] ({}) and "

@@ -22,10 +22,10 @@ namespace marrow::ssl {
 struct MaskingOptions {
     int64_t height = 14;  // the patch grid
     int64_t width = 14;
-    int64_t min_num_patches = 4;              // smallest rectangle area drawn
-    std::optional<double> max_num_patches;    // largest area per rectangle (nullopt: no cap)
+    int64_t min_num_patches = 4;            // smallest rectangle area drawn
+    std::optional<double> max_num_patches;  // largest area per rectangle (nullopt: no cap)
     double min_aspect = 0.3;
-    std::optional<double> max_aspect;         // nullopt: 1 / min_aspect
+    std::optional<double> max_aspect;  // nullopt: 1 / min_aspect
 };
 
 // A rectangle of the grid: rows [top, top + h), columns [left, left + w).
@@ -68,8 +68,9 @@ struct BlockMaskOptions {
 // get masks whose targets int(N * U(r_i, r_{i+1})) are stratified over
 // r = linspace(ratio_min, ratio_max, n_masked + 1), the others none; the list is shuffled.
 struct BlockMasks {
-    Tensor masks;    // (n, N) bool, N = h * w, row-major over the grid
-    Tensor indices;  // (M,) int64: flat positions i * N + p of the masked patches (mask_indices_list)
+    Tensor masks;  // (n, N) bool, N = h * w, row-major over the grid
+    Tensor
+        indices;  // (M,) int64: flat positions i * N + p of the masked patches (mask_indices_list)
     Tensor weights;  // (M,) f32: 1 / max(|m_i|, 1) for each masked patch of crop i (masks_weight)
     std::vector<int64_t> targets;  // (n) each crop's requested count (0 unmasked), shuffled
     int64_t upperbound = 0;        // sum over masked crops of int(N * r_{i+1})

@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -85,7 +85,9 @@ Head make(const nlohmann::json& c) {
         o.batch_norm = c["batch_norm"], o.bias = c["bias"], o.last_bias = c["last_bias"];
         o.last_batch_norm = c["last_batch_norm"], o.last_bn_center = c["last_bn_center"];
         auto h = std::make_shared<ssl::ProjectionHead>(o);
-        return {h, [h](const Tensor& x) { return std::pair{h->forward(x), std::optional<Tensor>()}; }};
+        return {h, [h](const Tensor& x) {
+                    return std::pair{h->forward(x), std::optional<Tensor>()};
+                }};
     }
     if (kind == "swav") {
         auto h = std::make_shared<ssl::SwavHead>(ssl::SwavHeadOptions{
@@ -253,12 +255,10 @@ TEST_CASE("ProjectionHead: presets, keys and the frozen center=False bias") {
 TEST_CASE("SwavHead: unit prototypes after normalize_prototypes, no gradient recorded") {
     ssl::SwavHead head({.in = 16, .hidden = 32, .out = 8, .prototypes = 300});
     CHECK(sorted(head.state_dict().keys()) ==
-          sorted({"projection_head.0.weight", "projection_head.0.bias",
-                                   "projection_head.1.weight", "projection_head.1.bias",
-                                   "projection_head.1.running_mean", "projection_head.1.running_var",
-                                   "projection_head.1.num_batches_tracked",
-                                   "projection_head.3.weight", "projection_head.3.bias",
-                                   "prototypes.weight"}));
+          sorted({"projection_head.0.weight", "projection_head.0.bias", "projection_head.1.weight",
+                  "projection_head.1.bias", "projection_head.1.running_mean",
+                  "projection_head.1.running_var", "projection_head.1.num_batches_tracked",
+                  "projection_head.3.weight", "projection_head.3.bias", "prototypes.weight"}));
     Tensor w = head.prototypes->weight;
     Tensor before = w.clone();
     head.normalize_prototypes();
@@ -352,12 +352,11 @@ TEST_CASE("DinoHead: init, frozen weight_g untouched by AdamW, last-layer select
     ssl::DinoHead v2(o);
     CHECK(v2.last_layer->weight_g.requires_grad());
     CHECK(sorted(v2.state_dict().keys()) ==
-          sorted({"mlp.0.weight", "mlp.1.weight", "mlp.1.bias",
-                                   "mlp.1.running_mean", "mlp.1.running_var",
-                                   "mlp.1.num_batches_tracked", "mlp.3.weight", "mlp.4.weight",
-                                   "mlp.4.bias", "mlp.4.running_mean", "mlp.4.running_var",
-                                   "mlp.4.num_batches_tracked", "mlp.6.weight",
-                                   "last_layer.weight_g", "last_layer.weight_v"}));
+          sorted({"mlp.0.weight", "mlp.1.weight", "mlp.1.bias", "mlp.1.running_mean",
+                  "mlp.1.running_var", "mlp.1.num_batches_tracked", "mlp.3.weight", "mlp.4.weight",
+                  "mlp.4.bias", "mlp.4.running_mean", "mlp.4.running_var",
+                  "mlp.4.num_batches_tracked", "mlp.6.weight", "last_layer.weight_g",
+                  "last_layer.weight_v"}));
     CHECK(v2.last_layer_parameters().size() == 2);
     CHECK(v2.forward(randn({2, 4, 12})).shape() == Shape{2, 4, 40});  // BN over the 8 rows
     o.nlayers = 1;

@@ -181,9 +181,8 @@ TEST_CASE("MaskingGenerator: realized counts follow upstream's distribution") {
         int64_t target;
         double mean, reached;
     };
-    const Ref refs[] = {{4, 3.87525, 0.87525},     {25, 24.8941, 0.89435},
-                        {51, 50.9214, 0.92235},    {77, 76.92175, 0.9239},
-                        {102, 101.9226, 0.92555},  {128, 127.9008, 0.9084}};
+    const Ref refs[] = {{4, 3.87525, 0.87525},  {25, 24.8941, 0.89435},   {51, 50.9214, 0.92235},
+                        {77, 76.92175, 0.9239}, {102, 101.9226, 0.92555}, {128, 127.9008, 0.9084}};
     ssl::MaskingGenerator mg = ssl::MaskingGenerator::dinov2(16);
     Generator gen(2024);
     const int reps = 4000;
