@@ -44,6 +44,8 @@
 #include "nn/state_dict.h"
 #include "nn/training.h"
 #include "nn/transformer.h"
+#include "ssl/heads.h"
+#include "ssl/masking.h"
 #include "ssl/method.h"
 #include "tensor/dtype.h"
 #include "tensor/factory.h"
