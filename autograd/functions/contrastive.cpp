@@ -4,9 +4,9 @@
 // log_softmax, gather) are the reference and gradient oracle of the fused kernels; the PyTorch
 // twins (tests/golden/gen/gen_ops.py) are F.normalize + mm + mask + F.cross_entropy and
 // dinov2's KoLeoLoss.
+#include "tensor/ops/contrastive.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
-#include "tensor/ops/contrastive.h"
 
 namespace marrow {
 

@@ -158,8 +158,7 @@ Tensor gram(const Tensor& y, double alpha) {
 template <typename T>
 void mean_into(const Tensor& terms, int64_t n, const Tensor& loss) {
     auto* loss_mean = &loss_mean_kernel<T>;
-    MARROW_LAUNCH(loss_mean, 1, kRowThreads, 0, terms.data_ptr<acc_t<T>>(), n,
-                  loss.data_ptr<T>());
+    MARROW_LAUNCH(loss_mean, 1, kRowThreads, 0, terms.data_ptr<acc_t<T>>(), n, loss.data_ptr<T>());
 }
 
 }  // namespace
@@ -170,8 +169,8 @@ void nt_xent(double temperature, const Tensor& z, const Tensor& loss, const Tens
         Tensor s = gram(normalized(z, kNtXentEps), 1.0 / temperature);
         Tensor terms = empty({m}, z.dtype(), z.device());  // acc_t<T> is T for f32 and f64
         auto* nt_xent_rows = &nt_xent_rows_kernel<T>;
-        MARROW_LAUNCH(nt_xent_rows, unsigned(m), kRowThreads, 0, s.data_ptr<T>(),
-                      lse.data_ptr<T>(), terms.data_ptr<acc_t<T>>(), m);
+        MARROW_LAUNCH(nt_xent_rows, unsigned(m), kRowThreads, 0, s.data_ptr<T>(), lse.data_ptr<T>(),
+                      terms.data_ptr<acc_t<T>>(), m);
         mean_into<T>(terms, m, loss);
     });
 }
@@ -188,8 +187,7 @@ void nt_xent_backward(double temperature, const Tensor& z, const Tensor& lse, co
         Tensor dzn = empty(z.shape(), z.dtype(), z.device());
         gemm(h.as_strided({1, m, m}, {m * m, m, 1}, h.offset()),
              zn.as_strided({1, m, d}, {m * d, d, 1}, zn.offset()),
-             dzn.as_strided({1, m, d}, {m * d, d, 1}, dzn.offset()), 1.0, 0.0,
-             GemmPrecision::full);
+             dzn.as_strided({1, m, d}, {m * d, d, 1}, dzn.offset()), 1.0, 0.0, GemmPrecision::full);
         normalize_backward(2.0, kNtXentEps, as_columns(z), as_columns(dzn), as_columns(gz));
     });
 }
@@ -201,9 +199,8 @@ void koleo_loss(double eps, const Tensor& x, const Tensor& loss, const Tensor& n
         Tensor dots = gram(xh, 1.0);
         Tensor terms = empty({b}, x.dtype(), x.device());
         auto* koleo_rows = &koleo_rows_kernel<T>;
-        MARROW_LAUNCH(koleo_rows, unsigned(b), kRowThreads, 0, dots.data_ptr<T>(),
-                      xh.data_ptr<T>(), nn.data_ptr<int64_t>(), terms.data_ptr<acc_t<T>>(), b,
-                      dim, eps);
+        MARROW_LAUNCH(koleo_rows, unsigned(b), kRowThreads, 0, dots.data_ptr<T>(), xh.data_ptr<T>(),
+                      nn.data_ptr<int64_t>(), terms.data_ptr<acc_t<T>>(), b, dim, eps);
         mean_into<T>(terms, b, loss);
     });
 }
@@ -221,8 +218,7 @@ void koleo_loss_backward(double eps, const Tensor& x, const Tensor& nn, const Te
         Tensor dxh = empty(x.shape(), x.dtype(), x.device());
         auto* koleo_grad = &koleo_grad_kernel<T>;
         MARROW_LAUNCH(koleo_grad, unsigned(b), kRowThreads, 0, xh.data_ptr<T>(),
-                      nn.data_ptr<int64_t>(), coef.data_ptr<acc_t<T>>(), dxh.data_ptr<T>(), b,
-                      dim);
+                      nn.data_ptr<int64_t>(), coef.data_ptr<acc_t<T>>(), dxh.data_ptr<T>(), b, dim);
         normalize_backward(2.0, eps, as_columns(x), as_columns(dxh), as_columns(gx));
     });
 }

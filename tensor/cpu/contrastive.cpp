@@ -36,7 +36,7 @@
 namespace marrow::cpu {
 namespace {
 
-constexpr double kNtXentEps = 1e-12;  // F.normalize's default, as SimCLR's l2 normalization
+constexpr double kNtXentEps = 1e-12;   // F.normalize's default, as SimCLR's l2 normalization
 constexpr double kPairwiseEps = 1e-8;  // nn.PairwiseDistance(2, eps=1e-8) in KoLeoLoss
 
 // ---- per-ISA row helpers (float32)
@@ -154,8 +154,8 @@ void normalized_backward(const Tensor& x, const Tensor& g, double eps, const Ten
 Tensor gram(const Tensor& y, double alpha) {
     int64_t rows = y.size(0);
     Tensor s = empty({rows, rows}, y.dtype());
-    gemm(op::unsqueeze(y, 0), op::unsqueeze(op::transpose(y, 0, 1), 0), op::unsqueeze(s, 0),
-         alpha, 0, GemmPrecision::full);
+    gemm(op::unsqueeze(y, 0), op::unsqueeze(op::transpose(y, 0, 1), 0), op::unsqueeze(s, 0), alpha,
+         0, GemmPrecision::full);
     return s;
 }
 

@@ -129,8 +129,7 @@ T koleo_forward(const T* x, int64_t b, int64_t dim, double eps, int64_t* nn) {
 // dL/du_i = a_i u_i with a_i = dL/dd_i / d_i (0 where d_i = 0, as torch's norm backward), and
 // u_i adds a_i u_i to dxh_i and subtracts it from dxh_nn(i). The index carries no gradient.
 template <typename T>
-void koleo_backward(const T* x, int64_t b, int64_t dim, double eps, const int64_t* nn, T g,
-                    T* gx) {
+void koleo_backward(const T* x, int64_t b, int64_t dim, double eps, const int64_t* nn, T g, T* gx) {
     using A = acc_t<T>;
     std::vector<A> norm;
     std::vector<A> xh = normalized_rows(x, b, dim, eps, norm);

@@ -76,16 +76,15 @@ Tensor nt_xent_backward(const Tensor& z, const Tensor& lse, const Tensor& g, dou
     check_same_device(op, lse, z);
     check_upstream(op, g, z);
     Tensor gz = empty(z.shape(), z.dtype(), z.device());
-    kernel<OpId::nt_xent_backward>(z.device(), op)(temperature, contiguous(z), contiguous(lse),
-                                                   g, gz);
+    kernel<OpId::nt_xent_backward>(z.device(), op)(temperature, contiguous(z), contiguous(lse), g,
+                                                   gz);
     return gz;
 }
 
 KoleoForward koleo_loss(const Tensor& x, double eps) {
     const char* op = "koleo_loss";
     check_koleo(op, x, eps);
-    KoleoForward out{empty({}, x.dtype(), x.device()),
-                     empty({x.size(0)}, DType::i64, x.device())};
+    KoleoForward out{empty({}, x.dtype(), x.device()), empty({x.size(0)}, DType::i64, x.device())};
     kernel<OpId::koleo_loss>(x.device(), op)(eps, contiguous(x), out.loss, out.nn);
     return out;
 }

@@ -82,7 +82,8 @@ TEST_CASE("nt_xent: invariant to permuting images in both views, rescaling rows,
     Tensor swapped = cat({slice(z, 0, n, 2 * n), slice(z, 0, 0, n)}, 0);
     CHECK(value(nt_xent(swapped, 0.3)) == doctest::Approx(base).epsilon(1e-12));
     // but not to breaking the pairing (a permutation of view b alone)
-    Tensor broken = cat({slice(z, 0, 0, n), index_select(slice(z, 0, n, 2 * n), 0, flip(arange(n), {0}))}, 0);
+    Tensor broken =
+        cat({slice(z, 0, 0, n), index_select(slice(z, 0, n, 2 * n), 0, flip(arange(n), {0}))}, 0);
     CHECK(std::abs(value(nt_xent(broken, 0.3)) - base) > 1e-3);
 }
 
@@ -138,8 +139,9 @@ TEST_CASE("nt_xent and koleo_loss: argument errors name the op and the shape") {
     CHECK_THROWS_WITH(nt_xent(z, 0.5), doctest::Contains("(3, 4)"));
     CHECK_THROWS_WITH(nt_xent(zeros({4}), 0.5),
                       doctest::Contains("nt_xent: expected a 2-D input z (2N, d), got shape"));
-    CHECK_THROWS_WITH(nt_xent(zeros({0, 4}), 0.5),
-                      doctest::Contains("nt_xent: expected a non-empty z (2N, d), got shape (0, 4)"));
+    CHECK_THROWS_WITH(
+        nt_xent(zeros({0, 4}), 0.5),
+        doctest::Contains("nt_xent: expected a non-empty z (2N, d), got shape (0, 4)"));
     CHECK_THROWS_WITH(nt_xent(zeros({4, 0}), 0.5), doctest::Contains("(4, 0)"));
     for (double t : {0.0, -1.0, double(INFINITY), double(NAN)})
         CHECK_THROWS_WITH(nt_xent(zeros({4, 2}), t),
@@ -182,8 +184,7 @@ void check_against_reference(int64_t rows, int64_t d, double tau, uint64_t seed)
     Tensor gx = op::koleo_loss_backward(z, k.nn, g, 1e-8);
     Tensor nn = empty({rows}, DType::i64), gx_ref = empty({rows, d}, dt);
     T kl = cpu::reference::koleo_forward(pz, rows, d, 1e-8, nn.data<int64_t>());
-    cpu::reference::koleo_backward(pz, rows, d, 1e-8, nn.data<int64_t>(), T(gv),
-                                   gx_ref.data<T>());
+    cpu::reference::koleo_backward(pz, rows, d, 1e-8, nn.data<int64_t>(), T(gv), gx_ref.data<T>());
     CHECK(equal(k.nn, nn));
     check_close(k.loss, scalar_tensor(double(kl), dt), TolClass::reduction, "koleo loss");
     check_close(gx, gx_ref, TolClass::reduction, "koleo gradient");

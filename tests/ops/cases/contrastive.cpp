@@ -19,9 +19,7 @@ namespace marrow::test::cases {
 namespace {
 
 // The bool (n, n) identity on x's device.
-Tensor diagonal_mask(const Tensor& x, int64_t n) {
-    return eq(eye(n, x.dtype(), x.device()), 1.0);
-}
+Tensor diagonal_mask(const Tensor& x, int64_t n) { return eq(eye(n, x.dtype(), x.device()), 1.0); }
 
 Tensor nt_xent_composed(const Tensor& z, double tau) {
     int64_t m = z.size(0);
