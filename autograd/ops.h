@@ -256,5 +256,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight,
 //   interpolate(pos, {.scale_factor = {(w0 + 0.1) / 16, (h0 + 0.1) / 16},
 //                     .mode = InterpolateMode::bicubic})
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
+// ---- contrastive losses (autograd/functions/contrastive.cpp), fused, 0-d results.
+// SimCLR's NT-Xent: z (2N, d), rows 0..N-1 view a and N..2N-1 view b of the same images (the
+// positive of row i is (i + N) mod 2N); rows l2-normalized inside (eps 1e-12), S = zn zn^T /
+// temperature with the diagonal excluded, l_i = -S_{i,p(i)} + log sum_{j != i} exp(S_ij); the
+// mean over the 2N anchors (the paper's; google-research/simclr's loss is 2x this).
+Tensor nt_xent(const Tensor& z, double temperature);
+// DINOv2's KoLeoLoss: x (B, D), B >= 2; xh = normalize(x, eps), each row's nearest neighbour by
+// the Gram matrix (diagonal -1; ties: the first, as torch.max; no gradient through the index),
+// d_i = ||xh_i - xh_nn(i) + 1e-8|| (nn.PairwiseDistance), L = -mean log(d_i + eps).
+Tensor koleo_loss(const Tensor& x, double eps = 1e-8);
 
 }  // namespace marrow

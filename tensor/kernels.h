@@ -239,6 +239,19 @@ using AttentionBackwardKernel = void(const AttentionParams&, const Tensor& q, co
                                      const Tensor& v, const Tensor* mask, const Tensor& out,
                                      const Tensor& lse, const Tensor& g, const Tensor* dq,
                                      const Tensor* dk, const Tensor* dv, const Tensor* dmask);
+// Contrastive losses (tensor/ops/contrastive.h; Note [Contrastive losses] in
+// tensor/cpu/contrastive.cpp). NT-Xent: z (2N, d) contiguous, N >= 1, d >= 1; loss 0-d; lse
+// (2N,): each row's log-sum-exp of S = zn zn^T / temperature over j != i (zn: rows of z
+// l2-normalized, eps 1e-12), which backward reads. g: dL/dloss, 0-d; gz like z, overwritten.
+using NtXentKernel = void(double temperature, const Tensor& z, const Tensor& loss,
+                          const Tensor& lse);
+using NtXentBackwardKernel = void(double temperature, const Tensor& z, const Tensor& lse,
+                                  const Tensor& g, const Tensor& gz);
+// KoLeo (dinov2's KoLeoLoss): x (B, D) contiguous, B >= 2, D >= 1; loss 0-d; nn (B,) int64,
+// each row's nearest neighbour (Gram argmax, diagonal -1), which backward reads.
+using KoleoKernel = void(double eps, const Tensor& x, const Tensor& loss, const Tensor& nn);
+using KoleoBackwardKernel = void(double eps, const Tensor& x, const Tensor& nn, const Tensor& g,
+                                 const Tensor& gx);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -268,7 +281,9 @@ using SynchronizeKernel = void(int device_index);
     X(normalize, NormalizeKernel) X(normalize_backward, NormalizeBackwardKernel)           \
     X(layer_norm, LayerNormKernel) X(layer_norm_backward, LayerNormBackwardKernel)         \
     X(interpolate, InterpolateKernel) X(interpolate_backward, InterpolateBackwardKernel)   \
-    X(attention, AttentionKernel) X(attention_backward, AttentionBackwardKernel)
+    X(attention, AttentionKernel) X(attention_backward, AttentionBackwardKernel)           \
+    X(nt_xent, NtXentKernel) X(nt_xent_backward, NtXentBackwardKernel)                     \
+    X(koleo_loss, KoleoKernel) X(koleo_loss_backward, KoleoBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

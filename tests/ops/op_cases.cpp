@@ -82,6 +82,7 @@ std::vector<OpCase> build() {
     cases::add_layer_norm(list);
     cases::add_interpolate(list);
     cases::add_attention(list);
+    cases::add_contrastive(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",
@@ -149,7 +150,9 @@ const std::vector<std::string>& required_differentiable_ops() {
         "conv2d", "batch_norm",
         "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout", "normalize",
         // issue 14 (vision transformers)
-        "layer_norm", "scaled_dot_product_attention", "interpolate", "drop_path"};
+        "layer_norm", "scaled_dot_product_attention", "interpolate", "drop_path",
+        // issue 15 (self-supervised pre-training)
+        "nt_xent", "koleo_loss"};
     return ops;
 }
 

@@ -128,6 +128,49 @@ def sdpa_cases():
     return cases
 
 
+# The contrastive losses (tests/ops/cases/contrastive.cpp), as PyTorch code usually writes them.
+# NT-Xent: F.normalize + mm + diagonal mask + F.cross_entropy (the mean over the 2N anchors).
+def nt_xent(z, tau):
+    m = z.shape[0]
+    zn = F.normalize(z, dim=1)
+    sim = (zn @ zn.t() / tau).masked_fill(torch.eye(m, dtype=torch.bool), float("-inf"))
+    target = torch.cat([torch.arange(m // 2, m), torch.arange(0, m // 2)])
+    return F.cross_entropy(sim, target)
+
+
+# dinov2/loss/koleo_loss.py's KoLeoLoss, transcribed (autocast off there: float32 or float64 here).
+class KoLeoLoss(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pdist = torch.nn.PairwiseDistance(2, eps=1e-8)
+
+    def pairwise_NNs_inner(self, x):
+        dots = torch.mm(x, x.t())
+        n = x.shape[0]
+        dots.view(-1)[:: (n + 1)].fill_(-1)  # Trick to fill diagonal with -1
+        _, I = torch.max(dots, dim=1)  # max inner prod -> min distance
+        return I
+
+    def forward(self, student_output, eps=1e-8):
+        student_output = F.normalize(student_output, eps=eps, p=2, dim=-1)
+        I = self.pairwise_NNs_inner(student_output)  # noqa: E741
+        distances = self.pdist(student_output, student_output[I])  # BxD, BxD -> B
+        return -torch.log(distances + eps).mean()
+
+
+def contrastive_cases():
+    koleo = KoLeoLoss()
+    cases = {
+        "nt_xent": lambda z: nt_xent(z, 0.5),
+        "nt_xent_tau01_strided": lambda z: nt_xent(z, 0.1),
+        "nt_xent_n1": lambda z: nt_xent(z, 1.0),
+        "koleo_loss": lambda x: koleo(x),
+        "koleo_loss_transposed_eps": lambda x: koleo(x, 1e-3),
+    }
+    cases.update({name + "_composed": fn for name, fn in cases.items() if name != "nt_xent_n1"})
+    return cases
+
+
 # The PyTorch twin of every registry case, by case name (bench/peer_torch.py times them too).
 CASES = {
     "neg": lambda x: -x,
@@ -328,6 +371,7 @@ CASES = {
     "conv2d_r18_1x1s2": lambda x, w: F.conv2d(x, w, None, 2, 0),
 }
 CASES.update(sdpa_cases())
+CASES.update(contrastive_cases())
 
 
 def make_input(spec, gen):

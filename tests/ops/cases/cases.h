@@ -96,5 +96,6 @@ void add_pool(std::vector<OpCase>& list);
 void add_layer_norm(std::vector<OpCase>& list);
 void add_interpolate(std::vector<OpCase>& list);
 void add_attention(std::vector<OpCase>& list);
+void add_contrastive(std::vector<OpCase>& list);
 
 }  // namespace marrow::test::cases
