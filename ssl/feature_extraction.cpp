@@ -1,0 +1,219 @@
+// Feature extraction; see feature_extraction.h for the file format.
+#include "ssl/feature_extraction.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "data/datasets.h"
+#include "data/functional.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "data/mnist.h"
+#include "eval/metrics.h"
+#include "nn/state_dict.h"
+#include "tensor/factory.h"
+
+namespace marrow::ssl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void add_cells(ImageSource& s, const data::CellDataset& ds) {
+    s.classes = ds.classes;
+    for (const data::CellSample& c : ds.samples) {
+        s.paths.push_back(c.path.string());
+        s.labels.push_back(c.label);
+    }
+    s.files = s.paths;
+}
+
+void add_bags(ImageSource& s, const data::BagDataset& ds) {
+    s.classes = ds.classes;
+    s.warnings = ds.warnings;
+    s.bag_offsets.push_back(0);
+    for (const data::Patient& p : ds.patients) {
+        s.bag_ids.push_back(p.id);
+        s.bag_labels.push_back(p.label);
+        for (const fs::path& img : p.images) {
+            s.paths.push_back(img.string());
+            s.labels.push_back(p.label);
+        }
+        s.bag_offsets.push_back(int64_t(s.paths.size()));
+    }
+    s.files = s.paths;
+}
+
+bool has_idx(const fs::path& dir) {
+    return fs::exists(dir / "train-images-idx3-ubyte") ||
+           fs::exists(dir / "train-images-idx3-ubyte.gz");
+}
+
+std::string detect_layout(const fs::path& p) {
+    if (fs::is_regular_file(p)) return "list";
+    MARROW_CHECK(fs::is_directory(p), "extract: the data path {} does not exist", p.string());
+    if (fs::is_directory(p / "data")) return "aml_hehr";
+    if (fs::is_directory(p / "trainset")) return "lymphocytosis";
+    if (has_idx(p)) return "mnist";
+    return "folders";
+}
+
+// The images of `source` as the encoder's input tensors (C, S, S).
+class SourceDataset : public data::Dataset {
+public:
+    SourceDataset(const ImageSource& source, const EncoderSpec& spec, int64_t size)
+        : source_(source),
+          channels_(spec.in_channels),
+          size_(size),
+          mean_(per_channel(spec.norm_mean())),
+          std_(per_channel(spec.norm_std())) {}
+    int64_t size() const override { return source_.size(); }
+    int64_t label(int64_t index) const override { return source_.labels[size_t(index)]; }
+    data::Example get(int64_t index, uint64_t, uint64_t) const override {
+        Tensor img = load(index);  // f32 (c, H, W) in [0, 1]
+        if (img.size(0) != channels_) {
+            if (channels_ == 1 && img.size(0) == 3)
+                img = data::rgb_to_grayscale(img, 1);
+            else if (img.size(0) == 1)
+                img = img.expand({channels_, img.size(1), img.size(2)}).contiguous();
+            else
+                fail("extract: {} has {} channels, the encoder takes {}",
+                     source_.paths[size_t(index)], img.size(0), channels_);
+        }
+        if (size_ > 0 && (img.size(1) != size_ || img.size(2) != size_))
+            img = data::resize(img, size_, size_);
+        return {{(img - mean_) / std_}, label(index), index, {}};
+    }
+
+private:
+    static Tensor per_channel(const std::vector<double>& v) {
+        std::vector<float> f(v.begin(), v.end());
+        return from_vector(f, {int64_t(f.size()), 1, 1});
+    }
+    Tensor load(int64_t index) const {
+        if (source_.pixels)
+            return source_.pixels->narrow(0, index, 1).to(DType::f32) / 255.0;  // (1, H, W)
+        const std::string& path = source_.paths[size_t(index)];
+        try {
+            return data::image_to_tensor(data::read_image(path));
+        } catch (const Error& e) {
+            throw data::BadFile(e.what());  // read_image names the path
+        }
+    }
+    const ImageSource& source_;
+    int64_t channels_, size_;
+    Tensor mean_, std_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& image_layouts() {
+    static const std::vector<std::string> l = {"auto", "aml_hehr", "lymphocytosis", "folders",
+                                               "acevedo", "raabin", "bmc", "list", "mnist"};
+    return l;
+}
+
+ImageSource open_image_source(const std::string& path, const std::string& layout) {
+    const auto& known = image_layouts();
+    MARROW_CHECK(std::find(known.begin(), known.end(), layout) != known.end(),
+                 "extract: unknown data layout \"{}\" (known: {})", layout, fmt::join(known, ", "));
+    ImageSource s;
+    s.layout = layout == "auto" ? detect_layout(path) : layout;
+    const std::string& l = s.layout;
+    if (l == "aml_hehr") {
+        add_bags(s, data::read_aml_hehr(path));
+    } else if (l == "lymphocytosis") {
+        add_bags(s, data::read_lymphocytosis(path));
+    } else if (l == "folders") {
+        add_cells(s, data::read_matek19(path));  // class folders, one level (its reader)
+    } else if (l == "acevedo") {
+        add_cells(s, data::read_acevedo(path));
+    } else if (l == "raabin") {
+        add_cells(s, data::read_raabin(path, "Train"));
+    } else if (l == "bmc") {
+        add_cells(s, data::read_bmc(path));
+    } else if (l == "list") {
+        add_cells(s, data::read_path_list(path));
+        s.files.push_back(path);
+    } else {  // mnist: train then test, with the fixed split
+        data::MnistSplit train = data::load_mnist_split(path, "train");
+        data::MnistSplit test = data::load_mnist_split(path, "t10k");
+        s.pixels = cat({train.images, test.images}, 0);
+        for (const auto* part : {&train, &test}) {
+            std::vector<int64_t> y = eval::labels_to_vector(part->labels, "mnist labels");
+            for (size_t i = 0; i < y.size(); ++i) {
+                s.paths.push_back(fmt::format("{}#{}", part->files.at(0), i));
+                s.labels.push_back(y[i]);
+                s.split.push_back(part == &test);
+            }
+            s.files.insert(s.files.end(), part->files.begin(), part->files.end());
+        }
+        for (int c = 0; c < 10; ++c) s.classes.push_back(std::to_string(c));
+    }
+    MARROW_CHECK(s.size() > 0, "extract: no images in {} ({} layout)", path, l);
+    return s;
+}
+
+Tensor extract_features(Encoder& encoder, const ImageSource& source, const ExtractOptions& options,
+                        const std::function<void(int64_t, int64_t)>& progress) {
+    MARROW_CHECK(options.batch_size >= 1, "extract: batch size must be >= 1, got {}",
+                 options.batch_size);
+    int64_t size = options.image_size > 0 ? options.image_size : encoder.spec().image_size;
+    SourceDataset dataset(source, encoder.spec(), size);
+    data::Loader loader(dataset, {.batch_size = options.batch_size,
+                                  .sampling = data::Sampling::sequential,
+                                  .workers = options.workers});
+    encoder.module().eval();
+    autograd::NoGradGuard no_grad;
+    std::vector<Tensor> parts;
+    int64_t done = 0, total = source.size();
+    if (progress) progress(0, total);
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+        const Tensor& x = batch->tensors.at(0);  // (B, C, S, S)
+        Tensor f = encoder.forward(x);
+        if (options.tta) {
+            f = f + encoder.forward(flip(x, {3}).contiguous());  // horizontal flip
+            f = f + encoder.forward(flip(x, {2}).contiguous());  // vertical flip
+            f = f / 3.0;
+        }
+        parts.push_back(f.to(Device::cpu(), DType::f32));
+        done += x.size(0);
+        if (progress) progress(done, total);
+    }
+    return cat(parts, 0).contiguous();
+}
+
+void save_features(const std::string& path, const ImageSource& source, const Tensor& features,
+                   const SaveFeaturesOptions& options) {
+    MARROW_CHECK(features.dim() == 2 && features.size(0) == source.size(),
+                 "save_features {}: features {} do not match the {} images", path,
+                 features.shape(), source.size());
+    MARROW_CHECK(!options.per_bag || source.has_bags(),
+                 "save_features {}: --per-bag needs a layout with patient bags (aml_hehr, "
+                 "lymphocytosis); {} has none",
+                 path, source.layout);
+    nn::StateDict sd;
+    sd.insert("features", features.to(DType::f32).contiguous());
+    int64_t n = source.size();
+    bool labelled = std::any_of(source.labels.begin(), source.labels.end(),
+                                [](int64_t l) { return l >= 0; });
+    if (labelled) sd.insert("labels", from_vector(source.labels, {n}));
+    if (!source.split.empty()) sd.insert("split", from_vector(source.split, {n}));
+    std::map<std::string, std::string> meta = {
+        {"class_names", nlohmann::json(source.classes).dump()},
+        {"paths", nlohmann::json(source.paths).dump()},
+        {"layout", source.layout},
+        {"encoder", options.encoder_info.dump()}};
+    if (options.per_bag) {
+        int64_t p = int64_t(source.bag_ids.size());
+        sd.insert("bag_offsets", from_vector(source.bag_offsets, {p + 1}));
+        sd.insert("bag_labels", from_vector(source.bag_labels, {p}));
+        meta["bag_ids"] = nlohmann::json(source.bag_ids).dump();
+    }
+    nn::save_state_dict_file(path, sd, meta);
+}
+
+}  // namespace marrow::ssl
