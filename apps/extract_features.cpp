@@ -5,11 +5,12 @@
 //   extract_features --encoder runs/dino/encoder.safetensors --data runs/synth --out feats.safetensors
 //   extract_features --encoder DinoBloom-S.pth --arch vit_small --data cells.txt --out f.safetensors
 //   extract_features --random-init --arch resnet18 --seed 0 --data ... --out random.safetensors
-//   options: --layout auto|aml_hehr|...  --per-bag  --tta  --batch-size 64  --image-size N
+//   options: --layout auto|aml_hehr|...  --per-bag  --cell-labels cell_type  --tta  --batch-size 64  --image-size N
 //            --patch-size 14  --small-input  --in-channels 3  --threads N  --workers 2
 //            --save-encoder FILE  --run-dir DIR (run.json; default <out>.run)
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <omp.h>
 #include <optional>
 
@@ -21,6 +22,7 @@ using namespace marrow;
 
 int main(int argc, char** argv) try {
     std::string encoder_path, arch, data_path, layout = "auto", out, run_dir, save_encoder;
+    std::string cell_labels;
     bool random_init = false, per_bag = false, small_input = false;
     uint64_t seed = 0;
     int threads = 0;
@@ -42,6 +44,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--data", data_path, "dataset folder or path list")->required();
     cli.add_option("--layout", layout, "data layout")->check(CLI::IsMember(ssl::image_layouts()));
     cli.add_option("--out", out, "features file to write")->required();
+    cli.add_option("--cell-labels", cell_labels,
+                   "label rows by a column of a per-cell CSV: [CSV:]COLUMN (default CSV: "
+                   "<data>/cells.csv, the synthetic cohort's; e.g. cell_type)");
     cli.add_flag("--per-bag", per_bag, "group the rows per patient bag (bag layouts)");
     cli.add_flag("--tta", eo.tta, "average over the image and its horizontal/vertical flips");
     cli.add_option("--batch-size", eo.batch_size)->check(CLI::PositiveNumber);
@@ -94,6 +99,13 @@ int main(int argc, char** argv) try {
                                                   : encoder_path}});
 
     ssl::ImageSource source = ssl::open_image_source(data_path, layout);
+    if (!cell_labels.empty()) {
+        size_t colon = cell_labels.rfind(':');
+        std::string csv = colon == std::string::npos
+                              ? (std::filesystem::path(data_path) / "cells.csv").string()
+                              : cell_labels.substr(0, colon);
+        ssl::relabel_cells(source, csv, cell_labels.substr(colon == std::string::npos ? 0 : colon + 1));
+    }
     for (const std::string& w : source.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::printf("extract_features: %s (%lld-d) over %lld images (%s layout%s)%s\n",
                 encoder->spec().describe().c_str(), (long long)encoder->feature_dim(),
@@ -107,6 +119,7 @@ int main(int argc, char** argv) try {
                             {"images", source.size()},
                             {"out", out},
                             {"per_bag", per_bag},
+                            {"cell_labels", cell_labels},
                             {"tta", eo.tta},
                             {"batch_size", eo.batch_size},
                             {"image_size", eo.image_size},

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "data/csv.h"
 #include "data/datasets.h"
 #include "data/functional.h"
 #include "data/image.h"
@@ -31,7 +33,7 @@ void add_cells(ImageSource& s, const data::CellDataset& ds) {
 }
 
 void add_bags(ImageSource& s, const data::BagDataset& ds) {
-    s.classes = ds.classes;
+    s.classes = s.bag_classes = ds.classes;
     s.warnings = ds.warnings;
     s.bag_offsets.push_back(0);
     for (const data::Patient& p : ds.patients) {
@@ -156,6 +158,32 @@ ImageSource open_image_source(const std::string& path, const std::string& layout
     return s;
 }
 
+void relabel_cells(ImageSource& source, const std::string& csv_path, const std::string& column) {
+    data::CsvTable t = data::read_csv(csv_path);
+    size_t pc = t.column("patient_id"), fc = t.column("file"), vc = t.column(column);
+    std::map<std::string, std::string> value;  // "patient/file" -> the column's value
+    for (const auto& row : t.rows) value[row[pc] + "/" + row[fc]] = row[vc];
+    std::vector<std::string> values;
+    for (const std::string& path : source.paths) {
+        fs::path p(path);
+        std::string key = p.parent_path().filename().string() + "/" + p.filename().string();
+        auto it = value.find(key);
+        MARROW_CHECK(it != value.end(), "{}: no row for image {} (patient_id {}, file {})",
+                     csv_path, path, p.parent_path().filename().string(),
+                     p.filename().string());
+        values.push_back(it->second);
+    }
+    source.classes = values;
+    std::sort(source.classes.begin(), source.classes.end());
+    source.classes.erase(std::unique(source.classes.begin(), source.classes.end()),
+                         source.classes.end());
+    for (size_t i = 0; i < values.size(); ++i)
+        source.labels[i] = std::lower_bound(source.classes.begin(), source.classes.end(),
+                                            values[i]) -
+                           source.classes.begin();
+    source.files.push_back(csv_path);
+}
+
 Tensor extract_features(Encoder& encoder, const ImageSource& source, const ExtractOptions& options,
                         const std::function<void(int64_t, int64_t)>& progress) {
     MARROW_CHECK(options.batch_size >= 1, "extract: batch size must be >= 1, got {}",
@@ -212,6 +240,7 @@ void save_features(const std::string& path, const ImageSource& source, const Ten
         sd.insert("bag_offsets", from_vector(source.bag_offsets, {p + 1}));
         sd.insert("bag_labels", from_vector(source.bag_labels, {p}));
         meta["bag_ids"] = nlohmann::json(source.bag_ids).dump();
+        meta["bag_class_names"] = nlohmann::json(source.bag_classes).dump();
     }
     nn::save_state_dict_file(path, sd, meta);
 }

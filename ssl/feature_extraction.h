@@ -17,8 +17,9 @@
 // Per patient bag (--per-bag; what attention MIL consumes), in addition:
 //   "bag_offsets" (P + 1) int64: bag p is rows [bag_offsets[p], bag_offsets[p + 1]) of
 //                 "features" (so bag p's instances are features[off[p]:off[p+1]], (n_p, D))
-//   "bag_labels"  (P) int64: each bag's class index into class_names (-1: unlabelled)
-//   metadata "bag_ids" (JSON list of P patient ids).
+//   "bag_labels"  (P) int64: each bag's class, an index into bag_class_names (-1: unlabelled)
+//   metadata "bag_ids" (JSON list of P patient ids), "bag_class_names" (JSON list; the same
+//                 as class_names unless the rows were relabelled per cell, --cell-labels).
 // Without --per-bag a bag layout is flattened to cells and the bag entries are left out.
 #pragma once
 #include <cstdint>
@@ -44,6 +45,7 @@ struct ImageSource {
     // Bag layouts only: patient ids, their labels and row offsets (P + 1).
     std::vector<std::string> bag_ids;
     std::vector<int64_t> bag_labels, bag_offsets;
+    std::vector<std::string> bag_classes;  // what bag_labels index (the diagnoses)
     std::vector<std::string> files;     // the files to fingerprint in the run record
     std::vector<std::string> warnings;  // the reader's (a metadata row without images, ...)
     int64_t size() const { return int64_t(paths.size()); }
@@ -58,6 +60,13 @@ struct ImageSource {
 // train-images-idx3-ubyte[.gz] mnist; any other folder is class folders.
 ImageSource open_image_source(const std::string& path, const std::string& layout = "auto");
 const std::vector<std::string>& image_layouts();
+
+// Replaces the images' labels by a per-cell column of a CSV with columns patient_id, file and
+// `column` (the synthetic cohort's cells.csv: cell_type, morphology, diagnostic, site): a row
+// matches an image whose parent folder is patient_id and whose file name is file. The classes
+// become the column's sorted values; the bags keep their diagnoses (bag_classes). An image
+// without a row is an Error naming it.
+void relabel_cells(ImageSource& source, const std::string& csv_path, const std::string& column);
 
 struct ExtractOptions {
     int64_t batch_size = 64;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The extract_features app end to end on a tiny synthetic cohort (5 patients, ~25 cells of
 # 16 px, a ResNet-18 with the small-input stem; a few seconds): shapes; paths, labels and bags
-# line up with the folders; the encoder file written by --save-encoder gives the same
+# line up with the folders (and with cells.csv under --cell-labels); the encoder file written by --save-encoder gives the same
 # features; the same weights without marrow's metadata load as a "published" state_dict
 # given --arch; a path list works (with --tta); and clear errors for a missing encoder file,
 # a mismatched --arch (an encoder file, and a bare state_dict: every bad key listed), and
@@ -76,6 +76,20 @@ $py "$work/check.py" bags "$work/bags.safetensors" || fail "per-bag file"
 $py "$work/check.py" cells "$work/cells.safetensors" || fail "per-cell file"
 $py "$work/check.py" same "$work/bags.safetensors" "$work/cells.safetensors" ||
     fail "the saved encoder gives other features than the one that was saved"
+
+# Cell-type labels from the cohort's cells.csv: each row's label is its cell's type.
+run --encoder "$work/enc.safetensors" --data "$work/synth" --out "$work/types.safetensors" \
+    --per-bag --cell-labels cell_type
+$py - "$work/check.py" "$work/types.safetensors" "$work/synth/cells.csv" <<'PY' || fail "--cell-labels"
+import csv, json, os, sys
+sys.argv = sys.argv[1:]; exec(open(sys.argv[0]).read().split("cmd = sys.argv[1]")[0])
+t, meta = load(sys.argv[1])
+truth = {(r["patient_id"], r["file"]): r["cell_type"] for r in csv.DictReader(open(sys.argv[2]))}
+classes = json.loads(meta["class_names"]); paths = json.loads(meta["paths"])
+for p, l in zip(paths, t["labels"][1]):
+    assert classes[l] == truth[(os.path.basename(os.path.dirname(p)), os.path.basename(p))], p
+assert len(json.loads(meta["bag_class_names"])) == 5
+PY
 
 # The same weights as a bare state_dict: needs --arch, loads with the right one.
 $py "$work/check.py" strip "$work/enc.safetensors" "$work/bare.safetensors"
