@@ -193,6 +193,13 @@ Tensor extract_features(Encoder& encoder, const ImageSource& source, const Extra
     data::Loader loader(dataset, {.batch_size = options.batch_size,
                                   .sampling = data::Sampling::sequential,
                                   .workers = options.workers});
+    // Eval mode for the pass (BN running statistics), the caller's mode restored after (a
+    // trainer's per-epoch kNN monitor calls this between training steps).
+    struct ModeGuard {
+        nn::Module& m;
+        bool was = m.is_training();
+        ~ModeGuard() { m.train(was); }
+    } mode{encoder.module()};
     encoder.module().eval();
     autograd::NoGradGuard no_grad;
     std::vector<Tensor> parts;
@@ -243,6 +250,26 @@ void save_features(const std::string& path, const ImageSource& source, const Ten
         meta["bag_class_names"] = nlohmann::json(source.bag_classes).dump();
     }
     nn::save_state_dict_file(path, sd, meta);
+}
+
+}  // namespace marrow::ssl
+
+namespace marrow::ssl {
+
+double knn_monitor(Encoder& encoder, const ImageSource& source, const KnnMonitorOptions& knn,
+                   const ExtractOptions& extract) {
+    bool labelled = std::all_of(source.labels.begin(), source.labels.end(),
+                                [](int64_t l) { return l >= 0; });
+    MARROW_CHECK(labelled, "knn_monitor: every image needs a label ({} layout)", source.layout);
+    Tensor f = extract_features(encoder, source, extract);
+    Tensor y = from_vector(source.labels, {source.size()});
+    if (source.split.empty()) return knn_monitor_accuracy(f, y, knn);
+    std::vector<int64_t> train, test;
+    for (int64_t i = 0; i < source.size(); ++i) (source.split[size_t(i)] ? test : train).push_back(i);
+    auto rows = [](const Tensor& t, const std::vector<int64_t>& idx) {
+        return index_select(t, 0, from_vector(idx, {int64_t(idx.size())}));
+    };
+    return knn_monitor_accuracy(rows(f, train), rows(y, train), rows(f, test), rows(y, test), knn);
 }
 
 }  // namespace marrow::ssl

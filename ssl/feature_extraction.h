@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "ssl/encoder.h"
+#include "ssl/monitors.h"
 #include "tensor/tensor.h"
 
 namespace marrow::ssl {
@@ -80,12 +81,18 @@ struct ExtractOptions {
 };
 
 // Features (N, D) float32 on the CPU of every image of `source`, in order: the encoder in eval
-// mode (BN running statistics, no drop path) under no_grad, batch by batch. Images are read as
-// RGB (as the loader does), converted to the encoder's channels (gray = ITU-R 601 luma for 1
-// channel), resized and normalized with the spec's mean/std. `progress(done, total)` after
-// each batch.
+// mode (BN running statistics, no drop path; the caller's mode is restored after) under
+// no_grad, batch by batch. Images are read as RGB (as the loader does), converted to the
+// encoder's channels (torchvision's gray for 1 channel), resized and normalized with the
+// spec's mean/std. `progress(done, total)` after each batch.
 Tensor extract_features(Encoder& encoder, const ImageSource& source, const ExtractOptions& options,
                         const std::function<void(int64_t, int64_t)>& progress = {});
+
+// The kNN monitor on a labelled subset (monitors.h): the encoder's features of `source`
+// (train/eval mode restored after), k-NN accuracy on its fixed split when it has one (MNIST),
+// else on every 5th image held out.
+double knn_monitor(Encoder& encoder, const ImageSource& source, const KnnMonitorOptions& knn = {},
+                   const ExtractOptions& extract = {});
 
 struct SaveFeaturesOptions {
     bool per_bag = false;         // write the bag entries (an Error for a layout without bags)

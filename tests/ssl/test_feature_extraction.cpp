@@ -51,6 +51,12 @@ TEST_CASE("extract_features: normalized pixels, batch-independent, flip TTA = me
                  3.0;
     CHECK(allclose(t, ref, 1e-4, 1e-5));
     CHECK_FALSE(allclose(t, f, 1e-4, 1e-5));
+    // The caller's training mode survives; the kNN monitor runs on the same source (every 5th
+    // image held out: image 4, of class 1).
+    enc->module().train();
+    double acc = knn_monitor(*enc, src, {.k = 1}, {.workers = 0});
+    CHECK((acc == 0.0 || acc == 1.0));
+    CHECK(enc->module().is_training());
 }
 
 TEST_CASE("save_features: eval/feature_io reads it; bags become groups; --per-bag needs bags") {
