@@ -2,16 +2,17 @@
 // image (or grouped per patient bag, what MIL consumes), with the image paths and labels, in
 // the format the evaluate app reads (ssl/feature_extraction.h documents it).
 //
-//   extract_features --encoder runs/dino/encoder.safetensors --data runs/synth --out feats.safetensors
-//   extract_features --encoder DinoBloom-S.pth --arch vit_small --data cells.txt --out f.safetensors
-//   extract_features --random-init --arch resnet18 --seed 0 --data ... --out random.safetensors
-//   options: --layout auto|aml_hehr|...  --per-bag  --cell-labels cell_type  --tta  --batch-size 64  --image-size N
+//   extract_features --encoder runs/dino/encoder.safetensors --data runs/synth --out
+//   feats.safetensors extract_features --encoder DinoBloom-S.pth --arch vit_small --data cells.txt
+//   --out f.safetensors extract_features --random-init --arch resnet18 --seed 0 --data ... --out
+//   random.safetensors options: --layout auto|aml_hehr|...  --per-bag  --cell-labels cell_type
+//   --tta  --batch-size 64  --image-size N
 //            --patch-size 14  --small-input  --in-channels 3  --threads N  --workers 2
 //            --save-encoder FILE  --run-dir DIR (run.json; default <out>.run)
+#include <omp.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <omp.h>
 #include <optional>
 
 #include "apps/progress.h"
@@ -57,8 +58,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--threads", threads, "compute threads (0: OpenMP's default)")
         ->check(CLI::NonNegativeNumber);
     cli.add_option("--workers", eo.workers, "decoding threads")->check(CLI::NonNegativeNumber);
-    cli.add_option("--save-encoder", save_encoder,
-                   "also write the encoder used as an encoder file (the random baseline's weights)");
+    cli.add_option(
+        "--save-encoder", save_encoder,
+        "also write the encoder used as an encoder file (the random baseline's weights)");
     cli.add_option("--run-dir", run_dir, "run record folder (default: <out>.run)");
     CLI11_PARSE(cli, argc, argv);
     if (encoder_path.empty() == !random_init) {
@@ -94,9 +96,9 @@ int main(int argc, char** argv) try {
     }
     info["spec"] = encoder->spec().to_json();
     if (!save_encoder.empty())
-        ssl::save_encoder(save_encoder, *encoder,
-                          {{"source", random_init ? fmt::format("random-init seed {}", seed)
-                                                  : encoder_path}});
+        ssl::save_encoder(
+            save_encoder, *encoder,
+            {{"source", random_init ? fmt::format("random-init seed {}", seed) : encoder_path}});
 
     ssl::ImageSource source = ssl::open_image_source(data_path, layout);
     if (!cell_labels.empty()) {
@@ -104,7 +106,8 @@ int main(int argc, char** argv) try {
         std::string csv = colon == std::string::npos
                               ? (std::filesystem::path(data_path) / "cells.csv").string()
                               : cell_labels.substr(0, colon);
-        ssl::relabel_cells(source, csv, cell_labels.substr(colon == std::string::npos ? 0 : colon + 1));
+        ssl::relabel_cells(source, csv,
+                           cell_labels.substr(colon == std::string::npos ? 0 : colon + 1));
     }
     for (const std::string& w : source.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::printf("extract_features: %s (%lld-d) over %lld images (%s layout%s)%s\n",

@@ -32,10 +32,10 @@ void check_spec(const EncoderSpec& s) {
                  "encoder {}: --small-input is a ResNet stem; a ViT takes patch_size instead",
                  s.arch);
     if (s.is_vit())
-        MARROW_CHECK(s.patch_size >= 1 && s.image_size >= s.patch_size &&
-                         s.image_size % s.patch_size == 0,
-                     "encoder {}: image_size {} must be a positive multiple of patch_size {}",
-                     s.arch, s.image_size, s.patch_size);
+        MARROW_CHECK(
+            s.patch_size >= 1 && s.image_size >= s.patch_size && s.image_size % s.patch_size == 0,
+            "encoder {}: image_size {} must be a positive multiple of patch_size {}", s.arch,
+            s.image_size, s.patch_size);
     MARROW_CHECK(s.image_size >= 0, "encoder {}: image_size must be >= 0, got {}", s.arch,
                  s.image_size);
     for (const auto* v : {&s.mean, &s.std})
@@ -59,7 +59,8 @@ std::string EncoderSpec::describe() const {
     std::string s = arch;
     if (is_vit()) s += fmt::format("/{} @{}", patch_size, image_size);
     if (small_input) s += " --small-input";
-    if (in_channels != 3) s += fmt::format(" ({} channel{})", in_channels, in_channels == 1 ? "" : "s");
+    if (in_channels != 3)
+        s += fmt::format(" ({} channel{})", in_channels, in_channels == 1 ? "" : "s");
     return s;
 }
 
@@ -143,8 +144,9 @@ Encoder::Encoder(EncoderSpec spec, Generator* generator) : spec_(std::move(spec)
 
 nn::models::VitFeatures Encoder::forward_features(const Tensor& images,
                                                   const std::optional<Tensor>& masks) {
-    MARROW_CHECK(vit_, "Encoder::forward_features: {} is not a ViT (patch tokens and masks "
-                       "exist for vit_* encoders only)",
+    MARROW_CHECK(vit_,
+                 "Encoder::forward_features: {} is not a ViT (patch tokens and masks "
+                 "exist for vit_* encoders only)",
                  spec_.describe());
     return vit_->forward_features(images, masks);
 }

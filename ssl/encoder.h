@@ -55,7 +55,7 @@ struct EncoderSpec {
     std::string describe() const;
     nlohmann::json to_json() const;
     static EncoderSpec from_json(const nlohmann::json& j);  // Error naming a bad field
-    std::vector<double> norm_mean() const;  // mean, or the default above
+    std::vector<double> norm_mean() const;                  // mean, or the default above
     std::vector<double> norm_std() const;
 };
 
@@ -81,7 +81,7 @@ public:
     nn::Layer& module() { return *module_; }
     const nn::Layer& module() const { return *module_; }
     std::shared_ptr<nn::Layer> module_ptr() const { return module_; }
-    std::shared_ptr<nn::models::ResNet> resnet() const { return resnet_; }          // or null
+    std::shared_ptr<nn::models::ResNet> resnet() const { return resnet_; }       // or null
     std::shared_ptr<nn::models::VisionTransformer> vit() const { return vit_; }  // or null
 
 private:

@@ -112,8 +112,9 @@ private:
 }  // namespace
 
 const std::vector<std::string>& image_layouts() {
-    static const std::vector<std::string> l = {"auto", "aml_hehr", "lymphocytosis", "folders",
-                                               "acevedo", "raabin", "bmc", "list", "mnist"};
+    static const std::vector<std::string> l = {"auto",    "aml_hehr", "lymphocytosis",
+                                               "folders", "acevedo",  "raabin",
+                                               "bmc",     "list",     "mnist"};
     return l;
 }
 
@@ -169,8 +170,7 @@ void relabel_cells(ImageSource& source, const std::string& csv_path, const std::
         std::string key = p.parent_path().filename().string() + "/" + p.filename().string();
         auto it = value.find(key);
         MARROW_CHECK(it != value.end(), "{}: no row for image {} (patient_id {}, file {})",
-                     csv_path, path, p.parent_path().filename().string(),
-                     p.filename().string());
+                     csv_path, path, p.parent_path().filename().string(), p.filename().string());
         values.push_back(it->second);
     }
     source.classes = values;
@@ -178,9 +178,9 @@ void relabel_cells(ImageSource& source, const std::string& csv_path, const std::
     source.classes.erase(std::unique(source.classes.begin(), source.classes.end()),
                          source.classes.end());
     for (size_t i = 0; i < values.size(); ++i)
-        source.labels[i] = std::lower_bound(source.classes.begin(), source.classes.end(),
-                                            values[i]) -
-                           source.classes.begin();
+        source.labels[i] =
+            std::lower_bound(source.classes.begin(), source.classes.end(), values[i]) -
+            source.classes.begin();
     source.files.push_back(csv_path);
 }
 
@@ -224,8 +224,8 @@ Tensor extract_features(Encoder& encoder, const ImageSource& source, const Extra
 void save_features(const std::string& path, const ImageSource& source, const Tensor& features,
                    const SaveFeaturesOptions& options) {
     MARROW_CHECK(features.dim() == 2 && features.size(0) == source.size(),
-                 "save_features {}: features {} do not match the {} images", path,
-                 features.shape(), source.size());
+                 "save_features {}: features {} do not match the {} images", path, features.shape(),
+                 source.size());
     MARROW_CHECK(!options.per_bag || source.has_bags(),
                  "save_features {}: --per-bag needs a layout with patient bags (aml_hehr, "
                  "lymphocytosis); {} has none",
@@ -233,8 +233,8 @@ void save_features(const std::string& path, const ImageSource& source, const Ten
     nn::StateDict sd;
     sd.insert("features", features.to(DType::f32).contiguous());
     int64_t n = source.size();
-    bool labelled = std::any_of(source.labels.begin(), source.labels.end(),
-                                [](int64_t l) { return l >= 0; });
+    bool labelled =
+        std::any_of(source.labels.begin(), source.labels.end(), [](int64_t l) { return l >= 0; });
     if (labelled) sd.insert("labels", from_vector(source.labels, {n}));
     if (!source.split.empty()) sd.insert("split", from_vector(source.split, {n}));
     std::map<std::string, std::string> meta = {
@@ -258,14 +258,15 @@ namespace marrow::ssl {
 
 double knn_monitor(Encoder& encoder, const ImageSource& source, const KnnMonitorOptions& knn,
                    const ExtractOptions& extract) {
-    bool labelled = std::all_of(source.labels.begin(), source.labels.end(),
-                                [](int64_t l) { return l >= 0; });
+    bool labelled =
+        std::all_of(source.labels.begin(), source.labels.end(), [](int64_t l) { return l >= 0; });
     MARROW_CHECK(labelled, "knn_monitor: every image needs a label ({} layout)", source.layout);
     Tensor f = extract_features(encoder, source, extract);
     Tensor y = from_vector(source.labels, {source.size()});
     if (source.split.empty()) return knn_monitor_accuracy(f, y, knn);
     std::vector<int64_t> train, test;
-    for (int64_t i = 0; i < source.size(); ++i) (source.split[size_t(i)] ? test : train).push_back(i);
+    for (int64_t i = 0; i < source.size(); ++i)
+        (source.split[size_t(i)] ? test : train).push_back(i);
     auto rows = [](const Tensor& t, const std::vector<int64_t>& idx) {
         return index_select(t, 0, from_vector(idx, {int64_t(idx.size())}));
     };

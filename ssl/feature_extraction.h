@@ -37,18 +37,18 @@ namespace marrow::ssl {
 
 // The images of a dataset, flattened, with what the features file records about them.
 struct ImageSource {
-    std::string layout;                 // the layout read (see open_image_source)
-    std::vector<std::string> classes;   // class names
-    std::vector<std::string> paths;     // one per image
-    std::vector<int64_t> labels;        // one per image, -1 unlabelled
-    std::vector<int64_t> split;         // empty, or 0 train / 1 test per image
-    std::optional<Tensor> pixels;       // MNIST: (N, 28, 28) uint8; otherwise files are read
+    std::string layout;                // the layout read (see open_image_source)
+    std::vector<std::string> classes;  // class names
+    std::vector<std::string> paths;    // one per image
+    std::vector<int64_t> labels;       // one per image, -1 unlabelled
+    std::vector<int64_t> split;        // empty, or 0 train / 1 test per image
+    std::optional<Tensor> pixels;      // MNIST: (N, 28, 28) uint8; otherwise files are read
     // Bag layouts only: patient ids, their labels and row offsets (P + 1).
     std::vector<std::string> bag_ids;
     std::vector<int64_t> bag_labels, bag_offsets;
     std::vector<std::string> bag_classes;  // what bag_labels index (the diagnoses)
-    std::vector<std::string> files;     // the files to fingerprint in the run record
-    std::vector<std::string> warnings;  // the reader's (a metadata row without images, ...)
+    std::vector<std::string> files;        // the files to fingerprint in the run record
+    std::vector<std::string> warnings;     // the reader's (a metadata row without images, ...)
     int64_t size() const { return int64_t(paths.size()); }
     bool has_bags() const { return !bag_offsets.empty(); }
 };
@@ -95,7 +95,7 @@ double knn_monitor(Encoder& encoder, const ImageSource& source, const KnnMonitor
                    const ExtractOptions& extract = {});
 
 struct SaveFeaturesOptions {
-    bool per_bag = false;         // write the bag entries (an Error for a layout without bags)
+    bool per_bag = false;              // write the bag entries (an Error for a layout without bags)
     nlohmann::json encoder_info = {};  // the "encoder" metadata (spec, method, run id, ...)
 };
 // Writes the features file above (temp file + rename).

@@ -18,8 +18,7 @@ Tensor host_matrix(const Tensor& t, const char* what) {
     MARROW_CHECK(t.dim() == 2 && is_floating(t.dtype()),
                  "{}: expected a (B, K) floating tensor, got {} of shape {}", what, t.dtype(),
                  t.shape());
-    MARROW_CHECK(t.size(0) >= 1 && t.size(1) >= 1, "{}: empty tensor of shape {}", what,
-                 t.shape());
+    MARROW_CHECK(t.size(0) >= 1 && t.size(1) >= 1, "{}: empty tensor of shape {}", what, t.shape());
     autograd::NoGradGuard no_grad;
     return t.to(Device::cpu(), DType::f64).contiguous();
 }
@@ -39,8 +38,8 @@ Tensor checked_probs(const Tensor& probs, const char* what) {
     for (int64_t i = 0; i < b; ++i) {
         double s = 0;
         for (int64_t j = 0; j < k; ++j) {
-            MARROW_CHECK(p[i * k + j] >= 0, "{}: probabilities expected, row {} has {} at {}",
-                         what, i, p[i * k + j], j);
+            MARROW_CHECK(p[i * k + j] >= 0, "{}: probabilities expected, row {} has {} at {}", what,
+                         i, p[i * k + j], j);
             s += p[i * k + j];
         }
         MARROW_CHECK(std::abs(s - 1) <= 1e-3,
@@ -150,9 +149,10 @@ void CollapseDetector::check(const std::string& signal, bool crossed, double val
     if (s.fired || s.run < thresholds_.patience) return;
     s.fired = true;
     CollapseWarning w{signal, value, threshold, s.since, ""};
-    w.message = fmt::format("collapse warning: {} (signal {}: value {:.6g}, threshold {:.6g}; "
-                            "since epoch {})",
-                            what, signal, value, threshold, s.since);
+    w.message = fmt::format(
+        "collapse warning: {} (signal {}: value {:.6g}, threshold {:.6g}; "
+        "since epoch {})",
+        what, signal, value, threshold, s.since);
     out.push_back(w);
     warnings_.push_back(w);
 }
@@ -176,7 +176,8 @@ std::vector<CollapseWarning> CollapseDetector::update(const CollapseSignals& s) 
               fmt::format("the embeddings span few directions (effective rank of d = {})", s.dim),
               out);
     }
-    bool loss_at_ln_k = s.loss && s.ln_k && std::abs(*s.loss - *s.ln_k) <= t.uniform_margin * *s.ln_k;
+    bool loss_at_ln_k =
+        s.loss && s.ln_k && std::abs(*s.loss - *s.ln_k) <= t.uniform_margin * *s.ln_k;
     if (s.teacher_entropy) {
         MARROW_CHECK(s.ln_k, "CollapseDetector: teacher_entropy given without ln_k");
         double thr = (1 - t.uniform_margin) * *s.ln_k;
@@ -194,8 +195,7 @@ std::vector<CollapseWarning> CollapseDetector::update(const CollapseSignals& s) 
               out);
     } else if (s.loss && s.ln_k) {
         check("loss_at_ln_k", loss_at_ln_k, *s.loss, *s.ln_k, s.epoch,
-              fmt::format("the loss sits at ln K = {:.4f}, the value of uniform outputs",
-                          *s.ln_k),
+              fmt::format("the loss sits at ln K = {:.4f}, the value of uniform outputs", *s.ln_k),
               out);
     }
     return out;
@@ -221,7 +221,8 @@ void check_finite(const Tensor& t, int64_t step, const std::string& term,
         r /= t.size(d);
     }
     throw NonFiniteError(fmt::format(
-        "non-finite value at step {}, loss term '{}', tensor '{}' of shape {}: {} at index ({}); {} of {} "
+        "non-finite value at step {}, loss term '{}', tensor '{}' of shape {}: {} at index ({}); "
+        "{} of {} "
         "elements non-finite",
         step, term, tensor_name, t.shape(), p[first], fmt::join(index, ", "), bad, t.numel()));
 }

@@ -75,8 +75,8 @@ struct CollapseThresholds {
 // One update's values; absent ones are not checked.
 struct CollapseSignals {
     int64_t epoch = 0;  // or the step, if fed per step
-    std::optional<double> loss = std::nullopt, ln_k = std::nullopt,
-                          teacher_entropy = std::nullopt, embedding_std = std::nullopt;
+    std::optional<double> loss = std::nullopt, ln_k = std::nullopt, teacher_entropy = std::nullopt,
+                          embedding_std = std::nullopt;
     int64_t dim = 0;  // d of the embeddings (embedding_std and effective_rank need it)
     std::optional<double> effective_rank = std::nullopt;
 };
@@ -85,7 +85,7 @@ struct CollapseWarning {
     std::string signal;  // embedding_std | effective_rank | teacher_uniform | teacher_onehot |
                          // loss_at_ln_k
     double value = 0, threshold = 0;
-    int64_t epoch = 0;  // the first epoch of the run of updates that crossed the threshold
+    int64_t epoch = 0;    // the first epoch of the run of updates that crossed the threshold
     std::string message;  // "collapse: ... (signal ..., value ..., threshold ..., since epoch N)"
 };
 
@@ -100,8 +100,8 @@ public:
 
 private:
     struct State {
-        int run = 0;             // consecutive updates over threshold
-        int64_t since = 0;       // epoch the run started
+        int run = 0;        // consecutive updates over threshold
+        int64_t since = 0;  // epoch the run started
         bool fired = false;
     };
     void check(const std::string& signal, bool crossed, double value, double threshold,

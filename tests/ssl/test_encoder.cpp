@@ -58,8 +58,12 @@ TEST_CASE("make_encoder: ViT gives the cls token, patch tokens and takes masks")
 
 TEST_CASE("save_encoder / load_encoder round trip: spec, provenance, same features") {
     Generator gen(5);
-    EncoderSpec spec{.arch = "resnet18", .in_channels = 3, .small_input = true, .image_size = 32,
-                     .mean = {0.1, 0.2, 0.3}, .std = {0.5, 0.6, 0.7}};
+    EncoderSpec spec{.arch = "resnet18",
+                     .in_channels = 3,
+                     .small_input = true,
+                     .image_size = 32,
+                     .mean = {0.1, 0.2, 0.3},
+                     .std = {0.5, 0.6, 0.7}};
     auto enc = make_encoder(spec, &gen);
     std::string path = temp_path("roundtrip.safetensors");
     save_encoder(path, *enc, {{"method", "simclr"}, {"run_id", "r42"}});

@@ -125,9 +125,9 @@ TEST_CASE("CollapseDetector: uniform and one-hot teachers, rank, loss at ln K") 
 TEST_CASE("check_finite names the step, the loss term, the tensor and the first bad element") {
     Tensor ok = ones({2, 3});
     CHECK_NOTHROW(check_finite(ok, 12, "koleo", "student_cls"));
-    Tensor bad = from_vector(std::vector<float>{1, 2, 3, 4, std::numeric_limits<float>::infinity(),
-                                                std::nanf("")},
-                             {2, 3});
+    Tensor bad = from_vector(
+        std::vector<float>{1, 2, 3, 4, std::numeric_limits<float>::infinity(), std::nanf("")},
+        {2, 3});
     CHECK_THROWS_WITH_AS(check_finite(bad, 12, "koleo", "student_cls"),
                          "non-finite value at step 12, loss term 'koleo', tensor 'student_cls' "
                          "of shape [2, 3]: inf at index (1, 1); 2 of 6 elements non-finite",
