@@ -27,6 +27,7 @@ int main(int argc, char** argv) try {
     bool random_init = false, per_bag = false, small_input = false;
     uint64_t seed = 0;
     int threads = 0;
+    int64_t limit = -1;
     ssl::EncoderSpec spec;
     ssl::ExtractOptions eo;
     CLI::App cli{"Extract features of a frozen encoder over a dataset into one safetensors file"};
@@ -48,6 +49,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--cell-labels", cell_labels,
                    "label rows by a column of a per-cell CSV: [CSV:]COLUMN (default CSV: "
                    "<data>/cells.csv, the synthetic cohort's; e.g. cell_type)");
+    cli.add_option("--limit", limit,
+                   "first N training images (all test images of a fixed split, e.g. MNIST)")
+        ->check(CLI::PositiveNumber);
     cli.add_flag("--per-bag", per_bag, "group the rows per patient bag (bag layouts)");
     cli.add_flag("--tta", eo.tta, "average over the image and its horizontal/vertical flips");
     cli.add_option("--batch-size", eo.batch_size)->check(CLI::PositiveNumber);
@@ -73,8 +77,7 @@ int main(int argc, char** argv) try {
     if (!arch.empty()) {
         spec.arch = arch;
         spec.small_input = small_input;
-        if (spec.is_vit() && eo.image_size > 0) spec.image_size = eo.image_size;
-        if (!spec.is_vit() && cli.count("--image-size") == 0) spec.image_size = 0;
+        spec.image_size = eo.image_size;  // ViT: its grid (0: 224); ResNet: 0 keeps the size
         arch_spec = spec;
     }
     std::shared_ptr<ssl::Encoder> encoder;
@@ -101,6 +104,7 @@ int main(int argc, char** argv) try {
             {{"source", random_init ? fmt::format("random-init seed {}", seed) : encoder_path}});
 
     ssl::ImageSource source = ssl::open_image_source(data_path, layout);
+    if (limit > 0) ssl::limit_images(source, limit);
     if (!cell_labels.empty()) {
         size_t colon = cell_labels.rfind(':');
         std::string csv = colon == std::string::npos
@@ -122,6 +126,7 @@ int main(int argc, char** argv) try {
                             {"images", source.size()},
                             {"out", out},
                             {"per_bag", per_bag},
+                            {"limit", limit},
                             {"cell_labels", cell_labels},
                             {"tta", eo.tta},
                             {"batch_size", eo.batch_size},

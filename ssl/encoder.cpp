@@ -31,7 +31,7 @@ void check_spec(const EncoderSpec& s) {
     MARROW_CHECK(!s.small_input || !s.is_vit(),
                  "encoder {}: --small-input is a ResNet stem; a ViT takes patch_size instead",
                  s.arch);
-    if (s.is_vit())
+    if (s.is_vit() && s.image_size != 0)  // 0: DINOv2's 224
         MARROW_CHECK(
             s.patch_size >= 1 && s.image_size >= s.patch_size && s.image_size % s.patch_size == 0,
             "encoder {}: image_size {} must be a positive multiple of patch_size {}", s.arch,
@@ -115,6 +115,7 @@ EncoderSpec EncoderSpec::from_json(const nlohmann::json& j) {
 }
 
 Encoder::Encoder(EncoderSpec spec, Generator* generator) : spec_(std::move(spec)) {
+    if (spec_.is_vit() && spec_.image_size == 0) spec_.image_size = 224;  // DINOv2's
     check_spec(spec_);
     if (spec_.is_vit()) {
         nn::models::VitOptions o{.img_size = spec_.image_size,

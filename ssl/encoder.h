@@ -42,7 +42,9 @@ struct EncoderSpec {
     bool small_input = false;
     // ViT only: patch size and the image size pos_embed is built for (DinoBloom: 14 and 224).
     int64_t patch_size = 14;
-    int64_t image_size = 224;  // also the size extraction resizes images to (0: keep as is)
+    // ViT: the grid pos_embed is built for (0: 224). Also the size extraction resizes images
+    // to (0, a ResNet's default: keep them as they are; set it to the training crop size).
+    int64_t image_size = 0;
     int64_t num_register_tokens = 0;
     std::optional<double> layerscale = 1e-5;  // ViT LayerScale init (DINOv2 training: 1e-5)
     double drop_path_rate = 0;                // ViT stochastic depth (student only)

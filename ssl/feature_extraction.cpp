@@ -184,6 +184,35 @@ void relabel_cells(ImageSource& source, const std::string& csv_path, const std::
     source.files.push_back(csv_path);
 }
 
+void limit_images(ImageSource& s, int64_t n) {
+    MARROW_CHECK(n >= 0, "limit_images: n must be >= 0, got {}", n);
+    std::vector<int64_t> keep;
+    int64_t train = 0;
+    for (int64_t i = 0; i < s.size(); ++i) {
+        bool is_test = !s.split.empty() && s.split[size_t(i)] == 1;
+        if (is_test || train++ < n) keep.push_back(i);
+    }
+    if (int64_t(keep.size()) == s.size()) return;
+    size_t n_before = std::min(s.files.size(), s.paths.size());  // files = paths + extras
+    auto pick = [&](auto& v) {
+        std::remove_reference_t<decltype(v)> out;
+        for (int64_t i : keep) out.push_back(v[size_t(i)]);
+        v = std::move(out);
+    };
+    pick(s.paths);
+    pick(s.labels);
+    if (!s.split.empty()) pick(s.split);
+    if (s.pixels) s.pixels = index_select(*s.pixels, 0, from_vector(keep, {int64_t(keep.size())}));
+    if (!s.pixels) {  // the images read, then what came after them (a list file)
+        std::vector<std::string> files = s.paths;
+        files.insert(files.end(), s.files.begin() + std::ptrdiff_t(n_before), s.files.end());
+        s.files = std::move(files);
+    }
+    s.bag_ids.clear();
+    s.bag_labels.clear();
+    s.bag_offsets.clear();
+}
+
 Tensor extract_features(Encoder& encoder, const ImageSource& source, const ExtractOptions& options,
                         const std::function<void(int64_t, int64_t)>& progress) {
     MARROW_CHECK(options.batch_size >= 1, "extract: batch size must be >= 1, got {}",

@@ -69,6 +69,11 @@ const std::vector<std::string>& image_layouts();
 // without a row is an Error naming it.
 void relabel_cells(ImageSource& source, const std::string& csv_path, const std::string& column);
 
+// Keeps the first `n` training images and every test image of a source with a fixed split
+// (MNIST: a quick run on a subset, as evaluate --mnist-train), else the first `n` images. The
+// bag entries are dropped when that cuts a bag layout.
+void limit_images(ImageSource& source, int64_t n);
+
 struct ExtractOptions {
     int64_t batch_size = 64;
     // Images are resized to image_size x image_size (0: the encoder spec's image_size; a spec

@@ -3,7 +3,8 @@
 # 16 px, a ResNet-18 with the small-input stem; a few seconds): shapes; paths, labels and bags
 # line up with the folders (and with cells.csv under --cell-labels); the encoder file written by --save-encoder gives the same
 # features; the same weights without marrow's metadata load as a "published" state_dict
-# given --arch; a path list works (with --tta); and clear errors for a missing encoder file,
+# given --arch; a path list works (with --tta); a torchvision .pth gives torchvision's
+# features (when torch is installed); and clear errors for a missing encoder file,
 # a mismatched --arch (an encoder file, and a bare state_dict: every bad key listed), and
 # --per-bag on a layout without bags.
 #   extract_features_test.sh <extract_features binary> <synth_cohort binary> <work dir>
@@ -103,6 +104,38 @@ find "$work/synth/data" -name '*.TIF' | sort | head -6 |
     awk -F/ '{print $0, $(NF-2)}' >"$work/list.txt"
 run --encoder "$work/enc.safetensors" --data "$work/list.txt" --out "$work/list.safetensors" --tta
 grep -q "list layout" "$work/out.txt" || fail "the list was not read as a list"
+
+# A torchvision ResNet-18 saved by torch.save (a published .pth) gives torchvision's features
+# on the same images (ImageNet normalization, no resize, fc removed); skipped without torch.
+if $py -c "import torch, torchvision" 2>/dev/null; then
+    $py - "$work" <<'PY' || fail "could not write the torchvision checkpoint"
+import sys, torch, torchvision
+torch.manual_seed(0)
+m = torchvision.models.resnet18()
+for mod in m.modules():  # non-trivial BN statistics, so eval mode is checked too
+    if isinstance(mod, torch.nn.BatchNorm2d):
+        mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5)
+torch.save(m.state_dict(), sys.argv[1] + "/tv.pth")
+PY
+    run --encoder "$work/tv.pth" --arch resnet18 --data "$work/list.txt" --out "$work/tv.safetensors"
+    $py - "$work" <<'PY' || fail "features differ from torchvision's"
+import sys, json, struct, torch, torchvision
+from PIL import Image
+import torchvision.transforms.functional as F
+w = sys.argv[1]
+m = torchvision.models.resnet18(); m.load_state_dict(torch.load(w + "/tv.pth")); m.fc = torch.nn.Identity(); m.eval()
+b = open(w + "/tv.safetensors", "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+paths = json.loads(h["__metadata__"]["paths"]); s, e = h["features"]["data_offsets"]
+ours = torch.tensor(struct.unpack("<%df" % ((e - s) // 4), b[8 + n + s:8 + n + e])).reshape(h["features"]["shape"])
+x = torch.stack([F.normalize(F.to_tensor(Image.open(p).convert("RGB")), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]) for p in paths])
+with torch.no_grad(): ref = m(x)
+err = ((ours - ref).abs() / (1e-4 + 1e-4 * ref.abs())).max().item()
+print("extract_features: torchvision parity, max |ours - torch| = %.2e" % (ours - ref).abs().max().item())
+assert err <= 1, err
+PY
+else
+    echo "extract_features: torch/torchvision not found; torchvision parity skipped"
+fi
 
 # Errors.
 expect_error() {  # expect_error <pattern> <args...>
