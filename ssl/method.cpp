@@ -8,10 +8,9 @@
 
 namespace marrow::ssl {
 namespace {
-constexpr std::array<std::pair<std::string_view, Method>, 4> kMethods{{{"simclr", Method::simclr},
-                                                                       {"swav", Method::swav},
-                                                                       {"dino", Method::dino},
-                                                                       {"dinov2", Method::dinov2}}};
+constexpr std::array<std::pair<std::string_view, Method>, 4> kMethods{{
+    {"simclr", Method::simclr}, {"swav", Method::swav}, {"dino", Method::dino},
+    {"dinov2", Method::dinov2}}};
 }  // namespace
 
 Method parse_method(std::string_view name) {
