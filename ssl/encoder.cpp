@@ -152,6 +152,14 @@ nn::models::VitFeatures Encoder::forward_features(const Tensor& images,
     return vit_->forward_features(images, masks);
 }
 
+Tensor Encoder::feature_map(const Tensor& images) {
+    MARROW_CHECK(resnet_,
+                 "Encoder::feature_map: {} is not a ResNet (a ViT's patch tokens come "
+                 "from forward_features)",
+                 spec_.describe());
+    return resnet_->feature_map(images);
+}
+
 std::shared_ptr<Encoder> make_encoder(const EncoderSpec& spec, Generator* generator) {
     return std::make_shared<Encoder>(spec, generator);
 }

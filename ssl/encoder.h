@@ -75,6 +75,9 @@ public:
     // (B, H/p * W/p) bool replace patch embeddings by mask_token (iBOT's student).
     nn::models::VitFeatures forward_features(const Tensor& images,
                                              const std::optional<Tensor>& masks = {});
+    // ResNet only: layer4's map before pooling, (B, feature_dim, ~H/32, ~W/32) (~H/8 with
+    // the small-input stem), for SCEMILA-style heads (spec 5.4 keeps both outputs).
+    Tensor feature_map(const Tensor& images);
     int64_t feature_dim() const { return feature_dim_; }
     const EncoderSpec& spec() const { return spec_; }
 

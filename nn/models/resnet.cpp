@@ -123,13 +123,14 @@ std::shared_ptr<Sequential> ResNet::make_stage(BlockKind block, int64_t planes, 
     return stage;
 }
 
-Tensor ResNet::features(const Tensor& x) {
+Tensor ResNet::feature_map(const Tensor& x) {
     MARROW_CHECK(x.dim() == 4 && x.size(1) == in_channels_,
                  "ResNet: expected input of shape (N, {}, H, W), got {}", in_channels_, x.shape());
     Tensor y = maxpool_->forward(relu(bn1_->forward(conv1_->forward(x))));
-    y = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
-    return flatten(avgpool_->forward(y), 1);
+    return layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
 }
+
+Tensor ResNet::features(const Tensor& x) { return flatten(avgpool_->forward(feature_map(x)), 1); }
 
 Tensor ResNet::forward(const Tensor& x) { return fc_->forward(features(x)); }
 

@@ -73,6 +73,8 @@ public:
     Tensor forward(const Tensor& x) override;
     // The pooled features before fc: (N, 512) or (N, 2048).
     Tensor features(const Tensor& x);
+    // layer4's map before pooling, (N, 512 or 2048, ~H/32, ~W/32): what SCEMILA consumes.
+    Tensor feature_map(const Tensor& x);
     // Replaces the classifier (nn.Identity for a feature extractor, a new Linear for another
     // number of classes); its keys become "fc.*" (none for Identity).
     void set_fc(std::shared_ptr<Layer> fc);

@@ -33,6 +33,7 @@ TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel
     autograd::NoGradGuard no_grad;
     // 28 px stays 28 x 28 through the stem (stride 1, no max pool): layer4 is 4 x 4.
     CHECK(enc->forward(randn({2, 1, 28, 28})).shape() == Shape{2, 512});
+    CHECK(enc->feature_map(randn({2, 1, 28, 28})).shape() == Shape{2, 512, 4, 4});
     CHECK_THROWS_WITH(enc->forward_features(randn({2, 1, 28, 28})),
                       doctest::Contains("is not a ViT"));
     CHECK_THROWS_WITH(make_encoder({.arch = "resnet19"}),
