@@ -126,6 +126,24 @@ LabelledFeatures load_labelled_features(const std::string& features_path,
                      features_path, n, images->dtype(), images->shape());
         d.images = *images;
     }
+    // A per-bag file (ssl/feature_extraction.h): a row's group is its bag's id, so folds keep
+    // a patient's cells together.
+    if (const Tensor* offsets = find("bag_offsets")) {
+        auto it = file.metadata.find("bag_ids");
+        nlohmann::json ids = it == file.metadata.end()
+                                 ? nlohmann::json()
+                                 : nlohmann::json::parse(it->second, nullptr, false);
+        std::vector<int64_t> off = labels_to_vector(*offsets, "bag_offsets");
+        MARROW_CHECK(ids.is_array() && off.size() == ids.size() + 1 && off.front() == 0 &&
+                         off.back() == n && std::is_sorted(off.begin(), off.end()),
+                     "{}: \"bag_offsets\" must run from 0 to {} rows, one more than the "
+                     "metadata bag_ids",
+                     features_path, n);
+        d.groups.clear();
+        for (size_t p = 0; p + 1 < off.size(); ++p)
+            for (int64_t r = off[p]; r < off[p + 1]; ++r)
+                d.groups.push_back(ids[p].is_string() ? ids[p].get<std::string>() : ids[p].dump());
+    }
     d.files.push_back(features_path);
     if (!labels_csv.empty()) {
         read_csv_labels(labels_csv, n, d);

@@ -4,7 +4,8 @@
 //
 // features.safetensors: "features" (N, F) floating; optional "labels" (N) int64, "split" (N)
 // int64 (0 train, 1 test), "images" (N, H, W) or (N, 3, H, W) uint8 thumbnails for montages;
-// optional metadata "class_names" (a JSON list).
+// optional metadata "class_names" (a JSON list). A per-bag file (ssl/feature_extraction.h:
+// "bag_offsets" (P + 1) int64 and metadata "bag_ids") gives each row its bag as its group.
 // labels.csv (overrides the file's labels): a header row and one row per feature row, in the
 // same order: "label" (a class name, or a class index when every value is an integer), and
 // optionally "group" (a patient id: folds keep a patient's rows together) and "split"

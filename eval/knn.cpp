@@ -224,7 +224,7 @@ Tensor argmax_lowest(const Tensor& proba) {
         const double* row = p.data<double>() + i * c;
         pred[size_t(i)] = std::max_element(row, row + c) - row;  // first of equal maxima
     }
-    return from_vector<int64_t>(pred);
+    return from_vector<int64_t>(pred, {m});  // (M), also for one row
 }
 
 KNeighborsClassifier::KNeighborsClassifier(KNeighborsOptions options)

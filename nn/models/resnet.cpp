@@ -71,16 +71,18 @@ ResNet::ResNet(BlockKind block, std::vector<int64_t> layers, const ResNetOptions
     MARROW_CHECK(layers.size() == 4, "ResNet: expected 4 stage depths, got {}", layers.size());
     MARROW_CHECK(o.num_classes >= 0, "ResNet: num_classes must be >= 0, got {}", o.num_classes);
     Generator* gen = o.generator;
-    conv1_ = register_module(
-        "conv1",
-        std::make_shared<Conv2d>(3, 64,
-                                 Conv2dOptions{.kernel_size = 7, .stride = 2, .padding = 3,
-                                               .bias = false},
-                                 gen));
+    MARROW_CHECK(o.in_channels >= 1, "ResNet: in_channels must be >= 1, got {}", o.in_channels);
+    in_channels_ = o.in_channels;
+    Conv2dOptions stem{.kernel_size = 7, .stride = 2, .padding = 3, .bias = false};
+    if (o.small_input) stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
+    conv1_ = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 64, stem, gen));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(64));
-    maxpool_ = register_module(
-        "maxpool", std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = 2,
-                                                           .padding = 1}));
+    if (o.small_input)
+        maxpool_ = register_module("maxpool", std::make_shared<Identity>());
+    else
+        maxpool_ = register_module(
+            "maxpool", std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = 2,
+                                                               .padding = 1}));
     layer1_ = register_module("layer1", make_stage(block, 64, layers[0], 1, o));
     layer2_ = register_module("layer2", make_stage(block, 128, layers[1], 2, o));
     layer3_ = register_module("layer3", make_stage(block, 256, layers[2], 2, o));
@@ -121,13 +123,14 @@ std::shared_ptr<Sequential> ResNet::make_stage(BlockKind block, int64_t planes, 
     return stage;
 }
 
-Tensor ResNet::features(const Tensor& x) {
-    MARROW_CHECK(x.dim() == 4 && x.size(1) == 3,
-                 "ResNet: expected input of shape (N, 3, H, W), got {}", x.shape());
+Tensor ResNet::feature_map(const Tensor& x) {
+    MARROW_CHECK(x.dim() == 4 && x.size(1) == in_channels_,
+                 "ResNet: expected input of shape (N, {}, H, W), got {}", in_channels_, x.shape());
     Tensor y = maxpool_->forward(relu(bn1_->forward(conv1_->forward(x))));
-    y = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
-    return flatten(avgpool_->forward(y), 1);
+    return layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
 }
+
+Tensor ResNet::features(const Tensor& x) { return flatten(avgpool_->forward(feature_map(x)), 1); }
 
 Tensor ResNet::forward(const Tensor& x) { return fc_->forward(features(x)); }
 

@@ -27,6 +27,10 @@ struct ResNetOptions {
     int64_t groups = 1;           // ResNeXt: 32
     int64_t width_per_group = 64;  // ResNeXt: 4; wide ResNet: 128
     Generator* generator = nullptr;  // initialization draws (default: the default generator)
+    int64_t in_channels = 3;       // conv1's input channels (1: grayscale, Fashion-MNIST)
+    // The CIFAR-style stem for 28-32 px images (SimCLR's CIFAR ResNet): conv1 3x3 stride 1
+    // padding 1 and no max pool (the key "maxpool" holds nn.Identity). Same keys otherwise.
+    bool small_input = false;
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut (downsample when the shape changes), ReLU.
@@ -69,18 +73,21 @@ public:
     Tensor forward(const Tensor& x) override;
     // The pooled features before fc: (N, 512) or (N, 2048).
     Tensor features(const Tensor& x);
+    // layer4's map before pooling, (N, 512 or 2048, ~H/32, ~W/32): what SCEMILA consumes.
+    Tensor feature_map(const Tensor& x);
     // Replaces the classifier (nn.Identity for a feature extractor, a new Linear for another
     // number of classes); its keys become "fc.*" (none for Identity).
     void set_fc(std::shared_ptr<Layer> fc);
     int64_t feature_dim() const { return feature_dim_; }
+    int64_t in_channels() const { return in_channels_; }
 
 private:
     std::shared_ptr<Sequential> make_stage(BlockKind block, int64_t planes, int64_t blocks,
                                            int64_t stride, const ResNetOptions& o);
-    int64_t inplanes_ = 64, feature_dim_ = 0;
+    int64_t inplanes_ = 64, feature_dim_ = 0, in_channels_ = 3;
     std::shared_ptr<Conv2d> conv1_;
     std::shared_ptr<BatchNorm2d> bn1_;
-    std::shared_ptr<MaxPool2d> maxpool_;
+    std::shared_ptr<Layer> maxpool_;  // MaxPool2d, or Identity with small_input
     std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
     std::shared_ptr<AdaptiveAvgPool2d> avgpool_;
     std::shared_ptr<Layer> fc_;
