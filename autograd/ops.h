@@ -257,4 +257,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight,
 //                     .mode = InterpolateMode::bicubic})
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 
+// ---- SSL losses (autograd/functions/crop_cross_entropy.cpp; issue 15)
+// Sinkhorn-Knopp (tensor/ops/sinkhorn.h): SwAV's distributed_sinkhorn at world size 1 on scores
+// (B', K), rows of the result summing to 1; never records a gradient (a constant target).
+Tensor sinkhorn_knopp(const Tensor& scores, double epsilon, int64_t iterations);
+// The multi-crop soft cross-entropy of DINO / SwAV / DINOv2: targets (T, B, K) (no gradient:
+// detach them), student_logits (V, B, K), 1 <= T <= V, n_terms = T V - T > 0:
+//   (1/n_terms) sum_{j<T} sum_{v != j} mean_b [-sum_k targets[j,b,k]
+//   log_softmax(student[v,b] / tau)_k]
+Tensor cross_entropy_crops(const Tensor& targets, const Tensor& student_logits,
+                           double student_temperature);
+// iBOT's per-row weighted form: targets, logits (R, K), row_weights (R) (targets and weights
+// without gradient): sum_r w_r (-sum_k q_rk log_softmax(s_r / tau)_k); R = 0 gives 0.
+Tensor soft_cross_entropy(const Tensor& targets, const Tensor& logits, const Tensor& row_weights,
+                          double temperature);
+
 }  // namespace marrow

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from safetensors_io import save
+from crops_twins import crops_cases  # issue 15: sinkhorn, crop_cross_entropy
 
 # The composed twins of the fused ops, written the way the registry writes them (a shift by the
 # detached max, then elementwise ops and sums).
@@ -328,6 +329,7 @@ CASES = {
     "conv2d_r18_1x1s2": lambda x, w: F.conv2d(x, w, None, 2, 0),
 }
 CASES.update(sdpa_cases())
+CASES.update(crops_cases())
 
 
 def make_input(spec, gen):
