@@ -9,7 +9,11 @@
 //               prototypes (unit stride, vectorizes; blocks split across threads); a sample
 //               step is one row's log-sum-exp; the last is one row's softmax. Float32 runs the
 //               vectorized exp / logsumexp / softmax of tensor/cpu/vec_math.h and
-//               vec_kernels.h (per-ISA copies); float64 libm.
+//               vec_kernels.h (per-ISA copies); float64 libm. Runs where version 2 cannot.
+//   version 2   (production where the scores allow): the linear-domain scalings of upstream
+//               with a per-prototype maximum subtracted before the one exp pass, when no value
+//               can underflow (see kLinearSpan); 2n + 2 multiply-add passes, serial. SwAV's
+//               B = 256, K = 300: ~55 us against ~190 us for version 1 (one thread).
 //
 // Note [Sinkhorn in the log domain]
 // Upstream, with Q (K, B') = exp(scores^T / eps):
@@ -43,6 +47,7 @@
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/cpu/vec_kernels.h"
+#include "tensor/cpu/vec_lanes.h"
 #include "tensor/cpu/vec_math.h"
 #include "tensor/math/accumulate.h"
 
@@ -171,7 +176,7 @@ void row_softmax(const double* t, double* y, int64_t n) {
     for (int64_t k = 0; k < n; ++k) y[k] /= sum;
 }
 
-constexpr int64_t kParallelValues = 1 << 15;  // B' K from which the steps split across threads
+constexpr int64_t kParallelValues = 1 << 18;  // B' K from which the steps split across threads
 
 template <typename T>
 void sinkhorn_v1(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, T* q) {
@@ -204,6 +209,103 @@ void sinkhorn_v1(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, 
     }
 }
 
+
+// ---- version 2: linear domain when the scores' spread allows ------------------------------
+// Per prototype k, E_bk = e^(z_bk - max_b z_bk) lies in (0, 1]; with u (K) and v (B')
+// scalings, Q_kb = E_bk u_k v_b (Q's global and per-prototype factors folded into u):
+//   prototype step: u_k = 1 / (K sum_b E_bk v_b);  sample step: v_b = 1 / (B' sum_k E_bk u_k)
+//   result: row b of E diag(u), normalized to sum 1 (the last sample step).
+// One exp pass instead of 2n; the steps are multiply-add passes. Exact only while nothing
+// underflows, so it runs when every prototype's scores span at most kLinearSpan / eps
+// (E >= e^-60, far above float32's smallest normal e^-87; then u v E <= 1 keeps u and v
+// within float range) and falls back to version 1 otherwise (DINOv2 teachers at T = 0.04,
+// eps 0.01 with scores ~3). SwAV's cosine scores (range <= 2) at eps 0.05 span <= 40.
+constexpr double kLinearSpan = 60;
+
+template <typename T, int W>
+MARROW_VEC_INLINE T dot_lanes(const T* __restrict a, const T* __restrict b, int64_t n) {
+    if constexpr (std::is_same_v<T, float>) {
+        Lanes<W> acc = {};
+        int64_t full = n / W * W;
+        for (int64_t i = 0; i < full; i += W) acc += load<W>(a + i) * load<W>(b + i);
+        float r = 0;
+        for (int l = 0; l < W; ++l) r += acc[l];
+        for (int64_t i = full; i < n; ++i) r += a[i] * b[i];
+        return r;
+    } else {
+        T r = 0;
+        for (int64_t i = 0; i < n; ++i) r += a[i] * b[i];
+        return r;
+    }
+}
+
+// Returns false (q untouched past E) when the span is too wide for the linear form.
+template <typename T, int W>
+MARROW_VEC_INLINE bool linear_body(const T* __restrict s, int64_t nb, int64_t nk, T inv_eps,
+                                   int64_t iters, T* __restrict q, T* __restrict u,
+                                   T* __restrict v, T* __restrict hi, T* __restrict lo) {
+    for (int64_t k = 0; k < nk; ++k) hi[k] = lo[k] = s[k];
+    for (int64_t b = 1; b < nb; ++b)
+        for (int64_t k = 0; k < nk; ++k) {
+            T x = s[b * nk + k];
+            hi[k] = x > hi[k] ? x : hi[k];
+            lo[k] = x < lo[k] ? x : lo[k];
+        }
+    T span = 0;
+    for (int64_t k = 0; k < nk; ++k) span = std::max(span, (hi[k] - lo[k]) * inv_eps);
+    if (!(span <= T(kLinearSpan))) return false;
+    for (int64_t b = 0; b < nb; ++b)
+        for (int64_t k = 0; k < nk; ++k) q[b * nk + k] = exp_le0((s[b * nk + k] - hi[k]) * inv_eps);
+    for (int64_t b = 0; b < nb; ++b) v[b] = 1;
+    T inv_k = T(1) / T(nk), inv_b = T(1) / T(nb);
+    for (int64_t it = 0; it < iters; ++it) {
+        for (int64_t k = 0; k < nk; ++k) u[k] = 0;
+        for (int64_t b = 0; b < nb; ++b) {
+            T vb = v[b];
+            for (int64_t k = 0; k < nk; ++k) u[k] += q[b * nk + k] * vb;
+        }
+        for (int64_t k = 0; k < nk; ++k) u[k] = inv_k / u[k];
+        if (it + 1 == iters) break;
+        for (int64_t b = 0; b < nb; ++b) v[b] = inv_b / dot_lanes<T, W>(q + b * nk, u, nk);
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+        T* row = q + b * nk;
+        T inv = T(1) / dot_lanes<T, W>(row, u, nk);
+        for (int64_t k = 0; k < nk; ++k) row[k] = row[k] * u[k] * inv;
+    }
+    return true;
+}
+
+#define MARROW_SINKHORN_LINEAR_COPIES(T)                                                          \
+    MARROW_TARGET_AVX512 bool linear_avx512(const T* s, int64_t nb, int64_t nk, T inv_eps,         \
+                                            int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {       \
+        return linear_body<T, 16>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                    \
+    }                                                                                             \
+    MARROW_TARGET_AVX2 bool linear_avx2(const T* s, int64_t nb, int64_t nk, T inv_eps,             \
+                                        int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {           \
+        return linear_body<T, 8>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                     \
+    }                                                                                             \
+    bool linear_base(const T* s, int64_t nb, int64_t nk, T inv_eps, int64_t iters, T* q, T* u,     \
+                     T* v, T* hi, T* lo) {                                                         \
+        return linear_body<T, 4>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                     \
+    }
+MARROW_SINKHORN_LINEAR_COPIES(float)
+MARROW_SINKHORN_LINEAR_COPIES(double)
+#undef MARROW_SINKHORN_LINEAR_COPIES
+
+// Version 2 where the span allows (serial: at SwAV's sizes a pass is a few microseconds, less
+// than an OpenMP barrier on a loaded machine), else version 1.
+template <typename T>
+void sinkhorn_v2(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, T* q) {
+    using Fn = bool (*)(const T*, int64_t, int64_t, T, int64_t, T*, T*, T*, T*, T*);
+    Fn linear = for_isa<Fn>(linear_avx512, linear_avx2, linear_base);
+    std::vector<T> u(static_cast<size_t>(nk)), v(static_cast<size_t>(nb)),
+        hi(static_cast<size_t>(nk)), lo(static_cast<size_t>(nk));
+    if (nb * nk < kParallelValues &&
+        linear(s, nb, nk, T(1 / eps), iters, q, u.data(), v.data(), hi.data(), lo.data()))
+        return;
+    sinkhorn_v1(s, nb, nk, eps, iters, q);
+}
 }  // namespace
 
 void sinkhorn_reference(const Tensor& scores, double epsilon, int64_t iterations, const Tensor& q) {
@@ -215,7 +317,7 @@ void sinkhorn_reference(const Tensor& scores, double epsilon, int64_t iterations
 
 void sinkhorn(const Tensor& scores, double epsilon, int64_t iterations, const Tensor& q) {
     visit_float(scores.dtype(), "sinkhorn_knopp", [&]<typename T>() {
-        sinkhorn_v1<T>(scores.data<T>(), scores.size(0), scores.size(1), epsilon, iterations,
+        sinkhorn_v2<T>(scores.data<T>(), scores.size(0), scores.size(1), epsilon, iterations,
                        q.data<T>());
     });
 }

@@ -141,16 +141,19 @@ TEST_CASE("sinkhorn_knopp: production CPU path against the reference loops, ever
     // prototypes across the 256-prototype blocks and the vector tails; samples from 1
     for (auto [nb, nk] : std::vector<std::pair<int64_t, int64_t>>{
              {1, 1}, {3, 2}, {17, 5}, {64, 16}, {33, 257}, {256, 300}, {7, 1031}})
-        for (DType dtype : {DType::f32, DType::f64}) {
-            CAPTURE(nb);
-            CAPTURE(nk);
-            CAPTURE(dtype);
-            Tensor s = rand({nb, nk}, dtype, Device::cpu(), gen) * 2.0 - 1.0;
-            Tensor fast = empty({nb, nk}, dtype), ref = empty({nb, nk}, dtype);
-            cpu::sinkhorn(s, 0.05, 3, fast);
-            cpu::sinkhorn_reference(s, 0.05, 3, ref);
-            check_close(fast, ref, tolerance(TolClass::reduction, dtype));
-        }
+        for (DType dtype : {DType::f32, DType::f64})
+            // eps 0.05: a span of 40 (version 2, linear domain); 0.01: 200 (version 1, log)
+            for (double eps : {0.05, 0.01}) {
+                CAPTURE(nb);
+                CAPTURE(nk);
+                CAPTURE(dtype);
+                CAPTURE(eps);
+                Tensor s = rand({nb, nk}, dtype, Device::cpu(), gen) * 2.0 - 1.0;
+                Tensor fast = empty({nb, nk}, dtype), ref = empty({nb, nk}, dtype);
+                cpu::sinkhorn(s, eps, 3, fast);
+                cpu::sinkhorn_reference(s, eps, 3, ref);
+                check_close(fast, ref, tolerance(TolClass::reduction, dtype));
+            }
 }
 
 TEST_CASE("sinkhorn_knopp: errors name the op and the shape") {

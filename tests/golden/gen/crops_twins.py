@@ -101,9 +101,10 @@ def soft_ce(targets, logits, weights, tau):
 
 def crops_cases():
     return {
-        "sinkhorn_knopp": lambda x: distributed_sinkhorn(x.clone(), 0.05, 3),
-        "sinkhorn_knopp_eps1_iters1": lambda x: distributed_sinkhorn(x.clone(), 1.0, 1),
-        "sinkhorn_knopp_teacher": lambda x: distributed_sinkhorn(x.clone(), 0.07, 3),
+        "sinkhorn_knopp": lambda x: distributed_sinkhorn(x, 0.05, 3),
+        "sinkhorn_knopp_swav": lambda x: distributed_sinkhorn(x, 0.05, 3),
+        "sinkhorn_knopp_eps1_iters1": lambda x: distributed_sinkhorn(x, 1.0, 1),
+        "sinkhorn_knopp_teacher": lambda x: distributed_sinkhorn(x, 0.07, 3),
         "cross_entropy_crops": lambda t, s: crops(t, s, 0.1),
         "cross_entropy_crops_composed": lambda t, s: crops(t, s, 0.1),
         "cross_entropy_crops_t1": lambda t, s: crops(t, s, 0.5),
