@@ -59,7 +59,8 @@ Tensor soft_cross_entropy(const Tensor& targets, const Tensor& logits, const Ten
     const char* op = "soft_cross_entropy";
     check_constant(op, "targets", targets, logits);
     check_constant(op, "row weights", row_weights, logits);
-    op::SoftCrossEntropyForward f = op::soft_cross_entropy(targets, logits, row_weights, temperature);
+    op::SoftCrossEntropyForward f =
+        op::soft_cross_entropy(targets, logits, row_weights, temperature);
     SavedTensor st(targets, op), ss(logits, op), sw(row_weights, op), slse(f.lse, op);
     return record(op, {logits}, f.loss, [=](const Grads& g) {
         return Grads{op::soft_cross_entropy_backward(*g[0], st.get(), ss.get(), sw.get(),

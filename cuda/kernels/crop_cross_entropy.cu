@@ -84,8 +84,8 @@ __global__ void soft_ce_backward_kernel(Geometry p, const T* targets, const T* l
     Acc inv = Acc(p.inv_tau), l = Acc(lse[r]);
     Acc coef = Acc(g[0]) * Acc(p.scale) * (weights ? Acc(weights[r]) : Acc(1)) * inv;
     for (int64_t k = threadIdx.x; k < p.k; k += blockDim.x)
-        d[r * p.k + k] = T(coef * (mass * MARROW_MATH(exp)(Acc(s[k]) * inv - l) -
-                                   target_at(p, targets, r, k)));
+        d[r * p.k + k] =
+            T(coef * (mass * MARROW_MATH(exp)(Acc(s[k]) * inv - l) - target_at(p, targets, r, k)));
 }
 
 int row_threads(int64_t n) { return int(std::clamp<int64_t>((n / 4 + 31) / 32 * 32, 32, 512)); }

@@ -38,8 +38,8 @@ __global__ void sinkhorn_prototype_kernel(const T* s, const acc_t<T>* c, acc_t<T
 
 // last: write row b's softmax into q; otherwise c_b.
 template <typename T>
-__global__ void sinkhorn_sample_kernel(const T* s, const acc_t<T>* a, acc_t<T>* c, T* q,
-                                       int64_t nb, int64_t nk, double eps, bool last) {
+__global__ void sinkhorn_sample_kernel(const T* s, const acc_t<T>* a, acc_t<T>* c, T* q, int64_t nb,
+                                       int64_t nk, double eps, bool last) {
     using Acc = acc_t<T>;
     Acc inv_eps = Acc(1 / eps);
     int64_t b = blockIdx.x;

@@ -128,9 +128,8 @@ constexpr int64_t kChunk = 512;  // values per chunk of a row's exp pass (stack 
 
 template <int W>
 MARROW_VEC_INLINE void forward_rows_v1(const SoftCrossEntropyParams& p, const float* targets,
-                                       const float* logits, const float* weights,
-                                       float* row_loss, float* lse, float* buf, int64_t r0,
-                                       int64_t r1) {
+                                       const float* logits, const float* weights, float* row_loss,
+                                       float* lse, float* buf, int64_t r0, int64_t r1) {
     alignas(64) float zm[kChunk], e[kChunk];
     float inv = float(p.inv_tau);
     for (int64_t r = r0; r < r1; ++r) {
@@ -166,9 +165,8 @@ MARROW_VEC_INLINE void forward_rows_v1(const SoftCrossEntropyParams& p, const fl
 
 template <int W>
 MARROW_VEC_INLINE void backward_rows_v1(const SoftCrossEntropyParams& p, const float* targets,
-                                        const float* logits, const float* weights,
-                                        const float* lse, float g, float* d, float* buf,
-                                        int64_t r0, int64_t r1) {
+                                        const float* logits, const float* weights, const float* lse,
+                                        float g, float* d, float* buf, int64_t r0, int64_t r1) {
     float inv = float(p.inv_tau);
     for (int64_t r = r0; r < r1; ++r) {
         const float* s = logits + r * p.k;
@@ -187,16 +185,16 @@ MARROW_VEC_INLINE void backward_rows_v1(const SoftCrossEntropyParams& p, const f
     }
 }
 
-#define MARROW_SOFT_CE_ISA_COPIES(NAME, W)                                                        \
-    NAME void forward_##W(const SoftCrossEntropyParams& p, const float* t, const float* s,        \
-                          const float* w, float* loss, float* lse, float* buf, int64_t r0,        \
-                          int64_t r1) {                                                           \
-        forward_rows_v1<W>(p, t, s, w, loss, lse, buf, r0, r1);                                   \
-    }                                                                                             \
-    NAME void backward_##W(const SoftCrossEntropyParams& p, const float* t, const float* s,       \
-                           const float* w, const float* lse, float g, float* d, float* buf,       \
-                           int64_t r0, int64_t r1) {                                              \
-        backward_rows_v1<W>(p, t, s, w, lse, g, d, buf, r0, r1);                                  \
+#define MARROW_SOFT_CE_ISA_COPIES(NAME, W)                                                  \
+    NAME void forward_##W(const SoftCrossEntropyParams& p, const float* t, const float* s,  \
+                          const float* w, float* loss, float* lse, float* buf, int64_t r0,  \
+                          int64_t r1) {                                                     \
+        forward_rows_v1<W>(p, t, s, w, loss, lse, buf, r0, r1);                             \
+    }                                                                                       \
+    NAME void backward_##W(const SoftCrossEntropyParams& p, const float* t, const float* s, \
+                           const float* w, const float* lse, float g, float* d, float* buf, \
+                           int64_t r0, int64_t r1) {                                        \
+        backward_rows_v1<W>(p, t, s, w, lse, g, d, buf, r0, r1);                            \
     }
 MARROW_SOFT_CE_ISA_COPIES(MARROW_TARGET_AVX512, 16)
 MARROW_SOFT_CE_ISA_COPIES(MARROW_TARGET_AVX2, 8)
@@ -256,9 +254,8 @@ void soft_cross_entropy_backward_reference(const SoftCrossEntropyParams& p, cons
                                            const Tensor& lse, const Tensor& g,
                                            const Tensor& dlogits) {
     visit_float(logits.dtype(), "soft_cross_entropy_backward", [&]<typename T>() {
-        backward_reference_t<T>(p, targets.data<T>(), logits.data<T>(),
-                                weights_or_null<T>(weights), lse.data<T>(), g.data<T>()[0],
-                                dlogits.data<T>());
+        backward_reference_t<T>(p, targets.data<T>(), logits.data<T>(), weights_or_null<T>(weights),
+                                lse.data<T>(), g.data<T>()[0], dlogits.data<T>());
     });
 }
 

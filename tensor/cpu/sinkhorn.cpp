@@ -84,7 +84,8 @@ void sinkhorn_reference_t(const T* s, int64_t nb, int64_t nk, double eps, int64_
         }
     }
     for (int64_t b = 0; b < nb; ++b)  // (Q * B')^T
-        for (int64_t k = 0; k < nk; ++k) q[b * nk + k] = T(std::exp(lq[size_t(k * nb + b)] + log_b));
+        for (int64_t k = 0; k < nk; ++k)
+            q[b * nk + k] = T(std::exp(lq[size_t(k * nb + b)] + log_b));
 }
 
 // ---- version 1 ------------------------------------------------------------------------------
@@ -102,9 +103,9 @@ constexpr int64_t kProtoBlock = 256;  // prototypes per block of a prototype ste
 // a[k0..k1) = -log K - LSE_b (z_bk + c_b), z = s inv_eps. Two passes down the rows with
 // running maxima, then exp sums, per prototype; the block's vectors stay in L1.
 template <typename T>
-MARROW_VEC_INLINE void prototype_step_body(const T* __restrict s, const T* __restrict c,
-                                           int64_t nb, int64_t nk, T inv_eps, T log_k, int64_t k0,
-                                           int64_t k1, T* __restrict a) {
+MARROW_VEC_INLINE void prototype_step_body(const T* __restrict s, const T* __restrict c, int64_t nb,
+                                           int64_t nk, T inv_eps, T log_k, int64_t k0, int64_t k1,
+                                           T* __restrict a) {
     alignas(64) T m[kProtoBlock], sum[kProtoBlock];
     int64_t n = k1 - k0;
     for (int64_t j = 0; j < n; ++j) m[j] = -std::numeric_limits<T>::infinity(), sum[j] = 0;
@@ -131,29 +132,29 @@ MARROW_VEC_INLINE void shifted_row(const T* __restrict s, const T* __restrict a,
     for (int64_t k = 0; k < n; ++k) t[k] = s[k] * inv_eps + a[k];
 }
 
-#define MARROW_SINKHORN_ISA_COPIES(T)                                                            \
-    MARROW_TARGET_AVX512 void prototype_step_avx512(const T* s, const T* c, int64_t nb,           \
-                                                    int64_t nk, T inv_eps, T log_k, int64_t k0,   \
-                                                    int64_t k1, T* a) {                           \
-        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                          \
-    }                                                                                            \
-    MARROW_TARGET_AVX2 void prototype_step_avx2(const T* s, const T* c, int64_t nb, int64_t nk,   \
-                                                T inv_eps, T log_k, int64_t k0, int64_t k1,       \
-                                                T* a) {                                           \
-        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                          \
-    }                                                                                            \
-    void prototype_step_base(const T* s, const T* c, int64_t nb, int64_t nk, T inv_eps, T log_k,  \
-                             int64_t k0, int64_t k1, T* a) {                                      \
-        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                          \
-    }                                                                                            \
+#define MARROW_SINKHORN_ISA_COPIES(T)                                                              \
+    MARROW_TARGET_AVX512 void prototype_step_avx512(const T* s, const T* c, int64_t nb,            \
+                                                    int64_t nk, T inv_eps, T log_k, int64_t k0,    \
+                                                    int64_t k1, T* a) {                            \
+        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                           \
+    }                                                                                              \
+    MARROW_TARGET_AVX2 void prototype_step_avx2(const T* s, const T* c, int64_t nb, int64_t nk,    \
+                                                T inv_eps, T log_k, int64_t k0, int64_t k1,        \
+                                                T* a) {                                            \
+        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                           \
+    }                                                                                              \
+    void prototype_step_base(const T* s, const T* c, int64_t nb, int64_t nk, T inv_eps, T log_k,   \
+                             int64_t k0, int64_t k1, T* a) {                                       \
+        prototype_step_body<T>(s, c, nb, nk, inv_eps, log_k, k0, k1, a);                           \
+    }                                                                                              \
     MARROW_TARGET_AVX512 void shifted_avx512(const T* s, const T* a, T inv_eps, int64_t n, T* t) { \
-        shifted_row<T>(s, a, inv_eps, n, t);                                                      \
-    }                                                                                            \
-    MARROW_TARGET_AVX2 void shifted_avx2(const T* s, const T* a, T inv_eps, int64_t n, T* t) {    \
-        shifted_row<T>(s, a, inv_eps, n, t);                                                      \
-    }                                                                                            \
-    void shifted_base(const T* s, const T* a, T inv_eps, int64_t n, T* t) {                       \
-        shifted_row<T>(s, a, inv_eps, n, t);                                                      \
+        shifted_row<T>(s, a, inv_eps, n, t);                                                       \
+    }                                                                                              \
+    MARROW_TARGET_AVX2 void shifted_avx2(const T* s, const T* a, T inv_eps, int64_t n, T* t) {     \
+        shifted_row<T>(s, a, inv_eps, n, t);                                                       \
+    }                                                                                              \
+    void shifted_base(const T* s, const T* a, T inv_eps, int64_t n, T* t) {                        \
+        shifted_row<T>(s, a, inv_eps, n, t);                                                       \
     }
 MARROW_SINKHORN_ISA_COPIES(float)
 MARROW_SINKHORN_ISA_COPIES(double)
@@ -209,7 +210,6 @@ void sinkhorn_v1(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, 
     }
 }
 
-
 // ---- version 2: linear domain when the scores' spread allows ------------------------------
 // Per prototype k, E_bk = e^(z_bk - max_b z_bk) lies in (0, 1]; with u (K) and v (B')
 // scalings, Q_kb = E_bk u_k v_b (Q's global and per-prototype factors folded into u):
@@ -242,8 +242,8 @@ MARROW_VEC_INLINE T dot_lanes(const T* __restrict a, const T* __restrict b, int6
 // Returns false (q untouched past E) when the span is too wide for the linear form.
 template <typename T, int W>
 MARROW_VEC_INLINE bool linear_body(const T* __restrict s, int64_t nb, int64_t nk, T inv_eps,
-                                   int64_t iters, T* __restrict q, T* __restrict u,
-                                   T* __restrict v, T* __restrict hi, T* __restrict lo) {
+                                   int64_t iters, T* __restrict q, T* __restrict u, T* __restrict v,
+                                   T* __restrict hi, T* __restrict lo) {
     for (int64_t k = 0; k < nk; ++k) hi[k] = lo[k] = s[k];
     for (int64_t b = 1; b < nb; ++b)
         for (int64_t k = 0; k < nk; ++k) {
@@ -276,18 +276,18 @@ MARROW_VEC_INLINE bool linear_body(const T* __restrict s, int64_t nb, int64_t nk
     return true;
 }
 
-#define MARROW_SINKHORN_LINEAR_COPIES(T)                                                          \
-    MARROW_TARGET_AVX512 bool linear_avx512(const T* s, int64_t nb, int64_t nk, T inv_eps,         \
-                                            int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {       \
-        return linear_body<T, 16>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                    \
-    }                                                                                             \
-    MARROW_TARGET_AVX2 bool linear_avx2(const T* s, int64_t nb, int64_t nk, T inv_eps,             \
-                                        int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {           \
-        return linear_body<T, 8>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                     \
-    }                                                                                             \
-    bool linear_base(const T* s, int64_t nb, int64_t nk, T inv_eps, int64_t iters, T* q, T* u,     \
-                     T* v, T* hi, T* lo) {                                                         \
-        return linear_body<T, 4>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                     \
+#define MARROW_SINKHORN_LINEAR_COPIES(T)                                                       \
+    MARROW_TARGET_AVX512 bool linear_avx512(const T* s, int64_t nb, int64_t nk, T inv_eps,     \
+                                            int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {   \
+        return linear_body<T, 16>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                 \
+    }                                                                                          \
+    MARROW_TARGET_AVX2 bool linear_avx2(const T* s, int64_t nb, int64_t nk, T inv_eps,         \
+                                        int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {       \
+        return linear_body<T, 8>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                  \
+    }                                                                                          \
+    bool linear_base(const T* s, int64_t nb, int64_t nk, T inv_eps, int64_t iters, T* q, T* u, \
+                     T* v, T* hi, T* lo) {                                                     \
+        return linear_body<T, 4>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                  \
     }
 MARROW_SINKHORN_LINEAR_COPIES(float)
 MARROW_SINKHORN_LINEAR_COPIES(double)

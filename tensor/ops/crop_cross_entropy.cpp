@@ -22,8 +22,8 @@ void check_float(const char* op, const char* what, const Tensor& t) {
 
 void check_temperature(const char* op, double tau, const Tensor& logits) {
     MARROW_CHECK(std::isfinite(tau) && tau > 0,
-                 "{}: the temperature must be a positive number, got {} (logits shape {})", op,
-                 tau, logits.shape());
+                 "{}: the temperature must be a positive number, got {} (logits shape {})", op, tau,
+                 logits.shape());
 }
 
 // Shapes, dtypes and devices of the crops form; returns its kernel parameters.
@@ -69,8 +69,8 @@ SoftCrossEntropyParams rows_params(const char* op, const Tensor& targets, const 
                  "and logits of shape {}",
                  op, targets.shape(), logits.shape());
     MARROW_CHECK(weights.dim() == 1 && weights.size(0) == logits.size(0),
-                 "{}: expected row weights of shape (R,) for logits of shape {}, got shape {}",
-                 op, logits.shape(), weights.shape());
+                 "{}: expected row weights of shape (R,) for logits of shape {}, got shape {}", op,
+                 logits.shape(), weights.shape());
     MARROW_CHECK(logits.size(1) > 0, "{}: expected K > 0, got logits of shape {}", op,
                  logits.shape());
     check_float(op, "logits", logits);
@@ -100,8 +100,8 @@ void check_grad(const char* op, const Tensor& g, const Tensor& lse, const Tensor
 }
 
 SoftCrossEntropyForward forward(const char* op, const SoftCrossEntropyParams& p,
-                                const Tensor& targets, const Tensor& logits,
-                                const Tensor* weights, const Shape& lse_shape) {
+                                const Tensor& targets, const Tensor& logits, const Tensor* weights,
+                                const Shape& lse_shape) {
     Tensor row_loss = empty({p.v * p.b}, logits.dtype(), logits.device());
     Tensor lse = empty(lse_shape, logits.dtype(), logits.device());
     if (p.b > 0) {

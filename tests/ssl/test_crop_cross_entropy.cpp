@@ -56,13 +56,17 @@ TEST_CASE("cross_entropy_crops: the spec's DINO oracle (K = 3, B = 1, T_t = 0.5,
         Tensor t = to(from_vector<double>({2, 0, -1, 0, 1, 0}, {2, 1, 3}), dtype);
         Tensor center = zeros({1, 3}, dtype);
         Tensor q = softmax((t - center) / 0.5, -1);  // our softmax of the centered teacher
-        check_close(q, from_vector<double>({0.979629, 0.017943, 0.002428, 0.106507, 0.786986,
-                                            0.106507}, {2, 1, 3}), kSixDecimals);
+        check_close(q,
+                    from_vector<double>(
+                        {0.979629, 0.017943, 0.002428, 0.106507, 0.786986, 0.106507}, {2, 1, 3}),
+                    kSixDecimals);
         Tensor s = to(from_vector<double>({1, 0, 0, 0, 0, 1}, {2, 1, 3}), dtype);
-        check_close(cross_entropy_crops(q, s, 1.0), scalar_tensor(1.496977, DType::f64), kSixDecimals);
+        check_close(cross_entropy_crops(q, s, 1.0), scalar_tensor(1.496977, DType::f64),
+                    kSixDecimals);
         // with a local crop s_2 = [0.5, 0.5, 0]: n_terms = 4
         Tensor s3 = cat({s, to(from_vector<double>({0.5, 0.5, 0}, {1, 1, 3}), dtype)});
-        check_close(cross_entropy_crops(q, s3, 1.0), scalar_tensor(1.241115, DType::f64), kSixDecimals);
+        check_close(cross_entropy_crops(q, s3, 1.0), scalar_tensor(1.241115, DType::f64),
+                    kSixDecimals);
     }
 }
 
@@ -79,7 +83,8 @@ TEST_CASE("cross_entropy_crops: a uniform student gives ln K for any teacher") {
     }
 }
 
-TEST_CASE("cross_entropy_crops: dL/ds_v = (c_v softmax(s_v / tau) - sum_{j != v} q_j) / (tau n B)") {
+TEST_CASE(
+    "cross_entropy_crops: dL/ds_v = (c_v softmax(s_v / tau) - sum_{j != v} q_j) / (tau n B)") {
     Generator gen(12);
     int64_t t = 2, v = 5, b = 3, k = 6;
     double tau = 0.1;
@@ -94,7 +99,8 @@ TEST_CASE("cross_entropy_crops: dL/ds_v = (c_v softmax(s_v / tau) - sum_{j != v}
         double c = 0;
         for (int64_t j = 0; j < t; ++j)
             if (j != vi) others = others + squeeze(narrow(q, 0, j, 1), 0), c += 1;
-        Tensor expected = (squeeze(narrow(sm, 0, vi, 1), 0) * c - others) / (tau * n_terms * double(b));
+        Tensor expected =
+            (squeeze(narrow(sm, 0, vi, 1), 0) * c - others) / (tau * n_terms * double(b));
         check_close(squeeze(narrow(s.grad(), 0, vi, 1), 0), expected,
                     tolerance(TolClass::reduction, DType::f64));
     }
@@ -121,7 +127,8 @@ TEST_CASE("soft_cross_entropy: iBOT's oracles (spec 13) and the weighted sum") {
     Tensor s = randn({1, k}, DType::f64, Device::cpu(), gen);
     double ce = -sum(q * log_softmax(s / 0.1, -1)).item();
     check_close(soft_cross_entropy(q, s, full({1}, 1.0 / double(two_b), DType::f64), 0.1),
-                scalar_tensor(ce / double(two_b), DType::f64), tolerance(TolClass::reduction, DType::f64));
+                scalar_tensor(ce / double(two_b), DType::f64),
+                tolerance(TolClass::reduction, DType::f64));
     // no masked patch anywhere: 0, and an empty gradient
     Tensor none = zeros({0, k}).requires_grad_();
     Tensor l = soft_cross_entropy(zeros({0, k}), none, zeros({0}), 0.1);
@@ -165,19 +172,33 @@ TEST_CASE("soft cross-entropy kernels: vectorized float32 path against the refer
 
 TEST_CASE("cross_entropy_crops / soft_cross_entropy: errors name the op and both shapes") {
     Tensor q = full({2, 3, 4}, 0.25), s = zeros({5, 3, 4});
-    CHECK(has(error_of([&] { cross_entropy_crops(zeros({2, 3, 4}).requires_grad_(), s, 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(zeros({2, 3, 4}).requires_grad_(), s, 0.1);
+              }),
               "cross_entropy_crops: the targets (shape [2, 3, 4]) require grad"));
-    CHECK(has(error_of([&] { cross_entropy_crops(zeros({2, 3, 4}).requires_grad_(), s, 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(zeros({2, 3, 4}).requires_grad_(), s, 0.1);
+              }),
               "detach them"));
-    CHECK(has(error_of([&] { cross_entropy_crops(zeros({1, 3, 4}), zeros({1, 3, 4}), 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(zeros({1, 3, 4}), zeros({1, 3, 4}), 0.1);
+              }),
               "no loss terms (T = V = 1"));
-    CHECK(has(error_of([&] { cross_entropy_crops(q, zeros({5, 2, 4}), 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(q, zeros({5, 2, 4}), 0.1);
+              }),
               "targets of shape [2, 3, 4] and student logits of shape [5, 2, 4]"));
-    CHECK(has(error_of([&] { cross_entropy_crops(q, zeros({5, 3, 5}), 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(q, zeros({5, 3, 5}), 0.1);
+              }),
               "must agree in B and K"));
-    CHECK(has(error_of([&] { cross_entropy_crops(full({6, 3, 4}, 0.25), s, 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(full({6, 3, 4}, 0.25), s, 0.1);
+              }),
               "expected 1 <= T <= V"));
-    CHECK(has(error_of([&] { cross_entropy_crops(zeros({2, 12}), s, 0.1); }),
+    CHECK(has(error_of([&] {
+                  cross_entropy_crops(zeros({2, 12}), s, 0.1);
+              }),
               "expected targets (T, B, K) and student logits (V, B, K)"));
     CHECK(has(error_of([&] { cross_entropy_crops(q, s, 0); }),
               "the temperature must be a positive number, got 0"));
@@ -186,7 +207,9 @@ TEST_CASE("cross_entropy_crops / soft_cross_entropy: errors name the op and both
     Tensor t2 = full({4, 3}, 0.25), s2 = zeros({4, 3});
     CHECK(has(error_of([&] { soft_cross_entropy(t2, s2, zeros({4}).requires_grad_(), 0.1); }),
               "soft_cross_entropy: the row weights (shape [4]) require grad"));
-    CHECK(has(error_of([&] { soft_cross_entropy(t2, zeros({4, 2}), zeros({4}), 0.1); }),
+    CHECK(has(error_of([&] {
+                  soft_cross_entropy(t2, zeros({4, 2}), zeros({4}), 0.1);
+              }),
               "got targets of shape [4, 3] and logits of shape [4, 2]"));
     CHECK(has(error_of([&] { soft_cross_entropy(t2, s2, zeros({3}), 0.1); }),
               "row weights of shape (R,) for logits of shape [4, 3], got shape [3]"));

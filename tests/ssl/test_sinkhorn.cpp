@@ -33,8 +33,8 @@ constexpr Tolerance kSixDecimals{1e-6, 0, "the spec's oracle values are rounded 
 
 // Upstream's distributed_sinkhorn (swav main_swav.py, world size 1), transcribed with plain
 // exp in double on row-major scores (B, K): the independent oracle of the log-domain kernels.
-std::vector<double> plain_sinkhorn(const std::vector<double>& s, int64_t nb, int64_t nk,
-                                   double eps, int iters) {
+std::vector<double> plain_sinkhorn(const std::vector<double>& s, int64_t nb, int64_t nk, double eps,
+                                   int iters) {
     std::vector<double> q(s.size());  // Q[k][b] stored at q[b * nk + k]
     double total = 0;
     for (size_t i = 0; i < s.size(); ++i) total += (q[i] = std::exp(s[i] / eps));
@@ -43,12 +43,14 @@ std::vector<double> plain_sinkhorn(const std::vector<double>& s, int64_t nb, int
         for (int64_t k = 0; k < nk; ++k) {
             double row = 0;
             for (int64_t b = 0; b < nb; ++b) row += q[size_t(b * nk + k)];
-            for (int64_t b = 0; b < nb; ++b) q[size_t(b * nk + k)] = q[size_t(b * nk + k)] / row / double(nk);
+            for (int64_t b = 0; b < nb; ++b)
+                q[size_t(b * nk + k)] = q[size_t(b * nk + k)] / row / double(nk);
         }
         for (int64_t b = 0; b < nb; ++b) {
             double col = 0;
             for (int64_t k = 0; k < nk; ++k) col += q[size_t(b * nk + k)];
-            for (int64_t k = 0; k < nk; ++k) q[size_t(b * nk + k)] = q[size_t(b * nk + k)] / col / double(nb);
+            for (int64_t k = 0; k < nk; ++k)
+                q[size_t(b * nk + k)] = q[size_t(b * nk + k)] / col / double(nb);
         }
     }
     for (double& v : q) v *= double(nb);
@@ -76,13 +78,17 @@ TEST_CASE("sinkhorn_knopp: the spec's 3 x 2 oracles, eps 1 and 0.5, float32 and 
         CAPTURE(dtype);
         Tensor s = to(from_vector<double>({1, 0, 0.5, 0, 0, 0}, {3, 2}), dtype);
         Tensor q1 = sinkhorn_knopp(s, 1.0, 3);
-        check_close(q1, from_vector<double>({0.622429, 0.377571, 0.499967, 0.500033, 0.377510,
-                                             0.622490}, {3, 2}), kSixDecimals);
+        check_close(q1,
+                    from_vector<double>(
+                        {0.622429, 0.377571, 0.499967, 0.500033, 0.377510, 0.622490}, {3, 2}),
+                    kSixDecimals);
         // per-prototype masses: approximately B'/K = 1.5 after 3 iterations
         check_close(sum(q1, {0}), from_vector<double>({1.499906, 1.500094}, {2}), kSixDecimals);
         Tensor q2 = sinkhorn_knopp(s, 0.5, 3);
-        check_close(q2, from_vector<double>({0.729833, 0.270167, 0.498444, 0.501556, 0.267719,
-                                             0.732281}, {3, 2}), kSixDecimals);
+        check_close(q2,
+                    from_vector<double>(
+                        {0.729833, 0.270167, 0.498444, 0.501556, 0.267719, 0.732281}, {3, 2}),
+                    kSixDecimals);
     }
 }
 
@@ -158,16 +164,24 @@ TEST_CASE("sinkhorn_knopp: production CPU path against the reference loops, ever
 
 TEST_CASE("sinkhorn_knopp: errors name the op and the shape") {
     Tensor s = zeros({4, 3});
-    CHECK(has(error_of([&] { sinkhorn_knopp(zeros({4}), 0.05, 3); }), "sinkhorn_knopp: expected 2-D"));
-    CHECK(has(error_of([&] { sinkhorn_knopp(zeros({0, 3}), 0.05, 3); }), "non-empty scores, got shape [0, 3]"));
-    CHECK(has(error_of([&] { sinkhorn_knopp(s, 0, 3); }), "epsilon must be a positive number, got 0"));
+    CHECK(has(error_of([&] { sinkhorn_knopp(zeros({4}), 0.05, 3); }),
+              "sinkhorn_knopp: expected 2-D"));
+    CHECK(has(error_of([&] {
+                  sinkhorn_knopp(zeros({0, 3}), 0.05, 3);
+              }),
+              "non-empty scores, got shape [0, 3]"));
+    CHECK(has(error_of([&] { sinkhorn_knopp(s, 0, 3); }),
+              "epsilon must be a positive number, got 0"));
     CHECK(has(error_of([&] { sinkhorn_knopp(s, -1, 3); }), "[4, 3]"));
     CHECK(has(error_of([&] { sinkhorn_knopp(s, 0.05, 0); }), "iterations must be >= 1, got 0"));
-    CHECK(has(error_of([&] { sinkhorn_knopp(zeros({4, 3}, DType::i64), 0.05, 3); }),
+    CHECK(has(error_of([&] {
+                  sinkhorn_knopp(zeros({4, 3}, DType::i64), 0.05, 3);
+              }),
               "expected float32 or float64 scores"));
     Tensor bad = zeros({4, 3});
     bad.data<float>()[5] = std::nanf("");
     CHECK(has(error_of([&] { sinkhorn_knopp(bad, 0.05, 3); }), "non-finite value"));
     bad.data<float>()[5] = INFINITY;
-    CHECK(has(error_of([&] { sinkhorn_knopp(bad, 0.05, 3); }), "sinkhorn_knopp: scores (shape [4, 3])"));
+    CHECK(has(error_of([&] { sinkhorn_knopp(bad, 0.05, 3); }),
+              "sinkhorn_knopp: scores (shape [4, 3])"));
 }

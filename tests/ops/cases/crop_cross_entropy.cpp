@@ -24,7 +24,8 @@ Tensor crops_composed(const Tensor& targets, const Tensor& logits, double tau) {
     for (int64_t j = 0; j < nt; ++j)
         for (int64_t v = 0; v < nv; ++v) {
             if (v == j) continue;
-            Tensor l = mean(sum(-(pick(targets, j) * log_softmax(pick(logits, v) / tau, -1)), {-1}));
+            Tensor l =
+                mean(sum(-(pick(targets, j) * log_softmax(pick(logits, v) / tau, -1)), {-1}));
             total = total ? *total + l : l;
             ++n;
         }

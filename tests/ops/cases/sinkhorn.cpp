@@ -2,8 +2,9 @@
 // iteration at eps 1, and DINOv2's teacher (eps = teacher temperature 0.07) on logits.
 // Parity tier: 257 samples x 300 prototypes (the prototype kernel's grid-stride loop and a
 // sample block's strided loop with a tail) and rows of 1031 (past a 512-thread block). Bench
-// tier: SwAV's B = 256, K = 300 (3 iterations, eps 0.05), with cosine-like and wide scores. The PyTorch twins transcribe
-// distributed_sinkhorn (facebookresearch/swav main_swav.py) at world size 1, in plain exp.
+// tier: SwAV's B = 256, K = 300 (3 iterations, eps 0.05), with cosine-like and wide scores. The
+// PyTorch twins transcribe distributed_sinkhorn (facebookresearch/swav main_swav.py) at world size
+// 1, in plain exp.
 #include "tests/ops/cases/cases.h"
 
 namespace marrow::test::cases {
