@@ -1,5 +1,5 @@
 // CPU Sinkhorn-Knopp (SwAV's distributed_sinkhorn at world size 1) over scores (B', K)
-// contiguous, in the log domain (Note [Sinkhorn in the log domain]).
+// contiguous, without overflow at any scores / eps (Note [Sinkhorn in the log domain]).
 //
 //   reference   (readable, any float dtype): log Q (K, B') = scores^T / eps, then upstream's
 //               steps one by one as log-sum-exps: the global normalization, each iteration's
@@ -10,10 +10,11 @@
 //               step is one row's log-sum-exp; the last is one row's softmax. Float32 runs the
 //               vectorized exp / logsumexp / softmax of tensor/cpu/vec_math.h and
 //               vec_kernels.h (per-ISA copies); float64 libm. Runs where version 2 cannot.
-//   version 2   (production where the scores allow): the linear-domain scalings of upstream
-//               with a per-prototype maximum subtracted before the one exp pass, when no value
-//               can underflow (see kLinearSpan); 2n + 2 multiply-add passes, serial. SwAV's
-//               B = 256, K = 300: ~55 us against ~190 us for version 1 (one thread).
+//   version 2   (production below 2^18 values): upstream's linear scalings (multiply-add
+//               passes) on a matrix E whose exps cannot underflow where it matters: one exp
+//               pass when the scores' span allows, else one log-domain iteration first (3 exp
+//               passes); serial. SwAV's B = 256, K = 300, 3 iterations: ~55 us (cosine-like
+//               scores) / ~110 us (N(0, 1) scores) against ~190 us for version 1, one thread.
 //
 // Note [Sinkhorn in the log domain]
 // Upstream, with Q (K, B') = exp(scores^T / eps):
@@ -210,16 +211,22 @@ void sinkhorn_v1(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, 
     }
 }
 
-// ---- version 2: linear domain when the scores' spread allows ------------------------------
-// Per prototype k, E_bk = e^(z_bk - max_b z_bk) lies in (0, 1]; with u (K) and v (B')
-// scalings, Q_kb = E_bk u_k v_b (Q's global and per-prototype factors folded into u):
+// ---- version 2: upstream's linear scalings on a well-scaled E -----------------------------
+// With a matrix E (B', K) and scalings u (K), v (B'), Q_kb = E_bk u_k v_b (constant factors
+// folded into u):
 //   prototype step: u_k = 1 / (K sum_b E_bk v_b);  sample step: v_b = 1 / (B' sum_k E_bk u_k)
 //   result: row b of E diag(u), normalized to sum 1 (the last sample step).
-// One exp pass instead of 2n; the steps are multiply-add passes. Exact only while nothing
-// underflows, so it runs when every prototype's scores span at most kLinearSpan / eps
-// (E >= e^-60, far above float32's smallest normal e^-87; then u v E <= 1 keeps u and v
-// within float range) and falls back to version 1 otherwise (DINOv2 teachers at T = 0.04,
-// eps 0.01 with scores ~3). SwAV's cosine scores (range <= 2) at eps 0.05 span <= 40.
+// These are multiply-add passes; only E needs exps, and E must not underflow where it matters:
+//   narrow: every prototype's scores span at most kLinearSpan eps. E_bk = e^(z_bk - max_b z_bk)
+//           lies in [e^-60, 1] (float32's smallest normal is e^-87), all n iterations run on
+//           it: one exp pass instead of 2n. SwAV's cosine scores (range <= 2) at eps 0.05 span
+//           <= 40.
+//   wide:   the first iteration runs in the log domain (version 1's prototype and sample steps,
+//           two exp passes), then E_bk = B' e^(z_bk + a_k + c_b): rows summing to 1, so no
+//           sample's row can vanish, and what underflows is below 1e-38 of its row. The other
+//           n - 1 iterations scale it: 3 exp passes instead of 2n.
+// u and v must stay within [1e-30, 1e30] (they start at 1 and only correct a few iterations'
+// imbalance); if not, version 1 reruns the whole problem.
 constexpr double kLinearSpan = 60;
 
 template <typename T, int W>
@@ -239,34 +246,73 @@ MARROW_VEC_INLINE T dot_lanes(const T* __restrict a, const T* __restrict b, int6
     }
 }
 
-// Returns false (q untouched past E) when the span is too wide for the linear form.
+template <typename T>
+struct LinearArgs {
+    const T* s;
+    int64_t nb, nk;
+    T inv_eps;
+    T* q;            // E, then the result
+    T *u, *v;        // scalings
+    T *hi, *lo;      // narrow: per-prototype max / min of s
+    const T *a, *c;  // wide: the log-domain potentials after the first iteration
+};
+
+// narrow: E from the per-prototype maxima, or false when the span is too wide.
 template <typename T, int W>
-MARROW_VEC_INLINE bool linear_body(const T* __restrict s, int64_t nb, int64_t nk, T inv_eps,
-                                   int64_t iters, T* __restrict q, T* __restrict u, T* __restrict v,
-                                   T* __restrict hi, T* __restrict lo) {
-    for (int64_t k = 0; k < nk; ++k) hi[k] = lo[k] = s[k];
+MARROW_VEC_INLINE bool narrow_e(const LinearArgs<T>& p) {
+    const T* s = p.s;
+    int64_t nb = p.nb, nk = p.nk;
+    for (int64_t k = 0; k < nk; ++k) p.hi[k] = p.lo[k] = s[k];
     for (int64_t b = 1; b < nb; ++b)
         for (int64_t k = 0; k < nk; ++k) {
             T x = s[b * nk + k];
-            hi[k] = x > hi[k] ? x : hi[k];
-            lo[k] = x < lo[k] ? x : lo[k];
+            p.hi[k] = x > p.hi[k] ? x : p.hi[k];
+            p.lo[k] = x < p.lo[k] ? x : p.lo[k];
         }
     T span = 0;
-    for (int64_t k = 0; k < nk; ++k) span = std::max(span, (hi[k] - lo[k]) * inv_eps);
+    for (int64_t k = 0; k < nk; ++k) span = std::max(span, (p.hi[k] - p.lo[k]) * p.inv_eps);
     if (!(span <= T(kLinearSpan))) return false;
     for (int64_t b = 0; b < nb; ++b)
-        for (int64_t k = 0; k < nk; ++k) q[b * nk + k] = exp_le0((s[b * nk + k] - hi[k]) * inv_eps);
+        for (int64_t k = 0; k < nk; ++k)
+            p.q[b * nk + k] = exp_le0((s[b * nk + k] - p.hi[k]) * p.inv_eps);
+    return true;
+}
+
+// wide: E = B' e^(z + a + c) (<= 1 up to rounding: clamped for exp_le0).
+template <typename T, int W>
+MARROW_VEC_INLINE bool wide_e(const LinearArgs<T>& p) {
+    T log_b = std::log(T(p.nb));
+    for (int64_t b = 0; b < p.nb; ++b) {
+        T shift = p.c[b] + log_b;
+        for (int64_t k = 0; k < p.nk; ++k) {
+            T x = p.s[b * p.nk + k] * p.inv_eps + p.a[k] + shift;
+            p.q[b * p.nk + k] = exp_le0(x < T(0) ? x : T(0));
+        }
+    }
+    return true;
+}
+
+// `iters` iterations of the scalings on E (in q), then the result into q; false when a
+// scaling leaves [1e-30, 1e30].
+template <typename T, int W>
+MARROW_VEC_INLINE bool scale_e(const LinearArgs<T>& p, int64_t iters) {
+    int64_t nb = p.nb, nk = p.nk;
+    T *q = p.q, *u = p.u, *v = p.v;
     for (int64_t b = 0; b < nb; ++b) v[b] = 1;
     T inv_k = T(1) / T(nk), inv_b = T(1) / T(nb);
+    auto in_range = [](T x) { return x >= T(1e-30) && x <= T(1e30); };  // false for NaN
     for (int64_t it = 0; it < iters; ++it) {
         for (int64_t k = 0; k < nk; ++k) u[k] = 0;
         for (int64_t b = 0; b < nb; ++b) {
             T vb = v[b];
             for (int64_t k = 0; k < nk; ++k) u[k] += q[b * nk + k] * vb;
         }
-        for (int64_t k = 0; k < nk; ++k) u[k] = inv_k / u[k];
+        bool ok = true;
+        for (int64_t k = 0; k < nk; ++k) ok &= in_range(u[k] = inv_k / u[k]);
+        if (!ok) return false;
         if (it + 1 == iters) break;
-        for (int64_t b = 0; b < nb; ++b) v[b] = inv_b / dot_lanes<T, W>(q + b * nk, u, nk);
+        for (int64_t b = 0; b < nb; ++b)
+            if (!in_range(v[b] = inv_b / dot_lanes<T, W>(q + b * nk, u, nk))) return false;
     }
     for (int64_t b = 0; b < nb; ++b) {
         T* row = q + b * nk;
@@ -276,36 +322,60 @@ MARROW_VEC_INLINE bool linear_body(const T* __restrict s, int64_t nb, int64_t nk
     return true;
 }
 
-#define MARROW_SINKHORN_LINEAR_COPIES(T)                                                       \
-    MARROW_TARGET_AVX512 bool linear_avx512(const T* s, int64_t nb, int64_t nk, T inv_eps,     \
-                                            int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {   \
-        return linear_body<T, 16>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                 \
-    }                                                                                          \
-    MARROW_TARGET_AVX2 bool linear_avx2(const T* s, int64_t nb, int64_t nk, T inv_eps,         \
-                                        int64_t iters, T* q, T* u, T* v, T* hi, T* lo) {       \
-        return linear_body<T, 8>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                  \
-    }                                                                                          \
-    bool linear_base(const T* s, int64_t nb, int64_t nk, T inv_eps, int64_t iters, T* q, T* u, \
-                     T* v, T* hi, T* lo) {                                                     \
-        return linear_body<T, 4>(s, nb, nk, inv_eps, iters, q, u, v, hi, lo);                  \
-    }
+// phase 0: narrow E; 1: wide E; else scale_e with `phase - 2` iterations.
+template <typename T, int W>
+MARROW_VEC_INLINE bool linear_phase(const LinearArgs<T>& p, int64_t phase) {
+    if (phase == 0) return narrow_e<T, W>(p);
+    if (phase == 1) return wide_e<T, W>(p);
+    return scale_e<T, W>(p, phase - 2);
+}
+
+#define MARROW_SINKHORN_LINEAR_COPIES(T)                                             \
+    MARROW_TARGET_AVX512 bool linear_avx512(const LinearArgs<T>& p, int64_t phase) { \
+        return linear_phase<T, 16>(p, phase);                                        \
+    }                                                                                \
+    MARROW_TARGET_AVX2 bool linear_avx2(const LinearArgs<T>& p, int64_t phase) {     \
+        return linear_phase<T, 8>(p, phase);                                         \
+    }                                                                                \
+    bool linear_base(const LinearArgs<T>& p, int64_t phase) { return linear_phase<T, 4>(p, phase); }
 MARROW_SINKHORN_LINEAR_COPIES(float)
 MARROW_SINKHORN_LINEAR_COPIES(double)
 #undef MARROW_SINKHORN_LINEAR_COPIES
 
-// Version 2 where the span allows (serial: at SwAV's sizes a pass is a few microseconds, less
-// than an OpenMP barrier on a loaded machine), else version 1.
+// Version 2 (serial: at SwAV's sizes a pass takes microseconds, less than an OpenMP barrier
+// on a loaded machine); version 1 for large problems and when the scalings leave their range.
 template <typename T>
 void sinkhorn_v2(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, T* q) {
-    using Fn = bool (*)(const T*, int64_t, int64_t, T, int64_t, T*, T*, T*, T*, T*);
+    if (nb * nk >= kParallelValues) return sinkhorn_v1(s, nb, nk, eps, iters, q);
+    using Fn = bool (*)(const LinearArgs<T>&, int64_t);
     Fn linear = for_isa<Fn>(linear_avx512, linear_avx2, linear_base);
-    std::vector<T> u(static_cast<size_t>(nk)), v(static_cast<size_t>(nb)),
-        hi(static_cast<size_t>(nk)), lo(static_cast<size_t>(nk));
-    if (nb * nk < kParallelValues &&
-        linear(s, nb, nk, T(1 / eps), iters, q, u.data(), v.data(), hi.data(), lo.data()))
-        return;
+    auto vec = [](int64_t n) { return std::vector<T>(static_cast<size_t>(n), T(0)); };
+    std::vector<T> u = vec(nk), v = vec(nb), hi = vec(nk), lo = vec(nk), a = vec(nk), c = vec(nb),
+                   t = vec(nk);
+    T inv_eps = T(1 / eps);
+    LinearArgs<T> p{s,        nb,        nk,        inv_eps,  q,       u.data(),
+                    v.data(), hi.data(), lo.data(), a.data(), c.data()};
+    if (linear(p, 0)) {  // narrow
+        if (linear(p, 2 + iters)) return;
+    } else if (iters > 1) {  // wide: the first iteration in the log domain (as version 1)
+        using StepFn = void (*)(const T*, const T*, int64_t, int64_t, T, T, int64_t, int64_t, T*);
+        using ShiftFn = void (*)(const T*, const T*, T, int64_t, T*);
+        StepFn step =
+            for_isa<StepFn>(prototype_step_avx512, prototype_step_avx2, prototype_step_base);
+        ShiftFn shift = for_isa<ShiftFn>(shifted_avx512, shifted_avx2, shifted_base);
+        T log_k = std::log(T(nk)), log_b = std::log(T(nb));
+        for (int64_t k0 = 0; k0 < nk; k0 += kProtoBlock)
+            step(s, c.data(), nb, nk, inv_eps, log_k, k0, std::min(nk, k0 + kProtoBlock), a.data());
+        for (int64_t b = 0; b < nb; ++b) {
+            shift(s + b * nk, a.data(), inv_eps, nk, t.data());
+            c[size_t(b)] = -log_b - row_lse(t.data(), nk);
+        }
+        linear(p, 1);
+        if (linear(p, 2 + iters - 1)) return;
+    }
     sinkhorn_v1(s, nb, nk, eps, iters, q);
 }
+
 }  // namespace
 
 void sinkhorn_reference(const Tensor& scores, double epsilon, int64_t iterations, const Tensor& q) {
