@@ -12,9 +12,9 @@
 //               vec_kernels.h (per-ISA copies); float64 libm. Runs where version 2 cannot.
 //   version 2   (production below 2^18 values): upstream's linear scalings (multiply-add
 //               passes) on a matrix E whose exps cannot underflow where it matters: one exp
-//               pass when the scores' span allows, else one log-domain iteration first (3 exp
+//               pass when the scores' span allows, else one log-domain iteration first (2 exp
 //               passes); serial. SwAV's B = 256, K = 300, 3 iterations: ~55 us (cosine-like
-//               scores) / ~110 us (N(0, 1) scores) against ~190 us for version 1, one thread.
+//               scores) / ~93 us (N(0, 1) scores) against ~190 us for version 1, one thread.
 //
 // Note [Sinkhorn in the log domain]
 // Upstream, with Q (K, B') = exp(scores^T / eps):
@@ -221,10 +221,10 @@ void sinkhorn_v1(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, 
 //           lies in [e^-60, 1] (float32's smallest normal is e^-87), all n iterations run on
 //           it: one exp pass instead of 2n. SwAV's cosine scores (range <= 2) at eps 0.05 span
 //           <= 40.
-//   wide:   the first iteration runs in the log domain (version 1's prototype and sample steps,
-//           two exp passes), then E_bk = B' e^(z_bk + a_k + c_b): rows summing to 1, so no
-//           sample's row can vanish, and what underflows is below 1e-38 of its row. The other
-//           n - 1 iterations scale it: 3 exp passes instead of 2n.
+//   wide:   the first iteration runs in the log domain: version 1's prototype step, then
+//           E_bk = B' e^(z_bk + a_k + c_b), which with the sample step's c is row b's softmax
+//           of z + a (rows summing to 1: no sample's row can vanish, and what underflows is
+//           below 1e-38 of its row). The other n - 1 iterations scale it: 2 exp passes, not 2n.
 // u and v must stay within [1e-30, 1e30] (they start at 1 and only correct a few iterations'
 // imbalance); if not, version 1 reruns the whole problem.
 constexpr double kLinearSpan = 60;
@@ -251,10 +251,9 @@ struct LinearArgs {
     const T* s;
     int64_t nb, nk;
     T inv_eps;
-    T* q;            // E, then the result
-    T *u, *v;        // scalings
-    T *hi, *lo;      // narrow: per-prototype max / min of s
-    const T *a, *c;  // wide: the log-domain potentials after the first iteration
+    T* q;        // E, then the result
+    T *u, *v;    // scalings
+    T *hi, *lo;  // narrow: per-prototype max / min of s
 };
 
 // narrow: E from the per-prototype maxima, or false when the span is too wide.
@@ -275,20 +274,6 @@ MARROW_VEC_INLINE bool narrow_e(const LinearArgs<T>& p) {
     for (int64_t b = 0; b < nb; ++b)
         for (int64_t k = 0; k < nk; ++k)
             p.q[b * nk + k] = exp_le0((s[b * nk + k] - p.hi[k]) * p.inv_eps);
-    return true;
-}
-
-// wide: E = B' e^(z + a + c) (<= 1 up to rounding: clamped for exp_le0).
-template <typename T, int W>
-MARROW_VEC_INLINE bool wide_e(const LinearArgs<T>& p) {
-    T log_b = std::log(T(p.nb));
-    for (int64_t b = 0; b < p.nb; ++b) {
-        T shift = p.c[b] + log_b;
-        for (int64_t k = 0; k < p.nk; ++k) {
-            T x = p.s[b * p.nk + k] * p.inv_eps + p.a[k] + shift;
-            p.q[b * p.nk + k] = exp_le0(x < T(0) ? x : T(0));
-        }
-    }
     return true;
 }
 
@@ -322,12 +307,10 @@ MARROW_VEC_INLINE bool scale_e(const LinearArgs<T>& p, int64_t iters) {
     return true;
 }
 
-// phase 0: narrow E; 1: wide E; else scale_e with `phase - 2` iterations.
+// phase 0: narrow E; else scale_e with `phase - 1` iterations.
 template <typename T, int W>
 MARROW_VEC_INLINE bool linear_phase(const LinearArgs<T>& p, int64_t phase) {
-    if (phase == 0) return narrow_e<T, W>(p);
-    if (phase == 1) return wide_e<T, W>(p);
-    return scale_e<T, W>(p, phase - 2);
+    return phase == 0 ? narrow_e<T, W>(p) : scale_e<T, W>(p, phase - 1);
 }
 
 #define MARROW_SINKHORN_LINEAR_COPIES(T)                                             \
@@ -353,25 +336,24 @@ void sinkhorn_v2(const T* s, int64_t nb, int64_t nk, double eps, int64_t iters, 
     std::vector<T> u = vec(nk), v = vec(nb), hi = vec(nk), lo = vec(nk), a = vec(nk), c = vec(nb),
                    t = vec(nk);
     T inv_eps = T(1 / eps);
-    LinearArgs<T> p{s,        nb,        nk,        inv_eps,  q,       u.data(),
-                    v.data(), hi.data(), lo.data(), a.data(), c.data()};
+    LinearArgs<T> p{s, nb, nk, inv_eps, q, u.data(), v.data(), hi.data(), lo.data()};
     if (linear(p, 0)) {  // narrow
-        if (linear(p, 2 + iters)) return;
+        if (linear(p, 1 + iters)) return;
     } else if (iters > 1) {  // wide: the first iteration in the log domain (as version 1)
         using StepFn = void (*)(const T*, const T*, int64_t, int64_t, T, T, int64_t, int64_t, T*);
         using ShiftFn = void (*)(const T*, const T*, T, int64_t, T*);
         StepFn step =
             for_isa<StepFn>(prototype_step_avx512, prototype_step_avx2, prototype_step_base);
         ShiftFn shift = for_isa<ShiftFn>(shifted_avx512, shifted_avx2, shifted_base);
-        T log_k = std::log(T(nk)), log_b = std::log(T(nb));
+        T log_k = std::log(T(nk));
         for (int64_t k0 = 0; k0 < nk; k0 += kProtoBlock)
             step(s, c.data(), nb, nk, inv_eps, log_k, k0, std::min(nk, k0 + kProtoBlock), a.data());
+        // E = B' e^(z + a + c) with c from the sample step: row b's softmax of z + a
         for (int64_t b = 0; b < nb; ++b) {
             shift(s + b * nk, a.data(), inv_eps, nk, t.data());
-            c[size_t(b)] = -log_b - row_lse(t.data(), nk);
+            row_softmax(t.data(), q + b * nk, nk);
         }
-        linear(p, 1);
-        if (linear(p, 2 + iters - 1)) return;
+        if (linear(p, 1 + iters - 1)) return;
     }
     sinkhorn_v1(s, nb, nk, eps, iters, q);
 }
