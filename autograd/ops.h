@@ -267,4 +267,19 @@ Tensor nt_xent(const Tensor& z, double temperature);
 // d_i = ||xh_i - xh_nn(i) + 1e-8|| (nn.PairwiseDistance), L = -mean log(d_i + eps).
 Tensor koleo_loss(const Tensor& x, double eps = 1e-8);
 
+// ---- SSL losses (autograd/functions/crop_cross_entropy.cpp; issue 15)
+// Sinkhorn-Knopp (tensor/ops/sinkhorn.h): SwAV's distributed_sinkhorn at world size 1 on scores
+// (B', K), rows of the result summing to 1; never records a gradient (a constant target).
+Tensor sinkhorn_knopp(const Tensor& scores, double epsilon, int64_t iterations);
+// The multi-crop soft cross-entropy of DINO / SwAV / DINOv2: targets (T, B, K) (no gradient:
+// detach them), student_logits (V, B, K), 1 <= T <= V, n_terms = T V - T > 0:
+//   (1/n_terms) sum_{j<T} sum_{v != j} mean_b [-sum_k targets[j,b,k]
+//   log_softmax(student[v,b] / tau)_k]
+Tensor cross_entropy_crops(const Tensor& targets, const Tensor& student_logits,
+                           double student_temperature);
+// iBOT's per-row weighted form: targets, logits (R, K), row_weights (R) (targets and weights
+// without gradient): sum_r w_r (-sum_k q_rk log_softmax(s_r / tau)_k); R = 0 gives 0.
+Tensor soft_cross_entropy(const Tensor& targets, const Tensor& logits, const Tensor& row_weights,
+                          double temperature);
+
 }  // namespace marrow

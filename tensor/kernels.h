@@ -252,6 +252,30 @@ using NtXentBackwardKernel = void(double temperature, const Tensor& z, const Ten
 using KoleoKernel = void(double eps, const Tensor& x, const Tensor& loss, const Tensor& nn);
 using KoleoBackwardKernel = void(double eps, const Tensor& x, const Tensor& nn, const Tensor& g,
                                  const Tensor& gx);
+// Sinkhorn-Knopp and the soft cross-entropies of the SSL losses (issue 15; tensor/ops/sinkhorn.h,
+// tensor/ops/crop_cross_entropy.h). scores, q: (B, K) contiguous, f32/f64; q = SwAV's
+// distributed_sinkhorn(scores) at world size 1, computed in the log domain.
+using SinkhornKernel = void(const Tensor& scores, double epsilon, int64_t iterations,
+                            const Tensor& q);
+// crops: targets (t, b, k), logits (v, b, k); row (vi, bi) of the logits is paired with the sum
+// of the target rows (j, bi), j < t, j != vi. Otherwise (rows): targets, logits (b, k), row r
+// with target row r and weight weights[r]. All contiguous, one dtype. The per-row loss is
+// scale w_r sum_k Q_rk (lse_r - z_rk), z = logits inv_tau, lse_r = logsumexp_k z_rk.
+struct SoftCrossEntropyParams {
+    int64_t t = 1, v = 1, b = 0, k = 0;
+    double inv_tau = 1, scale = 1;
+    bool crops = true;
+};
+// row_loss, lse: (v b) contiguous, overwritten; weights (b) or null (crops).
+using SoftCrossEntropyKernel = void(const SoftCrossEntropyParams&, const Tensor& targets,
+                                    const Tensor& logits, const Tensor* weights,
+                                    const Tensor& row_loss, const Tensor& lse);
+// g: the 0-d upstream gradient (read on the device, no sync); dlogits like logits:
+//   dlogits_rk = g scale w_r inv_tau (sum_k' Q_rk' softmax(z_r)_k - Q_rk).
+using SoftCrossEntropyBackwardKernel = void(const SoftCrossEntropyParams&, const Tensor& targets,
+                                            const Tensor& logits, const Tensor* weights,
+                                            const Tensor& lse, const Tensor& g,
+                                            const Tensor& dlogits);
 // src, dst: contiguous, same shape and dtype, on different devices (one of them the CPU);
 // registered in the column of the non-CPU device.
 using TransferKernel = void(const Tensor& src, const Tensor& dst);
@@ -283,7 +307,9 @@ using SynchronizeKernel = void(int device_index);
     X(interpolate, InterpolateKernel) X(interpolate_backward, InterpolateBackwardKernel)   \
     X(attention, AttentionKernel) X(attention_backward, AttentionBackwardKernel)           \
     X(nt_xent, NtXentKernel) X(nt_xent_backward, NtXentBackwardKernel)                     \
-    X(koleo_loss, KoleoKernel) X(koleo_loss_backward, KoleoBackwardKernel)
+    X(koleo_loss, KoleoKernel) X(koleo_loss_backward, KoleoBackwardKernel)                 \
+    X(sinkhorn, SinkhornKernel) X(soft_cross_entropy, SoftCrossEntropyKernel)              \
+    X(soft_cross_entropy_backward, SoftCrossEntropyBackwardKernel)
 #define MARROW_FORALL_DEVICE_KERNELS(X) \
     X(transfer, TransferKernel) X(synchronize, SynchronizeKernel)
 #define MARROW_FORALL_KERNELS(X) MARROW_FORALL_COMPUTE_KERNELS(X) MARROW_FORALL_DEVICE_KERNELS(X)

@@ -83,6 +83,8 @@ std::vector<OpCase> build() {
     cases::add_interpolate(list);
     cases::add_attention(list);
     cases::add_contrastive(list);
+    cases::add_sinkhorn(list);
+    cases::add_crop_cross_entropy(list);
     std::set<std::string> names, bench_names;
     for (const OpCase& c : list) {
         MARROW_CHECK(names.insert(c.name).second, "op case registry: case {} is listed twice",

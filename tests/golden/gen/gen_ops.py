@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from safetensors_io import save
+from crops_twins import crops_cases  # issue 15: sinkhorn, crop_cross_entropy
 
 # The composed twins of the fused ops, written the way the registry writes them (a shift by the
 # detached max, then elementwise ops and sums).
@@ -372,6 +373,7 @@ CASES = {
 }
 CASES.update(sdpa_cases())
 CASES.update(contrastive_cases())
+CASES.update(crops_cases())
 
 
 def make_input(spec, gen):

@@ -97,5 +97,7 @@ void add_layer_norm(std::vector<OpCase>& list);
 void add_interpolate(std::vector<OpCase>& list);
 void add_attention(std::vector<OpCase>& list);
 void add_contrastive(std::vector<OpCase>& list);
+void add_sinkhorn(std::vector<OpCase>& list);            // issue 15
+void add_crop_cross_entropy(std::vector<OpCase>& list);  // issue 15
 
 }  // namespace marrow::test::cases
