@@ -10,6 +10,10 @@
 
 namespace marrow::apps {
 
+// Inputs of up to this many files are fingerprinted one by one in run.json; more (a folder
+// of cell images) get one combined fingerprint.
+inline constexpr size_t kFingerprintFilesListed = 16;
+
 class RunRecord {
 public:
     // Creates `dir` (and parents) and writes run.json; `flags` are the parsed options.

@@ -10,6 +10,8 @@ and peak resident memory side by side. One JSON line per model.
   ViT-S/14 (issue 14): --models vit_s14:8:224 vit_s14:16:144 vit_s14:8:224:ckpt vit_s14:8:224:bf16
   (model:batch[:size[:flags]]; flags ckpt = activation checkpointing, bf16 = bf16 autocast
   (torch.autocast("cpu") in PyTorch), both as ckpt+bf16)
+  SSL steps (issue 15): --ssl --models simclr_resnet18:32:144 dino_vit_small:8:224
+  (bench_ssl_step against peer_ssl_step.py; images per second counts every crop)
 """
 import argparse
 import json
@@ -43,10 +45,13 @@ def main():
     ap.add_argument("--size", type=int, default=144)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--ssl", action="store_true",
+                    help="self-supervised steps: bench_ssl_step vs peer_ssl_step.py")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                     help="cuda: an nvcc build on a GPU against PyTorch CUDA (AMP for bf16)")
     args = ap.parse_args()
-    ours_bin = ensure_built(args.build, "bench_train")
+    ours_bin = ensure_built(args.build, "bench_ssl_step" if args.ssl else "bench_train")
+    peer_script = "peer_ssl_step.py" if args.ssl else "peer_train.py"
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS="1")
     runs = {}
     for r in range(args.rounds):
@@ -54,9 +59,10 @@ def main():
         for spec in args.models:
             model, batch, size, flags, _ = parse_spec(spec, args.size)
             common = ["--model", model, "--batch", batch, "--size", size,
-                      "--steps", str(args.steps), "--device", args.device] + flags
+                      "--steps", str(args.steps)] + flags + \
+                ([] if args.ssl else ["--device", args.device])
             ours = run_lines([ours_bin] + common, env=env)[0]
-            peer = run_lines([args.python, os.path.join(HERE, "peer_train.py"), "--threads",
+            peer = run_lines([args.python, os.path.join(HERE, peer_script), "--threads",
                               str(args.threads)] + common, env=env)[0]
             runs.setdefault(spec, []).append((ours, peer))
     print(f"{args.threads} thread(s), {args.device}; ratio = ours / torch img/s; "

@@ -94,22 +94,24 @@ private:
         std::vector<float> f(v.begin(), v.end());
         return from_vector(f, {int64_t(f.size()), 1, 1});
     }
-    Tensor load(int64_t index) const {
-        if (source_.pixels)
-            return source_.pixels->narrow(0, index, 1).to(DType::f32) / 255.0;  // (1, H, W)
-        const std::string& path = source_.paths[size_t(index)];
-        try {
-            return data::image_to_tensor(data::read_image(path));
-        } catch (const Error& e) {
-            throw data::BadFile(e.what());  // read_image names the path
-        }
-    }
+    Tensor load(int64_t index) const { return source_image(source_, index); }
     const ImageSource& source_;
     int64_t channels_, size_;
     Tensor mean_, std_;
 };
 
 }  // namespace
+
+Tensor source_image(const ImageSource& source, int64_t index) {
+    if (source.pixels)
+        return source.pixels->narrow(0, index, 1).to(DType::f32) / 255.0;  // (1, H, W)
+    const std::string& path = source.paths[size_t(index)];
+    try {
+        return data::image_to_tensor(data::read_image(path));
+    } catch (const Error& e) {
+        throw data::BadFile(e.what());  // read_image names the path
+    }
+}
 
 const std::vector<std::string>& image_layouts() {
     static const std::vector<std::string> l = {"auto",    "aml_hehr", "lymphocytosis",

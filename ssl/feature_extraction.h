@@ -60,6 +60,9 @@ struct ImageSource {
 // is a list; a folder with data/ is aml_hehr, with trainset/ lymphocytosis, with
 // train-images-idx3-ubyte[.gz] mnist; any other folder is class folders.
 ImageSource open_image_source(const std::string& path, const std::string& layout = "auto");
+// Image `index` of a source as f32 (C, H, W) in [0, 1] (C = 1 for MNIST pixels and gray
+// files); an unreadable file throws data::BadFile naming it.
+Tensor source_image(const ImageSource& source, int64_t index);
 const std::vector<std::string>& image_layouts();
 
 // Replaces the images' labels by a per-cell column of a CSV with columns patient_id, file and

@@ -59,13 +59,15 @@ double effective_rank(const Tensor& z);
 struct CollapseThresholds {
     // embedding_std < std_fraction / sqrt(d): a fifth of a random embedding's spread.
     double std_fraction = 0.2;
-    // effective_rank < max(rank_min, rank_fraction * d): fewer than 2% of the dimensions (or
+    // effective_rank < max(rank_min, rank_fraction * min(rows, d)): fewer than 2% of the
+    // dimensions the batch could span (or
     // 2) carry the batch.
     double rank_fraction = 0.02;
     double rank_min = 2;
-    // Uniform collapse: teacher entropy >= (1 - uniform_margin) ln K, and (when the loss is
-    // given) |loss - ln K| <= uniform_margin ln K. Without a teacher entropy (SimCLR, SwAV
-    // without codes logged) the loss alone at ln K is the signal "loss_at_ln_k".
+    // Uniform collapse: teacher entropy >= (1 - uniform_margin) ln K (DINO's figure 7: the
+    // entropy reaching ln K is the uniform collapse; the targets then carry no information,
+    // and the loss follows to ln K as the student flattens). Without a teacher entropy
+    // (SimCLR) the loss within uniform_margin ln K of ln K is the signal "loss_at_ln_k".
     double uniform_margin = 0.01;
     // One-hot collapse: teacher entropy < onehot_entropy nats.
     double onehot_entropy = 0.05;
@@ -79,6 +81,8 @@ struct CollapseSignals {
                           embedding_std = std::nullopt;
     int64_t dim = 0;  // d of the embeddings (embedding_std and effective_rank need it)
     std::optional<double> effective_rank = std::nullopt;
+    // The rows the rank was computed on (a rank never exceeds min(rows, d)); 0: unknown, d.
+    int64_t rows = 0;
 };
 
 struct CollapseWarning {

@@ -102,9 +102,12 @@ TEST_CASE("CollapseDetector: uniform and one-hot teachers, rank, loss at ln K") 
     CHECK(w[0].signal == "teacher_uniform");
     CHECK(w[0].threshold == doctest::Approx(0.99 * ln_k));
     CHECK(w[0].message.find("centering dominates") != std::string::npos);
-    // A uniform teacher while the loss still moves away from ln K is not flagged.
+    // A uniform teacher is flagged before the loss has reached ln K (the student follows).
+    CHECK(CollapseDetector({.patience = 1})
+              .update({.loss = 9.5, .ln_k = ln_k, .teacher_entropy = 8.3177})
+              .size() == 1);
     CollapseDetector det2({.patience = 1});
-    CHECK(det2.update({.loss = 5.0, .ln_k = ln_k, .teacher_entropy = 8.3177}).empty());
+    CHECK(det2.update({.loss = 5.0, .ln_k = ln_k, .teacher_entropy = 4.0}).empty());
     // One-hot teacher: sharpening dominates.
     w = det2.update({.epoch = 1, .loss = 0.01, .ln_k = ln_k, .teacher_entropy = 0.001});
     REQUIRE(w.size() == 1);
@@ -115,6 +118,8 @@ TEST_CASE("CollapseDetector: uniform and one-hot teachers, rank, loss at ln K") 
     REQUIRE(w.size() == 1);
     CHECK(w[0].signal == "effective_rank");
     CHECK(w[0].threshold == doctest::Approx(10.24));
+    // ... capped by the rows it was computed on: 4 rows can span at most 4 directions.
+    CHECK(det2.update({.epoch = 3, .dim = 512, .effective_rank = 3.0, .rows = 4}).empty());
     // Without a teacher entropy (SimCLR, SwAV): the loss alone at ln K.
     w = det2.update({.epoch = 4, .loss = 6.2383, .ln_k = std::log(512.0)});
     REQUIRE(w.size() == 1);

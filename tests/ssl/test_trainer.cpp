@@ -1,0 +1,220 @@
+// The SSL trainer end to end on tiny in-memory images: every method trains, logs its monitors
+// and exports an encoder; the EMA teacher, frozen layers, exact resume and the collapse
+// warning behave as the upstream recipes say.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "autograd/ops.h"
+#include "ssl/methods.h"
+#include "ssl/pretrain_data.h"
+#include "ssl/trainer.h"
+#include "tensor/factory.h"
+
+using namespace marrow;
+using namespace marrow::ssl;
+namespace fs = std::filesystem;
+
+namespace {
+
+// n gray 28 x 28 images in two classes (a bright square top-left or bottom-right, with noise),
+// as an MNIST-layout source.
+ImageSource tiny_images(int64_t n) {
+    Generator gen(7);
+    Tensor noise = rand({n, 28, 28}, DType::f32, Device::cpu(), gen) * 60.0;
+    std::vector<uint8_t> pixels(size_t(n * 28 * 28));
+    ImageSource s;
+    s.layout = "mnist";
+    s.classes = {"a", "b"};
+    const float* r = noise.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t label = i % 2;
+        for (int64_t y = 0; y < 28; ++y)
+            for (int64_t x = 0; x < 28; ++x) {
+                const bool in_square = label == 0 ? (y < 14 && x < 14) : (y >= 14 && x >= 14);
+                const size_t k = size_t((i * 28 + y) * 28 + x);
+                pixels[k] = uint8_t(std::min(255.0f, (in_square ? 180.0f : 20.0f) + r[k]));
+            }
+        s.paths.push_back("tiny#" + std::to_string(i));
+        s.labels.push_back(label);
+    }
+    s.pixels = from_vector(pixels, {n, 28, 28});
+    return s;
+}
+
+// A small recipe per method: ResNet-18 with the small-input stem on 16 px crops (DINOv2:
+// ViT-S/4), batch 4, a narrow head.
+SslConfig tiny_config(Method method) {
+    SslConfig c = method_defaults(method);
+    c.epochs = 2;
+    c.batch_size = 4;
+    c.global_size = 16;
+    c.local_size = 8;
+    c.local_crops = method == Method::simclr ? 0 : 2;
+    c.warmup_epochs = 0;
+    c.out_dim = 32;
+    c.head_hidden = 32;
+    c.bottleneck = 16;
+    c.projection = {32, 16};
+    c.queue_length = 0;
+    c.freeze_prototypes_iters = 0;
+    if (method == Method::dinov2) {
+        c.arch = "vit_small";
+        c.patch_size = 4;
+        c.drop_path_rate = 0;
+    } else {
+        c.arch = "resnet18";
+        c.small_input = true;
+    }
+    return c;
+}
+
+struct TinyRun {
+    std::unique_ptr<SslModel> model;
+    TrainingResult result;
+};
+
+TinyRun run_tiny(const SslConfig& c, const ImageSource& images, const std::string& dir,
+                 TrainerOptions o = {}) {
+    fs::remove_all(dir);
+    TinyRun run{make_ssl_model(c), {}};
+    ViewsDataset views(images, view_recipe(c));
+    o.run_dir = dir;
+    o.workers = 0;
+    TrainerObserver quiet;
+    run.result = train(*run.model, views, o, quiet);
+    return run;
+}
+
+std::string temp_dir(const std::string& name) {
+    return (fs::temp_directory_path() / ("marrow_ssl_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("every SSL method trains two tiny epochs, logs its monitors and exports an encoder") {
+    ImageSource images = tiny_images(8);
+    for (Method method : {Method::simclr, Method::swav, Method::dino, Method::dinov2}) {
+        CAPTURE(method_name(method));
+        TinyRun run = run_tiny(tiny_config(method), images, temp_dir(method_name(method)));
+        REQUIRE(run.result.finished);
+        REQUIRE(run.result.epochs.size() == 2);
+        CHECK(run.result.steps == 4);  // 8 images / batch 4 = 2 steps per epoch
+        for (const auto& epoch : run.result.epochs) {
+            CHECK(std::isfinite(epoch["loss"].get<double>()));
+            CHECK(epoch["ln_k"].get<double>() > 0);
+            CHECK(epoch["embedding_std"].get<double>() > 0);
+            CHECK(epoch["effective_rank"].get<double>() >= 1);
+        }
+        if (method == Method::dinov2) CHECK(run.result.epochs[0].contains("koleo"));
+        if (method == Method::dino || method == Method::dinov2 || method == Method::swav)
+            CHECK(run.result.epochs[0].contains("teacher_entropy"));
+        // The exported encoder loads back and gives the exported backbone's features.
+        LoadedEncoder back = load_encoder(run.result.encoder_path);
+        Tensor x = rand({2, 3, 16, 16});
+        run.model->export_encoder().module().eval();
+        back.encoder->module().eval();
+        CHECK(allclose(back.encoder->forward(x), run.model->export_encoder().forward(x), 1e-5,
+                       1e-6));
+    }
+}
+
+TEST_CASE("the DINO teacher starts as the student and moves by EMA; the last layer is frozen") {
+    ImageSource images = tiny_images(8);
+    SslConfig c = tiny_config(Method::dino);
+    c.epochs = 1;
+    c.momentum_teacher = 0.9;
+    auto model = make_ssl_model(c);
+    auto& dino = dynamic_cast<DinoFamily&>(*model);
+    auto before_student = dino.student->state_dict();
+    for (const auto& [key, t] : dino.teacher->state_dict()) CHECK(equal(t, before_student.at(key)));
+    nn::StateDict student0, teacher0;
+    for (const auto& [k, t] : dino.student->named_parameters()) student0.insert(k, clone(t));
+    for (const auto& [k, t] : dino.teacher->named_parameters()) teacher0.insert(k, clone(t));
+
+    ViewsDataset views(images, view_recipe(c));
+    TrainerObserver quiet;
+    TrainerOptions o{.run_dir = temp_dir("ema"), .workers = 0};
+    fs::remove_all(o.run_dir);
+    train(*model, views, o, quiet);
+    // freeze_last_layer_epochs = 1: the whole (single) epoch left the last layer alone.
+    for (const auto& [k, t] : dino.student->named_parameters())
+        if (k.find("last_layer") != std::string::npos) CHECK(equal(t, student0.at(k)));
+    // Teacher moved, and stays between its start and the student (a convex EMA).
+    const Tensor& w_t = dino.teacher->named_parameters()[0].second;
+    const std::string key0 = dino.teacher->named_parameters()[0].first;
+    CHECK_FALSE(equal(w_t, teacher0.at(key0)));
+    // The center moved off zero (DINO updates it from the teacher's logits every step).
+    CHECK(sum(abs(dino.dino_loss->center)).item() > 0);
+}
+
+TEST_CASE("SwAV keeps its prototypes frozen for the first iterations and renormalizes them") {
+    ImageSource images = tiny_images(8);
+    // How far one epoch moves the prototypes, with and without the freeze. Renormalizing a
+    // unit row each step moves it by rounding only (~6e-8); two LARC steps at the tiny
+    // config's lr (0.6 x 4 / 256) by ~2e-5.
+    auto moved = [&](int64_t freeze_iters) {
+        SslConfig c = tiny_config(Method::swav);
+        c.epochs = 1;
+        c.freeze_prototypes_iters = freeze_iters;
+        auto model = make_ssl_model(c);
+        auto& swav = dynamic_cast<Swav&>(*model);
+        swav.head->normalize_prototypes();
+        Tensor w0 = clone(swav.head->prototypes->weight);
+        ViewsDataset views(images, view_recipe(c));
+        TrainerObserver quiet;
+        TrainerOptions o{.run_dir = temp_dir("swav_freeze"), .workers = 0};
+        fs::remove_all(o.run_dir);
+        train(*model, views, o, quiet);
+        const Tensor& w = swav.head->prototypes->weight;
+        // Frozen, they stay the unit rows the step before renormalized.
+        if (freeze_iters > 0) CHECK(allclose(sqrt(sum(w * w, {1})), ones({w.size(0)}), 1e-5, 1e-6));
+        return max(abs(w - w0)).item();
+    };
+    CHECK(moved(100) < 2e-7);
+    CHECK(moved(0) > 2e-6);
+}
+
+TEST_CASE("a stopped and resumed SSL run ends bit-identical to an unbroken one") {
+    ImageSource images = tiny_images(8);
+    for (Method method : {Method::swav, Method::dinov2}) {
+        CAPTURE(method_name(method));
+        SslConfig c = tiny_config(method);
+        if (method == Method::swav) {
+            c.queue_length = 8;  // the queue is state too
+            c.queue_start_epoch = 0;
+        }
+        TinyRun straight = run_tiny(c, images, temp_dir("straight"));
+        const std::string dir = temp_dir("split");
+        run_tiny(c, images, dir, {.stop_after_steps = 3});
+        fs::path resumed_dir = dir;
+        TinyRun resumed{make_ssl_model(c), {}};
+        ViewsDataset views(images, view_recipe(c));
+        TrainerObserver quiet;
+        resumed.result = train(*resumed.model, views,
+                               {.run_dir = dir, .workers = 0, .resume = true}, quiet);
+        REQUIRE(resumed.result.finished);
+        auto a = straight.model->state_dict();
+        auto b = resumed.model->state_dict();
+        REQUIRE(a.size() == b.size());
+        for (const auto& [key, t] : a) {
+            CAPTURE(key);
+            CHECK(equal(t, b.at(key)));
+        }
+    }
+}
+
+TEST_CASE("a DINO teacher at temperature 1.0 raises the collapse warning; 0.04 does not") {
+    ImageSource images = tiny_images(8);
+    SslConfig good = tiny_config(Method::dino);
+    good.epochs = 3;
+    good.warmup_teacher_temp = good.teacher_temp = 0.04;
+    SslConfig broken = good;
+    broken.warmup_teacher_temp = broken.teacher_temp = 1.0;
+    TinyRun bad = run_tiny(broken, images, temp_dir("collapse_bad"));
+    REQUIRE_FALSE(bad.result.warnings.empty());
+    CHECK(bad.result.warnings[0].find("teacher_uniform") != std::string::npos);
+    TinyRun ok = run_tiny(good, images, temp_dir("collapse_good"));
+    CHECK(ok.result.warnings.empty());
+}
