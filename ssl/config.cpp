@@ -1,5 +1,6 @@
 #include "ssl/config.h"
 
+#include <array>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -11,12 +12,44 @@
 
 namespace marrow::ssl {
 
-NLOHMANN_JSON_SERIALIZE_ENUM(Centering, {{Centering::center, "center"},
-                                         {Centering::sinkhorn_knopp, "sinkhorn_knopp"},
-                                         {Centering::none, "none"}})
-NLOHMANN_JSON_SERIALIZE_ENUM(LrScaling, {{LrScaling::linear, "linear"},
-                                         {LrScaling::sqrt_wrt_1024, "sqrt_wrt_1024"},
-                                         {LrScaling::none, "none"}})
+// The enums by name, both ways; an unknown name is an error listing the known ones (nlohmann's
+// NLOHMANN_JSON_SERIALIZE_ENUM would map a typo to the first value silently).
+namespace {
+template <typename E>
+using EnumNames = std::array<std::pair<E, const char*>, 3>;
+constexpr EnumNames<Centering> kCenterings{{{Centering::center, "center"},
+                                            {Centering::sinkhorn_knopp, "sinkhorn_knopp"},
+                                            {Centering::none, "none"}}};
+constexpr EnumNames<LrScaling> kLrScalings{{{LrScaling::linear, "linear"},
+                                            {LrScaling::sqrt_wrt_1024, "sqrt_wrt_1024"},
+                                            {LrScaling::none, "none"}}};
+template <typename E>
+void enum_to_json(nlohmann::json& j, E value, const EnumNames<E>& names) {
+    for (const auto& [e, name] : names)
+        if (e == value) j = name;
+}
+template <typename E>
+void enum_from_json(const nlohmann::json& j, E& value, const EnumNames<E>& names,
+                    const char* what) {
+    const std::string text = j.is_string() ? j.get<std::string>() : j.dump();
+    for (const auto& [e, name] : names)
+        if (text == name) {
+            value = e;
+            return;
+        }
+    MARROW_CHECK(false, "SSL config: {} '{}' (expected {}, {} or {})", what, text, names[0].second,
+                 names[1].second, names[2].second);
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, Centering c) { enum_to_json(j, c, kCenterings); }
+void from_json(const nlohmann::json& j, Centering& c) {
+    enum_from_json(j, c, kCenterings, "centering");
+}
+void to_json(nlohmann::json& j, LrScaling s) { enum_to_json(j, s, kLrScalings); }
+void from_json(const nlohmann::json& j, LrScaling& s) {
+    enum_from_json(j, s, kLrScalings, "lr_scaling");
+}
 
 // Every field once: the JSON round trip and the unknown-key check come from this list.
 #define MARROW_SSL_CONFIG_FIELDS(X)                                                         \
@@ -137,6 +170,10 @@ void SslConfig::validate() const {
          fmt::format("method dinov2 with arch '{}' (iBOT's masked patches need a ViT)", arch));
     need(!vit || (patch_size >= 1 && global_size % patch_size == 0),
          fmt::format("global_size {} (a multiple of patch_size {})", global_size, patch_size));
+    need(!vit || local_crops == 0 || method == Method::simclr || patch_size < 1 ||
+             local_size % patch_size == 0,
+         fmt::format("local_size {} (a multiple of patch_size {} when local crops are made)",
+                     local_size, patch_size));
     MARROW_CHECK(bad.empty(), "SSL config ({}): invalid {}", method_name(method),
                  fmt::join(bad, "; "));
 }
@@ -156,12 +193,16 @@ SslConfig method_defaults(Method method) {
             c.clip_grad = 0;
             c.freeze_last_layer_epochs = 0;
             break;
-        case Method::swav:  // swav bs256 recipe (spec 4.7)
+        case Method::swav:  // swav's bs256 recipe (spec 4.7); main_swav.py scales no lr
             c.optimizer = "larc";
+            c.batch_size = 256;
             c.lr = 0.6;
-            c.lr_scaling = LrScaling::linear;
+            c.lr_scaling = LrScaling::none;
             c.min_lr = 0.0006;
             c.warmup_epochs = 0;
+            c.queue_length = 3840;
+            c.queue_start_epoch = 15;
+            c.freeze_prototypes_iters = 5005;
             c.weight_decay = c.weight_decay_end = 1e-6;
             c.local_crops = 6;
             c.projection = {2048, 128};
@@ -218,6 +259,9 @@ SslConfig preset(const std::string& name) {
         c.epochs = 500;
         c.out_dim = 300;
         c.projection = {2048, 128};
+        // "learning rate scaling": the bs256 recipe scaled linearly to 512, start and end.
+        c.lr = 1.2;
+        c.min_lr = 0.0012;
         c.queue_length = 3584;  // swav's 3840 rounded down to a multiple of the batch
         return c;
     }
@@ -274,6 +318,8 @@ SslConfig resolve_config(const std::string& preset_name, const std::string& meth
         MARROW_CHECK(eq != std::string::npos && eq > 0, "--set {}: expected key=value", kv);
         const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
         MARROW_CHECK(j.contains(key), "--set {}: unknown config field '{}'", kv, key);
+        MARROW_CHECK(key != "method", "--set {}: choose the method with --method or --preset "
+                     "(they bring the method's other hyperparameters)", kv);
         nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
         j[key] = value.is_discarded() ? nlohmann::json(text) : value;
     }

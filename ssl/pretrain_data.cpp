@@ -46,6 +46,7 @@ ImageSource labelled_subset(const ImageSource& source, int64_t n, uint64_t seed)
     for (int64_t i : labelled) {
         out.paths.push_back(source.paths[size_t(i)]);
         out.labels.push_back(source.labels[size_t(i)]);
+        if (!source.split.empty()) out.split.push_back(source.split[size_t(i)]);
     }
     if (source.pixels) out.pixels = index_select(*source.pixels, 0, from_vector(labelled));
     out.files = source.files;

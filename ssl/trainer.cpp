@@ -57,7 +57,10 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const SslConfig& c, const nn::Name
     if (c.optimizer == "lars")
         return std::make_unique<nn::LARS>(
             groups, nn::LARSOptions{.lr = lr, .momentum = c.momentum, .weight_decay = wd,
-                                    .eta = c.larc_trust});
+                                    .eta = c.larc_trust,
+                                    // DINO's utils.LARS keeps the lr out of the buffer;
+                                    // SimCLR's puts it in.
+                                    .lr_outside_momentum = c.method != Method::simclr});
     nn::SGDOptions sgd{.lr = lr, .momentum = c.momentum, .weight_decay = wd};
     if (c.optimizer == "larc")
         return std::make_unique<nn::LARC>(groups, sgd,
@@ -68,7 +71,8 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const SslConfig& c, const nn::Name
 
 namespace {
 
-// Sums of the loss terms over an epoch's micro-batches, for the epoch's means.
+// Sums of the loss terms over an epoch's steps (each step's last micro-batch), for the
+// epoch's means.
 class EpochMeans {
 public:
     void add(const StepLoss& out) {
@@ -153,9 +157,18 @@ StepLoss optimizer_step(SslModel& model, nn::Optimizer& optimizer,
         (c.accumulate > 1 ? last->total / double(c.accumulate) : last->total).backward();
     }
     if (c.clip_grad > 0) {
-        // DINOv2 clips the global norm (per submodule upstream); DINO each parameter's.
-        if (c.method == Method::dinov2) nn::clip_grad_norm_(optimizer.parameters(), c.clip_grad);
-        else nn::clip_gradients(optimizer.parameters(), c.clip_grad);
+        if (c.method == Method::dinov2) {
+            // DINOv2 (train.py): one global norm per student submodule (backbone, dino_head,
+            // ibot_head), each clipped on its own.
+            std::map<std::string, std::vector<Tensor>> parts;
+            for (const auto& [name, p] : model.student_parameters()) {
+                const size_t first = name.find('.'), second = name.find('.', first + 1);
+                if (p.requires_grad()) parts[name.substr(0, second)].push_back(p);
+            }
+            for (const auto& [part, params] : parts) nn::clip_grad_norm_(params, c.clip_grad);
+        } else {
+            nn::clip_gradients(optimizer.parameters(), c.clip_grad);  // DINO: per parameter
+        }
     }
     model.before_optimizer_step(ctx);
     optimizer.step();
@@ -257,7 +270,7 @@ TrainingResult train(SslModel& model, const data::Dataset& views, const TrainerO
             step_metrics["teacher_temp"] = ctx.teacher_temp;
             observer.step(pos.step - epoch * iters, step_metrics);
             if (o.checkpoint_every > 0 && pos.step % o.checkpoint_every == 0) save();
-            if (pos.step == o.stop_after_steps) {
+            if (pos.step == o.stop_after_steps && pos.step % iters != 0) {  // mid-epoch
                 save();
                 result.steps = pos.step;
                 result.seconds = seconds();
@@ -286,7 +299,13 @@ TrainingResult train(SslModel& model, const data::Dataset& views, const TrainerO
         }
         result.epochs.push_back(metrics);
         observer.epoch_end(metrics);
-        if (o.checkpoint_every == 0 || pos.step == total) save();
+        if (o.checkpoint_every == 0 || pos.step == total || pos.step == o.stop_after_steps)
+            save();
+        if (pos.step == o.stop_after_steps && pos.step < total) {  // at an epoch's end
+            result.steps = pos.step;
+            result.seconds = seconds();
+            return result;
+        }
     }
     result.encoder_path = o.run_dir + "/encoder.safetensors";
     save_encoder(result.encoder_path, model.export_encoder(),

@@ -80,4 +80,10 @@ TEST_CASE("resolve_config applies --set overrides as JSON values") {
     CHECK_THROWS_WITH_AS(resolve_config("", "dino", {"temprature=1"}),
                          "--set temprature=1: unknown config field 'temprature'", Error);
     CHECK_THROWS_AS(resolve_config("", "dino", {"epochs=many"}), Error);
+    // A misspelled enum value is an error, not the first value.
+    CHECK_THROWS_WITH_AS(resolve_config("", "dino", {"centering=sinkhorn"}),
+                         "SSL config: centering 'sinkhorn' (expected center, sinkhorn_knopp or "
+                         "none)",
+                         Error);
+    CHECK_THROWS_AS(resolve_config("seed000-dino", "", {"method=simclr"}), Error);
 }

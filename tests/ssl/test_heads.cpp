@@ -61,7 +61,10 @@ bool null_gradient(const nn::StateDict& sd, const std::string& key) {
                                    leaf - (index == std::string::npos ? 0 : index + 1));
         return std::tuple{prefix, num, k.substr(leaf + 1)};
     };
-    auto [prefix, num, leaf] = split(key);
+    // (named, not a structured binding: clang 14 cannot capture those in the lambda below)
+    const auto parts = split(key);
+    const std::string prefix = std::get<0>(parts), num = std::get<1>(parts),
+                      leaf = std::get<2>(parts);
     if (num.empty() || !std::all_of(num.begin(), num.end(), ::isdigit)) return false;
     int i = std::stoi(num);
     auto at = [&](int j, const std::string& l) {
@@ -155,7 +158,9 @@ void check_config(const std::string& name) {
     check_close(loss.reshape({1}), get(p + "loss"), tol, "loss");
     check_close(x.grad(), get(p + "x.grad"), tol, "input gradient");
     int with_grad = 0;
-    for (auto& [key, param] : head.module->named_parameters()) {
+    for (auto& entry : head.module->named_parameters()) {
+        const std::string& key = entry.first;
+        auto& param = entry.second;
         CAPTURE(key);
         std::string gkey = p + "grad/" + key;
         bool torch_has = golden_fixture("ssl_heads").tensors.count(gkey) != 0;
@@ -234,7 +239,9 @@ TEST_CASE("ProjectionHead: presets, keys and the frozen center=False bias") {
     CHECK(tf2.state_dict().find("6.bias") == nullptr);
     CHECK(tf2.state_dict().at("7.running_mean").shape() == Shape{128});
     int trainable = 0;
-    for (auto& [key, prm] : tf2.named_parameters()) {
+    for (auto& entry : tf2.named_parameters()) {
+        const std::string& key = entry.first;
+        auto& prm = entry.second;
         CAPTURE(key);
         CHECK(prm.requires_grad() == (key != "7.bias"));
         trainable += prm.requires_grad();
@@ -343,8 +350,8 @@ TEST_CASE("DinoHead: init, frozen weight_g untouched by AdamW, last-layer select
     CHECK(head.last_layer->weight_v.has_grad());
     ssl::cancel_gradients(head);
     CHECK(!head.last_layer->weight_v.has_grad());
-    for (auto& [key, prm] : head.named_parameters())
-        if (key.rfind("mlp.", 0) == 0) CHECK_MESSAGE(prm.has_grad(), key);
+    for (auto& entry : head.named_parameters())
+        if (entry.first.rfind("mlp.", 0) == 0) CHECK_MESSAGE(entry.second.has_grad(), entry.first);
 
     // DINOv2: trainable g; use_bn; mlp_bias false; nlayers 1.
     ssl::DinoHeadOptions o = ssl::DinoHeadOptions::dinov2(12, 40);

@@ -145,13 +145,15 @@ TEST_CASE("sinkhorn_knopp: production CPU path against the reference loops, ever
     if (!cpu_isa_available()) return;
     Generator gen(6);
     // prototypes across the 256-prototype blocks and the vector tails; samples from 1
-    for (auto [nb, nk] : std::vector<std::pair<int64_t, int64_t>>{
+    for (auto shape : std::vector<std::pair<int64_t, int64_t>>{
              {1, 1}, {3, 2}, {17, 5}, {64, 16}, {33, 257}, {256, 300}, {7, 1031},
              {512, 600}})
         for (DType dtype : {DType::f32, DType::f64})
             // eps 0.05: a span of 40 (version 2 narrow); 0.01: 200 (version 2 wide); 512 x 600
             // is past version 2's size (version 1, threads)
             for (double eps : {0.05, 0.01}) {
+                // (not a structured binding: clang 14 cannot capture those in CAPTURE)
+                const int64_t nb = shape.first, nk = shape.second;
                 CAPTURE(nb);
                 CAPTURE(nk);
                 CAPTURE(dtype);
