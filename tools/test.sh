@@ -5,7 +5,8 @@
 #                          install check (a sanitized static library can't link an
 #                          unsanitized consumer)
 #   tools/test.sh --nvcc   the nvcc build in build-nvcc/ (warnings are errors); runs the CPU
-#                          suite (the CUDA tests need a GPU: tools/gpu_check.sh)
+#                          suite but the "slow" tests, which the release build runs with the
+#                          same g++ code (the CUDA tests need a GPU: tools/gpu_check.sh)
 #   tools/test.sh --clang  Release built by clang++ in build-clang/ (warnings are errors), all
 #                          tests
 set -euo pipefail
