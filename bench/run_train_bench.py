@@ -80,7 +80,8 @@ def main():
                               else ("peak_rss_mb", "peak_rss_mb"))
         ours_mb = statistics.median(o[ours_key] for o, _ in pairs)
         peer_mb = statistics.median(p[peer_key] for _, p in pairs)
-        step_mb = statistics.median(o.get("step_tensor_mb", 0) for o, _ in pairs)
+        step_mb = (statistics.median(o["step_tensor_mb"] for o, _ in pairs)
+                   if "step_tensor_mb" in pairs[0][0] else float("nan"))  # bench_train only
         print(f"{model:10s} {batch:>5s} {size:>4s} {label:>9s} "
               f"{ours_ips:11.2f} {peer_ips:12.2f} {ours_ips / peer_ips:6.2f} {ours_mb:8.0f} "
               f"{peer_mb:9.0f} {step_mb:8.0f}")
