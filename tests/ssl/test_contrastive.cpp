@@ -129,7 +129,9 @@ TEST_CASE("koleo_loss: ties choose the first maximum, as torch.max on the CPU") 
 }
 
 #if defined(MARROW_CUDA_SIM) || defined(MARROW_CUDA_NVCC)
-TEST_CASE("koleo_loss on CUDA: the same tie rule") { check_ties(Device::cuda()); }
+TEST_CASE("koleo_loss on CUDA: the same tie rule" * doctest::test_suite("cuda")) {
+    check_ties(Device::cuda());
+}
 #endif
 
 TEST_CASE("nt_xent and koleo_loss: argument errors name the op and the shape") {
