@@ -94,11 +94,12 @@ int main(int argc, char** argv) try {
     if (batch_size > 0) c.batch_size = batch_size;
     c.validate();
 
-    ssl::ImageSource source = ssl::open_image_source(data_path, layout);
-    for (const std::string& w : source.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    const ssl::ImageSource all = ssl::open_image_source(data_path, layout);
+    for (const std::string& w : all.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    const ssl::ImageSource source = ssl::training_images(all);  // MNIST: the training split
     ssl::ImageSource knn_source;
     if (knn_images > 0) {
-        knn_source = ssl::labelled_subset(source, knn_images, c.seed);
+        knn_source = ssl::labelled_subset(all, knn_images, c.seed);
         if (knn_source.size() >= 10) o.knn_images = &knn_source;
         else std::fprintf(stderr, "warning: fewer than 10 labelled images; no kNN monitor\n");
     }

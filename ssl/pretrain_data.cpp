@@ -25,6 +25,23 @@ data::Example ViewsDataset::get(int64_t index, uint64_t epoch, uint64_t seed) co
     return example;
 }
 
+ImageSource training_images(const ImageSource& source) {
+    if (source.split.empty()) return source;
+    std::vector<int64_t> keep;
+    for (int64_t i = 0; i < source.size(); ++i)
+        if (source.split[size_t(i)] == 0) keep.push_back(i);
+    ImageSource out;
+    out.layout = source.layout;
+    out.classes = source.classes;
+    out.files = source.files;
+    for (int64_t i : keep) {
+        out.paths.push_back(source.paths[size_t(i)]);
+        out.labels.push_back(source.labels[size_t(i)]);
+    }
+    if (source.pixels) out.pixels = index_select(*source.pixels, 0, from_vector(keep));
+    return out;
+}
+
 ImageSource labelled_subset(const ImageSource& source, int64_t n, uint64_t seed) {
     std::vector<int64_t> labelled;
     for (int64_t i = 0; i < source.size(); ++i)

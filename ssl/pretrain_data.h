@@ -27,6 +27,11 @@ private:
     data::MultiCropSpec spec_;
 };
 
+// The images a pre-training run learns from: a source with a fixed split (MNIST) keeps its
+// training images only, so the test images stay unseen until evaluation; others are
+// returned as they are.
+ImageSource training_images(const ImageSource& source);
+
 // At most `n` labelled images of `source` drawn without replacement (seeded), in their
 // original order, as a source of their own (the kNN monitor's set). Bags are dropped.
 ImageSource labelled_subset(const ImageSource& source, int64_t n, uint64_t seed);

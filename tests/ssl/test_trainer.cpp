@@ -218,3 +218,17 @@ TEST_CASE("a DINO teacher at temperature 1.0 raises the collapse warning; 0.04 d
     TinyRun ok = run_tiny(good, images, temp_dir("collapse_good"));
     CHECK(ok.result.warnings.empty());
 }
+
+TEST_CASE("pre-training reads a fixed split's training images only; the kNN subset keeps it") {
+    ImageSource images = tiny_images(8);
+    images.split = {0, 0, 1, 0, 1, 0, 0, 1};
+    ImageSource train_only = training_images(images);
+    REQUIRE(train_only.size() == 5);
+    CHECK(train_only.paths == std::vector<std::string>{"tiny#0", "tiny#1", "tiny#3", "tiny#5",
+                                                       "tiny#6"});
+    CHECK(train_only.pixels->size(0) == 5);
+    CHECK(equal(train_only.pixels->narrow(0, 2, 1), images.pixels->narrow(0, 3, 1)));
+    ImageSource subset = labelled_subset(images, 8, 0);
+    CHECK(subset.split == images.split);
+    CHECK(training_images(tiny_images(4)).size() == 4);  // no split: every image
+}
