@@ -60,7 +60,7 @@ private:
 int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", out = "runs/ssl_pretrain", preset, method, arch, init;
     std::vector<std::string> sets;
-    int64_t epochs = 0, batch_size = 0, knn_images = 0;
+    int64_t epochs = 0, batch_size = 0, knn_images = 0, limit = 0;
     bool small_input = false;
     ssl::TrainerOptions o;
     CLI::App cli{"Self-supervised pre-training (SimCLR, SwAV, DINO, DINOv2) of a cell encoder"};
@@ -78,6 +78,8 @@ int main(int argc, char** argv) try {
                                   "--set teacher_temp=0.07 --set 'projection=[512,64]'");
     cli.add_option("--init", init, "initialize the backbone(s) from an encoder file or a "
                                    "published checkpoint (DinoBloom / DINOv2 .pth, torchvision)");
+    cli.add_option("--limit", limit, "the first N training images only (0: all; a fixed split's "
+                                     "test images are kept for the kNN monitor)");
     cli.add_option("--knn-images", knn_images, "labelled images for the per-epoch kNN monitor (0: none)");
     cli.add_option("--knn-every", o.knn_every, "epochs between kNN monitors")->check(CLI::PositiveNumber);
     cli.add_option("--out", out, "run directory");
@@ -94,7 +96,8 @@ int main(int argc, char** argv) try {
     if (batch_size > 0) c.batch_size = batch_size;
     c.validate();
 
-    const ssl::ImageSource all = ssl::open_image_source(data_path, layout);
+    ssl::ImageSource all = ssl::open_image_source(data_path, layout);
+    if (limit > 0) ssl::limit_images(all, limit);
     for (const std::string& w : all.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     const ssl::ImageSource source = ssl::training_images(all);  // MNIST: the training split
     ssl::ImageSource knn_source;
@@ -108,7 +111,8 @@ int main(int argc, char** argv) try {
 
     o.run_dir = out;
     nlohmann::json flags = {{"data", data_path}, {"layout", source.layout}, {"preset", preset},
-                            {"init", init}, {"images", source.size()}, {"knn_images", knn_images},
+                            {"init", init}, {"images", source.size()}, {"limit", limit},
+                            {"knn_images", knn_images},
                             {"config", c}};
     apps::RunRecord record(out, "ssl_pretrain", flags, c.seed, source.files, o.resume);
     auto model = ssl::make_ssl_model(c);

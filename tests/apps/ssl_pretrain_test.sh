@@ -20,7 +20,7 @@ for method in simclr swav dino dinov2; do
     extra=(--arch resnet18 --small-input --set local_crops=2)
     [ "$method" = dinov2 ] && extra=(--arch vit_small --set patch_size=4 --set local_crops=2
                                      --set drop_path_rate=0)
-    [ "$method" = simclr ] && extra=(--arch resnet18 --small-input)
+    [ "$method" = simclr ] && extra=(--arch resnet18 --small-input --limit 16)
     out=$work/$method
     "$app" --data "$work/cohort" --method "$method" "${tiny[@]}" "${extra[@]}" --knn-images 20 \
         --out "$out" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
@@ -34,6 +34,8 @@ for method in simclr swav dino dinov2; do
     grep -q '"method": *"'"$method"'"' "$out/run.json" ||
         { echo "ssl_pretrain $method: run.json lacks the config" >&2; exit 1; }
 done
+grep -q '"images": *16' "$work/simclr/run.json" ||
+    { echo "ssl_pretrain: --limit 16 did not keep 16 images" >&2; exit 1; }
 echo "ssl_pretrain: 4 methods x 2 epochs wrote run.json, metrics.jsonl, encoder, report"
 
 # Exact resume across processes (DINO: teacher, center and optimizer state all matter).
