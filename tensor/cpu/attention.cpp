@@ -71,18 +71,6 @@ using attention_detail::pad_cols;
 using attention_detail::scratch;
 
 // ---- per-ISA row helpers (float32)
-template <int W>
-MARROW_VEC_INLINE float exp_sum_body(const float* __restrict s, float* __restrict p, int64_t n,
-                                     float shift) {
-    for (int64_t j = 0; j < n; ++j) p[j] = vexp_neg(s[j] - shift);
-    Lanes<W> acc = {};
-    int64_t full = n / W * W;
-    for (int64_t j = 0; j < full; j += W) acc += load<W>(p + j);
-    float r = 0;
-    for (int l = 0; l < W; ++l) r += acc[l];
-    for (int64_t j = full; j < n; ++j) r += p[j];
-    return r;
-}
 // dS = P o (dP - D), in place over dP.
 MARROW_VEC_INLINE void ds_body(const float* __restrict p, float* __restrict dp, int64_t n,
                                float d) {

@@ -41,19 +41,6 @@ constexpr double kPairwiseEps = 1e-8;  // nn.PairwiseDistance(2, eps=1e-8) in Ko
 
 // ---- per-ISA row helpers (float32)
 
-// sum_j exp(s_j - shift) over a row (the exps written to p, which stays in L1).
-template <int W>
-MARROW_VEC_INLINE float exp_sum_body(const float* __restrict s, float* __restrict p, int64_t n,
-                                     float shift) {
-    for (int64_t j = 0; j < n; ++j) p[j] = vexp_neg(s[j] - shift);
-    Lanes<W> acc = {};
-    int64_t full = n / W * W;
-    for (int64_t j = 0; j < full; j += W) acc += load<W>(p + j);
-    float r = 0;
-    for (int l = 0; l < W; ++l) r += acc[l];
-    for (int64_t j = full; j < n; ++j) r += p[j];
-    return r;
-}
 // h_j = c (exp(s_j - lse_i) + exp(s_j - lse_j)), in place over s.
 MARROW_VEC_INLINE void sym_grad_body(float* __restrict s, const float* __restrict lse, int64_t n,
                                      float lse_i, float c) {

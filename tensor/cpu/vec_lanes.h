@@ -1,6 +1,6 @@
 // Float vectors of W lanes (GCC vector extensions; W = 16 for AVX-512, 8 for AVX2, 4 for SSE2:
 // one register each, wider vectors spill when the ISA lacks them) and the row extremum built
-// on them, for the vectorized CPU kernels (tensor/cpu/vec_*.cpp). Only for files compiled per
+// on them (row max, row exp-sum), for the vectorized CPU kernels (tensor/cpu/vec_*.cpp). Only for files compiled per
 // ISA with always-inlined helpers.
 #pragma once
 #include <cmath>
@@ -61,6 +61,21 @@ MARROW_VEC_INLINE float row_extremum(const float* __restrict x, int64_t d) {
 template <int W>
 MARROW_VEC_INLINE float row_max(const float* __restrict x, int64_t d) {
     return row_extremum<W, true>(x, d);
+}
+// sum_j exp(s_j - shift) over a row of n <= a few thousand (shift >= every s_j: the row max),
+// the exps written to p (which stays in L1) for the caller's next pass: attention's and
+// NT-Xent's row softmax.
+template <int W>
+MARROW_VEC_INLINE float exp_sum_body(const float* __restrict s, float* __restrict p, int64_t n,
+                                     float shift) {
+    for (int64_t j = 0; j < n; ++j) p[j] = vexp_neg(s[j] - shift);
+    Lanes<W> acc = {};
+    int64_t full = n / W * W;
+    for (int64_t j = 0; j < full; j += W) acc += load<W>(p + j);
+    float r = 0;
+    for (int l = 0; l < W; ++l) r += acc[l];
+    for (int64_t j = full; j < n; ++j) r += p[j];
+    return r;
 }
 
 }  // namespace marrow::cpu

@@ -30,6 +30,7 @@ enum class TolClass {
     randomized_svd,  // PCA: randomized SVD with another random test matrix than sklearn's
     umap_graph,      // UMAP's a, b, sigmas, rhos, memberships vs umap-learn (numba, float32)
     adam_null_gradient,  // Adam steps of a parameter whose exact gradient is 0 (bias before BN)
+    spec_oracle,         // hand-checkable values printed to 6 decimals (ssl_mil_spec.md 13)
 };
 
 struct Tolerance {
@@ -141,6 +142,8 @@ constexpr Tolerance tolerance(TolClass c, DType dtype) {
                                    "f32: umap-learn stores sigmas, rhos, distances and "
                                    "memberships in float32 (an ulp ~ 6e-8 relative) and its "
                                    "distances come from sklearn's |a|^2 + |b|^2 - 2ab"};
+        case TolClass::spec_oracle:
+            return {1e-6, 0, "the spec's oracle values are rounded to 6 decimals"};
         case TolClass::adam_null_gradient:
             return {1e-7, 0,
                     "a Linear bias feeding a train-mode batch norm has an exactly zero gradient; "

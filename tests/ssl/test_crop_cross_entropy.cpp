@@ -15,33 +15,12 @@
 #include "tensor/factory.h"
 #include "tests/compare.h"
 #include "tests/cpu_isa.h"
+#include "tests/ssl/loss_checks.h"
 
 using namespace marrow;
 using namespace marrow::test;
 
 namespace {
-
-void check_close(const Tensor& ours, const Tensor& ref, Tolerance tol) {
-    Comparison cmp = compare(ours, ref, tol);
-    INFO(cmp.detail);
-    CHECK(cmp.ok);
-}
-
-constexpr Tolerance kSixDecimals{1e-6, 0, "the spec's oracle values are rounded to 6 decimals"};
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-bool has(const std::string& text, const std::string& part) {
-    INFO(text);
-    return text.find(part) != std::string::npos;
-}
 
 // Teacher probabilities (T, B, K): a softmax of random logits.
 Tensor teacher_probs(int64_t t, int64_t b, int64_t k, DType dtype, Generator& gen) {

@@ -16,20 +16,12 @@
 #include "tensor/factory.h"
 #include "tests/compare.h"
 #include "tests/cpu_isa.h"
+#include "tests/ssl/loss_checks.h"
 
 using namespace marrow;
 using namespace marrow::test;
 
 namespace {
-
-void check_close(const Tensor& ours, const Tensor& ref, Tolerance tol) {
-    Comparison cmp = compare(ours, ref, tol);
-    INFO(cmp.detail);
-    CHECK(cmp.ok);
-}
-
-// The spec prints its oracles to 6 decimals.
-constexpr Tolerance kSixDecimals{1e-6, 0, "the spec's oracle values are rounded to 6 decimals"};
 
 // Upstream's distributed_sinkhorn (swav main_swav.py, world size 1), transcribed with plain
 // exp in double on row-major scores (B, K): the independent oracle of the log-domain kernels.
@@ -55,20 +47,6 @@ std::vector<double> plain_sinkhorn(const std::vector<double>& s, int64_t nb, int
     }
     for (double& v : q) v *= double(nb);
     return q;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-bool has(const std::string& text, const std::string& part) {
-    INFO(text);
-    return text.find(part) != std::string::npos;
 }
 
 }  // namespace
