@@ -25,20 +25,29 @@ data::Example ViewsDataset::get(int64_t index, uint64_t epoch, uint64_t seed) co
     return example;
 }
 
+ImageSource select_images(const ImageSource& source, const std::vector<int64_t>& rows) {
+    ImageSource out;
+    out.layout = source.layout;
+    out.classes = source.classes;
+    out.files = source.files;
+    for (int64_t i : rows) {
+        MARROW_CHECK(i >= 0 && i < source.size(), "select_images: row {} of a source of {} images",
+                     i, source.size());
+        out.paths.push_back(source.paths[size_t(i)]);
+        out.labels.push_back(source.labels[size_t(i)]);
+        if (!source.split.empty()) out.split.push_back(source.split[size_t(i)]);
+    }
+    if (source.pixels) out.pixels = index_select(*source.pixels, 0, from_vector(rows));
+    return out;
+}
+
 ImageSource training_images(const ImageSource& source) {
     if (source.split.empty()) return source;
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < source.size(); ++i)
         if (source.split[size_t(i)] == 0) keep.push_back(i);
-    ImageSource out;
-    out.layout = source.layout;
-    out.classes = source.classes;
-    out.files = source.files;
-    for (int64_t i : keep) {
-        out.paths.push_back(source.paths[size_t(i)]);
-        out.labels.push_back(source.labels[size_t(i)]);
-    }
-    if (source.pixels) out.pixels = index_select(*source.pixels, 0, from_vector(keep));
+    ImageSource out = select_images(source, keep);
+    out.split.clear();  // all training images now
     return out;
 }
 
@@ -54,20 +63,9 @@ ImageSource labelled_subset(const ImageSource& source, int64_t n, uint64_t seed)
         std::vector<int64_t> picked;
         for (int64_t i = 0; i < n; ++i) picked.push_back(labelled[size_t(order[i])]);
         labelled = picked;
-        labelled.resize(size_t(n));
         std::sort(labelled.begin(), labelled.end());
     }
-    ImageSource out;
-    out.layout = source.layout;
-    out.classes = source.classes;
-    for (int64_t i : labelled) {
-        out.paths.push_back(source.paths[size_t(i)]);
-        out.labels.push_back(source.labels[size_t(i)]);
-        if (!source.split.empty()) out.split.push_back(source.split[size_t(i)]);
-    }
-    if (source.pixels) out.pixels = index_select(*source.pixels, 0, from_vector(labelled));
-    out.files = source.files;
-    return out;
+    return select_images(source, labelled);
 }
 
 }  // namespace marrow::ssl

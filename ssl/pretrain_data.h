@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "data/loader.h"
 #include "data/transforms.h"
@@ -31,6 +32,10 @@ private:
 // training images only, so the test images stay unseen until evaluation; others are
 // returned as they are.
 ImageSource training_images(const ImageSource& source);
+
+// The images `rows` of `source` (in that order) as a source of their own: paths, labels,
+// split and MNIST pixels; the bag entries are dropped. A row out of range is an Error.
+ImageSource select_images(const ImageSource& source, const std::vector<int64_t>& rows);
 
 // At most `n` labelled images of `source` drawn without replacement (seeded), in their
 // original order, as a source of their own (the kNN monitor's set). Bags are dropped.
