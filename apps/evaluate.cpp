@@ -92,7 +92,9 @@ int main(int argc, char** argv) try {
     apps::RunRecord record(out, "evaluate", flags, po.seed, data.files);
     std::printf("%lld rows x %lld features, %zu classes, %s\n", (long long)data.features.size(0),
                 (long long)data.features.size(1), data.class_names.size(),
-                data.split.empty() ? "stratified folds" : "fixed train/test split");
+                !data.split.empty()    ? "fixed train/test split"
+                : data.groups.empty() ? "stratified folds"
+                                      : "patient-grouped folds");
 
     std::optional<apps::ProgressBar> bar;  // the first call (0 done) gives the total
     eval::ProtocolResult result = eval::run_protocol(data, po, [&](int done, int total) {

@@ -36,7 +36,8 @@ std::string protocol_text(const ProtocolResult& r) {
     if (r.folds == 1)
         return r.repeats == 1 ? "the fixed train/test split"
                               : fmt::format("the fixed train/test split, {} repeats", r.repeats);
-    return fmt::format("mean ± sd over {} stratified folds × {} repeat{}", r.folds, r.repeats,
+    return fmt::format("mean ± sd over {} {} folds × {} repeat{}", r.folds,
+                       r.grouped ? "patient-grouped" : "stratified", r.repeats,
                        r.repeats == 1 ? "" : "s");
 }
 

@@ -113,7 +113,8 @@ ProtocolResult run_protocol(const LabelledFeatures& d, const ProtocolOptions& o,
     check_data(d, o);
     const int64_t n = d.features.size(0), classes = int64_t(d.class_names.size());
     const bool fixed = !d.split.empty();
-    ProtocolResult out{o.methods, d.class_names, fixed ? 1 : o.folds, o.repeats, {}};
+    ProtocolResult out{o.methods, d.class_names, fixed ? 1 : o.folds, o.repeats, {},
+                       !fixed && !d.groups.empty()};
     int64_t max_k = 0;
     for (const std::string& m : o.methods) max_k = std::max(max_k, knn_k(m));
     const int total = out.folds * out.repeats * int(o.methods.size());

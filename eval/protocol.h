@@ -64,6 +64,7 @@ struct ProtocolResult {
     std::vector<std::string> methods, class_names;
     int folds = 0, repeats = 0;  // folds = 1 for a fixed split
     std::vector<FoldResult> results;  // repeat-major, then fold, then method
+    bool grouped = false;  // folds keep each group's (patient's) rows together
 };
 
 // accuracy, balanced_accuracy, f1_macro, f1_weighted, precision_macro, recall_macro,

@@ -80,6 +80,8 @@ TEST_CASE("run_protocol: groups stay in one fold; a fixed split is used as given
     for (const eval::FoldResult& f : r.results)
         for (int64_t row : f.rows) folds_of_group[d.groups[size_t(row)]].insert(f.fold);
     for (const auto& [group, folds] : folds_of_group) CHECK(folds.size() == 1);
+    CHECK(r.grouped);
+    CHECK(eval::summary_table(r).find("2 patient-grouped folds") != std::string::npos);
 
     eval::LabelledFeatures s = blobs(10, 3);
     s.split.assign(30, 0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Markdown table of an SSL experiment's evaluate runs (accuracy on the fixed test split or
-the mean over folds, with the pooled bootstrap 95% interval).
+"""Markdown table of an SSL experiment's evaluate runs: each metric on the pooled test
+predictions (the fixed test split, or every fold's test rows together) with its bootstrap
+95% interval.
 
     ssl_table.py RUN_DIR NAME...   reads RUN_DIR/eval-NAME/results.json and
                                    RUN_DIR/eval-NAME-cosine/results.json when present
@@ -11,14 +12,14 @@ import pathlib
 import sys
 
 
-def method_accuracy(results, method):
+def method_metric(results, method, metric):
     m = results["methods"].get(method)
     if m is None:
         return None
-    acc = m["summary"]["accuracy"]["mean"]
-    ci = m.get("bootstrap_ci95_pooled", {}).get("accuracy")
-    if ci:
-        return f"{acc:.3f} [{ci['lower']:.3f}, {ci['upper']:.3f}]"
+    acc = m["summary"][metric]["mean"]
+    ci = m.get("bootstrap_ci95_pooled", {}).get(metric)
+    if ci:  # the pooled test predictions' value with its interval (= acc on a fixed split)
+        return f"{ci['estimate']:.3f} [{ci['lower']:.3f}, {ci['upper']:.3f}]"
     return f"{acc:.3f}"
 
 
@@ -44,18 +45,21 @@ def main():
         collapse_table(pathlib.Path(sys.argv[2]), sys.argv[3:])
         return
     run = pathlib.Path(sys.argv[1])
-    columns = [("20-NN (Euclidean)", "", "knn20"), ("20-NN (cosine)", "-cosine", "knn20"),
-               ("1-NN", "", "knn1"), ("linear probe", "", "logreg")]
+    columns = [("20-NN (Euclidean)", "", "knn20", "accuracy"),
+               ("20-NN balanced acc.", "", "knn20", "balanced_accuracy"),
+               ("20-NN (cosine)", "-cosine", "knn20", "accuracy"),
+               ("1-NN", "", "knn1", "accuracy"), ("linear probe", "", "logreg", "accuracy"),
+               ("probe balanced acc.", "", "logreg", "balanced_accuracy")]
     print("| features | " + " | ".join(c[0] for c in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name in sys.argv[2:]:
         cells = []
-        for _, suffix, method in columns:
+        for _, suffix, method, metric in columns:
             path = run / f"eval-{name}{suffix}" / "results.json"
             cell = "-"
             if path.exists():
                 results = json.loads(path.read_text())
-                cell = method_accuracy(results, method) or "-"
+                cell = method_metric(results, method, metric) or "-"
             cells.append(cell)
         print(f"| {name} | " + " | ".join(cells) + " |")
 
