@@ -6,7 +6,7 @@
 # reference / training set and the 10k test images (the same rows for every feature set).
 # Results: docs/experiments/ssl.md.
 #
-#   tools/experiments/ssl_fashion_mnist.sh [run dir (runs/ssl-fmnist)] [epochs scale (1)]
+#   tools/experiments/ssl_fashion_mnist.sh [run dir (runs/ssl-fmnist)]
 #
 # The budget is CPU-sized (2 cores, ~8 s per SimCLR step): "epochs" of 50 optimizer steps
 # (--set epoch_length=50) drawn from shuffled passes over all 60k images; SimCLR 200 steps at
@@ -14,7 +14,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-runs/ssl-fmnist}
-scale=${2:-1}  # multiplies every run's epochs
 data=${MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 reference=20000  # training images the kNN / probe use (all 60k: ~6 min of extraction each)
 bin=$root/build/apps
@@ -23,9 +22,8 @@ common=(--data "$data" --arch resnet18 --small-input --knn-images 2000
         --set global_size=28 --set epoch_length=50 --set warmup_epochs=0.5)
 
 pretrain() {  # name epochs args...: pre-train unless its encoder exists
-    local name=$1 epochs=$(( $2 * scale ))
-    [ -f "$out/$name/encoder.safetensors" ] && return 0
-    "$bin/ssl_pretrain" "${common[@]}" --epochs "$epochs" --out "$out/$name" "${@:3}"
+    [ -f "$out/$1/encoder.safetensors" ] ||
+        "$bin/ssl_pretrain" "${common[@]}" --epochs "$2" --out "$out/$1" "${@:3}"
 }
 features() {  # name extract_features args...
     [ -f "$out/$1.safetensors" ] || "$bin/extract_features" --data "$data" --limit "$reference" \
