@@ -24,7 +24,7 @@ using namespace marrow;
 int main(int argc, char** argv) try {
     std::string encoder_path, arch, data_path, layout = "auto", out, run_dir, save_encoder;
     std::string cell_labels;
-    bool random_init = false, per_bag = false, small_input = false;
+    bool random_init = false, per_bag = false, small_input = false, small_input_pool = false;
     uint64_t seed = 0;
     int threads = 0;
     int64_t limit = -1;
@@ -42,6 +42,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--in-channels", spec.in_channels, "input channels (with --arch)")
         ->check(CLI::PositiveNumber);
     cli.add_flag("--small-input", small_input, "ResNet with the 28-32 px stem (with --arch)");
+    cli.add_flag("--small-input-pool", small_input_pool,
+                 "ResNet with the 28-32 px stem keeping the max pool (with --arch)");
     cli.add_option("--seed", seed, "--random-init's weights");
     cli.add_option("--data", data_path, "dataset folder or path list")->required();
     cli.add_option("--layout", layout, "data layout")->check(CLI::IsMember(ssl::image_layouts()));
@@ -76,7 +78,8 @@ int main(int argc, char** argv) try {
     std::optional<ssl::EncoderSpec> arch_spec;
     if (!arch.empty()) {
         spec.arch = arch;
-        spec.small_input = small_input;
+        spec.small_input = small_input || small_input_pool;
+        spec.small_input_pool = small_input_pool;
         spec.image_size = eo.image_size;  // ViT: its grid (0: 224); ResNet: 0 keeps the size
         arch_spec = spec;
     }

@@ -61,7 +61,7 @@ int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", out = "runs/ssl_pretrain", preset, method, arch, init;
     std::vector<std::string> sets;
     int64_t epochs = 0, batch_size = 0, knn_images = 0, limit = 0;
-    bool small_input = false;
+    bool small_input = false, small_input_pool = false;
     ssl::TrainerOptions o;
     CLI::App cli{"Self-supervised pre-training (SimCLR, SwAV, DINO, DINOv2) of a cell encoder"};
     cli.add_option("--data", data_path, "images: a folder (class folders, AML Hehr / "
@@ -72,6 +72,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--method", method, "simclr | swav | dino | dinov2 (without a preset)");
     cli.add_option("--arch", arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base | vit_large");
     cli.add_flag("--small-input", small_input, "ResNet stem for 28-32 px images (3x3, no max pool)");
+    cli.add_flag("--small-input-pool", small_input_pool,
+                 "the 28-32 px stem keeping the max pool (a quarter of the FLOPs)");
     cli.add_option("--epochs", epochs, "epochs (0: the recipe's)");
     cli.add_option("--batch-size", batch_size, "images per batch (0: the recipe's)");
     cli.add_option("--set", sets, "any config field as key=value (JSON value), e.g. "
@@ -91,7 +93,8 @@ int main(int argc, char** argv) try {
 
     ssl::SslConfig c = ssl::resolve_config(preset, method, sets);
     if (!arch.empty()) c.arch = arch;
-    if (small_input) c.small_input = true;
+    if (small_input || small_input_pool) c.small_input = true;
+    if (small_input_pool) c.small_input_pool = true;
     if (epochs > 0) c.epochs = epochs;
     if (batch_size > 0) c.batch_size = batch_size;
     c.validate();

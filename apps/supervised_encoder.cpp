@@ -71,6 +71,8 @@ int main(int argc, char** argv) try {
                    "label the cells by this column of <data>/cells.csv (e.g. cell_type)");
     cli.add_option("--arch", spec.arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base");
     cli.add_flag("--small-input", spec.small_input, "ResNet stem for 28-32 px images");
+    cli.add_flag("--small-input-pool", spec.small_input_pool,
+                 "the 28-32 px stem keeping the max pool (a quarter of the FLOPs)");
     cli.add_option("--image-size", image_size, "training crop size (also the encoder's)")
         ->check(CLI::PositiveNumber);
     cli.add_option("--epochs", o.epochs)->check(CLI::PositiveNumber);
@@ -106,6 +108,7 @@ int main(int argc, char** argv) try {
     o.warmup_steps = int64_t(warmup_epochs * double(int64_t(train_rows.size()) / o.batch_size));
 
     spec.image_size = image_size;
+    spec.small_input = spec.small_input || spec.small_input_pool;
     nlohmann::json flags = {{"data", data_path}, {"layout", all.layout},
                             {"cell_labels", cell_labels}, {"spec", spec.to_json()},
                             {"epochs", o.epochs}, {"batch_size", o.batch_size}, {"lr", o.lr},

@@ -53,7 +53,7 @@ void from_json(const nlohmann::json& j, LrScaling& s) {
 
 // Every field once: the JSON round trip and the unknown-key check come from this list.
 #define MARROW_SSL_CONFIG_FIELDS(X)                                                         \
-    X(arch) X(patch_size) X(small_input) X(drop_path_rate) X(views)           \
+    X(arch) X(patch_size) X(small_input) X(small_input_pool) X(drop_path_rate) X(views)           \
     X(global_size) X(local_size) X(local_crops) X(color_strength) X(epochs) X(epoch_length)  \
     X(batch_size) X(accumulate) X(optimizer) X(lr) X(lr_scaling) X(min_lr) X(warmup_epochs)  \
     X(start_warmup_lr) X(weight_decay) X(weight_decay_end) X(momentum) X(larc_trust)         \
@@ -166,6 +166,7 @@ void SslConfig::validate() const {
          fmt::format("mask probability {} / ratio [{}, {}] (in [0, 1], ordered)",
                      mask_probability, mask_ratio[0], mask_ratio[1]));
     bool vit = arch.rfind("vit", 0) == 0;
+    need(small_input || !small_input_pool, "small_input_pool without small_input");
     need(method != Method::dinov2 || vit,
          fmt::format("method dinov2 with arch '{}' (iBOT's masked patches need a ViT)", arch));
     need(!vit || (patch_size >= 1 && global_size % patch_size == 0),

@@ -34,6 +34,7 @@ struct SslConfig {
     std::string arch = "resnet18";  // resnet18|resnet34|resnet50|vit_small|vit_base|vit_large
     int64_t patch_size = 16;        // ViTs
     bool small_input = false;       // ResNet CIFAR stem (3x3 conv stride 1, no max pool): 28-32 px
+    bool small_input_pool = false;  // ... keeping the max pool (a quarter of the FLOPs)
     double drop_path_rate = 0.1;    // student ViT only (the teacher has none)
 
     // ---- views (data/transforms.h recipes; crops grouped by resolution in the forward)

@@ -40,6 +40,9 @@ struct EncoderSpec {
     // ResNet only: the CIFAR-style stem for 28-32 px images (conv1 3x3 stride 1, no max pool);
     // describe() calls it "resnet18 --small-input".
     bool small_input = false;
+    // With small_input: keep the max pool after the stem (a quarter of the FLOPs);
+    // describe() calls it "resnet18 --small-input-pool".
+    bool small_input_pool = false;
     // ViT only: patch size and the image size pos_embed is built for (DinoBloom: 14 and 224).
     int64_t patch_size = 14;
     // ViT: the grid pos_embed is built for (0: 224). Also the size extraction resizes images

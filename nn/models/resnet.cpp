@@ -77,7 +77,7 @@ ResNet::ResNet(BlockKind block, std::vector<int64_t> layers, const ResNetOptions
     if (o.small_input) stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
     conv1_ = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 64, stem, gen));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(64));
-    if (o.small_input)
+    if (o.small_input && !o.small_input_pool)
         maxpool_ = register_module("maxpool", std::make_shared<Identity>());
     else
         maxpool_ = register_module(

@@ -31,6 +31,9 @@ struct ResNetOptions {
     // The CIFAR-style stem for 28-32 px images (SimCLR's CIFAR ResNet): conv1 3x3 stride 1
     // padding 1 and no max pool (the key "maxpool" holds nn.Identity). Same keys otherwise.
     bool small_input = false;
+    // With small_input: keep the 3x3 stride-2 max pool after the 3x3 stem, so layer1 runs at
+    // H/2 (14 x 14 for 28 px) at a quarter of the FLOPs: the CPU-sized 28-px ResNet.
+    bool small_input_pool = false;
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut (downsample when the shape changes), ReLU.

@@ -56,6 +56,7 @@ TEST_CASE("SSL config validation lists every bad field") {
     SslConfig c = method_defaults(Method::dinov2);
     c.arch = "resnet18";  // iBOT needs patches
     c.batch_size = 1;
+    c.small_input_pool = true;  // without small_input
     try {
         c.validate();
         FAIL("validate() accepted a bad config");
@@ -63,6 +64,7 @@ TEST_CASE("SSL config validation lists every bad field") {
         std::string what = e.what();
         CHECK(what.find("batch_size 1") != std::string::npos);
         CHECK(what.find("method dinov2 with arch 'resnet18'") != std::string::npos);
+        CHECK(what.find("small_input_pool without small_input") != std::string::npos);
     }
 }
 

@@ -40,6 +40,22 @@ TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel
                       doctest::Contains("unknown arch \"resnet19\" (known: resnet18, resnet34"));
 }
 
+TEST_CASE("make_encoder: the pooled small-input stem halves the maps, keeps the keys") {
+    EncoderSpec spec{.arch = "resnet18", .in_channels = 1, .small_input = true,
+                     .small_input_pool = true};
+    auto enc = make_encoder(spec);
+    CHECK(enc->spec().describe() == "resnet18 --small-input-pool (1 channel)");
+    CHECK(EncoderSpec::from_json(enc->spec().to_json()).small_input_pool);
+    auto plain = make_encoder({.arch = "resnet18", .in_channels = 1, .small_input = true});
+    CHECK(enc->module().state_dict().size() == plain->module().state_dict().size());
+    enc->module().eval();
+    autograd::NoGradGuard no_grad;
+    // 28 px -> 3x3 stride-1 stem 28 x 28 -> max pool 14 x 14 -> layer4 2 x 2.
+    CHECK(enc->feature_map(randn({2, 1, 28, 28})).shape() == Shape{2, 512, 2, 2});
+    CHECK_THROWS_WITH(make_encoder({.arch = "resnet18", .small_input_pool = true}),
+                      doctest::Contains("variant of the small_input stem"));
+}
+
 TEST_CASE("make_encoder: ViT gives the cls token, patch tokens and takes masks") {
     auto enc = make_encoder({.arch = "vit_small", .patch_size = 14, .image_size = 28});
     CHECK(enc->spec().describe() == "vit_small/14 @28");
