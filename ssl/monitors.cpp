@@ -182,17 +182,24 @@ std::vector<CollapseWarning> CollapseDetector::update(const CollapseSignals& s) 
     if (s.teacher_entropy) {
         MARROW_CHECK(s.ln_k, "CollapseDetector: teacher_entropy given without ln_k");
         double thr = (1 - t.uniform_margin) * *s.ln_k;
+        const std::string what =
+            s.sinkhorn_codes
+                ? fmt::format("the Sinkhorn codes are uniform over the K prototypes (entropy "
+                              "at ln K = {:.4f}): the prototypes do not tell the images apart "
+                              "(lower epsilon or the lr, check the prototypes' freeze)",
+                              *s.ln_k)
+                : fmt::format("the teacher is uniform over its K outputs (entropy at ln K = "
+                              "{:.4f}): centering dominates (lower the teacher temperature, "
+                              "check the head)",
+                              *s.ln_k);
         check("teacher_uniform", *s.teacher_entropy >= thr, *s.teacher_entropy, thr, s.epoch,
-              fmt::format("the teacher is uniform over its K outputs (entropy at ln K = "
-                          "{:.4f}): centering dominates (lower the teacher temperature, check "
-                          "the head)",
-                          *s.ln_k),
-              out);
-        check("teacher_onehot", *s.teacher_entropy < t.onehot_entropy, *s.teacher_entropy,
-              t.onehot_entropy, s.epoch,
-              "the teacher is one-hot: sharpening dominates (check the centering, raise the "
-              "teacher temperature)",
-              out);
+              what, out);
+        if (!s.sinkhorn_codes)
+            check("teacher_onehot", *s.teacher_entropy < t.onehot_entropy, *s.teacher_entropy,
+                  t.onehot_entropy, s.epoch,
+                  "the teacher is one-hot: sharpening dominates (check the centering, raise "
+                  "the teacher temperature)",
+                  out);
     } else if (s.loss && s.ln_k) {
         check("loss_at_ln_k", loss_at_ln_k, *s.loss, *s.ln_k, s.epoch,
               fmt::format("the loss sits at ln K = {:.4f}, the value of uniform outputs", *s.ln_k),

@@ -83,6 +83,9 @@ struct CollapseSignals {
     std::optional<double> effective_rank = std::nullopt;
     // The rows the rank was computed on (a rank never exceeds min(rows, d)); 0: unknown, d.
     int64_t rows = 0;
+    // The targets are SwAV's Sinkhorn codes, not a DINO teacher: the advice names epsilon,
+    // and one-hot rows are no collapse (equipartition spreads them over the prototypes).
+    bool sinkhorn_codes = false;
 };
 
 struct CollapseWarning {

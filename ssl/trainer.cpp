@@ -100,9 +100,11 @@ private:
 };
 
 // The epoch's monitors from its last step (spec 5.2, ssl/monitors.h), into the metrics line.
-CollapseSignals add_monitors(nlohmann::json& metrics, const StepLoss& last, int64_t epoch) {
+CollapseSignals add_monitors(nlohmann::json& metrics, const StepLoss& last, int64_t epoch,
+                             Method method) {
     CollapseSignals s;
     s.epoch = epoch;
+    s.sinkhorn_codes = method == Method::swav;
     s.loss = metrics["loss"].get<double>();
     s.ln_k = std::log(double(last.classes));
     metrics["ln_k"] = *s.ln_k;
@@ -285,7 +287,7 @@ TrainingResult train(SslModel& model, const data::Dataset& views, const TrainerO
         metrics["weight_decay"] = wd_at.at(pos.step - 1);
         metrics["teacher_temp"] = temp_at(c.teacher_temp_per_iteration ? pos.step - 1 : epoch);
         metrics["teacher_momentum"] = momentum_at.at(pos.step - 1);
-        CollapseSignals signals = add_monitors(metrics, *last, epoch + 1);
+        CollapseSignals signals = add_monitors(metrics, *last, epoch + 1, c.method);
         if (o.knn_images && ((epoch + 1) % o.knn_every == 0 || pos.step == total)) {
             metrics["knn_accuracy"] = knn_monitor(model.export_encoder(), *o.knn_images,
                                                   {.k = o.knn_k},

@@ -113,6 +113,15 @@ TEST_CASE("CollapseDetector: uniform and one-hot teachers, rank, loss at ln K") 
     REQUIRE(w.size() == 1);
     CHECK(w[0].signal == "teacher_onehot");
     CHECK(w[0].message.find("sharpening dominates") != std::string::npos);
+    // SwAV's codes: uniform names epsilon; one-hot rows are a hard balanced assignment.
+    CollapseDetector swav({.patience = 1});
+    w = swav.update({.ln_k = std::log(300.0), .teacher_entropy = 5.70, .sinkhorn_codes = true});
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].message.find("Sinkhorn codes are uniform") != std::string::npos);
+    CHECK(w[0].message.find("lower epsilon") != std::string::npos);
+    CHECK(CollapseDetector({.patience = 1})
+              .update({.ln_k = std::log(300.0), .teacher_entropy = 0.001, .sinkhorn_codes = true})
+              .empty());
     // Effective rank below max(2, 0.02 d) = 10.24 for d = 512.
     w = det2.update({.epoch = 2, .dim = 512, .effective_rank = 3.0});
     REQUIRE(w.size() == 1);
