@@ -7,11 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "git_revision.h"  // MARROW_GIT_REVISION, generated at build time
 #include "tensor/error.h"
-
-#ifndef MARROW_GIT_REVISION
-#define MARROW_GIT_REVISION "unknown"
-#endif
 
 namespace marrow::apps {
 

@@ -20,6 +20,17 @@ for f in run.json metrics.jsonl results.json report.html predictions_knn1.csv \
     [ -s "$work/run/$f" ] || { echo "evaluate: $f missing or empty" >&2; exit 1; }
 done
 grep -q "random forest" "$work.out" || { echo "evaluate: no results table" >&2; exit 1; }
+# The run record names the commit the binary was built from (refreshed at every build).
+src=$(cd "$(dirname "$0")/../.." && pwd)
+if head=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
+    rev=$(/usr/bin/env python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["git_revision"])' \
+          "$work/run/run.json")
+    case "$rev" in
+        "$head" | "$head-dirty") ;;
+        *) echo "evaluate: run.json git_revision $rev, the source tree is at $head (a stale build?)" >&2
+           exit 1 ;;
+    esac
+fi
 # 4 methods x 1 fixed split = 4 metrics lines; every accuracy above chance by far.
 [ "$(wc -l <"$work/run/metrics.jsonl")" -eq 4 ] || { echo "evaluate: metrics.jsonl lines" >&2; exit 1; }
 /usr/bin/env python3 - "$work/run/results.json" <<'PY' || exit 1
