@@ -177,8 +177,6 @@ std::vector<CollapseWarning> CollapseDetector::update(const CollapseSignals& s) 
               fmt::format("the embeddings span few directions (effective rank of d = {})", s.dim),
               out);
     }
-    bool loss_at_ln_k =
-        s.loss && s.ln_k && std::abs(*s.loss - *s.ln_k) <= t.uniform_margin * *s.ln_k;
     if (s.teacher_entropy) {
         MARROW_CHECK(s.ln_k, "CollapseDetector: teacher_entropy given without ln_k");
         double thr = (1 - t.uniform_margin) * *s.ln_k;
@@ -194,14 +192,20 @@ std::vector<CollapseWarning> CollapseDetector::update(const CollapseSignals& s) 
                               *s.ln_k);
         check("teacher_uniform", *s.teacher_entropy >= thr, *s.teacher_entropy, thr, s.epoch,
               what, out);
-        if (!s.sinkhorn_codes)
-            check("teacher_onehot", *s.teacher_entropy < t.onehot_entropy, *s.teacher_entropy,
-                  t.onehot_entropy, s.epoch,
-                  "the teacher is one-hot: sharpening dominates (check the centering, raise "
-                  "the teacher temperature)",
-                  out);
-    } else if (s.loss && s.ln_k) {
-        check("loss_at_ln_k", loss_at_ln_k, *s.loss, *s.ln_k, s.epoch,
+    }
+    if (s.teacher_kl_uniform && !s.sinkhorn_codes) {
+        MARROW_CHECK(s.ln_k, "CollapseDetector: teacher_kl_uniform given without ln_k");
+        const double outputs = std::exp(*s.ln_k - *s.teacher_kl_uniform);
+        check("teacher_onehot", outputs < t.onehot_outputs, outputs, t.onehot_outputs, s.epoch,
+              fmt::format("the teacher sends every image to the same few of its {:.0f} outputs "
+                          "(exp of the batch-mean entropy): sharpening dominates (check the "
+                          "centering, raise the teacher temperature)",
+                          std::exp(*s.ln_k)),
+              out);
+    }
+    if (!s.teacher_entropy && s.loss && s.ln_k) {
+        const bool at_ln_k = std::abs(*s.loss - *s.ln_k) <= t.uniform_margin * *s.ln_k;
+        check("loss_at_ln_k", at_ln_k, *s.loss, *s.ln_k, s.epoch,
               fmt::format("the loss sits at ln K = {:.4f}, the value of uniform outputs", *s.ln_k),
               out);
     }

@@ -111,7 +111,8 @@ CollapseSignals add_monitors(nlohmann::json& metrics, const StepLoss& last, int6
     if (last.targets) {
         s.teacher_entropy = mean_entropy(*last.targets);
         metrics["teacher_entropy"] = *s.teacher_entropy;
-        metrics["teacher_kl_uniform"] = kl_to_uniform(*last.targets);
+        s.teacher_kl_uniform = kl_to_uniform(*last.targets);
+        metrics["teacher_kl_uniform"] = *s.teacher_kl_uniform;
     }
     s.dim = last.features.size(1);
     s.rows = last.features.size(0);

@@ -108,11 +108,15 @@ TEST_CASE("CollapseDetector: uniform and one-hot teachers, rank, loss at ln K") 
               .size() == 1);
     CollapseDetector det2({.patience = 1});
     CHECK(det2.update({.loss = 5.0, .ln_k = ln_k, .teacher_entropy = 4.0}).empty());
-    // One-hot teacher: sharpening dominates.
-    w = det2.update({.epoch = 1, .loss = 0.01, .ln_k = ln_k, .teacher_entropy = 0.001});
+    // One-hot teacher: every row on the same output (KL to uniform = ln K): sharpening dominates.
+    w = det2.update({.epoch = 1, .loss = 0.01, .ln_k = ln_k, .teacher_entropy = 0.001,
+                     .teacher_kl_uniform = ln_k});
     REQUIRE(w.size() == 1);
     CHECK(w[0].signal == "teacher_onehot");
+    CHECK(w[0].value == doctest::Approx(1.0));  // one output in use
+    CHECK(w[0].threshold == 4);
     CHECK(w[0].message.find("sharpening dominates") != std::string::npos);
+    CHECK(w[0].message.find("same few of its 4096 outputs") != std::string::npos);
     // SwAV's codes: uniform names epsilon; one-hot rows are a hard balanced assignment.
     CollapseDetector swav({.patience = 1});
     w = swav.update({.ln_k = std::log(300.0), .teacher_entropy = 5.70, .sinkhorn_codes = true});
@@ -164,4 +168,30 @@ TEST_CASE("knn_monitor_accuracy: separated clusters, k capped, the every-5th-row
     // k = 20 > 16 training rows is capped: uniform vote over 8 + 8 -> ties to class 0, so the
     // 2 class-0 queries of the 4 (rows 4, 9, 14, 19: labels 0, 1, 0, 1) are right.
     CHECK(knn_monitor_accuracy(xs, ys) == 0.5);
+}
+
+TEST_CASE("CollapseDetector: sharp but diverse teacher rows are healthy; few outputs in use are not") {
+    // Figures from Fashion-MNIST DINO runs (K 4096, 256 teacher rows, docs/experiments/ssl.md).
+    const double ln_k = std::log(4096.0);
+    CollapseDetector good, no_centering;  // patience 2
+    // Healthy, epochs 1-2: rows sharp (0.22 nats at T 0.04) yet the batch uses 7.3, then 19
+    // outputs (KL 6.33, 5.38).
+    CHECK(good.update({.epoch = 1, .ln_k = ln_k, .teacher_entropy = 0.2208,
+                       .teacher_kl_uniform = 6.3289}).empty());
+    CHECK(good.update({.epoch = 2, .ln_k = ln_k, .teacher_entropy = 1.2454,
+                       .teacher_kl_uniform = 5.3770}).empty());
+    // Without centering: 2.5 outputs at epochs 1 and 2 (KL 7.4189, 7.4072), rows less sharp
+    // than the healthy run's at epoch 2 (0.115 nats): the row entropy alone cannot tell them.
+    CHECK(no_centering.update({.epoch = 1, .ln_k = ln_k, .teacher_entropy = 0.0674,
+                               .teacher_kl_uniform = 7.4189}).empty());
+    auto w = no_centering.update({.epoch = 2, .ln_k = ln_k, .teacher_entropy = 0.1149,
+                                  .teacher_kl_uniform = 7.4072});
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].signal == "teacher_onehot");
+    CHECK(w[0].epoch == 1);
+    CHECK(w[0].value == doctest::Approx(std::exp(ln_k - 7.4072)));
+    // SwAV's codes are equipartitioned by construction: no one-hot check.
+    CHECK(CollapseDetector({.patience = 1})
+              .update({.ln_k = ln_k, .teacher_kl_uniform = ln_k, .sinkhorn_codes = true})
+              .empty());
 }
