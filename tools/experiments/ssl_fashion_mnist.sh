@@ -16,6 +16,8 @@
 # the FLOPs: ~2.2 s per SimCLR step) buys a 12x longer SimCLR run (2500 steps, ~90 minutes),
 # scored as above and also with all 60k training images as the kNN reference. Stage 3: DINO
 # on the pooled stem (~30 min) and the collapse contrast (two broken 500-step runs, ~25 min).
+# Stage 4: a second SimCLR cycle of 3000 steps from stage 2's encoder (~80 min), scored with
+# the 60k reference.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-runs/ssl-fmnist}
@@ -110,3 +112,17 @@ broken dino-no-centering --set centering=none
 /usr/bin/python3 "$root/tools/experiments/ssl_table.py" "$out" pixels random simclr dino
 /usr/bin/python3 "$root/tools/experiments/ssl_table.py" --collapse "$out" simclr dino \
     dino-teacher-t1 dino-no-centering
+
+# ---- stage 4: a second SimCLR cycle, 12 epochs of 250 steps from stage 2's backbone (--init
+# loads the backbone; the projection head starts fresh), the same recipe and a new seed (so a
+# new data order), scored with all 60k training images as the 20-NN reference.
+[ -f "$out/simclr-cycle2/encoder.safetensors" ] || "$bin/ssl_pretrain" "${common[@]}" \
+    --epochs 12 --out "$out/simclr-cycle2" --method simclr --batch-size 256 \
+    --set temperature=0.2 --set lr=0.5 --set larc_trust=0.01 --set seed=1 \
+    --init "$out/simclr/encoder.safetensors"
+all60k simclr-cycle2 --encoder "$out/simclr-cycle2/encoder.safetensors"
+[ -f "$out/eval-simclr-cycle2-60k-cosine/results.json" ] || "$bin/evaluate" \
+    --features "$out/simclr-cycle2-60k.safetensors" --methods knn20 --knn-metric cosine \
+    --embedding-points 0 --out "$out/eval-simclr-cycle2-60k-cosine"
+/usr/bin/python3 "$root/tools/experiments/ssl_table.py" "$out" pixels-60k random-60k simclr-60k \
+    simclr-cycle2-60k
