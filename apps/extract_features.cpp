@@ -78,8 +78,7 @@ int main(int argc, char** argv) try {
     std::optional<ssl::EncoderSpec> arch_spec;
     if (!arch.empty()) {
         spec.arch = arch;
-        spec.small_input = small_input || small_input_pool;
-        spec.small_input_pool = small_input_pool;
+        spec.stem = nn::models::stem_from_flags(small_input, small_input_pool);
         spec.image_size = eo.image_size;  // ViT: its grid (0: 224); ResNet: 0 keeps the size
         arch_spec = spec;
     }

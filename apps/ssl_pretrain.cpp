@@ -93,8 +93,8 @@ int main(int argc, char** argv) try {
 
     ssl::SslConfig c = ssl::resolve_config(preset, method, sets);
     if (!arch.empty()) c.arch = arch;
-    if (small_input || small_input_pool) c.small_input = true;
-    if (small_input_pool) c.small_input_pool = true;
+    if (small_input || small_input_pool)  // else the preset's or --set stem=...
+        c.stem = nn::models::stem_from_flags(small_input, small_input_pool);
     if (epochs > 0) c.epochs = epochs;
     if (batch_size > 0) c.batch_size = batch_size;
     c.validate();

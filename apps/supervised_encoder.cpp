@@ -61,6 +61,7 @@ data::MultiCropSpec single_view(int64_t size, bool train) {
 int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", cell_labels, out = "runs/supervised_encoder";
     ssl::EncoderSpec spec{.arch = "resnet18"};
+    bool small_input = false, small_input_pool = false;
     int64_t image_size = 64;
     apps::ClassifierTrainingOptions o{.epochs = 10, .batch_size = 64, .lr = 0.1};
     double warmup_epochs = 1;
@@ -70,8 +71,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--cell-labels", cell_labels,
                    "label the cells by this column of <data>/cells.csv (e.g. cell_type)");
     cli.add_option("--arch", spec.arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base");
-    cli.add_flag("--small-input", spec.small_input, "ResNet stem for 28-32 px images");
-    cli.add_flag("--small-input-pool", spec.small_input_pool,
+    cli.add_flag("--small-input", small_input, "ResNet stem for 28-32 px images");
+    cli.add_flag("--small-input-pool", small_input_pool,
                  "the 28-32 px stem keeping the max pool (a quarter of the FLOPs)");
     cli.add_option("--image-size", image_size, "training crop size (also the encoder's)")
         ->check(CLI::PositiveNumber);
@@ -108,7 +109,7 @@ int main(int argc, char** argv) try {
     o.warmup_steps = int64_t(warmup_epochs * double(int64_t(train_rows.size()) / o.batch_size));
 
     spec.image_size = image_size;
-    spec.small_input = spec.small_input || spec.small_input_pool;
+    spec.stem = nn::models::stem_from_flags(small_input, small_input_pool);
     nlohmann::json flags = {{"data", data_path}, {"layout", all.layout},
                             {"cell_labels", cell_labels}, {"spec", spec.to_json()},
                             {"epochs", o.epochs}, {"batch_size", o.batch_size}, {"lr", o.lr},

@@ -20,6 +20,10 @@ using EnumNames = std::array<std::pair<E, const char*>, 3>;
 constexpr EnumNames<Centering> kCenterings{{{Centering::center, "center"},
                                             {Centering::sinkhorn_knopp, "sinkhorn_knopp"},
                                             {Centering::none, "none"}}};
+constexpr EnumNames<nn::models::ResNetStem> kStems{
+    {{nn::models::ResNetStem::imagenet, "imagenet"},
+     {nn::models::ResNetStem::small, "small"},
+     {nn::models::ResNetStem::small_pool, "small_pool"}}};
 constexpr EnumNames<LrScaling> kLrScalings{{{LrScaling::linear, "linear"},
                                             {LrScaling::sqrt_wrt_1024, "sqrt_wrt_1024"},
                                             {LrScaling::none, "none"}}};
@@ -46,6 +50,14 @@ void to_json(nlohmann::json& j, Centering c) { enum_to_json(j, c, kCenterings); 
 void from_json(const nlohmann::json& j, Centering& c) {
     enum_from_json(j, c, kCenterings, "centering");
 }
+}  // namespace marrow::ssl
+namespace marrow::nn::models {  // found by ADL for SslConfig::stem
+void to_json(nlohmann::json& j, ResNetStem s) { ssl::enum_to_json(j, s, ssl::kStems); }
+void from_json(const nlohmann::json& j, ResNetStem& s) {
+    ssl::enum_from_json(j, s, ssl::kStems, "stem");
+}
+}  // namespace marrow::nn::models
+namespace marrow::ssl {
 void to_json(nlohmann::json& j, LrScaling s) { enum_to_json(j, s, kLrScalings); }
 void from_json(const nlohmann::json& j, LrScaling& s) {
     enum_from_json(j, s, kLrScalings, "lr_scaling");
@@ -53,7 +65,7 @@ void from_json(const nlohmann::json& j, LrScaling& s) {
 
 // Every field once: the JSON round trip and the unknown-key check come from this list.
 #define MARROW_SSL_CONFIG_FIELDS(X)                                                         \
-    X(arch) X(patch_size) X(small_input) X(small_input_pool) X(drop_path_rate) X(views)           \
+    X(arch) X(patch_size) X(stem) X(drop_path_rate) X(views)                                  \
     X(global_size) X(local_size) X(local_crops) X(color_strength) X(epochs) X(epoch_length)  \
     X(batch_size) X(accumulate) X(optimizer) X(lr) X(lr_scaling) X(min_lr) X(warmup_epochs)  \
     X(start_warmup_lr) X(weight_decay) X(weight_decay_end) X(momentum) X(larc_trust)         \
@@ -75,7 +87,7 @@ void to_json(nlohmann::json& j, const SslConfig& c) {
 
 void from_json(const nlohmann::json& j, SslConfig& c) {
     MARROW_CHECK(j.is_object(), "SSL config: expected a JSON object, got {}", j.dump());
-    std::set<std::string> known = {"method"};
+    std::set<std::string> known = {"method", "small_input", "small_input_pool"};  // old files
 #define MARROW_KNOWN(f) known.insert(#f);
     MARROW_SSL_CONFIG_FIELDS(MARROW_KNOWN)
 #undef MARROW_KNOWN
@@ -84,6 +96,9 @@ void from_json(const nlohmann::json& j, SslConfig& c) {
         if (!known.count(key)) unknown.push_back(key);
     MARROW_CHECK(unknown.empty(), "SSL config: unknown keys {}", fmt::join(unknown, ", "));
     if (j.contains("method")) c.method = parse_method(j["method"].get<std::string>());
+    if (j.contains("small_input") || j.contains("small_input_pool"))
+        c.stem = nn::models::stem_from_flags(j.value("small_input", false),
+                                             j.value("small_input_pool", false));
 #define MARROW_FROM_JSON(f) \
     if (j.contains(#f)) j.at(#f).get_to(c.f);
     MARROW_SSL_CONFIG_FIELDS(MARROW_FROM_JSON)
@@ -166,7 +181,9 @@ void SslConfig::validate() const {
          fmt::format("mask probability {} / ratio [{}, {}] (in [0, 1], ordered)",
                      mask_probability, mask_ratio[0], mask_ratio[1]));
     bool vit = arch.rfind("vit", 0) == 0;
-    need(small_input || !small_input_pool, "small_input_pool without small_input");
+    need(stem == nn::models::ResNetStem::imagenet || !vit,
+         fmt::format("stem {} with arch '{}' (a ResNet stem; a ViT takes patch_size)",
+                     nn::models::stem_name(stem), arch));
     need(method != Method::dinov2 || vit,
          fmt::format("method dinov2 with arch '{}' (iBOT's masked patches need a ViT)", arch));
     need(!vit || (patch_size >= 1 && global_size % patch_size == 0),

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/models/resnet.h"
 #include "ssl/method.h"
 
 namespace marrow::ssl {
@@ -33,8 +34,9 @@ struct SslConfig {
     // ---- encoder (ssl/encoder.h builds it)
     std::string arch = "resnet18";  // resnet18|resnet34|resnet50|vit_small|vit_base|vit_large
     int64_t patch_size = 16;        // ViTs
-    bool small_input = false;       // ResNet CIFAR stem (3x3 conv stride 1, no max pool): 28-32 px
-    bool small_input_pool = false;  // ... keeping the max pool (a quarter of the FLOPs)
+    // ResNet: imagenet, or the 28-32 px stems small / small_pool (nn/models/resnet.h). Files
+    // written before it was one field hold small_input / small_input_pool: still read.
+    nn::models::ResNetStem stem = nn::models::ResNetStem::imagenet;
     double drop_path_rate = 0.1;    // student ViT only (the teacher has none)
 
     // ---- views (data/transforms.h recipes; crops grouped by resolution in the forward)

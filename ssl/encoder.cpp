@@ -28,9 +28,7 @@ void check_spec(const EncoderSpec& s) {
                  "encoder: unknown arch \"{}\" (known: {})", s.arch, join(archs));
     MARROW_CHECK(s.in_channels >= 1, "encoder {}: in_channels must be >= 1, got {}", s.arch,
                  s.in_channels);
-    MARROW_CHECK(s.small_input || !s.small_input_pool,
-                 "encoder {}: small_input_pool is a variant of the small_input stem", s.arch);
-    MARROW_CHECK(!s.small_input || !s.is_vit(),
+    MARROW_CHECK(s.stem == nn::models::ResNetStem::imagenet || !s.is_vit(),
                  "encoder {}: --small-input is a ResNet stem; a ViT takes patch_size instead",
                  s.arch);
     if (s.is_vit() && s.image_size != 0)  // 0: DINOv2's 224
@@ -60,7 +58,8 @@ bool EncoderSpec::is_vit() const { return arch.rfind("vit_", 0) == 0; }
 std::string EncoderSpec::describe() const {
     std::string s = arch;
     if (is_vit()) s += fmt::format("/{} @{}", patch_size, image_size);
-    if (small_input) s += small_input_pool ? " --small-input-pool" : " --small-input";
+    if (stem == nn::models::ResNetStem::small) s += " --small-input";
+    if (stem == nn::models::ResNetStem::small_pool) s += " --small-input-pool";
     if (in_channels != 3)
         s += fmt::format(" ({} channel{})", in_channels, in_channels == 1 ? "" : "s");
     return s;
@@ -81,8 +80,7 @@ std::vector<double> EncoderSpec::norm_std() const {
 nlohmann::json EncoderSpec::to_json() const {
     nlohmann::json j = {{"arch", arch},
                         {"in_channels", in_channels},
-                        {"small_input", small_input},
-                        {"small_input_pool", small_input_pool},
+                        {"stem", nn::models::stem_name(stem)},
                         {"patch_size", patch_size},
                         {"image_size", image_size},
                         {"num_register_tokens", num_register_tokens},
@@ -100,8 +98,10 @@ EncoderSpec EncoderSpec::from_json(const nlohmann::json& j) {
     try {
         s.arch = j.at("arch").get<std::string>();
         s.in_channels = j.value("in_channels", s.in_channels);
-        s.small_input = j.value("small_input", s.small_input);
-        s.small_input_pool = j.value("small_input_pool", s.small_input_pool);
+        s.stem = j.contains("stem")  // older files: two bools
+                     ? nn::models::parse_stem(j["stem"].get<std::string>())
+                     : nn::models::stem_from_flags(j.value("small_input", false),
+                                                   j.value("small_input_pool", false));
         s.patch_size = j.value("patch_size", s.patch_size);
         s.image_size = j.value("image_size", s.image_size);
         s.num_register_tokens = j.value("num_register_tokens", s.num_register_tokens);
@@ -137,8 +137,7 @@ Encoder::Encoder(EncoderSpec spec, Generator* generator) : spec_(std::move(spec)
     } else {
         nn::models::ResNetOptions o{.generator = generator,
                                     .in_channels = spec_.in_channels,
-                                    .small_input = spec_.small_input,
-                                    .small_input_pool = spec_.small_input_pool};
+                                    .stem = spec_.stem};
         resnet_ = spec_.arch == "resnet18"   ? nn::models::resnet18(o)
                   : spec_.arch == "resnet34" ? nn::models::resnet34(o)
                                              : nn::models::resnet50(o);

@@ -1,6 +1,7 @@
 // The encoder (backbone) the SSL methods train and the downstream apps consume, and its file.
 //
-//   ssl::EncoderSpec spec{.arch = "resnet18", .in_channels = 1, .small_input = true};
+//   ssl::EncoderSpec spec{.arch = "resnet18", .in_channels = 1,
+//                         .stem = nn::models::ResNetStem::small};
 //   auto enc = ssl::make_encoder(spec);            // enc->module(): the backbone as a Layer
 //   Tensor z = enc->forward(images);               // (B, C, H, W) -> (B, 512)
 //   ssl::save_encoder("encoder.safetensors", *enc, {{"method", "simclr"}, {"run_id", id}});
@@ -16,7 +17,7 @@
 //
 // The encoder file: one safetensors file holding the backbone's state_dict under those keys, so
 // PyTorch loads it into torchvision / DINOv2 directly, and in its metadata
-//   "marrow_encoder": the spec as JSON (arch, in_channels, small_input, patch_size,
+//   "marrow_encoder": the spec as JSON (arch, in_channels, stem, patch_size,
 //                     image_size, num_register_tokens, layerscale, mean, std),
 //   whatever the caller adds (provenance: "method", "run_id", "epoch", ...).
 #pragma once
@@ -37,12 +38,9 @@ struct EncoderSpec {
     // resnet18 | resnet34 | resnet50 | vit_small | vit_base | vit_large
     std::string arch = "resnet18";
     int64_t in_channels = 3;
-    // ResNet only: the CIFAR-style stem for 28-32 px images (conv1 3x3 stride 1, no max pool);
-    // describe() calls it "resnet18 --small-input".
-    bool small_input = false;
-    // With small_input: keep the max pool after the stem (a quarter of the FLOPs);
-    // describe() calls it "resnet18 --small-input-pool".
-    bool small_input_pool = false;
+    // ResNet only: imagenet, or the 28-32 px stems small / small_pool (nn/models/resnet.h);
+    // describe() calls them "resnet18 --small-input" / "resnet18 --small-input-pool".
+    nn::models::ResNetStem stem = nn::models::ResNetStem::imagenet;
     // ViT only: patch size and the image size pos_embed is built for (DinoBloom: 14 and 224).
     int64_t patch_size = 14;
     // ViT: the grid pos_embed is built for (0: 224). Also the size extraction resizes images

@@ -30,8 +30,7 @@ EncoderSpec encoder_spec(const SslConfig& c, bool student) {
     spec.patch_size = c.patch_size;
     spec.image_size = c.global_size;
     spec.in_channels = 3;  // the views are RGB (gray images are replicated)
-    spec.small_input = c.small_input;
-    spec.small_input_pool = c.small_input_pool;
+    spec.stem = c.stem;
     spec.layerscale = c.method == Method::dinov2 ? std::optional<double>(1e-5) : std::nullopt;
     spec.drop_path_rate = student && spec.is_vit() ? c.drop_path_rate : 0.0;
     return spec;

@@ -22,6 +22,26 @@ std::shared_ptr<Conv2d> conv1x1(int64_t in, int64_t out, int64_t stride, Generat
 
 }  // namespace
 
+std::string stem_name(ResNetStem stem) {
+    switch (stem) {
+        case ResNetStem::imagenet: return "imagenet";
+        case ResNetStem::small: return "small";
+        case ResNetStem::small_pool: return "small_pool";
+    }
+    return "?";
+}
+
+ResNetStem stem_from_flags(bool small_input, bool small_input_pool) {
+    if (small_input_pool) return ResNetStem::small_pool;
+    return small_input ? ResNetStem::small : ResNetStem::imagenet;
+}
+
+ResNetStem parse_stem(const std::string& name) {
+    for (ResNetStem s : {ResNetStem::imagenet, ResNetStem::small, ResNetStem::small_pool})
+        if (stem_name(s) == name) return s;
+    fail("ResNet: unknown stem \"{}\" (expected imagenet, small or small_pool)", name);
+}
+
 BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride,
                        std::shared_ptr<Sequential> downsample, const ResNetOptions& o)
     : Layer("BasicBlock") {
@@ -74,10 +94,10 @@ ResNet::ResNet(BlockKind block, std::vector<int64_t> layers, const ResNetOptions
     MARROW_CHECK(o.in_channels >= 1, "ResNet: in_channels must be >= 1, got {}", o.in_channels);
     in_channels_ = o.in_channels;
     Conv2dOptions stem{.kernel_size = 7, .stride = 2, .padding = 3, .bias = false};
-    if (o.small_input) stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
+    if (o.stem != ResNetStem::imagenet) stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
     conv1_ = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 64, stem, gen));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(64));
-    if (o.small_input && !o.small_input_pool)
+    if (o.stem == ResNetStem::small)
         maxpool_ = register_module("maxpool", std::make_shared<Identity>());
     else
         maxpool_ = register_module(

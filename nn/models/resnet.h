@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/conv_layers.h"
@@ -21,6 +22,19 @@
 
 namespace marrow::nn::models {
 
+// conv1 and the max pool after it (same state_dict keys for all three):
+// - imagenet: 7x7 stride 2, then the 3x3 stride-2 max pool (torchvision; 224 px).
+// - small: the CIFAR stem for 28-32 px images (SimCLR's CIFAR ResNet): 3x3 stride 1 padding 1
+//   and no max pool (the key "maxpool" holds nn.Identity); layer1 runs at H x W.
+// - small_pool: the 3x3 stride-1 stem keeping the max pool, so layer1 runs at H/2 (14 x 14
+//   for 28 px): a quarter of small's FLOPs, the CPU-sized 28-px ResNet.
+enum class ResNetStem { imagenet, small, small_pool };
+std::string stem_name(ResNetStem stem);          // "imagenet" | "small" | "small_pool"
+ResNetStem parse_stem(const std::string& name);  // an Error listing the three names
+// The apps' --small-input / --small-input-pool flags, and files written before the stem was
+// one field (two bools): the pool flag alone implies the small stem.
+ResNetStem stem_from_flags(bool small_input, bool small_input_pool);
+
 struct ResNetOptions {
     int64_t num_classes = 1000;
     bool zero_init_residual = false;
@@ -28,12 +42,7 @@ struct ResNetOptions {
     int64_t width_per_group = 64;  // ResNeXt: 4; wide ResNet: 128
     Generator* generator = nullptr;  // initialization draws (default: the default generator)
     int64_t in_channels = 3;       // conv1's input channels (1: grayscale, Fashion-MNIST)
-    // The CIFAR-style stem for 28-32 px images (SimCLR's CIFAR ResNet): conv1 3x3 stride 1
-    // padding 1 and no max pool (the key "maxpool" holds nn.Identity). Same keys otherwise.
-    bool small_input = false;
-    // With small_input: keep the 3x3 stride-2 max pool after the 3x3 stem, so layer1 runs at
-    // H/2 (14 x 14 for 28 px) at a quarter of the FLOPs: the CPU-sized 28-px ResNet.
-    bool small_input_pool = false;
+    ResNetStem stem = ResNetStem::imagenet;
 };
 
 // conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut (downsample when the shape changes), ReLU.
@@ -90,7 +99,7 @@ private:
     int64_t inplanes_ = 64, feature_dim_ = 0, in_channels_ = 3;
     std::shared_ptr<Conv2d> conv1_;
     std::shared_ptr<BatchNorm2d> bn1_;
-    std::shared_ptr<Layer> maxpool_;  // MaxPool2d, or Identity with small_input
+    std::shared_ptr<Layer> maxpool_;  // MaxPool2d, or Identity with the small stem
     std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
     std::shared_ptr<AdaptiveAvgPool2d> avgpool_;
     std::shared_ptr<Layer> fc_;

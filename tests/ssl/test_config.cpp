@@ -56,7 +56,7 @@ TEST_CASE("SSL config validation lists every bad field") {
     SslConfig c = method_defaults(Method::dinov2);
     c.arch = "resnet18";  // iBOT needs patches
     c.batch_size = 1;
-    c.small_input_pool = true;  // without small_input
+    c.stem = nn::models::ResNetStem::small;  // fine on a ResNet: not listed
     try {
         c.validate();
         FAIL("validate() accepted a bad config");
@@ -64,17 +64,42 @@ TEST_CASE("SSL config validation lists every bad field") {
         std::string what = e.what();
         CHECK(what.find("batch_size 1") != std::string::npos);
         CHECK(what.find("method dinov2 with arch 'resnet18'") != std::string::npos);
-        CHECK(what.find("small_input_pool without small_input") != std::string::npos);
+        CHECK(what.find("stem") == std::string::npos);
     }
+    SslConfig vit = method_defaults(Method::dino);
+    vit.arch = "vit_small";
+    vit.stem = nn::models::ResNetStem::small_pool;
+    CHECK_THROWS_WITH(vit.validate(), doctest::Contains("stem small_pool with arch 'vit_small'"));
+}
+
+TEST_CASE("the ResNet stem: one JSON field; files with the two old bools still read") {
+    SslConfig c = method_defaults(Method::simclr);
+    c.stem = nn::models::ResNetStem::small_pool;
+    nlohmann::json j = c;
+    CHECK(j.at("stem") == "small_pool");
+    CHECK_FALSE(j.contains("small_input"));
+    CHECK(j.get<SslConfig>().stem == nn::models::ResNetStem::small_pool);
+    // Run records and checkpoints written before the stem was one field.
+    j.erase("stem");
+    j["small_input"] = true;
+    CHECK(j.get<SslConfig>().stem == nn::models::ResNetStem::small);
+    j["small_input_pool"] = true;
+    CHECK(j.get<SslConfig>().stem == nn::models::ResNetStem::small_pool);
+    j.erase("small_input");
+    j.erase("small_input_pool");
+    CHECK(j.get<SslConfig>().stem == nn::models::ResNetStem::imagenet);
+    j["stem"] = "tiny";
+    CHECK_THROWS_WITH(j.get<SslConfig>(),
+                      doctest::Contains("stem 'tiny' (expected imagenet, small or small_pool)"));
 }
 
 TEST_CASE("resolve_config applies --set overrides as JSON values") {
     SslConfig c = resolve_config("seed000-dino", "", {"teacher_temp=0.05", "centering=none",
-                                                      "projection=[64,16]", "small_input=true"});
+                                                      "projection=[64,16]", "stem=small"});
     CHECK(c.teacher_temp == 0.05);
     CHECK(c.centering == Centering::none);
     CHECK(c.projection == std::vector<int64_t>{64, 16});
-    CHECK(c.small_input);
+    CHECK(c.stem == nn::models::ResNetStem::small);
     CHECK(resolve_config("", "swav", {}).method == Method::swav);
     CHECK(resolve_config("", "", {}).method == Method::dino);
     CHECK_THROWS_WITH_AS(resolve_config("seed000-dino", "simclr", {}),

@@ -20,10 +20,11 @@ namespace {
 std::string temp_path(const std::string& name) {
     return (fs::temp_directory_path() / ("marrow_test_encoder_" + name)).string();
 }
+using Stem = nn::models::ResNetStem;
 }  // namespace
 
 TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel") {
-    auto enc = make_encoder({.arch = "resnet18", .in_channels = 1, .small_input = true});
+    auto enc = make_encoder({.arch = "resnet18", .in_channels = 1, .stem = Stem::small});
     CHECK(enc->spec().describe() == "resnet18 --small-input (1 channel)");
     CHECK(enc->feature_dim() == 512);
     nn::StateDict sd = enc->module().state_dict();
@@ -41,19 +42,27 @@ TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel
 }
 
 TEST_CASE("make_encoder: the pooled small-input stem halves the maps, keeps the keys") {
-    EncoderSpec spec{.arch = "resnet18", .in_channels = 1, .small_input = true,
-                     .small_input_pool = true};
+    EncoderSpec spec{.arch = "resnet18", .in_channels = 1, .stem = Stem::small_pool};
     auto enc = make_encoder(spec);
     CHECK(enc->spec().describe() == "resnet18 --small-input-pool (1 channel)");
-    CHECK(EncoderSpec::from_json(enc->spec().to_json()).small_input_pool);
-    auto plain = make_encoder({.arch = "resnet18", .in_channels = 1, .small_input = true});
+    CHECK(EncoderSpec::from_json(enc->spec().to_json()).stem == Stem::small_pool);
+    // Encoder files written before the stem was one field hold two bools.
+    nlohmann::json old = enc->spec().to_json();
+    old.erase("stem");
+    old["small_input"] = old["small_input_pool"] = true;
+    CHECK(EncoderSpec::from_json(old).stem == Stem::small_pool);
+    old["small_input_pool"] = false;
+    CHECK(EncoderSpec::from_json(old).stem == Stem::small);
+    auto plain = make_encoder({.arch = "resnet18", .in_channels = 1, .stem = Stem::small});
     CHECK(enc->module().state_dict().size() == plain->module().state_dict().size());
     enc->module().eval();
     autograd::NoGradGuard no_grad;
     // 28 px -> 3x3 stride-1 stem 28 x 28 -> max pool 14 x 14 -> layer4 2 x 2.
     CHECK(enc->feature_map(randn({2, 1, 28, 28})).shape() == Shape{2, 512, 2, 2});
-    CHECK_THROWS_WITH(make_encoder({.arch = "resnet18", .small_input_pool = true}),
-                      doctest::Contains("variant of the small_input stem"));
+    CHECK_THROWS_WITH(make_encoder({.arch = "vit_small", .stem = Stem::small_pool}),
+                      doctest::Contains("a ResNet stem; a ViT takes patch_size"));
+    CHECK_THROWS_WITH(nn::models::parse_stem("cifar"),
+                      doctest::Contains("unknown stem \"cifar\" (expected imagenet, small or"));
 }
 
 TEST_CASE("make_encoder: ViT gives the cls token, patch tokens and takes masks") {
@@ -77,7 +86,7 @@ TEST_CASE("save_encoder / load_encoder round trip: spec, provenance, same featur
     Generator gen(5);
     EncoderSpec spec{.arch = "resnet18",
                      .in_channels = 3,
-                     .small_input = true,
+                     .stem = Stem::small,
                      .image_size = 32,
                      .mean = {0.1, 0.2, 0.3},
                      .std = {0.5, 0.6, 0.7}};
@@ -122,7 +131,7 @@ TEST_CASE("load_encoder: a torchvision ResNet state_dict (fc dropped); a wrong s
     // names the path, the arch and the key with both shapes (the app test checks a list of
     // missing keys with resnet50).
     try {
-        load_encoder(path, EncoderSpec{.arch = "resnet18", .small_input = true});
+        load_encoder(path, EncoderSpec{.arch = "resnet18", .stem = Stem::small});
         FAIL("a 7x7 stem loaded into a small-input encoder");
     } catch (const Error& err) {
         std::string m = err.what();

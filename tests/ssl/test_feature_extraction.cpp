@@ -35,7 +35,7 @@ ImageSource tiny_source() {
 TEST_CASE("extract_features: normalized pixels, batch-independent, flip TTA = mean of three") {
     Generator gen(4);
     auto enc = make_encoder(
-        {.arch = "resnet18", .in_channels = 1, .small_input = true, .image_size = 0},  // keep 8 x 8
+        {.arch = "resnet18", .in_channels = 1, .stem = nn::models::ResNetStem::small, .image_size = 0},  // keep 8 x 8
         &gen);
     ImageSource src = tiny_source();
     Tensor f = extract_features(*enc, src, {.batch_size = 2, .workers = 0});

@@ -65,7 +65,7 @@ SslConfig tiny_config(Method method) {
         c.drop_path_rate = 0;
     } else {
         c.arch = "resnet18";
-        c.small_input = true;
+        c.stem = nn::models::ResNetStem::small;
     }
     return c;
 }
