@@ -124,5 +124,16 @@ all60k simclr-cycle2 --encoder "$out/simclr-cycle2/encoder.safetensors"
 [ -f "$out/eval-simclr-cycle2-60k-cosine/results.json" ] || "$bin/evaluate" \
     --features "$out/simclr-cycle2-60k.safetensors" --methods knn20 --knn-metric cosine \
     --embedding-points 0 --out "$out/eval-simclr-cycle2-60k-cosine"
+for name in simclr-cycle2 pixels; do  # the linear probe with all 60k training images
+    input=(--features "$out/$name-60k.safetensors")
+    [ "$name" = pixels ] && input=(--mnist "$data")
+    [ -f "$out/eval-$name-60k-probe/results.json" ] || "$bin/evaluate" "${input[@]}" \
+        --methods logreg --embedding-points 0 --out "$out/eval-$name-60k-probe"
+done
+[ -f "$out/simclr-cycle2-60k-tta.safetensors" ] || "$bin/extract_features" --data "$data" --tta \
+    --encoder "$out/simclr-cycle2/encoder.safetensors" --out "$out/simclr-cycle2-60k-tta.safetensors"
+[ -f "$out/eval-simclr-cycle2-60k-tta/results.json" ] || "$bin/evaluate" --features \
+    "$out/simclr-cycle2-60k-tta.safetensors" --methods knn20 --embedding-points 0 \
+    --out "$out/eval-simclr-cycle2-60k-tta"
 /usr/bin/python3 "$root/tools/experiments/ssl_table.py" "$out" pixels-60k random-60k simclr-60k \
-    simclr-cycle2-60k
+    simclr-cycle2-60k simclr-cycle2-60k-tta
