@@ -20,10 +20,6 @@ using EnumNames = std::array<std::pair<E, const char*>, 3>;
 constexpr EnumNames<Centering> kCenterings{{{Centering::center, "center"},
                                             {Centering::sinkhorn_knopp, "sinkhorn_knopp"},
                                             {Centering::none, "none"}}};
-constexpr EnumNames<nn::models::ResNetStem> kStems{
-    {{nn::models::ResNetStem::imagenet, "imagenet"},
-     {nn::models::ResNetStem::small, "small"},
-     {nn::models::ResNetStem::small_pool, "small_pool"}}};
 constexpr EnumNames<LrScaling> kLrScalings{{{LrScaling::linear, "linear"},
                                             {LrScaling::sqrt_wrt_1024, "sqrt_wrt_1024"},
                                             {LrScaling::none, "none"}}};
@@ -51,10 +47,12 @@ void from_json(const nlohmann::json& j, Centering& c) {
     enum_from_json(j, c, kCenterings, "centering");
 }
 }  // namespace marrow::ssl
-namespace marrow::nn::models {  // found by ADL for SslConfig::stem
-void to_json(nlohmann::json& j, ResNetStem s) { ssl::enum_to_json(j, s, ssl::kStems); }
+namespace marrow::nn::models {  // found by ADL for SslConfig::stem; the names are resnet.h's
+void to_json(nlohmann::json& j, ResNetStem s) { j = stem_name(s); }
 void from_json(const nlohmann::json& j, ResNetStem& s) {
-    ssl::enum_from_json(j, s, ssl::kStems, "stem");
+    MARROW_CHECK(j.is_string(), "SSL config: stem {} (expected imagenet, small or small_pool)",
+                 j.dump());
+    s = parse_stem(j.get<std::string>());
 }
 }  // namespace marrow::nn::models
 namespace marrow::ssl {

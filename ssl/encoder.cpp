@@ -29,8 +29,8 @@ void check_spec(const EncoderSpec& s) {
     MARROW_CHECK(s.in_channels >= 1, "encoder {}: in_channels must be >= 1, got {}", s.arch,
                  s.in_channels);
     MARROW_CHECK(s.stem == nn::models::ResNetStem::imagenet || !s.is_vit(),
-                 "encoder {}: --small-input is a ResNet stem; a ViT takes patch_size instead",
-                 s.arch);
+                 "encoder {}: the {} stem is a ResNet stem; a ViT takes patch_size instead",
+                 s.arch, nn::models::stem_name(s.stem));
     if (s.is_vit() && s.image_size != 0)  // 0: DINOv2's 224
         MARROW_CHECK(
             s.patch_size >= 1 && s.image_size >= s.patch_size && s.image_size % s.patch_size == 0,

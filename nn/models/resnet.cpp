@@ -94,7 +94,8 @@ ResNet::ResNet(BlockKind block, std::vector<int64_t> layers, const ResNetOptions
     MARROW_CHECK(o.in_channels >= 1, "ResNet: in_channels must be >= 1, got {}", o.in_channels);
     in_channels_ = o.in_channels;
     Conv2dOptions stem{.kernel_size = 7, .stride = 2, .padding = 3, .bias = false};
-    if (o.stem != ResNetStem::imagenet) stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
+    if (o.stem != ResNetStem::imagenet)
+        stem = {.kernel_size = 3, .stride = 1, .padding = 1, .bias = false};
     conv1_ = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 64, stem, gen));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(64));
     if (o.stem == ResNetStem::small)

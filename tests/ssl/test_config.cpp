@@ -90,7 +90,7 @@ TEST_CASE("the ResNet stem: one JSON field; files with the two old bools still r
     CHECK(j.get<SslConfig>().stem == nn::models::ResNetStem::imagenet);
     j["stem"] = "tiny";
     CHECK_THROWS_WITH(j.get<SslConfig>(),
-                      doctest::Contains("stem 'tiny' (expected imagenet, small or small_pool)"));
+                      doctest::Contains("unknown stem \"tiny\" (expected imagenet, small or small_pool)"));
 }
 
 TEST_CASE("resolve_config applies --set overrides as JSON values") {

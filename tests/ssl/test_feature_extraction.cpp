@@ -34,9 +34,11 @@ ImageSource tiny_source() {
 
 TEST_CASE("extract_features: normalized pixels, batch-independent, flip TTA = mean of three") {
     Generator gen(4);
-    auto enc = make_encoder(
-        {.arch = "resnet18", .in_channels = 1, .stem = nn::models::ResNetStem::small, .image_size = 0},  // keep 8 x 8
-        &gen);
+    auto enc = make_encoder({.arch = "resnet18",
+                             .in_channels = 1,
+                             .stem = nn::models::ResNetStem::small,
+                             .image_size = 0},  // keep 8 x 8
+                            &gen);
     ImageSource src = tiny_source();
     Tensor f = extract_features(*enc, src, {.batch_size = 2, .workers = 0});
     CHECK(f.shape() == Shape{5, 512});

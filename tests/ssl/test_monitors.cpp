@@ -170,7 +170,7 @@ TEST_CASE("knn_monitor_accuracy: separated clusters, k capped, the every-5th-row
     CHECK(knn_monitor_accuracy(xs, ys) == 0.5);
 }
 
-TEST_CASE("CollapseDetector: sharp but diverse teacher rows are healthy; few outputs in use are not") {
+TEST_CASE("CollapseDetector: sharp but diverse teacher rows are healthy; few outputs are not") {
     // Figures from Fashion-MNIST DINO runs (K 4096, 256 teacher rows, docs/experiments/ssl.md).
     const double ln_k = std::log(4096.0);
     CollapseDetector good, no_centering;  // patience 2

@@ -72,8 +72,9 @@ out=$stage1/pooled
 mkdir -p "$out"
 common=(--data "$data" --arch resnet18 --small-input-pool --knn-images 2000 --knn-every 2
         --set global_size=28 --set epoch_length=250 --set warmup_epochs=0.4)
-method simclr 10 --method simclr --batch-size 256 --set temperature=0.2 --set lr=0.5 \
-    --set larc_trust=0.01
+simclr=(--method simclr --batch-size 256 --set temperature=0.2 --set lr=0.5
+        --set larc_trust=0.01)
+method simclr 10 "${simclr[@]}"
 features random --random-init --arch resnet18 --small-input-pool --image-size 28 --seed 0
 score random --features "$out/random.safetensors"
 ln -sfn ../eval-pixels "$out/eval-pixels"  # the pixels' scores are stage 1's (same rows)
@@ -117,8 +118,7 @@ broken dino-no-centering --set centering=none
 # loads the backbone; the projection head starts fresh), the same recipe and a new seed (so a
 # new data order), scored with all 60k training images as the 20-NN reference.
 [ -f "$out/simclr-cycle2/encoder.safetensors" ] || "$bin/ssl_pretrain" "${common[@]}" \
-    --epochs 12 --out "$out/simclr-cycle2" --method simclr --batch-size 256 \
-    --set temperature=0.2 --set lr=0.5 --set larc_trust=0.01 --set seed=1 \
+    --epochs 12 --out "$out/simclr-cycle2" "${simclr[@]}" --set seed=1 \
     --init "$out/simclr/encoder.safetensors"
 all60k simclr-cycle2 --encoder "$out/simclr-cycle2/encoder.safetensors"
 [ -f "$out/eval-simclr-cycle2-60k-cosine/results.json" ] || "$bin/evaluate" \
