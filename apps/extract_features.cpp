@@ -7,7 +7,7 @@
 //   --out f.safetensors extract_features --random-init --arch resnet18 --seed 0 --data ... --out
 //   random.safetensors options: --layout auto|aml_hehr|...  --per-bag  --cell-labels cell_type
 //   --tta  --batch-size 64  --image-size N
-//            --patch-size 14  --small-input  --in-channels 3  --threads N  --workers 2
+//            --patch-size 14  --stem small  --in-channels 3  --threads N  --workers 2
 //            --save-encoder FILE  --run-dir DIR (run.json; default <out>.run)
 #include <omp.h>
 #include <CLI/CLI.hpp>
@@ -24,7 +24,8 @@ using namespace marrow;
 int main(int argc, char** argv) try {
     std::string encoder_path, arch, data_path, layout = "auto", out, run_dir, save_encoder;
     std::string cell_labels;
-    bool random_init = false, per_bag = false, small_input = false, small_input_pool = false;
+    bool random_init = false, per_bag = false;
+    std::string stem = "imagenet";
     uint64_t seed = 0;
     int threads = 0;
     int64_t limit = -1;
@@ -41,9 +42,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--patch-size", spec.patch_size, "ViT patch size (with --arch)");
     cli.add_option("--in-channels", spec.in_channels, "input channels (with --arch)")
         ->check(CLI::PositiveNumber);
-    cli.add_flag("--small-input", small_input, "ResNet with the 28-32 px stem (with --arch)");
-    cli.add_flag("--small-input-pool", small_input_pool,
-                 "ResNet with the 28-32 px stem keeping the max pool (with --arch)");
+    cli.add_option("--stem", stem, "ResNet stem (with --arch): imagenet, small (28-32 px: 3x3 "
+                                   "stride 1, no max pool) or small_pool (keeping the max pool)")
+        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
     cli.add_option("--seed", seed, "--random-init's weights");
     cli.add_option("--data", data_path, "dataset folder or path list")->required();
     cli.add_option("--layout", layout, "data layout")->check(CLI::IsMember(ssl::image_layouts()));
@@ -78,7 +79,7 @@ int main(int argc, char** argv) try {
     std::optional<ssl::EncoderSpec> arch_spec;
     if (!arch.empty()) {
         spec.arch = arch;
-        spec.stem = nn::models::stem_from_flags(small_input, small_input_pool);
+        spec.stem = nn::models::parse_stem(stem);
         spec.image_size = eo.image_size;  // ViT: its grid (0: 224); ResNet: 0 keeps the size
         arch_spec = spec;
     }

@@ -6,7 +6,7 @@
 //
 //   ssl_pretrain --data runs/cohort --preset seed000-dino --epochs 20 --out runs/dino
 //   ssl_pretrain --data /usr/share/datasets/fashion-mnist --method simclr --arch resnet18
-//                --small-input --set global_size=28 --batch-size 256 --knn-images 2000
+//                --stem small_pool --set global_size=28 --batch-size 256 --knn-images 2000
 //   ssl_pretrain ... --resume            (continue from the run directory's latest checkpoint)
 //   ssl_pretrain --preset dinobloom-s --init DinoBloom-S.pth ...   (continued pre-training)
 #include <CLI/CLI.hpp>
@@ -61,7 +61,7 @@ int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", out = "runs/ssl_pretrain", preset, method, arch, init;
     std::vector<std::string> sets;
     int64_t epochs = 0, batch_size = 0, knn_images = 0, limit = 0;
-    bool small_input = false, small_input_pool = false;
+    std::string stem;
     ssl::TrainerOptions o;
     CLI::App cli{"Self-supervised pre-training (SimCLR, SwAV, DINO, DINOv2) of a cell encoder"};
     cli.add_option("--data", data_path, "images: a folder (class folders, AML Hehr / "
@@ -71,9 +71,10 @@ int main(int argc, char** argv) try {
     cli.add_option("--preset", preset, "seed000-simclr | seed000-swav | seed000-dino | dinobloom-s");
     cli.add_option("--method", method, "simclr | swav | dino | dinov2 (without a preset)");
     cli.add_option("--arch", arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base | vit_large");
-    cli.add_flag("--small-input", small_input, "ResNet stem for 28-32 px images (3x3, no max pool)");
-    cli.add_flag("--small-input-pool", small_input_pool,
-                 "the 28-32 px stem keeping the max pool (a quarter of the FLOPs)");
+    cli.add_option("--stem", stem, "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
+                                   "no max pool) or small_pool (keeping the max pool: a quarter "
+                                   "of small's FLOPs); default: the recipe's")
+        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
     cli.add_option("--epochs", epochs, "epochs (0: the recipe's)");
     cli.add_option("--batch-size", batch_size, "images per batch (0: the recipe's)");
     cli.add_option("--set", sets, "any config field as key=value (JSON value), e.g. "
@@ -93,8 +94,7 @@ int main(int argc, char** argv) try {
 
     ssl::SslConfig c = ssl::resolve_config(preset, method, sets);
     if (!arch.empty()) c.arch = arch;
-    if (small_input || small_input_pool)  // else the preset's or --set stem=...
-        c.stem = nn::models::stem_from_flags(small_input, small_input_pool);
+    if (!stem.empty()) c.stem = nn::models::parse_stem(stem);
     if (epochs > 0) c.epochs = epochs;
     if (batch_size > 0) c.batch_size = batch_size;
     c.validate();

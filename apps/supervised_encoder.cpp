@@ -61,7 +61,7 @@ data::MultiCropSpec single_view(int64_t size, bool train) {
 int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", cell_labels, out = "runs/supervised_encoder";
     ssl::EncoderSpec spec{.arch = "resnet18"};
-    bool small_input = false, small_input_pool = false;
+    std::string stem = "imagenet";
     int64_t image_size = 64;
     apps::ClassifierTrainingOptions o{.epochs = 10, .batch_size = 64, .lr = 0.1};
     double warmup_epochs = 1;
@@ -71,9 +71,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--cell-labels", cell_labels,
                    "label the cells by this column of <data>/cells.csv (e.g. cell_type)");
     cli.add_option("--arch", spec.arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base");
-    cli.add_flag("--small-input", small_input, "ResNet stem for 28-32 px images");
-    cli.add_flag("--small-input-pool", small_input_pool,
-                 "the 28-32 px stem keeping the max pool (a quarter of the FLOPs)");
+    cli.add_option("--stem", stem, "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
+                                   "no max pool) or small_pool (keeping the max pool)")
+        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
     cli.add_option("--image-size", image_size, "training crop size (also the encoder's)")
         ->check(CLI::PositiveNumber);
     cli.add_option("--epochs", o.epochs)->check(CLI::PositiveNumber);
@@ -109,7 +109,7 @@ int main(int argc, char** argv) try {
     o.warmup_steps = int64_t(warmup_epochs * double(int64_t(train_rows.size()) / o.batch_size));
 
     spec.image_size = image_size;
-    spec.stem = nn::models::stem_from_flags(small_input, small_input_pool);
+    spec.stem = nn::models::parse_stem(stem);
     nlohmann::json flags = {{"data", data_path}, {"layout", all.layout},
                             {"cell_labels", cell_labels}, {"spec", spec.to_json()},
                             {"epochs", o.epochs}, {"batch_size", o.batch_size}, {"lr", o.lr},

@@ -62,17 +62,17 @@ void from_json(const nlohmann::json& j, LrScaling& s) {
 }
 
 // Every field once: the JSON round trip and the unknown-key check come from this list.
-#define MARROW_SSL_CONFIG_FIELDS(X)                                                         \
-    X(arch) X(patch_size) X(stem) X(drop_path_rate) X(views)                                  \
-    X(global_size) X(local_size) X(local_crops) X(color_strength) X(epochs) X(epoch_length)  \
-    X(batch_size) X(accumulate) X(optimizer) X(lr) X(lr_scaling) X(min_lr) X(warmup_epochs)  \
-    X(start_warmup_lr) X(weight_decay) X(weight_decay_end) X(momentum) X(larc_trust)         \
-    X(clip_grad) X(freeze_last_layer_epochs) X(autocast_bf16) X(projection) X(out_dim)       \
-    X(head_hidden) X(bottleneck) X(head_layers) X(norm_last_layer) X(head_batch_norm)        \
-    X(temperature) X(sinkhorn_epsilon) X(sinkhorn_iterations) X(queue_length)                \
-    X(queue_start_epoch) X(freeze_prototypes_iters) X(student_temp) X(warmup_teacher_temp)   \
-    X(teacher_temp) X(warmup_teacher_temp_epochs) X(teacher_temp_per_iteration)              \
-    X(center_momentum) X(momentum_teacher) X(centering) X(koleo_weight) X(ibot_weight)       \
+#define MARROW_SSL_CONFIG_FIELDS(X)                                                             \
+    X(arch) X(patch_size) X(stem) X(drop_path_rate) X(views) X(global_size) X(local_size)       \
+    X(local_crops) X(global_scale) X(color_strength) X(epochs) X(epoch_length) X(batch_size)    \
+    X(accumulate) X(optimizer) X(lr) X(lr_scaling) X(min_lr) X(warmup_epochs)                   \
+    X(start_warmup_lr) X(weight_decay) X(weight_decay_end) X(momentum) X(larc_trust)            \
+    X(clip_grad) X(freeze_last_layer_epochs) X(autocast_bf16) X(projection) X(out_dim)          \
+    X(head_hidden) X(bottleneck) X(head_layers) X(norm_last_layer) X(head_batch_norm)           \
+    X(temperature) X(sinkhorn_epsilon) X(sinkhorn_iterations) X(queue_length)                   \
+    X(queue_start_epoch) X(freeze_prototypes_iters) X(student_temp) X(warmup_teacher_temp)      \
+    X(teacher_temp) X(warmup_teacher_temp_epochs) X(teacher_temp_per_iteration)                 \
+    X(center_momentum) X(momentum_teacher) X(centering) X(koleo_weight) X(ibot_weight)          \
     X(mask_probability) X(mask_ratio) X(separate_ibot_head) X(seed)
 
 void to_json(nlohmann::json& j, const SslConfig& c) {
@@ -147,6 +147,10 @@ void SslConfig::validate() const {
     need(global_size >= 8 && local_size >= 8,
          fmt::format("crop sizes {}/{} (>= 8)", global_size, local_size));
     need(local_crops >= 0, fmt::format("local_crops {} (>= 0)", local_crops));
+    need((global_scale[0] == 0 && global_scale[1] == 0) ||
+             (global_scale[0] > 0 && global_scale[0] <= global_scale[1] && global_scale[1] <= 1),
+         fmt::format("global_scale [{}, {}] (0 < min <= max <= 1, or [0, 0] for the recipe's)",
+                     global_scale[0], global_scale[1]));
     need(lr > 0 && std::isfinite(lr), fmt::format("lr {} (> 0)", lr));
     need(min_lr >= 0, fmt::format("min_lr {} (>= 0)", min_lr));
     need(warmup_epochs >= 0 && warmup_epochs <= double(epochs),

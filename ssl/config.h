@@ -44,6 +44,10 @@ struct SslConfig {
     int64_t global_size = 224;
     int64_t local_size = 96;
     int64_t local_crops = 8;  // DINO 8, SwAV 6, SimCLR/DinoBloom 0
+    // The global crops' area fraction range; {0, 0} keeps the recipe's (SimCLR 0.08-1, DINO
+    // 0.4-1, SwAV 0.14-1, DinoBloom 0.32-1). Raising the minimum keeps a small object (a
+    // white cell in a field of red ones) in most crops.
+    std::array<double, 2> global_scale = {0, 0};
     double color_strength = 1.0;
 
     // ---- optimization (per-iteration schedules; epochs of `epoch_length` iterations when

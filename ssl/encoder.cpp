@@ -58,8 +58,8 @@ bool EncoderSpec::is_vit() const { return arch.rfind("vit_", 0) == 0; }
 std::string EncoderSpec::describe() const {
     std::string s = arch;
     if (is_vit()) s += fmt::format("/{} @{}", patch_size, image_size);
-    if (stem == nn::models::ResNetStem::small) s += " --small-input";
-    if (stem == nn::models::ResNetStem::small_pool) s += " --small-input-pool";
+    if (stem == nn::models::ResNetStem::small) s += " --stem small";
+    if (stem == nn::models::ResNetStem::small_pool) s += " --stem small_pool";
     if (in_channels != 3)
         s += fmt::format(" ({} channel{})", in_channels, in_channels == 1 ? "" : "s");
     return s;

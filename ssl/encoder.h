@@ -39,7 +39,7 @@ struct EncoderSpec {
     std::string arch = "resnet18";
     int64_t in_channels = 3;
     // ResNet only: imagenet, or the 28-32 px stems small / small_pool (nn/models/resnet.h);
-    // describe() calls them "resnet18 --small-input" / "resnet18 --small-input-pool".
+    // describe() calls them "resnet18 --stem small" / "resnet18 --stem small_pool".
     nn::models::ResNetStem stem = nn::models::ResNetStem::imagenet;
     // ViT only: patch size and the image size pos_embed is built for (DinoBloom: 14 and 224).
     int64_t patch_size = 14;
@@ -54,7 +54,7 @@ struct EncoderSpec {
     std::vector<double> mean = {}, std = {};
 
     bool is_vit() const;
-    // "resnet18", "resnet18 --small-input (1 channel)", "vit_small/14 @224".
+    // "resnet18", "resnet18 --stem small (1 channel)", "vit_small/14 @224".
     std::string describe() const;
     nlohmann::json to_json() const;
     static EncoderSpec from_json(const nlohmann::json& j);  // Error naming a bad field

@@ -34,6 +34,8 @@ data::MultiCropSpec view_recipe(const SslConfig& c) {
     else if (name == "swav") spec = data::swav_views(c.global_size, c.local_size, int(locals));
     else if (name == "dino") spec = data::dino_views(c.global_size, c.local_size, int(locals));
     else spec = data::dinobloom_views(c.global_size, c.local_size, int(locals));
+    if (c.global_scale[1] > 0)
+        for (int64_t v = 0; v < spec.global_views; ++v) spec.views[size_t(v)].scale = c.global_scale;
     return spec;
 }
 
@@ -220,10 +222,14 @@ TrainingResult train(SslModel& model, const data::Dataset& views, const TrainerO
         auto latest = checkpoints.latest();
         MARROW_CHECK(latest.has_value(), "--resume: no checkpoint in {}/checkpoints", o.run_dir);
         nn::Checkpoint ck = nn::load_checkpoint(*latest);
-        MARROW_CHECK(ck.meta.value("config", nlohmann::json()) == config_json,
+        // Compared after a round trip through SslConfig, so a field added since the
+        // checkpoint was written counts as its default (what the run used).
+        SslConfig saved;
+        ck.meta.value("config", nlohmann::json::object()).get_to(saved);
+        const nlohmann::json saved_json = saved;
+        MARROW_CHECK(saved_json == config_json,
                      "--resume: {} was written with another configuration:\n  {}\nthis run:\n  {}",
-                     latest->string(), ck.meta.value("config", nlohmann::json()).dump(),
-                     config_json.dump());
+                     latest->string(), saved_json.dump(), config_json.dump());
         pos = nn::restore_training(ck, parts);
         observer.message(fmt::format("resumed from {} at step {} (epoch {}, iteration {})",
                                      latest->string(), pos.step, pos.step / iters + 1,

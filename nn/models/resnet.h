@@ -31,8 +31,8 @@ namespace marrow::nn::models {
 enum class ResNetStem { imagenet, small, small_pool };
 std::string stem_name(ResNetStem stem);          // "imagenet" | "small" | "small_pool"
 ResNetStem parse_stem(const std::string& name);  // an Error listing the three names
-// The apps' --small-input / --small-input-pool flags, and files written before the stem was
-// one field (two bools): the pool flag alone implies the small stem.
+// Files written before the stem was one field held two bools (small_input,
+// small_input_pool): the pool flag alone implies the small stem.
 ResNetStem stem_from_flags(bool small_input, bool small_input_pool);
 
 struct ResNetOptions {

@@ -20,7 +20,7 @@ py=/usr/bin/python3
 "$synth" --out "$work/synth" --patients-per-class 1 --min-cells 4 --max-cells 6 --size 16 \
     --seed 0 >/dev/null
 run() { "$app" "$@" --workers 1 >"$work/out.txt" 2>&1 || { cat "$work/out.txt" >&2; fail "failed: $*"; }; }
-run --random-init --arch resnet18 --small-input --seed 3 --data "$work/synth" \
+run --random-init --arch resnet18 --stem small --seed 3 --data "$work/synth" \
     --out "$work/bags.safetensors" --per-bag --save-encoder "$work/enc.safetensors"
 [ -s "$work/bags.safetensors.run/run.json" ] || fail "no run record"
 run --encoder "$work/enc.safetensors" --data "$work/synth" --out "$work/cells.safetensors"
@@ -94,7 +94,7 @@ PY
 
 # The same weights as a bare state_dict: needs --arch, loads with the right one.
 $py "$work/check.py" strip "$work/enc.safetensors" "$work/bare.safetensors"
-run --encoder "$work/bare.safetensors" --arch resnet18 --small-input --data "$work/synth" \
+run --encoder "$work/bare.safetensors" --arch resnet18 --stem small --data "$work/synth" \
     --out "$work/bare_feats.safetensors"
 $py "$work/check.py" same "$work/cells.safetensors" "$work/bare_feats.safetensors" ||
     fail "the bare state_dict gives other features"
@@ -145,7 +145,7 @@ expect_error() {  # expect_error <pattern> <args...>
 }
 expect_error "none.safetensors does not exist" --encoder "$work/none.safetensors" \
     --data "$work/synth" --out "$work/x.safetensors"
-expect_error "holds a resnet18 --small-input encoder, but --arch says resnet50" \
+expect_error "holds a resnet18 --stem small encoder, but --arch says resnet50" \
     --encoder "$work/enc.safetensors" --arch resnet50 --data "$work/synth" --out "$work/x.safetensors"
 expect_error "Missing key" --encoder "$work/bare.safetensors" --arch resnet50 \
     --data "$work/synth" --out "$work/x.safetensors"

@@ -17,10 +17,10 @@ tiny=(--batch-size 4 --epochs 2 --workers 0 --set global_size=16
       --set local_size=8 --set out_dim=32 --set head_hidden=32 --set bottleneck=16
       --set 'projection=[32,16]' --set warmup_epochs=0 --set freeze_prototypes_iters=0)
 for method in simclr swav dino dinov2; do
-    extra=(--arch resnet18 --small-input --set local_crops=2)
+    extra=(--arch resnet18 --stem small --set local_crops=2)
     [ "$method" = dinov2 ] && extra=(--arch vit_small --set patch_size=4 --set local_crops=2
                                      --set drop_path_rate=0)
-    [ "$method" = simclr ] && extra=(--arch resnet18 --small-input --limit 16)
+    [ "$method" = simclr ] && extra=(--arch resnet18 --stem small --limit 16)
     out=$work/$method
     "$app" --data "$work/cohort" --method "$method" "${tiny[@]}" "${extra[@]}" --knn-images 20 \
         --out "$out" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
@@ -39,7 +39,7 @@ grep -q '"images": *16' "$work/simclr/run.json" ||
 echo "ssl_pretrain: 4 methods x 2 epochs wrote run.json, metrics.jsonl, encoder, report"
 
 # Exact resume across processes (DINO: teacher, center and optimizer state all matter).
-common=(--data "$work/cohort" --method dino "${tiny[@]}" --arch resnet18 --small-input
+common=(--data "$work/cohort" --method dino "${tiny[@]}" --arch resnet18 --stem small
         --set local_crops=2)
 "$app" "${common[@]}" --out "$work/straight" >/dev/null 2>&1
 "$app" "${common[@]}" --out "$work/split" --stop-after-steps 3 >/dev/null 2>&1
@@ -64,4 +64,8 @@ if "$app" --data "$work/missing" --method dino --out "$work/bad" 2>"$work/err.lo
     echo "ssl_pretrain accepted a missing folder" >&2; exit 1
 fi
 grep -q "$work/missing" "$work/err.log" || { cat "$work/err.log" >&2; exit 1; }
+if "$app" --data "$work/cohort" --method simclr --stem tiny --out "$work/bad" 2>"$work/err.log"; then
+    echo "ssl_pretrain accepted --stem tiny" >&2; exit 1
+fi
+grep -q "small_pool" "$work/err.log" || { cat "$work/err.log" >&2; exit 1; }
 echo "ssl_pretrain: bad input is named"

@@ -18,7 +18,7 @@ py=/usr/bin/python3
 
 "$synth" --out "$work/synth" --patients-per-class 2 --min-cells 4 --max-cells 6 --size 16 \
     --seed 0 >/dev/null
-args=(--data "$work/synth" --cell-labels cell_type --arch resnet18 --small-input --image-size 16
+args=(--data "$work/synth" --cell-labels cell_type --arch resnet18 --stem small --image-size 16
       --epochs 2 --batch-size 8 --workers 1)
 run() { "$app" "${args[@]}" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt" >&2; fail "failed: $*"; }; }
 

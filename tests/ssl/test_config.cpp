@@ -57,6 +57,7 @@ TEST_CASE("SSL config validation lists every bad field") {
     c.arch = "resnet18";  // iBOT needs patches
     c.batch_size = 1;
     c.stem = nn::models::ResNetStem::small;  // fine on a ResNet: not listed
+    c.global_scale = {0.6, 0.3};
     try {
         c.validate();
         FAIL("validate() accepted a bad config");
@@ -65,6 +66,7 @@ TEST_CASE("SSL config validation lists every bad field") {
         CHECK(what.find("batch_size 1") != std::string::npos);
         CHECK(what.find("method dinov2 with arch 'resnet18'") != std::string::npos);
         CHECK(what.find("stem") == std::string::npos);
+        CHECK(what.find("global_scale [0.6, 0.3]") != std::string::npos);
     }
     SslConfig vit = method_defaults(Method::dino);
     vit.arch = "vit_small";

@@ -25,7 +25,7 @@ using Stem = nn::models::ResNetStem;
 
 TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel") {
     auto enc = make_encoder({.arch = "resnet18", .in_channels = 1, .stem = Stem::small});
-    CHECK(enc->spec().describe() == "resnet18 --small-input (1 channel)");
+    CHECK(enc->spec().describe() == "resnet18 --stem small (1 channel)");
     CHECK(enc->feature_dim() == 512);
     nn::StateDict sd = enc->module().state_dict();
     CHECK(sd.at("conv1.weight").shape() == Shape{64, 1, 3, 3});
@@ -44,7 +44,7 @@ TEST_CASE("make_encoder: ResNet with the small-input stem, fc removed, 1 channel
 TEST_CASE("make_encoder: the pooled small-input stem halves the maps, keeps the keys") {
     EncoderSpec spec{.arch = "resnet18", .in_channels = 1, .stem = Stem::small_pool};
     auto enc = make_encoder(spec);
-    CHECK(enc->spec().describe() == "resnet18 --small-input-pool (1 channel)");
+    CHECK(enc->spec().describe() == "resnet18 --stem small_pool (1 channel)");
     CHECK(EncoderSpec::from_json(enc->spec().to_json()).stem == Stem::small_pool);
     // Encoder files written before the stem was one field hold two bools.
     nlohmann::json old = enc->spec().to_json();
@@ -106,7 +106,7 @@ TEST_CASE("save_encoder / load_encoder round trip: spec, provenance, same featur
     // The same arch given explicitly is fine; another is an error naming both.
     CHECK_NOTHROW(load_encoder(path, EncoderSpec{.arch = "resnet18"}));
     CHECK_THROWS_WITH(load_encoder(path, EncoderSpec{.arch = "vit_small"}),
-                      doctest::Contains("holds a resnet18 --small-input encoder, but --arch says "
+                      doctest::Contains("holds a resnet18 --stem small encoder, but --arch says "
                                         "vit_small"));
     CHECK_THROWS_WITH(save_encoder(path, *enc, {{"marrow_encoder", "x"}}),
                       doctest::Contains("reserved"));
@@ -127,7 +127,7 @@ TEST_CASE("load_encoder: a torchvision ResNet state_dict (fc dropped); a wrong s
     autograd::NoGradGuard no_grad;
     Tensor x = randn({1, 3, 64, 64});
     CHECK(equal(tv->features(x), e.encoder->forward(x)));
-    // The wrong stem: conv1 is 7x7 in the file, 3x3 in a --small-input encoder; the error
+    // The wrong stem: conv1 is 7x7 in the file, 3x3 in a --stem small encoder; the error
     // names the path, the arch and the key with both shapes (the app test checks a list of
     // missing keys with resnet50).
     try {
@@ -136,7 +136,7 @@ TEST_CASE("load_encoder: a torchvision ResNet state_dict (fc dropped); a wrong s
     } catch (const Error& err) {
         std::string m = err.what();
         CHECK(m.find(path) != std::string::npos);
-        CHECK(m.find("do not fit a resnet18 --small-input encoder") != std::string::npos);
+        CHECK(m.find("do not fit a resnet18 --stem small encoder") != std::string::npos);
         CHECK(m.find("size mismatch for conv1.weight: the checkpoint has shape [64, 3, 7, 7], "
                      "the model [64, 3, 3, 3]") != std::string::npos);
     }

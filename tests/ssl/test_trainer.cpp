@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "autograd/ops.h"
+#include "nn/checkpoint.h"
 #include "ssl/methods.h"
 #include "ssl/pretrain_data.h"
 #include "ssl/trainer.h"
@@ -203,6 +204,47 @@ TEST_CASE("a stopped and resumed SSL run ends bit-identical to an unbroken one")
             CHECK(equal(entry.second, b.at(key)));
         }
     }
+}
+
+TEST_CASE("--resume accepts a checkpoint written before a config field existed") {
+    // The field counts as its default, which is what the older run used; a real difference
+    // is still refused.
+    ImageSource images = tiny_images(8);
+    SslConfig c = tiny_config(Method::simclr);
+    const std::string dir = temp_dir("resume_old_config");
+    run_tiny(c, images, dir, {.stop_after_steps = 1});
+    nn::CheckpointDir checkpoints(dir + "/checkpoints");
+    REQUIRE(checkpoints.latest().has_value());
+    const fs::path latest = *checkpoints.latest();
+    nn::Checkpoint ck = nn::load_checkpoint(latest);
+    REQUIRE(ck.meta.at("config").contains("global_scale"));
+    ck.meta["config"].erase("global_scale");
+    nn::save_checkpoint(latest, ck);
+    TrainerObserver quiet;
+    SslConfig other = c;
+    other.global_scale = {0.5, 1.0};
+    auto other_model = make_ssl_model(other);
+    ViewsDataset other_views(images, view_recipe(other));
+    CHECK_THROWS_WITH(train(*other_model, other_views, {.run_dir = dir, .workers = 0,
+                                                        .resume = true}, quiet),
+                      doctest::Contains("another configuration"));
+    auto model = make_ssl_model(c);
+    ViewsDataset views(images, view_recipe(c));
+    CHECK(train(*model, views, {.run_dir = dir, .workers = 0, .resume = true}, quiet).finished);
+}
+
+TEST_CASE("global_scale replaces the global crops' area range and leaves the local crops") {
+    SslConfig c = tiny_config(Method::dino);  // 2 global + 2 local crops
+    const data::MultiCropSpec recipe = view_recipe(c);
+    c.global_scale = {0.5, 0.9};
+    const data::MultiCropSpec narrowed = view_recipe(c);
+    REQUIRE(narrowed.views.size() == 4);
+    for (size_t v = 0; v < 4; ++v) {
+        CAPTURE(v);
+        const auto expected = v < 2 ? c.global_scale : recipe.views[v].scale;
+        CHECK(narrowed.views[v].scale == expected);
+    }
+    CHECK(recipe.views[0].scale == std::array<double, 2>{0.4, 1.0});  // DINO's own
 }
 
 TEST_CASE("a DINO teacher at temperature 1.0 raises the collapse warning; 0.04 does not") {

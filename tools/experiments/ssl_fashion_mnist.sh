@@ -12,7 +12,7 @@
 # (--set epoch_length=50) drawn from shuffled passes over all 60k images; SimCLR 200 steps at
 # batch 256, DINO 200 steps at 128 with 4 local crops, SwAV 100 steps at 256. About 85 minutes.
 #
-# Stage 2 (<run dir>/pooled): the stem keeping its max pool (--small-input-pool, a quarter of
+# Stage 2 (<run dir>/pooled): the stem keeping its max pool (--stem small_pool, a quarter of
 # the FLOPs: ~2.2 s per SimCLR step) buys a 12x longer SimCLR run (2500 steps, ~90 minutes),
 # scored as above and also with all 60k training images as the kNN reference. Stage 3: DINO
 # on the pooled stem (~30 min) and the collapse contrast (two broken 500-step runs, ~25 min).
@@ -25,7 +25,7 @@ data=${MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 reference=20000  # training images the kNN / probe use (all 60k: ~6 min of extraction each)
 bin=$root/build/apps
 mkdir -p "$out"
-common=(--data "$data" --arch resnet18 --small-input --knn-images 2000
+common=(--data "$data" --arch resnet18 --stem small --knn-images 2000
         --set global_size=28 --set epoch_length=50 --set warmup_epochs=0.5)
 
 pretrain() {  # name epochs args...: pre-train unless its encoder exists
@@ -51,7 +51,7 @@ method() {  # name epochs args...: pre-train, extract, score
 # SimCLR: LARS (lr 0.3 x B/256), tau 0.2, 512 -> 128 projection, SimCLR's views at 28 px.
 method simclr 4 --method simclr --batch-size 256 --set temperature=0.2
 score pixels --mnist "$data" --mnist-train "$reference"
-features random --random-init --arch resnet18 --small-input --image-size 28 --seed 0
+features random --random-init --arch resnet18 --stem small --image-size 28 --seed 0
 score random --features "$out/random.safetensors"
 # DINO: AdamW (lr 5e-4 x B/256), K = 4096, teacher 0.04 (no warm-up), student 0.1, centering
 # 0.9, teacher momentum 0.99 -> 1 (a short run), 2 x 28 px + 4 x 14 px crops, no clipping.
@@ -70,12 +70,12 @@ method swav 2 --method swav --batch-size 256 --set out_dim=300 --set local_crops
 stage1=$out
 out=$stage1/pooled
 mkdir -p "$out"
-common=(--data "$data" --arch resnet18 --small-input-pool --knn-images 2000 --knn-every 2
+common=(--data "$data" --arch resnet18 --stem small_pool --knn-images 2000 --knn-every 2
         --set global_size=28 --set epoch_length=250 --set warmup_epochs=0.4)
 simclr=(--method simclr --batch-size 256 --set temperature=0.2 --set lr=0.5
         --set larc_trust=0.01)
 method simclr 10 "${simclr[@]}"
-features random --random-init --arch resnet18 --small-input-pool --image-size 28 --seed 0
+features random --random-init --arch resnet18 --stem small_pool --image-size 28 --seed 0
 score random --features "$out/random.safetensors"
 ln -sfn ../eval-pixels "$out/eval-pixels"  # the pixels' scores are stage 1's (same rows)
 ln -sfn ../eval-pixels-cosine "$out/eval-pixels-cosine"
@@ -91,7 +91,7 @@ all60k() {  # name extract_features args...
 [ -f "$out/eval-pixels-60k/results.json" ] || "$bin/evaluate" --mnist "$data" --methods knn20 \
     --embedding-points 0 --out "$out/eval-pixels-60k"
 all60k simclr --encoder "$out/simclr/encoder.safetensors"
-all60k random --random-init --arch resnet18 --small-input-pool --image-size 28 --seed 0
+all60k random --random-init --arch resnet18 --stem small_pool --image-size 28 --seed 0
 /usr/bin/python3 "$root/tools/experiments/ssl_table.py" "$out" pixels-60k random-60k simclr-60k
 
 # ---- stage 3: DINO on the pooled stem, solo-learn's CIFAR recipe shortened: 2 global crops,
