@@ -4,8 +4,9 @@
 # same cells' types from cells.csv; then every encoder, and a randomly initialized one, embeds
 # the cells of a second cohort (other patients, same sites) and `evaluate` scores the
 # cell-type 20-NN and linear probe there (5 folds, each patient's cells in one fold).
-# SwAV and DINO with these recipes collapse within the first epochs (the monitors warn):
-# they run for 6 and 8 epochs as collapse observations and are not scored.
+# Stage 1's SwAV and DINO recipes collapse within the first epochs (the monitors warn): they
+# run last, for 6 and 8 epochs, as collapse observations and are not scored. Stage 2 scores
+# SimCLR with cell-centred crops, DINO with a batch-normalized head and SwAV with a queue.
 # Results: docs/experiments/ssl.md.
 #
 #   tools/experiments/ssl_synthetic_cohort.sh [run dir (runs/ssl-synth)]
