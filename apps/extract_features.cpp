@@ -43,8 +43,7 @@ int main(int argc, char** argv) try {
     cli.add_option("--in-channels", spec.in_channels, "input channels (with --arch)")
         ->check(CLI::PositiveNumber);
     cli.add_option("--stem", stem, "ResNet stem (with --arch): imagenet, small (28-32 px: 3x3 "
-                                   "stride 1, no max pool) or small_pool (keeping the max pool)")
-        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
+                                   "stride 1, no max pool) or small_pool (keeping the max pool)");
     cli.add_option("--seed", seed, "--random-init's weights");
     cli.add_option("--data", data_path, "dataset folder or path list")->required();
     cli.add_option("--layout", layout, "data layout")->check(CLI::IsMember(ssl::image_layouts()));
@@ -76,10 +75,10 @@ int main(int argc, char** argv) try {
     }
     if (threads > 0) omp_set_num_threads(threads);
 
+    spec.stem = nn::models::parse_stem(stem);  // checked even when the file holds the spec
     std::optional<ssl::EncoderSpec> arch_spec;
     if (!arch.empty()) {
         spec.arch = arch;
-        spec.stem = nn::models::parse_stem(stem);
         spec.image_size = eo.image_size;  // ViT: its grid (0: 224); ResNet: 0 keeps the size
         arch_spec = spec;
     }

@@ -73,8 +73,7 @@ int main(int argc, char** argv) try {
     cli.add_option("--arch", arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base | vit_large");
     cli.add_option("--stem", stem, "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
                                    "no max pool) or small_pool (keeping the max pool: a quarter "
-                                   "of small's FLOPs); default: the recipe's")
-        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
+                                   "of small's FLOPs); default: the recipe's");
     cli.add_option("--epochs", epochs, "epochs (0: the recipe's)");
     cli.add_option("--batch-size", batch_size, "images per batch (0: the recipe's)");
     cli.add_option("--set", sets, "any config field as key=value (JSON value), e.g. "

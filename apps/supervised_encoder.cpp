@@ -72,8 +72,7 @@ int main(int argc, char** argv) try {
                    "label the cells by this column of <data>/cells.csv (e.g. cell_type)");
     cli.add_option("--arch", spec.arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base");
     cli.add_option("--stem", stem, "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
-                                   "no max pool) or small_pool (keeping the max pool)")
-        ->check(CLI::IsMember({"imagenet", "small", "small_pool"}));
+                                   "no max pool) or small_pool (keeping the max pool)");
     cli.add_option("--image-size", image_size, "training crop size (also the encoder's)")
         ->check(CLI::PositiveNumber);
     cli.add_option("--epochs", o.epochs)->check(CLI::PositiveNumber);

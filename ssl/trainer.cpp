@@ -35,13 +35,10 @@ data::MultiCropSpec view_recipe(const SslConfig& c) {
     else if (name == "dino") spec = data::dino_views(c.global_size, c.local_size, int(locals));
     else spec = data::dinobloom_views(c.global_size, c.local_size, int(locals));
     if (c.global_scale[1] > 0)
-        for (int64_t v = 0; v < spec.global_views; ++v) spec.views[size_t(v)].scale = c.global_scale;
+        for (int64_t v = 0; v < spec.global_views; ++v)
+            spec.views[size_t(v)].scale = c.global_scale;
     return spec;
 }
-
-namespace {
-
-}  // namespace
 
 std::unique_ptr<nn::Optimizer> make_optimizer(const SslConfig& c, const nn::NamedTensors& named) {
     std::vector<nn::ParamGroup> groups;
