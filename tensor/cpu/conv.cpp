@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/cpu/conv_common.h"
@@ -497,6 +498,8 @@ void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, cons
         const T* b = bias ? bias->data<T>() : nullptr;
         const T* w = weight.data<T>();
         std::vector<Tensor> keep;
+        if constexpr (std::is_same_v<T, float>)
+            if (winograd_applies(g)) return forward_winograd(g, x.data<T>(), w, b, y.data<T>());
         if (is_strided_pointwise(g))
             forward_gemm<T>(read_pixels_geometry(g), read_pixels(g, x.data<T>(), keep), w, b,
                             y.data<T>());
@@ -513,6 +516,9 @@ void conv2d_backward_input(const Conv2dGeometry& g, const Tensor& gy, const Tens
                            const Tensor& gx) {
     visit_float(gy.dtype(), "conv2d", [&]<typename T>() {
         const T* w = weight.data<T>();
+        if constexpr (std::is_same_v<T, float>)
+            if (winograd_applies(g))
+                return backward_input_winograd(g, gy.data<T>(), w, gx.data<T>());
         if (is_strided_pointwise(g)) {
             std::vector<Tensor> keep;
             T* gxs = call_buffer<T>(keep, g.n * g.c * g.ho * g.wo);

@@ -80,9 +80,6 @@ template <typename T, typename S>
             std::memcpy(out + r * S::NR + j * kW, &acc[r][j], sizeof(V));
 }
 
-template <typename T>
-using TileKernel = void (*)(const T* const*, const int64_t*, int64_t, int64_t, const T*, T*);
-
 #pragma GCC diagnostic ignored "-Wpsabi"
 template <typename T>
 MARROW_TARGET_AVX512 void tile_avx512(const T* const* rows, const int64_t* offs, int64_t taps,
@@ -100,14 +97,19 @@ void tile_base(const T* const* rows, const int64_t* offs, int64_t taps, int64_t 
     tile_body<T, Avx2Tile<T>>(rows, offs, taps, c, w, out);
 }
 
-struct TileChoice {
-    int mr, nr;
-};
+}  // namespace
+
 template <typename T>
 TileChoice tile_choice() {
     if (cpu_isa() == Isa::avx512) return {Avx512Tile<T>::MR, Avx512Tile<T>::NR};
     return {Avx2Tile<T>::MR, Avx2Tile<T>::NR};
 }
+template <typename T>
+TileKernel<T> tile_kernel() {
+    return for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
+}
+
+namespace {
 
 // y (n, o, ho, wo) = the convolution of the zero-padded channels-last xp (n, hp, wp, c): no
 // padding left to apply, output pixel (r, s) reads xp rows r sh + i dh, columns s sw + j dw.
@@ -176,10 +178,8 @@ const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v,
     return dst;
 }
 
-// Pixel j's 16 channels to dst[j] (16 contiguous values), from 16 channel rows of 16 pixels
-// at src + k * stride.
-template <typename T>
-using Transpose16 = void (*)(const T* src, int64_t stride, T* const* dst);
+}  // namespace
+
 template <typename T>
 void transpose16_scalar(const T* src, int64_t stride, T* const* dst) {
     for (int j = 0; j < 16; ++j)
@@ -229,6 +229,8 @@ Transpose16<T> transpose16() {
     return transpose16_scalar<T>;
 }
 
+namespace {
+
 // y[image, o0 + j, pixel q..] = tile rows (pixels q0 .. q0 + valid) of columns j < cols, plus
 // the bias. tile: 16 rows of nr (rows past MR unused). With nr a multiple of 16 the tile is
 // first transposed 16 x 16 at a time (channel j's pixels contiguous in by_channel), so each
@@ -271,7 +273,7 @@ void store_tile(const DirectGeometry& d, const OutputMap& out, const T* tile, in
 template <typename T>
 void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& tap_list, const T* w,
                  WeightView view, const T* bias, T* y, const OutputMap& out) {
-    TileKernel<T> kernel = for_isa<TileKernel<T>>(tile_avx512<T>, tile_avx2<T>, tile_base<T>);
+    TileKernel<T> kernel = tile_kernel<T>();
     Transpose16<T> transpose = transpose16<T>();
     const TileChoice tile_shape = tile_choice<T>();
     const int64_t mr = tile_shape.mr, nr = tile_shape.nr;  // (clang: no bindings in omp regions)
@@ -308,8 +310,9 @@ void direct_conv(const DirectGeometry& d, const T* xp, const std::vector<Tap>& t
     }
 }
 
-// dst (n, hp, wp, c) = x (n, c, h, w) at rows [top, top + h), columns [left, left + w), zero
-// elsewhere. Per image and 16 channels: 16 x 16 blocks (16 pixels in x's order, across rows)
+}  // namespace
+
+// Per image and 16 channels: 16 x 16 blocks (16 pixels in x's order, across rows)
 // transposed in registers. With the channels innermost, element by element, it cost 9-13% of
 // a 3x3 128-channel conv.
 template <typename T>
@@ -340,6 +343,8 @@ void to_padded_channels_last(const T* x, int64_t n, int64_t c, int64_t h, int64_
         }
     }
 }
+
+namespace {
 
 // The rows of X (N P x taps c) for the weight gradient: row q (image n, output pixel (r, s))
 // is, tap after tap, the c channels of xp at (r sh + i dh, s sw + j dw).
@@ -521,6 +526,11 @@ void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* g
 }
 
 #define MARROW_CONV_NHWC(T)                                                                 \
+    template TileChoice tile_choice<T>();                                                   \
+    template TileKernel<T> tile_kernel<T>();                                                \
+    template Transpose16<T> transpose16<T>();                                               \
+    template void to_padded_channels_last<T>(const T*, int64_t, int64_t, int64_t, int64_t,  \
+                                             int64_t, int64_t, int64_t, int64_t, T*);       \
     template void forward_nhwc<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*); \
     template void backward_input_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);    \
     template void backward_weight_nhwc<T>(const Conv2dGeometry&, const T*, const T*, T*);
