@@ -95,13 +95,15 @@ TEST_CASE("conv2d CPU kernels match the reference loops") {
         // Winograd F(2x2, 3x3) (3x3, stride 1, padding 1, channels multiples of 16;
         // conv_winograd.cpp): odd sizes (tiles past the edge), fused blocks across images with
         // a partial 32-channel block (48), the phased schedule (many channels, 272 = 8.5
-        // blocks) and 64 images of 2 x 3 (tile rows of one tile, a register tile across
-        // images)
+        // blocks), 64 images of 2 x 3 (tile rows of one tile, a register tile across
+        // images), and enough tile rows for the weight gradient's per-thread chunks (17 rows
+        // of 6 tiles: chunks across images, a partial last one)
         {{3, 16, 7, 9}, {48, 16, 3, 3}, params({1, 1}, {1, 1})},
         {{2, 64, 11, 6}, {32, 64, 3, 3}, params({1, 1}, {1, 1})},
         {{3, 64, 7, 6}, {272, 64, 3, 3}, params({1, 1}, {1, 1})},
         {{2, 256, 5, 5}, {256, 256, 3, 3}, params({1, 1}, {1, 1})},
         {{64, 16, 2, 3}, {16, 16, 3, 3}, params({1, 1}, {1, 1})},
+        {{16, 64, 12, 11}, {64, 64, 3, 3}, params({1, 1}, {1, 1})},
         // strided input gradients by phase: stride 3 > kernel 2 (phases without taps), and
         // padding wider than the kernel's reach
         {{2, 16, 10, 11}, {16, 16, 2, 2}, params({3, 3}, {0, 0})},

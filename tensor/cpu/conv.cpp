@@ -19,11 +19,13 @@
 // products are split along pixels (forward), input channels (input gradient) or output
 // channels (weight gradient) instead.
 //
-// The entry points at the end pick the path: strided 1x1 convs gather the pixels they read
-// and run the pointwise GEMM; groups of 1 with >= 16 input channels and a kernel larger than
-// 1x1 (or 1x1 on small images with many channels) take the channels-last direct kernel (tensor/cpu/conv_nhwc.cpp; which layouts were measured and why:
-// docs/design.md, "Convolution"); the rest this implicit GEMM, or the direct tap loops for
-// groups with few output channels.
+// The entry points at the end pick the path: 3x3 stride-1 padding-1 float convs with channel
+// counts multiples of 16 take Winograd F(2x2, 3x3) on AVX-512 (tensor/cpu/conv_winograd.cpp);
+// strided 1x1 convs gather the pixels they read and run the pointwise GEMM; groups of 1 with
+// >= 16 input channels and a kernel larger than 1x1 (or 1x1 on small images with many
+// channels) take the channels-last direct kernel (tensor/cpu/conv_nhwc.cpp; which layouts
+// were measured and why: docs/design.md, "Convolution"); the rest this implicit GEMM, or the
+// direct tap loops for groups with few output channels.
 // The readable oracle: tensor/cpu/conv_reference.h (tests/test_conv.cpp).
 #include <omp.h>
 
@@ -538,6 +540,9 @@ void conv2d_backward_weight(const Conv2dGeometry& g, const Tensor& x, const Tens
                             const Tensor& gw) {
     visit_float(x.dtype(), "conv2d", [&]<typename T>() {
         std::vector<Tensor> keep;
+        if constexpr (std::is_same_v<T, float>)
+            if (winograd_applies(g))
+                return backward_weight_winograd(g, x.data<T>(), gy.data<T>(), gw.data<T>());
         if (is_strided_pointwise(g))
             backward_weight_gemm<T>(read_pixels_geometry(g), read_pixels(g, x.data<T>(), keep),
                                     gy.data<T>(), gw.data<T>());

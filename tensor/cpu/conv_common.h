@@ -85,6 +85,7 @@ bool winograd_applies(const Conv2dGeometry& g);
 void forward_winograd(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                       float* y);
 void backward_input_winograd(const Conv2dGeometry& g, const float* gy, const float* w, float* gx);
+void backward_weight_winograd(const Conv2dGeometry& g, const float* x, const float* gy, float* gw);
 
 template <typename T>
 void forward_direct(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y);

@@ -178,8 +178,6 @@ const T* pack_weight(const DirectGeometry& d, const T* w, WeightView v,
     return dst;
 }
 
-}  // namespace
-
 template <typename T>
 void transpose16_scalar(const T* src, int64_t stride, T* const* dst) {
     for (int j = 0; j < 16; ++j)
@@ -222,6 +220,8 @@ MARROW_TARGET_AVX512 void transpose16_avx512(const float* src, int64_t stride, f
         std::memcpy(dst[pixel], &r[m], sizeof(Floats16));
     }
 }
+}  // namespace
+
 template <typename T>
 Transpose16<T> transpose16() {
     if constexpr (std::is_same_v<T, float>)

@@ -26,11 +26,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "tensor/cpu/conv_common.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/isa.h"
 #include "tensor/factory.h"
 
@@ -46,6 +46,14 @@ constexpr int64_t kBlockBytes = int64_t(640) << 10;
 constexpr int64_t kFusedTiles = 32;
 
 typedef float Vec __attribute__((vector_size(64)));
+
+// A grow-only per-thread buffer (slot: which one): a block's V, M and output pixels. (A vector
+// per call: the kernel zeroing fresh pages cost 5% of a ResNet-18 training step.)
+float* thread_buffer(int slot, int64_t n) {
+    thread_local std::vector<float> buffers[3];
+    if (int64_t(buffers[slot].size()) < n) buffers[slot].resize(size_t(n));
+    return buffers[slot].data();
+}
 
 struct WinogradGeometry {
     int64_t n, c, o, h, w;  // images, input / output channels, image (= output) size
@@ -138,13 +146,14 @@ MARROW_TARGET_AVX512 void transform_input(const WinogradGeometry& d, const float
 
 // out[(q - first) opad + o] = (A^T M A) + bias for the output pixels q (flattened n, h, w) of
 // the block's tiles; m[((e blocks_o + b) stride + t) nr + j] is M_e of tile t, channel b nr + j.
-MARROW_TARGET_AVX512 void transform_output(const WinogradGeometry& d, const float* m,
-                                           int64_t row0, int64_t tiles, int64_t stride,
-                                           const float* bias, int64_t first, float* out) {
+MARROW_TARGET_AVX512 void transform_output(const WinogradGeometry& d, const float* m, int64_t row0,
+                                           int64_t tiles, int64_t stride, const float* bias,
+                                           int64_t first, float* out) {
     const int64_t opad = d.opad(), plane = d.h * d.w;
     for (int64_t t = 0; t < tiles; ++t) {
         TilePos at = tile_at(d, row0, t);
-        int64_t rows = std::min<int64_t>(2, d.h - 2 * at.ty), cols = std::min<int64_t>(2, d.w - 2 * at.tx);
+        int64_t rows = std::min<int64_t>(2, d.h - 2 * at.ty),
+                cols = std::min<int64_t>(2, d.w - 2 * at.tx);
         float* px = out + (at.n * plane + 2 * at.ty * d.w + 2 * at.tx - first) * opad;
         for (int64_t o0 = 0; o0 < d.o; o0 += kLanes) {
             int64_t b = o0 / d.nr, j0 = o0 % d.nr;
@@ -282,19 +291,70 @@ void winograd_conv(const WinogradGeometry& d, const float* x, const float* w, We
     int64_t stride = (rows_per_block * d.tw + mr - 1) / mr * mr;  // tiles, padded to MR
 #pragma omp parallel if (parallel)
     {
-        std::vector<float> v(size_t(kElements * stride * d.c));
-        std::vector<float> m(size_t(kElements * d.blocks_o * stride * d.nr));
-        std::vector<float> out(size_t(4 * stride * opad));
+        float* v = thread_buffer(0, kElements * stride * d.c);
+        float* m = thread_buffer(1, kElements * d.blocks_o * stride * d.nr);
+        float* out = thread_buffer(2, 4 * stride * opad);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t blk = 0; blk < blocks; ++blk) {
             int64_t row0 = blk * rows_per_block;
             int64_t row1 = std::min(total_rows, row0 + rows_per_block);
             int64_t tiles = (row1 - row0) * d.tw, first = first_pixel(d, row0);
-            transform_input(d, xp, row0, tiles, stride, v.data());
+            transform_input(d, xp, row0, tiles, stride, v);
             for (int64_t e = 0; e < kElements; ++e)
-                products(d, u, v.data(), tiles, stride, e, 0, d.blocks_o, kernel, mr, m.data());
-            transform_output(d, m.data(), row0, tiles, stride, bias, first, out.data());
-            store_block(d, out.data(), first, end_pixel(d, row1), transpose, y);
+                products(d, u, v, tiles, stride, e, 0, d.blocks_o, kernel, mr, m);
+            transform_output(d, m, row0, tiles, stride, bias, first, out);
+            store_block(d, out, first, end_pixel(d, row1), transpose, y);
+        }
+    }
+}
+
+// yh[(e stride + t) o + oc] = (A g A^T)[e] of channel oc for tiles t < tiles of a block that
+// starts at tile row row0, g the 2 x 2 gradient tile (zero past the image: gyp is padded to
+// 2 th x 2 tw), A = (A^T)^T = [1 0; 1 1; 1 -1; 0 -1].
+MARROW_TARGET_AVX512 void transform_gradient(const WinogradGeometry& d, const float* gyp,
+                                             int64_t row0, int64_t tiles, int64_t stride,
+                                             float* yh) {
+    for (int64_t t = 0; t < tiles; ++t) {
+        TilePos at = tile_at(d, row0, t);
+        const float* tile = gyp + ((at.n * 2 * d.th + 2 * at.ty) * 2 * d.tw + 2 * at.tx) * d.o;
+        for (int64_t o0 = 0; o0 < d.o; o0 += kLanes) {
+            Vec g[2][2], a[4][2];
+            for (int i = 0; i < 2; ++i)
+                for (int j = 0; j < 2; ++j)
+                    std::memcpy(&g[i][j], tile + (i * 2 * d.tw + j) * d.o + o0, sizeof(Vec));
+            for (int j = 0; j < 2; ++j) {  // A g: rows
+                a[0][j] = g[0][j];
+                a[1][j] = g[0][j] + g[1][j];
+                a[2][j] = g[0][j] - g[1][j];
+                a[3][j] = -g[1][j];
+            }
+            for (int i = 0; i < 4; ++i) {  // (A g) A^T: columns
+                Vec r[4] = {a[i][0], a[i][0] + a[i][1], a[i][0] - a[i][1], -a[i][1]};
+                for (int j = 0; j < 4; ++j)
+                    std::memcpy(yh + ((i * 4 + j) * stride + t) * d.o + o0, &r[j], sizeof(Vec));
+            }
+        }
+    }
+}
+
+// gw[o, c, i, j] = (G^T dU G)[i][j] with dU[e] = du[(e o_count + o) c_count + c], G^T =
+// [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
+MARROW_TARGET_AVX512 void weight_from_products(const WinogradGeometry& d, const float* du,
+                                               int64_t o, float* gw) {
+    const int64_t plane = d.o * d.c;
+    for (int64_t c = 0; c < d.c; ++c) {
+        float s[4][4], t[3][4];
+        for (int e = 0; e < kElements; ++e) s[e / 4][e % 4] = du[e * plane + o * d.c + c];
+        for (int k = 0; k < 4; ++k) {  // G^T dU: rows
+            t[0][k] = s[0][k] + 0.5f * (s[1][k] + s[2][k]);
+            t[1][k] = 0.5f * (s[1][k] - s[2][k]);
+            t[2][k] = 0.5f * (s[1][k] + s[2][k]) + s[3][k];
+        }
+        float* to = gw + (o * d.c + c) * 9;
+        for (int i = 0; i < 3; ++i) {  // (G^T dU) G: columns
+            to[i * 3 + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            to[i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
+            to[i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
         }
     }
 }
@@ -307,17 +367,15 @@ WinogradGeometry winograd_geometry(int64_t n, int64_t c, int64_t o, int64_t h, i
 }  // namespace
 
 bool winograd_applies(const Conv2dGeometry& g) {
-    static const bool off = std::getenv("MARROW_WINOGRAD_OFF") != nullptr;  // DEV
-    if (off) return false;
-    return cpu_isa() == Isa::avx512 && g.groups == 1 && g.kh == 3 && g.kw == 3 &&
-           g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 1 && g.pad_w == 1 && g.dil_h == 1 &&
-           g.dil_w == 1 && g.c % kLanes == 0 && g.o % kLanes == 0;
+    return cpu_isa() == Isa::avx512 && g.groups == 1 && g.kh == 3 && g.kw == 3 && g.stride_h == 1 &&
+           g.stride_w == 1 && g.pad_h == 1 && g.pad_w == 1 && g.dil_h == 1 && g.dil_w == 1 &&
+           g.c % kLanes == 0 && g.o % kLanes == 0;
 }
 
 void forward_winograd(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                       float* y) {
-    winograd_conv(winograd_geometry(g.n, g.c, g.o, g.h, g.w), x, w,
-                  WeightRead{g.c * 9, 9, false}, bias, y);
+    winograd_conv(winograd_geometry(g.n, g.c, g.o, g.h, g.w), x, w, WeightRead{g.c * 9, 9, false},
+                  bias, y);
 }
 
 // gx[n, c, h, w] = sum over o, i, j of gy[n, o, h + 1 - i, w + 1 - j] W[o, c, i, j]: the
@@ -325,6 +383,79 @@ void forward_winograd(const Conv2dGeometry& g, const float* x, const float* w, c
 void backward_input_winograd(const Conv2dGeometry& g, const float* gy, const float* w, float* gx) {
     winograd_conv(winograd_geometry(g.n, g.o, g.c, g.h, g.w), gy, w, WeightRead{9, g.c * 9, true},
                   nullptr, gx);
+}
+
+// gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] x[n, c, h + i - 1, w + j - 1]: through
+// the forward's tiles (see the top), the gradient of U = G g G^T is, per element e,
+//   dU_e (O x C) = sum over tiles of (A gy_tile A^T)_e (O) (B^T d B)_e (C)^T,
+// 16 products of depth = tiles (each a GEMM, one element per thread at a time), then
+// gw = G^T dU G per pair. V and the transformed gradient are materialized for all tiles
+// (16 x tiles x (C + O) floats: 84 MB at ResNet-18's first stage, batch 32).
+void backward_weight_winograd(const Conv2dGeometry& g, const float* x, const float* gy, float* gw) {
+    WinogradGeometry d = winograd_geometry(g.n, g.c, g.o, g.h, g.w);
+    std::vector<Tensor> keep;
+    keep.push_back(empty({d.n * d.hp * d.wp * d.c}, DType::f32));
+    float* xp = keep.back().data<float>();
+    to_padded_channels_last(x, d.n, d.c, d.h, d.w, d.hp, d.wp, 1, 1, xp);
+    keep.push_back(empty({d.n * 2 * d.th * 2 * d.tw * d.o}, DType::f32));
+    float* gyp = keep.back().data<float>();
+    to_padded_channels_last(gy, d.n, d.o, d.h, d.w, 2 * d.th, 2 * d.tw, 0, 0, gyp);
+    int64_t rows = d.n * d.th, tiles = rows * d.tw, threads = omp_get_max_threads();
+    double macs = double(tiles) * double(kElements * d.c * d.o);
+    bool parallel = macs >= kParallelMacs;
+    int64_t team = parallel ? threads : 1;
+    // a dU per thread (thread 0's first)
+    keep.push_back(zeros({team * kElements * d.o * d.c}, DType::f32));
+    float* du = keep.back().data<float>();
+    // Tile rows per chunk: the chunk's V and gradient transforms within kBlockBytes.
+    int64_t chunk_tiles = kBlockBytes / (int64_t(sizeof(float)) * kElements * (d.c + d.o));
+    int64_t rows_per_chunk = std::max<int64_t>(1, chunk_tiles / d.tw);
+    bool fused = rows_per_chunk * d.tw >= kFusedTiles && rows >= 2 * team * rows_per_chunk;
+    if (fused) {
+        int64_t stride = rows_per_chunk * d.tw;
+#pragma omp parallel num_threads(int(team))
+        {
+            float* v = thread_buffer(0, kElements * stride * d.c);
+            float* yh = thread_buffer(1, kElements * stride * d.o);
+            float* mine = du + omp_get_thread_num() * kElements * d.o * d.c;
+#pragma omp for schedule(static)
+            for (int64_t row0 = 0; row0 < rows; row0 += rows_per_chunk) {
+                int64_t count = std::min(rows_per_chunk, rows - row0) * d.tw;
+                transform_input(d, xp, row0, count, stride, v);
+                transform_gradient(d, gyp, row0, count, stride, yh);
+                for (int64_t e = 0; e < kElements; ++e)
+                    gemm_serial_strided<float>(d.o, d.c, count, yh + e * stride * d.o, 1, d.o,
+                                               v + e * stride * d.c, d.c, 1, mine + e * d.o * d.c,
+                                               d.c, 1.0f, 1.0f);
+            }
+#pragma omp for schedule(static)
+            for (int64_t k = 0; k < kElements * d.o * d.c; ++k)
+                for (int64_t u = 1; u < team; ++u) du[k] += du[u * kElements * d.o * d.c + k];
+#pragma omp for schedule(static)
+            for (int64_t o = 0; o < d.o; ++o) weight_from_products(d, du, o, gw);
+        }
+        return;
+    }
+    // phased: every tile's transforms, then one element's product per thread at a time
+    keep.push_back(empty({kElements * tiles * d.c}, DType::f32));
+    float* v = keep.back().data<float>();
+    keep.push_back(empty({kElements * tiles * d.o}, DType::f32));
+    float* yh = keep.back().data<float>();
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static)
+        for (int64_t row = 0; row < rows; ++row) {
+            transform_input(d, xp, row, d.tw, tiles, v + row * d.tw * d.c);
+            transform_gradient(d, gyp, row, d.tw, tiles, yh + row * d.tw * d.o);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t e = 0; e < kElements; ++e)  // dU_e (O x C) = Yh_e^T (O x T) V_e (T x C)
+            gemm_serial_strided<float>(d.o, d.c, tiles, yh + e * tiles * d.o, 1, d.o,
+                                       v + e * tiles * d.c, d.c, 1, du + e * d.o * d.c, d.c, 1.0f,
+                                       0.0f);
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < d.o; ++o) weight_from_products(d, du, o, gw);
+    }
 }
 
 }  // namespace marrow::cpu::conv
