@@ -1,5 +1,6 @@
 // What the CPU conv2d kernels share (tensor/cpu/conv.cpp: the implicit-GEMM path;
-// tensor/cpu/conv_direct.cpp: the direct loops for groups with few output channels).
+// tensor/cpu/conv_direct.cpp: the direct loops for groups with few output channels;
+// conv_nhwc.cpp: the channels-last direct kernel; conv_winograd.cpp: Winograd F(2x2, 3x3)).
 #pragma once
 #include <omp.h>
 
@@ -53,10 +54,10 @@ void backward_input_nhwc(const Conv2dGeometry& g, const T* gy, const T* w, T* gx
 template <typename T>
 void backward_weight_nhwc(const Conv2dGeometry& g, const T* x, const T* gy, T* gw);
 
-// Shared by the channels-last kernels (defined in conv_nhwc.cpp):
-// the register tile, out (MR x NR, row-major) = sum over taps t and channels k of
+// Shared by the channels-last kernels (defined in conv_nhwc.cpp). The register tile:
+// out (MR x NR, row-major) = sum over taps t and channels k of
 //   rows[r][tap_offsets[t] + k] * w[(t c + k) NR + j],
-// MR x NR per ISA (AVX-512 float: 12 x 32);
+// MR x NR per ISA (AVX-512 float: 12 x 32).
 struct TileChoice {
     int mr, nr;
 };
@@ -67,7 +68,7 @@ template <typename T>
 TileChoice tile_choice();
 template <typename T>
 TileKernel<T> tile_kernel();
-// dst[j][k] = src[k stride + j] for j, k < 16 (16 rows of 16 values transposed);
+// dst[j][k] = src[k stride + j] for j, k < 16 (16 rows of 16 values transposed).
 template <typename T>
 using Transpose16 = void (*)(const T* src, int64_t stride, T* const* dst);
 template <typename T>
@@ -79,8 +80,7 @@ void to_padded_channels_last(const T* x, int64_t n, int64_t c, int64_t h, int64_
                              int64_t wp, int64_t top, int64_t left, T* dst);
 
 // Winograd F(2x2, 3x3) for 3x3 convolutions at stride 1 and padding 1 (conv_winograd.cpp):
-// float, AVX-512, channel counts multiples of 16. The input gradient is the same convolution
-// of gy with the flipped, transposed weight.
+// float, AVX-512, channel counts multiples of 16; forward, input and weight gradients.
 bool winograd_applies(const Conv2dGeometry& g);
 void forward_winograd(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                       float* y);

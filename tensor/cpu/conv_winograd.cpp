@@ -1,7 +1,7 @@
 // CPU conv2d, Winograd F(2x2, 3x3): 3x3 convolutions at stride 1 and padding 1 (every 3x3
 // conv of a ResNet but the first of a stage) on float and AVX-512, with channel counts that
-// are multiples of 16: the forward, and the input gradient as the same convolution of gy
-// with the flipped, transposed weight.
+// are multiples of 16: the forward, the input gradient (the same convolution of gy with the
+// flipped, transposed weight) and the weight gradient (backward_weight_winograd).
 //
 // Why: the channels-last direct kernel (conv_nhwc.cpp) runs near the FMA peak, and so does
 // PyTorch's oneDNN; Winograd's minimal filtering does 16 multiplies per 2 x 2 output tile and
@@ -32,6 +32,7 @@
 #include "tensor/cpu/conv_common.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/isa.h"
+#include "tensor/error.h"
 #include "tensor/factory.h"
 
 namespace marrow::cpu::conv {
@@ -75,7 +76,9 @@ struct WeightRead {
 // (so u is written in runs of nr, and the nr weight rows read stay in L1).
 MARROW_TARGET_AVX512 void transform_weight(const WinogradGeometry& d, const float* w, WeightRead r,
                                            float* u) {
-    constexpr int64_t kMaxNr = 32;
+    constexpr int64_t kMaxNr = 32;  // the AVX-512 float tile's NR
+    MARROW_CHECK(d.nr <= kMaxNr, "conv2d Winograd: register tile of ", d.nr,
+                 " output channels, the weight transform holds ", kMaxNr);
 #pragma omp parallel for schedule(static) collapse(2)
     for (int64_t b = 0; b < d.blocks_o; ++b)
         for (int64_t ci = 0; ci < d.c; ++ci) {
@@ -388,9 +391,12 @@ void backward_input_winograd(const Conv2dGeometry& g, const float* gy, const flo
 // gw[o, c, i, j] = sum over n, h, w of gy[n, o, h, w] x[n, c, h + i - 1, w + j - 1]: through
 // the forward's tiles (see the top), the gradient of U = G g G^T is, per element e,
 //   dU_e (O x C) = sum over tiles of (A gy_tile A^T)_e (O) (B^T d B)_e (C)^T,
-// 16 products of depth = tiles (each a GEMM, one element per thread at a time), then
-// gw = G^T dU G per pair. V and the transformed gradient are materialized for all tiles
-// (16 x tiles x (C + O) floats: 84 MB at ResNet-18's first stage, batch 32).
+// 16 GEMMs of depth = tiles, then gw = G^T dU G per pair. Two schedules, as the forward's:
+//   fused (a chunk of at least kFusedTiles tiles' V and gradient transforms fits
+//     kBlockBytes, and every thread gets two chunks): each thread sums its chunks of tile
+//     rows into its own dU, then the copies are added;
+//   phased: V and the transformed gradient of every tile first (16 x tiles x (C + O)
+//     floats), then each element's GEMM over all tiles as one item of the team.
 void backward_weight_winograd(const Conv2dGeometry& g, const float* x, const float* gy, float* gw) {
     WinogradGeometry d = winograd_geometry(g.n, g.c, g.o, g.h, g.w);
     std::vector<Tensor> keep;
@@ -404,13 +410,13 @@ void backward_weight_winograd(const Conv2dGeometry& g, const float* x, const flo
     double macs = double(tiles) * double(kElements * d.c * d.o);
     bool parallel = macs >= kParallelMacs;
     int64_t team = parallel ? threads : 1;
-    // a dU per thread (thread 0's first)
-    keep.push_back(zeros({team * kElements * d.o * d.c}, DType::f32));
-    float* du = keep.back().data<float>();
     // Tile rows per chunk: the chunk's V and gradient transforms within kBlockBytes.
     int64_t chunk_tiles = kBlockBytes / (int64_t(sizeof(float)) * kElements * (d.c + d.o));
     int64_t rows_per_chunk = std::max<int64_t>(1, chunk_tiles / d.tw);
     bool fused = rows_per_chunk * d.tw >= kFusedTiles && rows >= 2 * team * rows_per_chunk;
+    // dU: one per thread when fused (thread 0's first), summed before the inverse transform
+    keep.push_back(zeros({(fused ? team : 1) * kElements * d.o * d.c}, DType::f32));
+    float* du = keep.back().data<float>();
     if (fused) {
         int64_t stride = rows_per_chunk * d.tw;
 #pragma omp parallel num_threads(int(team))
