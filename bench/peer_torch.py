@@ -81,7 +81,12 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False  # compare fp32 with fp32
     with torch.no_grad():
         for case in cases:
-            seconds, reps = time_median(runner(case), min_seconds, 5)
+            try:
+                seconds, reps = time_median(runner(case), min_seconds, 5)
+            except Exception as e:  # one broken twin costs its own row, not the whole run
+                print(f"peer_torch: case {case['case']} failed: {type(e).__name__}: {e}",
+                      file=sys.stderr, flush=True)
+                continue
             print(json.dumps({"case": case["case"], "peer_s": seconds, "reps": reps,
                               "device": DEVICE,
                               "threads": f"torch {torch.get_num_threads()}, openblas "

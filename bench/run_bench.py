@@ -31,6 +31,7 @@ def run_lines(cmd, env=None, stdin=None):
     out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    sys.stderr.write(out.stderr)  # a peer's per-case errors
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
@@ -129,6 +130,10 @@ def main():
     rows = []
     for c in cases:
         o = statistics.median(ours[c["case"]])
+        if not all(peer[(c["case"], s)] for s in peer_settings):
+            print(f"run_bench: no peer time for {c['case']} (see the peer's errors above)",
+                  file=sys.stderr)
+            continue
         best = min(peer_settings, key=lambda s: statistics.median(peer[(c["case"], s)]))
         p = statistics.median(peer[(c["case"], best)])
         name = peer_name(torch_version, args.device, best)
@@ -145,7 +150,7 @@ def main():
             prm = c["params"]
             flops = 2 * prm["m"] * prm["n"] * prm["k"] * prm.get("batch", 1)
             row["gflops"] = flops / o / 1e9
-            if ghz:
+            if ghz and args.device == "cpu":  # (the CPU's peak; no GPU peak is known here)
                 row["peak_share"] = row["gflops"] / (args.flops_per_cycle * ghz * args.threads)
         row.update({"peer": name, "peer_s": p, "ratio": p / o})
         rows.append(row)

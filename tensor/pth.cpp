@@ -342,6 +342,13 @@ PthFile parse_pth(const std::string& bytes, const std::string& name, const PthOp
 }
 
 PthFile read_pth(const std::string& path, const PthOptions& options) {
+#if !MARROW_HAS_LIBZIP
+    // (no ArchiveBytes without libzip: the legacy format is parsed from memory)
+    std::ifstream in(path, std::ios::binary);
+    MARROW_CHECK(in.good(), "read_pth: cannot open \"{}\"", path);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_pth(all, path, options);
+#else
     ArchiveBytes archive = ArchiveBytes::open_file(path);
     std::string head(std::min<uint64_t>(archive.size(), kLegacyMagicSize), '\0');
     MARROW_CHECK(archive.read_at(head.data(), head.size(), 0), "read_pth: cannot read \"{}\"",
@@ -354,9 +361,6 @@ PthFile read_pth(const std::string& path, const PthOptions& options) {
     }
     MARROW_CHECK(starts_with_zip(head),
                  "{}: not a torch.save file (neither a zip archive nor the legacy format)", path);
-#if !MARROW_HAS_LIBZIP
-    fail("{}: this build has no libzip (libzip-dev) to open .pth zip archives", path);
-#else
     return read_zip(archive, path, options);
 #endif
 }

@@ -107,11 +107,11 @@ def sdpa_composed(q, k, v, mask=None, p=0.0, causal=False, scale=None, seed=0):
     if mask is not None:
         s = s.masked_fill(~mask, -math.inf) if mask.dtype == torch.bool else s + mask
     if causal:
-        later = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril().logical_not()
+        later = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril().logical_not()
         s = s.masked_fill(later, -math.inf)
     a = torch.softmax(s, -1)
     if p > 0:
-        a = a * dropout_keep(seed, 0, a.shape, p).to(a.dtype) / (1 - p)
+        a = a * dropout_keep(seed, 0, a.shape, p).to(a.device, a.dtype) / (1 - p)
     return a @ v
 
 
@@ -134,8 +134,8 @@ def sdpa_cases():
 def nt_xent(z, tau):
     m = z.shape[0]
     zn = F.normalize(z, dim=1)
-    sim = (zn @ zn.t() / tau).masked_fill(torch.eye(m, dtype=torch.bool), float("-inf"))
-    target = torch.cat([torch.arange(m // 2, m), torch.arange(0, m // 2)])
+    sim = (zn @ zn.t() / tau).masked_fill(torch.eye(m, dtype=torch.bool, device=z.device), float("-inf"))
+    target = torch.cat([torch.arange(m // 2, m), torch.arange(0, m // 2)]).to(z.device)
     return F.cross_entropy(sim, target)
 
 
