@@ -23,6 +23,7 @@
 #include "eval/ranking_metrics.h"
 #include "eval/report.h"
 #include "eval/umap.h"
+#include "mil/models.h"
 #include "nn/adam.h"
 #include "nn/checkpoint.h"
 #include "nn/clip.h"

@@ -17,8 +17,7 @@ Dims dims(const Size2& s) { return {s.h, s.w}; }
 
 }  // namespace
 
-Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Conv2dOptions options,
-               Generator* gen)
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Conv2dOptions options, Generator* gen)
     : Layer("Conv2d"),
       weight(register_parameter(
           "weight", empty({out_channels, options.groups > 0 ? in_channels / options.groups : 0,
@@ -64,8 +63,8 @@ Tensor Conv2d::forward(const Tensor& x) {
 
 std::string Conv2d::extra_repr() const {
     const Conv2dOptions& o = options_;
-    std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", in_, out_,
-                                pair(o.kernel_size), pair(o.stride));
+    std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", in_, out_, pair(o.kernel_size),
+                                pair(o.stride));
     if (o.same_padding)
         s += ", padding=same";
     else if (o.padding != Size2(0))
@@ -80,29 +79,26 @@ MaxPool2d::MaxPool2d(MaxPool2dOptions options) : Layer("MaxPool2d"), options_(op
 
 Tensor MaxPool2d::forward(const Tensor& x) {
     const MaxPool2dOptions& o = options_;
-    return max_pool2d(x, dims(o.kernel_size), o.stride ? dims(*o.stride) : Dims{},
-                      dims(o.padding), dims(o.dilation), o.ceil_mode);
+    return max_pool2d(x, dims(o.kernel_size), o.stride ? dims(*o.stride) : Dims{}, dims(o.padding),
+                      dims(o.dilation), o.ceil_mode);
 }
 
 // PyTorch prints pooling sizes given as one int as that int.
-static std::string size_repr(const Size2& s) {
-    return s.h == s.w ? std::to_string(s.h) : pair(s);
-}
+static std::string size_repr(const Size2& s) { return s.h == s.w ? std::to_string(s.h) : pair(s); }
 
 std::string MaxPool2d::extra_repr() const {
     const MaxPool2dOptions& o = options_;
     return fmt::format("kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={}",
                        size_repr(o.kernel_size), size_repr(o.stride.value_or(o.kernel_size)),
-                       size_repr(o.padding), size_repr(o.dilation),
-                       o.ceil_mode ? "True" : "False");
+                       size_repr(o.padding), size_repr(o.dilation), o.ceil_mode ? "True" : "False");
 }
 
 AvgPool2d::AvgPool2d(AvgPool2dOptions options) : Layer("AvgPool2d"), options_(options) {}
 
 Tensor AvgPool2d::forward(const Tensor& x) {
     const AvgPool2dOptions& o = options_;
-    return avg_pool2d(x, dims(o.kernel_size), o.stride ? dims(*o.stride) : Dims{},
-                      dims(o.padding), o.ceil_mode, o.count_include_pad, o.divisor_override);
+    return avg_pool2d(x, dims(o.kernel_size), o.stride ? dims(*o.stride) : Dims{}, dims(o.padding),
+                      o.ceil_mode, o.count_include_pad, o.divisor_override);
 }
 
 std::string AvgPool2d::extra_repr() const {
@@ -121,6 +117,28 @@ Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
 std::string AdaptiveAvgPool2d::extra_repr() const {
     auto size = [](int64_t v) { return v == kNone ? std::string("None") : std::to_string(v); };
     return fmt::format("output_size=({}, {})", size(output_size_.h), size(output_size_.w));
+}
+
+AdaptiveMaxPool2d::AdaptiveMaxPool2d(Size2 output_size)
+    : Layer("AdaptiveMaxPool2d"), output_size_(output_size) {
+    MARROW_CHECK(output_size.h > 0 && output_size.w > 0,
+                 "AdaptiveMaxPool2d: output size must be positive, got ({}, {})", output_size.h,
+                 output_size.w);
+}
+
+Tensor AdaptiveMaxPool2d::forward(const Tensor& x) {
+    MARROW_CHECK(x.dim() == 3 || x.dim() == 4,
+                 "AdaptiveMaxPool2d: expected (N, C, H, W) or (C, H, W), got {}", x.shape());
+    int64_t h = x.size(-2), w = x.size(-1), oh = output_size_.h, ow = output_size_.w;
+    MARROW_CHECK(h % oh == 0 && w % ow == 0,
+                 "AdaptiveMaxPool2d: input {} does not tile into ({}, {}) equal windows (only "
+                 "sizes that divide the input are supported)",
+                 x.shape(), oh, ow);
+    return max_pool2d(x, {h / oh, w / ow});
+}
+
+std::string AdaptiveMaxPool2d::extra_repr() const {
+    return fmt::format("output_size=({}, {})", output_size_.h, output_size_.w);
 }
 
 Dropout::Dropout(double p, Generator* gen) : Layer("Dropout"), p_(p), gen_(gen) {

@@ -109,6 +109,22 @@ private:
     Size2 output_size_;
 };
 
+// The maximum of windows that tile the input into `output_size` cells (1: global max pooling,
+// SCEMILA's feature processor). Only tilings with equal windows (H and W divisible by the
+// output size), where PyTorch's adaptive windows are max_pool2d's with kernel = stride =
+// H / OH; other sizes are an Error naming both shapes.
+class AdaptiveMaxPool2d : public Layer {
+public:
+    explicit AdaptiveMaxPool2d(Size2 output_size);
+    Tensor forward(const Tensor& x) override;
+
+protected:
+    std::string extra_repr() const override;
+
+private:
+    Size2 output_size_;
+};
+
 // Zeroes each element with probability p in training (scaling the rest by 1 / (1 - p));
 // the identity in eval mode. Masks come from `gen` (default: the default generator).
 class Dropout : public Layer {

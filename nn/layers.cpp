@@ -51,6 +51,8 @@ std::string Flatten::extra_repr() const {
 }
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+Tensor Tanh::forward(const Tensor& x) { return marrow::tanh(x); }
+Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 
 GELU::GELU(std::string approximate) : Layer("GELU"), approximate_(std::move(approximate)) {
     MARROW_CHECK(approximate_ == "none" || approximate_ == "tanh",

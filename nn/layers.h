@@ -16,8 +16,7 @@ namespace marrow::nn {
 // kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), and the same bound for bias.
 class Linear : public Layer {
 public:
-    Linear(int64_t in_features, int64_t out_features, bool bias = true,
-           Generator* gen = nullptr);
+    Linear(int64_t in_features, int64_t out_features, bool bias = true, Generator* gen = nullptr);
     Tensor forward(const Tensor& x) override;
     void reset_parameters(Generator* gen = nullptr);
     Tensor weight;
@@ -54,6 +53,18 @@ private:
 class ReLU : public Layer {
 public:
     ReLU() : Layer("ReLU") {}
+    Tensor forward(const Tensor& x) override;
+};
+
+class Tanh : public Layer {
+public:
+    Tanh() : Layer("Tanh") {}
+    Tensor forward(const Tensor& x) override;
+};
+
+class Sigmoid : public Layer {
+public:
+    Sigmoid() : Layer("Sigmoid") {}
     Tensor forward(const Tensor& x) override;
 };
 
