@@ -7,13 +7,13 @@
 #include <filesystem>
 
 #include "autograd/ops.h"
-#include "nn/layers.h"
 #include "nn/conv_layers.h"
+#include "nn/layers.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/state_dict.h"
-#include "tensor/factory.h"
 #include "tensor/error.h"
+#include "tensor/factory.h"
 
 using namespace marrow;
 
@@ -44,16 +44,17 @@ std::vector<std::string> names(const nn::NamedTensors& list) {
 
 std::shared_ptr<nn::Sequential> model() {
     return std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Layer>>{
-        std::make_shared<Block>(), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(2, 5)});
+        std::make_shared<Block>(), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::Linear>(2, 5)});
 }
 
 }  // namespace
 
 TEST_CASE("Module: dotted names in registration order, as PyTorch's keys") {
     auto m = model();
-    CHECK(names(m->named_parameters()) ==
-          std::vector<std::string>{"0.scale", "0.fc1.weight", "0.fc1.bias", "0.fc2.weight",
-                                   "2.weight", "2.bias"});
+    CHECK(names(m->named_parameters()) == std::vector<std::string>{"0.scale", "0.fc1.weight",
+                                                                   "0.fc1.bias", "0.fc2.weight",
+                                                                   "2.weight", "2.bias"});
     CHECK(names(m->named_buffers()) == std::vector<std::string>{"0.steps", "0.cache"});
     CHECK(names(m->named_parameters(/*recurse=*/false)).empty());
     std::vector<std::string> modules;
@@ -194,20 +195,35 @@ TEST_CASE("AdaptiveAvgPool2d: None keeps the input's size, and prints as PyTorch
     CHECK(allclose(y.reshape({12}), arange(0.5, 24, 2, DType::f32)));
 }
 
+TEST_CASE("AdaptiveMaxPool2d: equal windows as max_pool2d; other sizes are an error") {
+    nn::AdaptiveMaxPool2d global(1);
+    CHECK(global.to_string() == "AdaptiveMaxPool2d(output_size=(1, 1))");
+    // a 3 x 3 plane (SCEMILA's map after its two convolutions): the plane's maximum
+    Tensor x = from_vector<float>({1, 9, 2, -4, 3, 8, 7, 0, 5}, {1, 1, 3, 3});
+    CHECK(equal(global.forward(x), from_vector<float>({9}, {1, 1, 1, 1})));
+    // a 4 x 6 plane of 0..23 to (2, 3): each 2 x 2 window's bottom-right value
+    Tensor y =
+        nn::AdaptiveMaxPool2d({2, 3}).forward(arange(0, 24, 1, DType::f32).reshape({1, 4, 6}));
+    CHECK(equal(y, from_vector<float>({7, 9, 11, 19, 21, 23}, {1, 2, 3})));
+    CHECK_THROWS_WITH_AS(nn::AdaptiveMaxPool2d(2).forward(zeros({1, 1, 5, 5})),
+                         doctest::Contains("does not tile into (2, 2) equal windows"), Error);
+}
+
 TEST_CASE("StateDict: prefixes and renames for published checkpoints") {
     nn::StateDict sd;
     sd.insert("module.backbone.conv1.weight", zeros({1}));
     sd.insert("module.head.weight", zeros({2}));
     sd.insert("teacher.conv1.weight", zeros({3}));
     nn::StateDict stripped = nn::strip_prefix(sd, "module.");
-    CHECK(stripped.keys() == std::vector<std::string>{"backbone.conv1.weight", "head.weight",
-                                                      "teacher.conv1.weight"});
+    CHECK(stripped.keys() ==
+          std::vector<std::string>{"backbone.conv1.weight", "head.weight", "teacher.conv1.weight"});
     nn::StateDict teacher = nn::select_prefix(sd, "teacher.");
     CHECK(teacher.keys() == std::vector<std::string>{"conv1.weight"});
     CHECK(teacher.at("conv1.weight").shape() == Shape{3});
     CHECK_THROWS_WITH_AS(
         nn::rename_keys(sd, [](const std::string&) { return std::string("x"); }),
-        doctest::Contains("'module.backbone.conv1.weight' and 'module.head.weight' both become 'x'"),
+        doctest::Contains(
+            "'module.backbone.conv1.weight' and 'module.head.weight' both become 'x'"),
         Error);
     CHECK_THROWS_WITH_AS(stripped.at("conv1.weight"),
                          doctest::Contains("it has 'backbone.conv1.weight'"), Error);
