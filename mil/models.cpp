@@ -41,7 +41,7 @@ Tensor instances(const Tensor& bags) {
 }
 
 // (B, N, ...) bags through an instance network `net` (B N, ...) -> (B N, M): (B, N, M).
-Tensor embed(nn::Layer& net, const Tensor& bags) {
+Tensor embed_instances(nn::Layer& net, const Tensor& bags) {
     Tensor h = net.forward(instances(bags));
     return reshape(h, {bags.size(0), bags.size(1), h.size(-1)});
 }
@@ -126,6 +126,16 @@ BatchedBags pad_bags(const std::vector<Tensor>& bags) {
     return {stack(padded, 0), stack(masks, 0)};
 }
 
+// ---- MilModel
+
+MilOutput MilModel::forward(const Tensor& bags, const std::optional<Tensor>& mask) {
+    BatchedBags in = batch_bags(type_name().c_str(), bags, mask, instance_rank());
+    check_instances(in.bags, bags.shape());
+    Tensor h = embed(in.bags);  // (B, N, M)
+    Pooled p = attention_pool(attention_scores(h), h, in.mask);
+    return {classify(p.features), p.raw, p.attention, p.features};
+}
+
 // ---- Amil
 
 Amil::Amil(AmilOptions options, Generator* gen) : MilModel("AMiL"), options_(options) {
@@ -161,27 +171,33 @@ Amil::Amil(AmilOptions options, Generator* gen) : MilModel("AMiL"), options_(opt
         classifier_multi_column_->push_back(mlp(o.embed, o.classifier_hidden, 1, gen));
 }
 
-MilOutput Amil::forward(const Tensor& bags, const std::optional<Tensor>& mask) {
-    BatchedBags in = batch_bags("AMiL", bags, mask, instance_rank());
-    if (options_.spatial) {
-        MARROW_CHECK(in.bags.size(2) == options_.in && in.bags.size(3) >= 3 && in.bags.size(4) >= 3,
-                     "AMiL: instances must be ({}, h, w) feature maps with h, w >= 3, got bags {}",
-                     options_.in, bags.shape());
+void Amil::check_instances(const Tensor& batched, const Shape& given) const {
+    if (!options_.spatial) {
+        MARROW_CHECK(batched.size(2) == options_.in,
+                     "AMiL: instances must have {} features, got bags {}", options_.in, given);
+        return;
     }
-    Tensor h = embed(*ftr_proc_, in.bags);  // (B, N, embed)
-    if (!options_.multicolumn) {
-        Pooled p = attention_pool(attention_->forward(h), h, in.mask);
-        return {classifier_->forward(squeeze(p.features, 1)), p.raw, p.attention, p.features};
-    }
-    // One attention distribution per class (K = classes), each pooled bag embedding scored by
-    // that class's own classifier: logit_c = classifier_c(z_c).
-    Pooled p = attention_pool(attention_multi_column_->forward(h), h, in.mask);
+    MARROW_CHECK(batched.size(2) == options_.in && batched.size(3) >= 3 && batched.size(4) >= 3,
+                 "AMiL: instances must be ({}, h, w) feature maps with h, w >= 3, got bags {}",
+                 options_.in, given);
+}
+
+Tensor Amil::embed(const Tensor& bags) { return embed_instances(*ftr_proc_, bags); }
+
+Tensor Amil::attention_scores(const Tensor& h) {
+    return (options_.multicolumn ? attention_multi_column_ : attention_)->forward(h);
+}
+
+// Multicolumn: one attention distribution per class (heads = classes), each pooled bag
+// embedding scored by that class's own classifier: logit_c = classifier_c(z_c).
+Tensor Amil::classify(const Tensor& z) {
+    if (!options_.multicolumn) return classifier_->forward(squeeze(z, 1));
     std::vector<Tensor> logits;
     for (int64_t c = 0; c < options_.classes; ++c) {
         auto& head = static_cast<nn::Layer&>((*classifier_multi_column_)[c]);
-        logits.push_back(head.forward(squeeze(narrow(p.features, 1, c, 1), 1)));  // (B, 1)
+        logits.push_back(head.forward(squeeze(narrow(z, 1, c, 1), 1)));  // (B, 1)
     }
-    return {cat(logits, 1), p.raw, p.attention, p.features};
+    return cat(logits, 1);
 }
 
 // ---- AttentionMil
@@ -214,17 +230,21 @@ AttentionMil::AttentionMil(AttentionMilOptions options, Generator* gen)
     classifier_ = register_module("classifier", mlp(m, o.classifier_hidden, o.classes, gen));
 }
 
-MilOutput AttentionMil::forward(const Tensor& bags, const std::optional<Tensor>& mask) {
-    BatchedBags in = batch_bags(type_name().c_str(), bags, mask, 1);
-    MARROW_CHECK(in.bags.size(2) == options_.in, "{}: instances must have {} features, got bags {}",
-                 type_name(), options_.in, bags.shape());
-    Tensor h = feature_extractor_ ? embed(*feature_extractor_, in.bags) : in.bags;  // (B, N, M)
-    Tensor scores = options_.gated
-                        ? attention_w_->forward(attention_v_->forward(h) * attention_u_->forward(h))
-                        : attention_->forward(h);  // (B, N, 1)
-    Pooled p = attention_pool(scores, h, in.mask);
-    return {classifier_->forward(squeeze(p.features, 1)), p.raw, p.attention, p.features};
+void AttentionMil::check_instances(const Tensor& batched, const Shape& given) const {
+    MARROW_CHECK(batched.size(2) == options_.in, "{}: instances must have {} features, got bags {}",
+                 type_name(), options_.in, given);
 }
+
+Tensor AttentionMil::embed(const Tensor& bags) {
+    return feature_extractor_ ? embed_instances(*feature_extractor_, bags) : bags;
+}
+
+Tensor AttentionMil::attention_scores(const Tensor& h) {
+    if (!options_.gated) return attention_->forward(h);
+    return attention_w_->forward(attention_v_->forward(h) * attention_u_->forward(h));
+}
+
+Tensor AttentionMil::classify(const Tensor& z) { return classifier_->forward(squeeze(z, 1)); }
 
 // ---- MeanPoolMil
 
@@ -243,15 +263,20 @@ MeanPoolMil::MeanPoolMil(AttentionMilOptions options, Generator* gen)
     classifier_ = register_module("classifier", mlp(m, o.classifier_hidden, o.classes, gen));
 }
 
-MilOutput MeanPoolMil::forward(const Tensor& bags, const std::optional<Tensor>& mask) {
-    BatchedBags in = batch_bags("MeanPoolMil", bags, mask, 1);
-    MARROW_CHECK(in.bags.size(2) == options_.in,
-                 "MeanPoolMil: instances must have {} features, got bags {}", options_.in,
-                 bags.shape());
-    Tensor h = feature_extractor_ ? embed(*feature_extractor_, in.bags) : in.bags;
-    // equal scores: the masked softmax is 1/n on a bag's n instances, 0 on its padding
-    Pooled p = attention_pool(zeros({h.size(0), h.size(1), 1}, h.dtype(), h.device()), h, in.mask);
-    return {classifier_->forward(squeeze(p.features, 1)), p.raw, p.attention, p.features};
+void MeanPoolMil::check_instances(const Tensor& batched, const Shape& given) const {
+    MARROW_CHECK(batched.size(2) == options_.in,
+                 "MeanPoolMil: instances must have {} features, got bags {}", options_.in, given);
 }
+
+Tensor MeanPoolMil::embed(const Tensor& bags) {
+    return feature_extractor_ ? embed_instances(*feature_extractor_, bags) : bags;
+}
+
+// equal scores: the masked softmax is 1/n on a bag's n instances, 0 on its padding
+Tensor MeanPoolMil::attention_scores(const Tensor& h) {
+    return zeros({h.size(0), h.size(1), 1}, h.dtype(), h.device());
+}
+
+Tensor MeanPoolMil::classify(const Tensor& z) { return classifier_->forward(squeeze(z, 1)); }
 
 }  // namespace marrow::mil

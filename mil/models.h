@@ -36,20 +36,31 @@ struct MilOutput {
     Tensor features;       // (B, heads, M): the attention-weighted bag embeddings
 };
 
-// A MIL model: bags in (batched or one), MilOutput out. heads() is the number of attention
-// distributions per bag (Amil multicolumn: one per class; otherwise 1).
+// A MIL model: bags in (batched or one), MilOutput out. forward composes three stages, which
+// occlusion and solitary predictions (mil/explain.h) also call on their own:
+//   embed             (B, N, *instance) -> H (B, N, M)    the instance network
+//   attention_scores  H -> (B, N, heads)                   raw attention (before the softmax)
+//   classify          z (B, heads, M) -> (B, classes)      the bag classifier
+// with z = attention_pool(scores, H, mask). heads() is the number of attention distributions
+// per bag (Amil multicolumn: one per class; otherwise 1).
 class MilModel : public nn::Module {
 public:
     using nn::Module::Module;
-    virtual MilOutput forward(const Tensor& bags,
-                              const std::optional<Tensor>& mask = std::nullopt) = 0;
+    MilOutput forward(const Tensor& bags, const std::optional<Tensor>& mask = std::nullopt);
     MilOutput operator()(const Tensor& bags, const std::optional<Tensor>& mask = std::nullopt) {
         return forward(bags, mask);
     }
+    virtual Tensor embed(const Tensor& bags) = 0;
+    virtual Tensor attention_scores(const Tensor& h) = 0;
+    virtual Tensor classify(const Tensor& z) = 0;
     virtual int64_t classes() const = 0;
     virtual int64_t heads() const = 0;
     // The rank of one instance: 1 for feature vectors (D), 3 for feature maps (C, h, w).
     virtual int64_t instance_rank() const = 0;
+
+protected:
+    // Checks a batch (B, N, *instance) fits the instance network; `given` is the caller's shape.
+    virtual void check_instances(const Tensor& batched, const Shape& given) const = 0;
 };
 
 // ---- SCEMILA's AMiL
@@ -70,12 +81,16 @@ struct AmilOptions {
 class Amil : public MilModel {
 public:
     explicit Amil(AmilOptions options = {}, Generator* gen = nullptr);
-    MilOutput forward(const Tensor& bags,
-                      const std::optional<Tensor>& mask = std::nullopt) override;
+    Tensor embed(const Tensor& bags) override;
+    Tensor attention_scores(const Tensor& h) override;
+    Tensor classify(const Tensor& z) override;
     int64_t classes() const override { return options_.classes; }
     int64_t heads() const override { return options_.multicolumn ? options_.classes : 1; }
     int64_t instance_rank() const override { return options_.spatial ? 3 : 1; }
     const AmilOptions& options() const { return options_; }
+
+protected:
+    void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
     AmilOptions options_;
@@ -102,12 +117,16 @@ struct AttentionMilOptions {
 class AttentionMil : public MilModel {
 public:
     explicit AttentionMil(AttentionMilOptions options = {}, Generator* gen = nullptr);
-    MilOutput forward(const Tensor& bags,
-                      const std::optional<Tensor>& mask = std::nullopt) override;
+    Tensor embed(const Tensor& bags) override;
+    Tensor attention_scores(const Tensor& h) override;
+    Tensor classify(const Tensor& z) override;
     int64_t classes() const override { return options_.classes; }
     int64_t heads() const override { return 1; }
     int64_t instance_rank() const override { return 1; }
     const AttentionMilOptions& options() const { return options_; }
+
+protected:
+    void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
     AttentionMilOptions options_;
@@ -121,11 +140,15 @@ private:
 class MeanPoolMil : public MilModel {
 public:
     explicit MeanPoolMil(AttentionMilOptions options = {}, Generator* gen = nullptr);
-    MilOutput forward(const Tensor& bags,
-                      const std::optional<Tensor>& mask = std::nullopt) override;
+    Tensor embed(const Tensor& bags) override;
+    Tensor attention_scores(const Tensor& h) override;  // zeros: uniform attention
+    Tensor classify(const Tensor& z) override;
     int64_t classes() const override { return options_.classes; }
     int64_t heads() const override { return 1; }
     int64_t instance_rank() const override { return 1; }
+
+protected:
+    void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
     AttentionMilOptions options_;
