@@ -58,7 +58,6 @@ public:
     // The rank of one instance: 1 for feature vectors (D), 3 for feature maps (C, h, w).
     virtual int64_t instance_rank() const = 0;
 
-protected:
     // Checks a batch (B, N, *instance) fits the instance network; `given` is the caller's shape.
     virtual void check_instances(const Tensor& batched, const Shape& given) const = 0;
 };
@@ -89,7 +88,6 @@ public:
     int64_t instance_rank() const override { return options_.spatial ? 3 : 1; }
     const AmilOptions& options() const { return options_; }
 
-protected:
     void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
@@ -125,7 +123,6 @@ public:
     int64_t instance_rank() const override { return 1; }
     const AttentionMilOptions& options() const { return options_; }
 
-protected:
     void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
@@ -147,7 +144,6 @@ public:
     int64_t heads() const override { return 1; }
     int64_t instance_rank() const override { return 1; }
 
-protected:
     void check_instances(const Tensor& batched, const Shape& given) const override;
 
 private:
