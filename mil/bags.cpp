@@ -1,0 +1,102 @@
+#include "mil/bags.h"
+
+#include <map>
+
+#include "autograd/ops.h"
+#include "data/csv.h"
+#include "tensor/error.h"
+#include "tensor/safetensors.h"
+
+namespace marrow::mil {
+
+namespace {
+
+const Tensor& entry(const SafetensorsFile& f, const std::string& key, const std::string& path) {
+    auto it = f.tensors.find(key);
+    MARROW_CHECK(it != f.tensors.end(),
+                 "load_feature_bags: {} has no \"{}\" (write it with extract_features --per-bag)",
+                 path, key);
+    return it->second;
+}
+
+nlohmann::json meta(const SafetensorsFile& f, const std::string& key, const std::string& path) {
+    auto it = f.metadata.find(key);
+    MARROW_CHECK(it != f.metadata.end(), "load_feature_bags: {} has no metadata \"{}\"", path, key);
+    return nlohmann::json::parse(it->second);
+}
+
+}  // namespace
+
+FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* dropped) {
+    const std::string name = path.string();
+    SafetensorsFile f = load_safetensors(name);
+    Tensor features = entry(f, "features", name);
+    Tensor offsets = contiguous(entry(f, "bag_offsets", name));
+    Tensor labels = contiguous(entry(f, "bag_labels", name));
+    MARROW_CHECK(
+        features.dim() == 2 && offsets.dtype() == DType::i64 && labels.dtype() == DType::i64 &&
+            offsets.dim() == 1 && labels.dim() == 1 && offsets.size(0) == labels.size(0) + 1,
+        "load_feature_bags: {}: features {}, bag_offsets {} {}, bag_labels {} {} do not "
+        "fit together (P + 1 offsets for P labels)",
+        name, features.shape(), offsets.shape(), offsets.dtype(), labels.shape(), labels.dtype());
+    std::vector<std::string> ids = meta(f, "bag_ids", name);
+    std::vector<std::string> paths = meta(f, "paths", name);
+    FeatureBags out;
+    out.path = name;
+    out.class_names = meta(f, "bag_class_names", name).get<std::vector<std::string>>();
+    if (f.metadata.count("encoder")) out.encoder = meta(f, "encoder", name);
+    const int64_t p = labels.size(0), n = features.size(0);
+    MARROW_CHECK(int64_t(ids.size()) == p && int64_t(paths.size()) == n,
+                 "load_feature_bags: {}: {} bag ids for {} bags, {} paths for {} rows", name,
+                 ids.size(), p, paths.size(), n);
+    const int64_t* off = offsets.data<int64_t>();
+    int64_t skipped = 0;
+    for (int64_t b = 0; b < p; ++b) {
+        MARROW_CHECK(off[b] >= 0 && off[b] < off[b + 1] && off[b + 1] <= n,
+                     "load_feature_bags: {}: bag {} ({}) has rows [{}, {}) of {}", name, b, ids[b],
+                     off[b], off[b + 1], n);
+        int64_t label = labels.data<int64_t>()[b];
+        if (label < 0) {
+            ++skipped;
+            continue;
+        }
+        MARROW_CHECK(label < int64_t(out.class_names.size()),
+                     "load_feature_bags: {}: bag {} ({}) has label {} of {} classes", name, b,
+                     ids[b], label, out.class_names.size());
+        out.bags.push_back(
+            {ids[b], label, narrow(features, 0, off[b], off[b + 1] - off[b]),
+             std::vector<std::string>(paths.begin() + off[b], paths.begin() + off[b + 1])});
+    }
+    if (dropped) *dropped = skipped;
+    return out;
+}
+
+CellAnnotations read_cell_annotations(const std::filesystem::path& cells_csv,
+                                      const std::vector<Bag>& bags) {
+    data::CsvTable t = data::read_csv(cells_csv);
+    size_t pc = t.column("patient_id"), fc = t.column("file"), tc = t.column("cell_type"),
+           dc = t.column("diagnostic");
+    std::map<std::string, std::pair<std::string, bool>> rows;  // "patient/file" -> annotations
+    for (const auto& r : t.rows) rows[r[pc] + "/" + r[fc]] = {r[tc], r[dc] == "1"};
+    CellAnnotations out;
+    for (const Bag& b : bags) {
+        MARROW_CHECK(int64_t(b.instance_names.size()) == b.instances.size(0),
+                     "read_cell_annotations: bag {} names {} of its {} cells", b.id,
+                     b.instance_names.size(), b.instances.size(0));
+        out.cell_type.emplace_back();
+        out.diagnostic.emplace_back();
+        for (const std::string& cell : b.instance_names) {
+            std::filesystem::path p(cell);
+            std::string key = p.parent_path().filename().string() + "/" + p.filename().string();
+            auto it = rows.find(key);
+            MARROW_CHECK(it != rows.end(),
+                         "read_cell_annotations: {} has no row for {} (patient {})",
+                         cells_csv.string(), cell, b.id);
+            out.cell_type.back().push_back(it->second.first);
+            out.diagnostic.back().push_back(it->second.second);
+        }
+    }
+    return out;
+}
+
+}  // namespace marrow::mil

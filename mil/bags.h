@@ -1,0 +1,37 @@
+// Bags of instance features for MIL, from the features file extract_features writes with
+// --per-bag (ssl/feature_extraction.h: "features", "bag_offsets", "bag_labels", metadata
+// bag_ids, bag_class_names, paths), and the per-cell ground truth of the synthetic cohort
+// (<root>/cells.csv: patient_id, file, cell_type, diagnostic), matched to the bags' cells by
+// patient folder and file name.
+//
+//   mil::FeatureBags fb = mil::load_feature_bags("runs/x/features.safetensors");
+//   mil::CellAnnotations cells = mil::read_cell_annotations("runs/synth/cells.csv", fb.bags);
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mil/training.h"
+
+namespace marrow::mil {
+
+struct FeatureBags {
+    std::vector<Bag> bags;                 // in the file's order; instance_names = cell paths
+    std::vector<std::string> class_names;  // what the bags' labels index
+    nlohmann::json encoder;                // the file's "encoder" metadata (or null)
+    std::string path;
+};
+// Unlabelled bags (label -1) are dropped (`dropped` says how many). Errors name the file and
+// what is missing or inconsistent (a file written without --per-bag, offsets out of range).
+FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* dropped = nullptr);
+
+struct CellAnnotations {
+    std::vector<std::vector<std::string>> cell_type;  // [bag][cell]
+    std::vector<std::vector<bool>> diagnostic;        // [bag][cell]
+};
+// An Error naming the first cell without a row (a cells.csv of another cohort).
+CellAnnotations read_cell_annotations(const std::filesystem::path& cells_csv,
+                                      const std::vector<Bag>& bags);
+
+}  // namespace marrow::mil
