@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "apps/classifier_training.h"
+#include "apps/encoders.h"
 #include "apps/run_record.h"
 #include "marrow.h"
 #include "nn/layers.h"
@@ -22,41 +23,6 @@
 #include "ssl/pretrain_data.h"
 
 using namespace marrow;
-
-namespace {
-
-// backbone (B, C, H, W) -> (B, D), then fc -> logits (B, classes); keys "backbone.*", "fc.*".
-class EncoderClassifier : public nn::Layer {
-public:
-    EncoderClassifier(std::shared_ptr<ssl::Encoder> encoder, int64_t classes, Generator* gen)
-        : nn::Layer("EncoderClassifier"), encoder_(std::move(encoder)) {
-        register_module("backbone", encoder_->module_ptr());
-        fc_ = register_module("fc", std::make_shared<nn::Linear>(encoder_->feature_dim(), classes,
-                                                                 true, gen));
-    }
-    Tensor forward(const Tensor& x) override { return fc_->forward(encoder_->forward(x)); }
-
-private:
-    std::shared_ptr<ssl::Encoder> encoder_;
-    std::shared_ptr<nn::Linear> fc_;
-};
-
-// One view per image: `train` draws the augmentation above, otherwise the whole image resized.
-data::MultiCropSpec single_view(int64_t size, bool train) {
-    data::ViewSpec v;
-    v.size = size;
-    v.jitter_p = v.gray_p = 0;
-    if (train) {
-        v.scale = {0.25, 1.0};
-        v.hflip_p = v.vflip_p = 0.5;
-    } else {
-        v.scale = v.ratio = {1.0, 1.0};
-        v.hflip_p = 0;
-    }
-    return {train ? "supervised" : "resize", {v}, 1};
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
     std::string data_path, layout = "auto", cell_labels, out = "runs/supervised_encoder";
@@ -71,8 +37,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--cell-labels", cell_labels,
                    "label the cells by this column of <data>/cells.csv (e.g. cell_type)");
     cli.add_option("--arch", spec.arch, "resnet18 | resnet34 | resnet50 | vit_small | vit_base");
-    cli.add_option("--stem", stem, "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
-                                   "no max pool) or small_pool (keeping the max pool)");
+    cli.add_option("--stem", stem,
+                   "ResNet stem: imagenet, small (28-32 px images: 3x3 stride 1, "
+                   "no max pool) or small_pool (keeping the max pool)");
     cli.add_option("--image-size", image_size, "training crop size (also the encoder's)")
         ->check(CLI::PositiveNumber);
     cli.add_option("--epochs", o.epochs)->check(CLI::PositiveNumber);
@@ -84,7 +51,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--workers", o.workers, "loader threads");
     cli.add_option("--seed", o.seed, "init, shuffling and augmentation");
     cli.add_option("--out", out, "run directory");
-    cli.add_option("--stop-after-steps", o.stop_after_steps, "stop after this many steps, with a checkpoint");
+    cli.add_option("--stop-after-steps", o.stop_after_steps,
+                   "stop after this many steps, with a checkpoint");
     cli.add_flag("--resume", o.resume, "continue from the run directory's latest checkpoint");
     CLI11_PARSE(cli, argc, argv);
 
@@ -98,41 +66,51 @@ int main(int argc, char** argv) try {
     }
     MARROW_CHECK(!train_rows.empty() && !held_rows.empty(),
                  "supervised_encoder: {} has {} labelled training and {} held-out images; both "
-                 "must be non-empty", data_path, train_rows.size(), held_rows.size());
+                 "must be non-empty",
+                 data_path, train_rows.size(), held_rows.size());
     const ssl::ImageSource train_source = ssl::select_images(all, train_rows);
     const ssl::ImageSource held_source = ssl::select_images(all, held_rows);
-    ssl::ViewsDataset train_set(train_source, single_view(image_size, true));
-    ssl::ViewsDataset held_set(held_source, single_view(image_size, false));
-    MARROW_CHECK(warmup_epochs <= double(o.epochs), "supervised_encoder: --warmup-epochs {} > --epochs {}",
-                 warmup_epochs, o.epochs);
+    ssl::ViewsDataset train_set(train_source, apps::single_view(image_size, true));
+    ssl::ViewsDataset held_set(held_source, apps::single_view(image_size, false));
+    MARROW_CHECK(warmup_epochs <= double(o.epochs),
+                 "supervised_encoder: --warmup-epochs {} > --epochs {}", warmup_epochs, o.epochs);
     o.warmup_steps = int64_t(warmup_epochs * double(int64_t(train_rows.size()) / o.batch_size));
 
     spec.image_size = image_size;
     spec.stem = nn::models::parse_stem(stem);
-    nlohmann::json flags = {{"data", data_path}, {"layout", all.layout},
-                            {"cell_labels", cell_labels}, {"spec", spec.to_json()},
-                            {"epochs", o.epochs}, {"batch_size", o.batch_size}, {"lr", o.lr},
-                            {"weight_decay", o.weight_decay}, {"warmup_epochs", warmup_epochs},
-                            {"train_images", train_rows.size()}, {"held_out", held_rows.size()}};
+    nlohmann::json flags = {{"data", data_path},
+                            {"layout", all.layout},
+                            {"cell_labels", cell_labels},
+                            {"spec", spec.to_json()},
+                            {"epochs", o.epochs},
+                            {"batch_size", o.batch_size},
+                            {"lr", o.lr},
+                            {"weight_decay", o.weight_decay},
+                            {"warmup_epochs", warmup_epochs},
+                            {"train_images", train_rows.size()},
+                            {"held_out", held_rows.size()}};
     apps::RunRecord record(out, "supervised_encoder", flags, o.seed, all.files, o.resume);
     Generator gen(o.seed);
     auto encoder = ssl::make_encoder(spec, &gen);
-    EncoderClassifier model(encoder, int64_t(all.classes.size()), &gen);
+    apps::EncoderClassifier model(encoder, int64_t(all.classes.size()), &gen);
     std::printf("supervised %s: %zu classes, %zu training / %zu held-out images at %lld px\n",
                 spec.describe().c_str(), all.classes.size(), train_rows.size(), held_rows.size(),
                 (long long)image_size);
 
-    apps::ClassifierTrainingResult r = apps::train_classifier(model, train_set, held_set, o, record);
+    apps::ClassifierTrainingResult r =
+        apps::train_classifier(model, train_set, held_set, o, record);
     if (!r.finished) {
-        std::printf("stopped after %lld steps (%.1fs); resume with --resume\n",
-                    (long long)r.steps, r.seconds);
+        std::printf("stopped after %lld steps (%.1fs); resume with --resume\n", (long long)r.steps,
+                    r.seconds);
         return 0;
     }
     const std::string encoder_path = out + "/encoder.safetensors";
     ssl::save_encoder(encoder_path, *encoder,
-                      {{"method", "supervised"}, {"steps", std::to_string(r.steps)},
+                      {{"method", "supervised"},
+                       {"steps", std::to_string(r.steps)},
                        {"labels", cell_labels.empty() ? "labels" : cell_labels}});
-    record.finish({{"held_out_accuracy", r.test_accuracy}, {"seconds", r.seconds},
+    record.finish({{"held_out_accuracy", r.test_accuracy},
+                   {"seconds", r.seconds},
                    {"encoder", encoder_path}});
     std::printf("held-out accuracy %.2f%% after %lld epochs (%.1fs)\nencoder: %s\n",
                 100 * r.test_accuracy, (long long)o.epochs, r.seconds, encoder_path.c_str());

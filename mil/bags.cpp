@@ -71,6 +71,23 @@ FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* droppe
     return out;
 }
 
+FeatureBags bags_from_source(const ssl::ImageSource& source, const Tensor& features) {
+    MARROW_CHECK(source.has_bags(), "bags_from_source: the {} source has no patient bags",
+                 source.layout);
+    MARROW_CHECK(features.dim() == 2 && features.size(0) == source.size(),
+                 "bags_from_source: features {} for {} images", features.shape(), source.size());
+    FeatureBags out;
+    out.class_names = source.bag_classes;
+    for (size_t b = 0; b < source.bag_ids.size(); ++b) {
+        int64_t first = source.bag_offsets[b], n = source.bag_offsets[b + 1] - first;
+        if (source.bag_labels[b] < 0 || n <= 0) continue;
+        out.bags.push_back({source.bag_ids[b], source.bag_labels[b], narrow(features, 0, first, n),
+                            std::vector<std::string>(source.paths.begin() + first,
+                                                     source.paths.begin() + first + n)});
+    }
+    return out;
+}
+
 CellAnnotations read_cell_annotations(const std::filesystem::path& cells_csv,
                                       const std::vector<Bag>& bags) {
     data::CsvTable t = data::read_csv(cells_csv);

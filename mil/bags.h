@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mil/training.h"
+#include "ssl/feature_extraction.h"
 
 namespace marrow::mil {
 
@@ -25,6 +26,10 @@ struct FeatureBags {
 // Unlabelled bags (label -1) are dropped (`dropped` says how many). Errors name the file and
 // what is missing or inconsistent (a file written without --per-bag, offsets out of range).
 FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* dropped = nullptr);
+
+// The bags of a bag-layout source (ssl::ImageSource with bag entries) from its features (N, D)
+// in the source's row order (ssl::extract_features); unlabelled bags are dropped.
+FeatureBags bags_from_source(const ssl::ImageSource& source, const Tensor& features);
 
 struct CellAnnotations {
     std::vector<std::vector<std::string>> cell_type;  // [bag][cell]

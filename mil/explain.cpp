@@ -35,7 +35,7 @@ int64_t bag_class(const BagPrediction& p) { return p.label >= 0 ? p.label : p.pr
 
 }  // namespace
 
-int64_t head_for_class(const MilModel& model, int64_t c) { return model.heads() > 1 ? c : 0; }
+int64_t head_for_class(const Tensor& attention, int64_t c) { return attention.size(0) > 1 ? c : 0; }
 
 // Occlusion of cell j, for all j at once (K heads, N cells, M features):
 //   scores s (N, K) of the full bag; bag j's attention a_j = softmax over i != j of s_i, i.e.
@@ -73,8 +73,8 @@ CellExplanation explain_bag(MilModel& model, const Tensor& instances) {
     return out;
 }
 
-void write_attention_csv(const std::filesystem::path& path, const MilModel& model,
-                         const std::vector<Bag>& bags, const std::vector<BagPrediction>& preds,
+void write_attention_csv(const std::filesystem::path& path, const std::vector<Bag>& bags,
+                         const std::vector<BagPrediction>& preds,
                          const std::vector<std::string>& class_names,
                          const std::vector<CellExplanation>* explanations) {
     MARROW_CHECK(
@@ -94,11 +94,12 @@ void write_attention_csv(const std::filesystem::path& path, const MilModel& mode
         MARROW_CHECK(bags[b].instance_names.empty() || int64_t(bags[b].instance_names.size()) == n,
                      "write_attention_csv: bag {} ({}) names {} cells but has {}", b, bags[b].id,
                      bags[b].instance_names.size(), n);
-        for (int64_t head = 0; head < model.heads(); ++head) {
+        const int64_t heads = p.attention.size(0);
+        for (int64_t head = 0; head < heads; ++head) {
             std::vector<double> raw = row_of(p.attention_raw, head),
                                 att = row_of(p.attention, head);
             // the class this head scores: its own (class-wise heads) or the predicted one
-            int64_t cls = model.heads() > 1 ? head : p.predicted;
+            int64_t cls = heads > 1 ? head : p.predicted;
             std::vector<double> occlusion, solitary;
             if (explanations) {
                 Tensor occ = narrow((*explanations)[b].occlusion, 1, cls, 1);
@@ -109,11 +110,10 @@ void write_attention_csv(const std::filesystem::path& path, const MilModel& mode
             for (int64_t i = 0; i < n; ++i) {
                 std::string cell =
                     bags[b].instance_names.empty() ? std::to_string(i) : bags[b].instance_names[i];
-                text += fmt::format("{},{},{},{},{},{:.7g},{:.7g},{:.7g}", csv_field(p.id),
-                                    csv_field(cell), csv_field(name(p.label)),
-                                    csv_field(name(p.predicted)),
-                                    model.heads() > 1 ? csv_field(name(head)) : "bag", raw[i],
-                                    att[i], att[i] * double(n));
+                text += fmt::format(
+                    "{},{},{},{},{},{:.7g},{:.7g},{:.7g}", csv_field(p.id), csv_field(cell),
+                    csv_field(name(p.label)), csv_field(name(p.predicted)),
+                    heads > 1 ? csv_field(name(head)) : "bag", raw[i], att[i], att[i] * double(n));
                 if (explanations) text += fmt::format(",{:.7g},{:.7g}", occlusion[i], solitary[i]);
                 text += "\n";
             }
@@ -123,7 +123,7 @@ void write_attention_csv(const std::filesystem::path& path, const MilModel& mode
 }
 
 std::map<std::string, eval::MeanSd> attention_by_cell_type(
-    const MilModel& model, const std::vector<BagPrediction>& preds,
+    const std::vector<BagPrediction>& preds,
     const std::vector<std::vector<std::string>>& cell_types) {
     MARROW_CHECK(preds.size() == cell_types.size(),
                  "attention_by_cell_type: {} predictions but cell types for {} bags", preds.size(),
@@ -131,7 +131,7 @@ std::map<std::string, eval::MeanSd> attention_by_cell_type(
     std::map<std::string, std::vector<double>> values;
     for (size_t b = 0; b < preds.size(); ++b) {
         std::vector<double> a =
-            row_of(preds[b].attention, head_for_class(model, bag_class(preds[b])));
+            row_of(preds[b].attention, head_for_class(preds[b].attention, bag_class(preds[b])));
         MARROW_CHECK(a.size() == cell_types[b].size(),
                      "attention_by_cell_type: bag {} ({}) has {} cells, {} cell types", b,
                      preds[b].id, a.size(), cell_types[b].size());
@@ -143,17 +143,17 @@ std::map<std::string, eval::MeanSd> attention_by_cell_type(
     return out;
 }
 
-AttentionAudit attention_audit(const MilModel& model, const std::vector<BagPrediction>& preds,
-                               const std::vector<std::vector<bool>>& diagnostic) {
+AttentionAudit attention_audit(const std::vector<BagPrediction>& preds,
+                               const std::vector<std::vector<bool>>& diagnostic, int64_t classes) {
     MARROW_CHECK(preds.size() == diagnostic.size(),
                  "attention_audit: {} predictions but ground truth for {} bags", preds.size(),
                  diagnostic.size());
     AttentionAudit audit;
-    std::vector<std::vector<double>> by_class(model.classes());
+    std::vector<std::vector<double>> by_class(size_t(std::max<int64_t>(classes, 0)));
     std::vector<double> all;
     for (size_t b = 0; b < preds.size(); ++b) {
         const BagPrediction& p = preds[b];
-        std::vector<double> a = row_of(p.attention, head_for_class(model, bag_class(p)));
+        std::vector<double> a = row_of(p.attention, head_for_class(p.attention, bag_class(p)));
         MARROW_CHECK(a.size() == diagnostic[b].size(),
                      "attention_audit: bag {} ({}) has {} cells, ground truth for {}", b, p.id,
                      a.size(), diagnostic[b].size());
@@ -166,7 +166,7 @@ AttentionAudit attention_audit(const MilModel& model, const std::vector<BagPredi
         if (row.diagnostic > 0 && row.other > 0) {
             row.auc = eval::roc_auc(y, a);
             all.push_back(row.auc);
-            if (p.label >= 0 && p.label < model.classes()) by_class[p.label].push_back(row.auc);
+            if (p.label >= 0 && p.label < classes) by_class[size_t(p.label)].push_back(row.auc);
         }
         audit.patients.push_back(row);
     }

@@ -33,24 +33,24 @@ struct CellExplanation {
 // One bag (N, *instance), eval mode, no gradient; float64 results on the CPU.
 CellExplanation explain_bag(MilModel& model, const Tensor& instances);
 
-// The head of a bag's attention to read for class `c`: c for class-wise (multi-head) models,
-// the one head otherwise.
-int64_t head_for_class(const MilModel& model, int64_t c);
+// The head of a bag's attention (heads, N) to read for class `c`: c for class-wise
+// (multi-head) attention, the one head otherwise.
+int64_t head_for_class(const Tensor& attention, int64_t c);
 
 // The per-cell table, one row per (bag, cell, head): patient, cell (instance name or index),
 // label, predicted, head (a class name for class-wise heads, "bag" for a single head),
 // attention_raw, attention, relative_attention (attention x N: 1 = uniform), and, when
 // `explanations` is given, occlusion and solitary_probability of the head's class (single
 // head: the predicted class). Written to a temp file and renamed.
-void write_attention_csv(const std::filesystem::path& path, const MilModel& model,
-                         const std::vector<Bag>& bags, const std::vector<BagPrediction>& preds,
+void write_attention_csv(const std::filesystem::path& path, const std::vector<Bag>& bags,
+                         const std::vector<BagPrediction>& preds,
                          const std::vector<std::string>& class_names,
                          const std::vector<CellExplanation>* explanations = nullptr);
 
 // Relative attention (x N, read in the head of each bag's true class) averaged per cell type
 // over every cell of every bag; cell_types[b][i] names cell i of bag b.
 std::map<std::string, eval::MeanSd> attention_by_cell_type(
-    const MilModel& model, const std::vector<BagPrediction>& preds,
+    const std::vector<BagPrediction>& preds,
     const std::vector<std::vector<std::string>>& cell_types);
 
 struct AuditPatient {
@@ -65,8 +65,9 @@ struct AttentionAudit {
     eval::MeanSd overall;                 // over every patient with both kinds of cell
     nlohmann::json to_json(const std::vector<std::string>& class_names) const;
 };
-// diagnostic[b][i]: whether cell i of bag b carries its class's diagnostic morphology.
-AttentionAudit attention_audit(const MilModel& model, const std::vector<BagPrediction>& preds,
-                               const std::vector<std::vector<bool>>& diagnostic);
+// diagnostic[b][i]: whether cell i of bag b carries its class's diagnostic morphology;
+// `classes` sizes per_class.
+AttentionAudit attention_audit(const std::vector<BagPrediction>& preds,
+                               const std::vector<std::vector<bool>>& diagnostic, int64_t classes);
 
 }  // namespace marrow::mil

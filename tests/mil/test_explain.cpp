@@ -96,7 +96,7 @@ TEST_CASE("write_attention_csv: one row per cell and head, with names and explan
     std::vector<mil::CellExplanation> ex;
     for (const auto& b : bags) ex.push_back(mil::explain_bag(model, b.instances));
     auto path = std::filesystem::temp_directory_path() / "marrow_attention_test.csv";
-    mil::write_attention_csv(path, model, bags, preds, {"control", "NPM1"}, &ex);
+    mil::write_attention_csv(path, bags, preds, {"control", "NPM1"}, &ex);
     data::CsvTable t = data::read_csv(path);
     CHECK(t.header == std::vector<std::string>{"patient", "cell", "label", "predicted", "head",
                                                "attention_raw", "attention", "relative_attention",
@@ -115,7 +115,6 @@ TEST_CASE("write_attention_csv: one row per cell and head, with names and explan
 }
 
 TEST_CASE("attention_audit and attention_by_cell_type on hand-made attention") {
-    mil::AttentionMil model({.in = 4, .classes = 2});
     std::vector<mil::BagPrediction> preds = {
         with_attention("a", 1, {0.1, 0.6, 0.1, 0.2}),  // diagnostic cells 1 and 3 on top: AUC 1
         with_attention("b", 1, {0.4, 0.1, 0.4, 0.1}),  // diagnostic cells at the bottom: AUC 0
@@ -123,7 +122,7 @@ TEST_CASE("attention_audit and attention_by_cell_type on hand-made attention") {
     };
     std::vector<std::vector<bool>> diagnostic = {
         {false, true, false, true}, {false, true, false, true}, {false, false}};
-    mil::AttentionAudit audit = mil::attention_audit(model, preds, diagnostic);
+    mil::AttentionAudit audit = mil::attention_audit(preds, diagnostic, 2);
     REQUIRE(audit.patients.size() == 3);
     CHECK(audit.patients[0].auc == doctest::Approx(1.0));
     CHECK(audit.patients[1].auc == doctest::Approx(0.0));
@@ -137,7 +136,7 @@ TEST_CASE("attention_audit and attention_by_cell_type on hand-made attention") {
     CHECK(j["per_class"]["AML"]["mean"].get<double>() == doctest::Approx(0.5));
     CHECK(j["per_class"]["control"]["mean"].is_null());
 
-    auto by_type = mil::attention_by_cell_type(model, preds,
+    auto by_type = mil::attention_by_cell_type(preds,
                                                {{"blast", "promyelocyte", "blast", "lymphocyte"},
                                                 {"blast", "promyelocyte", "blast", "lymphocyte"},
                                                 {"neutrophil", "neutrophil"}});
@@ -145,6 +144,6 @@ TEST_CASE("attention_audit and attention_by_cell_type on hand-made attention") {
     CHECK(by_type["promyelocyte"].mean == doctest::Approx((2.4 + 0.4) / 2));
     CHECK(by_type["neutrophil"].mean == doctest::Approx(1.0));
     CHECK(by_type["blast"].n == 4);
-    CHECK_THROWS_WITH_AS(mil::attention_audit(model, preds, {{true}}),
+    CHECK_THROWS_WITH_AS(mil::attention_audit(preds, {{true}}, 2),
                          doctest::Contains("ground truth for 1 bags"), Error);
 }
