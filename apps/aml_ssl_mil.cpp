@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -29,10 +30,14 @@ int main(int argc, char** argv) try {
     int synthetic = 0;
     data::CohortOptions cohort{.min_cells = 40, .max_cells = 80, .image_size = 32};
     std::vector<std::string> encoders = {"simclr", "swav", "dino", "supervised", "random"};
-    std::vector<std::string> given;  // name=path
+    std::vector<std::string> given, feature_files;  // name=path
+    std::string accumulation;
+    double mil_lr = 0;
+    int64_t accumulate = 0;
     apps::EncoderRecipe recipe;
     mil::MilCvOptions cv;
     cv.explain = true;
+    cv.standardize = true;
     int64_t mil_epochs = 0, umap_cells = 3000;
     CLI::App cli{"SSL encoders + attention MIL for AML subtypes, cross-validated over patients"};
     cli.add_option("--data", data_path, "an AML Hehr layout (data/<label>/<patient>/*.tif)");
@@ -51,6 +56,9 @@ int main(int argc, char** argv) try {
                    "supervised, random")
         ->delimiter(',');
     cli.add_option("--encoder", given, "an encoder file as name=path (repeatable)");
+    cli.add_option("--features", feature_files,
+                   "a features file of this data (extract_features "
+                   "--per-bag) as name=path (repeatable)");
     cli.add_option("--arch", recipe.arch, "encoder backbone");
     cli.add_option("--stem", stem, "ResNet stem: imagenet, small or small_pool");
     cli.add_option("--image-size", recipe.image_size,
@@ -61,6 +69,9 @@ int main(int argc, char** argv) try {
         ->check(CLI::PositiveNumber);
     cli.add_option("--batch-size", recipe.batch_size, "encoder training batch")
         ->check(CLI::PositiveNumber);
+    cli.add_option("--ssl-set", recipe.ssl_sets,
+                   "a self-supervised config field as key=value "
+                   "(e.g. out_dim=4096; repeatable)");
     cli.add_option("--model", cv.model,
                    "amil (SCEMILA), amil_single, abmil, abmil_plain, meanpool");
     cli.add_option("--preset", preset,
@@ -68,9 +79,17 @@ int main(int argc, char** argv) try {
                    "epochs) or seed000 (lr 0.015 cosine, 10 bags, 50 epochs)")
         ->check(CLI::IsMember({"scemila", "seed000"}));
     cli.add_option("--mil-epochs", mil_epochs, "MIL epochs (0: the preset's)");
+    cli.add_option("--mil-lr", mil_lr, "MIL learning rate (0: the preset's)");
+    cli.add_option("--accumulate", accumulate, "bags per MIL step (0: the preset's)");
+    cli.add_option("--accumulation", accumulation,
+                   "sum (SCEMILA: the sum of the bags' gradients, "
+                   "an epoch's rest dropped) or mean")
+        ->check(CLI::IsMember({"sum", "mean"}));
     cli.add_option("--folds", cv.folds, "scemila (SCEMILA's split) or stratified")
         ->check(CLI::IsMember({"scemila", "stratified"}));
     cli.add_option("--seeds", cv.seeds, "MIL seeds (runs per fold)")->delimiter(',');
+    cli.add_option("--standardize", cv.standardize,
+                   "z-score the features with each run's training cells (default true)");
     cli.add_option("--umap-cells", umap_cells, "cells in each encoder's UMAP (0: none)");
     cli.add_option("--workers", recipe.workers, "loader threads");
     cli.add_option("--seed", recipe.seed, "cohort, encoders");
@@ -82,6 +101,11 @@ int main(int argc, char** argv) try {
                                    : mil::MilTrainOptions::ssl_mil_seed();
     cv.train.flip_instances = false;  // the instances are feature vectors
     if (mil_epochs > 0) cv.train.max_epochs = mil_epochs;
+    if (mil_lr > 0) cv.train.lr = mil_lr;
+    if (accumulate > 0) cv.train.accumulate = accumulate;
+    if (!accumulation.empty())
+        cv.train.accumulation =
+            accumulation == "sum" ? mil::Accumulation::sum_drop_remainder : mil::Accumulation::mean;
 
     fs::create_directories(out);
     if (synthetic > 0) {
@@ -117,27 +141,42 @@ int main(int argc, char** argv) try {
     if (synthetic > 0) flags["domain_strength"] = cohort.domain_strength;
     apps::RunRecord record(out, "aml_ssl_mil", flags, recipe.seed, source.files);
 
-    std::vector<std::pair<std::string, std::string>> todo;  // (name, encoder file or "")
-    for (const std::string& e : encoders) todo.emplace_back(e, "");
-    for (const std::string& g : given) {
+    // (name, encoder file or "", features file or "")
+    std::vector<std::tuple<std::string, std::string, std::string>> todo;
+    auto split = [](const std::string& g, const char* flag) {
         auto eq = g.find('=');
         MARROW_CHECK(eq != std::string::npos && eq > 0,
-                     "aml_ssl_mil: --encoder wants name=path, "
-                     "got \"{}\"",
-                     g);
-        todo.emplace_back(g.substr(0, eq), g.substr(eq + 1));
+                     "aml_ssl_mil: {} wants name=path, got \"{}\"", flag, g);
+        return std::pair{g.substr(0, eq), g.substr(eq + 1)};
+    };
+    for (const std::string& e : encoders)
+        if (!e.empty()) todo.emplace_back(e, "", "");  // (--encoders "" trains none)
+    for (const std::string& g : given) {
+        auto named = split(g, "--encoder");
+        todo.emplace_back(named.first, named.second, "");
+    }
+    for (const std::string& g : feature_files) {
+        auto named = split(g, "--features");
+        todo.emplace_back(named.first, "", named.second);
     }
     std::vector<mil::EncoderRow> rows;
-    for (auto& [name, path] : todo) {
-        if (path.empty())
-            path = apps::obtain_encoder(name, source, cells_csv, recipe, out + "/encoders/" + name);
-        ssl::LoadedEncoder loaded = ssl::load_encoder(path);
-        apps::ProgressBar bar(name + " features", source.size());
-        Tensor features = ssl::extract_features(
-            *loaded.encoder, source, {.image_size = recipe.image_size, .workers = recipe.workers},
-            [&](int64_t done, int64_t) { bar.update(done); });
-        bar.finish(source.size());
-        mil::FeatureBags fb = mil::bags_from_source(source, features);
+    for (auto& [name, path, features_path] : todo) {
+        mil::FeatureBags fb;
+        if (!features_path.empty()) {
+            fb = mil::load_feature_bags(features_path);
+        } else {
+            if (path.empty())
+                path = apps::obtain_encoder(name, source, cells_csv, recipe,
+                                            out + "/encoders/" + name);
+            ssl::LoadedEncoder loaded = ssl::load_encoder(path);
+            apps::ProgressBar bar(name + " features", source.size());
+            Tensor features =
+                ssl::extract_features(*loaded.encoder, source,
+                                      {.image_size = recipe.image_size, .workers = recipe.workers},
+                                      [&](int64_t done, int64_t) { bar.update(done); });
+            bar.finish(source.size());
+            fb = mil::bags_from_source(source, features);
+        }
         apps::ProgressBar runs(name + " " + cv.model + " runs", int64_t(cv.seeds.size()) * cv.k);
         mil::EncoderRow row = mil::evaluate_encoder(
             name, fb.bags, fb.class_names, cv, [&](int done, int, const mil::MilFoldRun& r) {

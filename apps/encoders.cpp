@@ -82,7 +82,7 @@ ssl::EncoderSpec spec_of(const EncoderRecipe& r) {
 
 std::string self_supervised(const std::string& name, const ssl::ImageSource& source,
                             const EncoderRecipe& r, const std::string& run_dir) {
-    ssl::SslConfig c = ssl::resolve_config("seed000-" + name, "", {});
+    ssl::SslConfig c = ssl::resolve_config("seed000-" + name, "", r.ssl_sets);
     c.arch = r.arch;
     c.stem = r.stem;
     c.epochs = r.epochs;

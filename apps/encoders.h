@@ -42,6 +42,9 @@ struct EncoderRecipe {
     int64_t batch_size = 32;
     int workers = 2;
     uint64_t seed = 0;
+    // Self-supervised config fields as key=value (ssl::resolve_config's overrides, e.g.
+    // out_dim=4096 local_crops=4), applied to the seed-000 preset before the fields above.
+    std::vector<std::string> ssl_sets = {};
 };
 
 const std::vector<std::string>& trainable_encoders();  // simclr swav dino supervised random

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 
+#include "autograd/ops.h"
 #include "data/splits.h"
 #include "eval/protocol.h"
 #include "mil/protocol.h"
 #include "tensor/error.h"
+#include "tensor/factory.h"
 
 namespace marrow::mil {
 
@@ -40,6 +42,27 @@ std::shared_ptr<MilModel> make_mil_model(const std::string& name, const Shape& i
     fail("make_mil_model: unknown model \"{}\" (amil, amil_single, abmil, abmil_plain, meanpool)",
          name);
 }
+
+namespace {
+
+// z = (x - mean) / sd per feature dimension, the statistics over the instances of `fit`
+// (sd 0: left unscaled).
+void standardize(const std::vector<Bag>& fit, std::initializer_list<std::vector<Bag>*> apply) {
+    MARROW_CHECK(fit.front().instances.dim() == 2,
+                 "run_mil_cv: standardize needs feature vectors (N, D), got instances {}",
+                 fit.front().instances.shape());
+    std::vector<Tensor> all;
+    for (const Bag& b : fit) all.push_back(to(b.instances, DType::f64));
+    Tensor x = cat(all, 0);
+    Tensor mean = marrow::mean(x, {0}, true);
+    Tensor sd = marrow::std(x, {0}, false, true);
+    sd = where(gt(sd, 1e-12), sd, ones_like(sd));
+    for (std::vector<Bag>* bags : apply)
+        for (Bag& b : *bags)
+            b.instances = to((to(b.instances, DType::f64) - mean) / sd, b.instances.dtype());
+}
+
+}  // namespace
 
 nlohmann::json MilCvResult::to_json() const {
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
@@ -118,6 +141,7 @@ MilCvResult run_mil_cv(const std::vector<Bag>& bags, const std::vector<std::stri
                 return out;
             };
             std::vector<Bag> train = pick(run.train), val = pick(run.val), test = pick(run.test);
+            if (o.standardize) standardize(train, {&train, &val, &test});
             auto model = make_mil_model(o.model, instance, classes, seed * 1000 + uint64_t(f));
             MilTrainOptions t = o.train;
             t.seed = seed * 1000 + uint64_t(f);

@@ -42,6 +42,10 @@ struct MilCvOptions {
     std::vector<uint64_t> seeds = {0, 1, 2};
     MilTrainOptions train = MilTrainOptions::scemila();  // its seed is replaced per run
     bool explain = false;  // occlusion and solitary predictions of every test bag
+    // Feature vectors z-scored per dimension with the mean and sd of the training bags'
+    // instances (each run its own), as a probe's StandardScaler. Not in SCEMILA; features
+    // with a large common component (a random encoder's) need it.
+    bool standardize = false;
 };
 
 struct MilFoldRun {

@@ -31,6 +31,9 @@ MilTrainOptions MilTrainOptions::ssl_mil_seed() {
     o.lr = 0.015;
     o.cosine = true;
     o.accumulate = 10;
+    // The seed does not say whether the 10 gradients are summed (SCEMILA) or averaged; their
+    // sum at lr 0.015 diverges on our features, their mean trains.
+    o.accumulation = Accumulation::mean;
     o.max_instances = 500;
     o.flip_instances = true;
     return o;
@@ -272,12 +275,14 @@ MilTrainResult train_mil(MilModel& model, const std::vector<Bag>& train,
         for (int64_t m = 0; m < micro; ++m) {
             std::vector<Tensor> xs;
             std::vector<int64_t> labels;
+            std::vector<std::string> ids;
             for (int64_t i = m * o.batch_bags; i < std::min(n_train, (m + 1) * o.batch_bags); ++i) {
                 const Bag& bag = train[order[i]];
                 xs.push_back(to(sample_instances(bag.instances, o.max_instances,
                                                  o.shuffle_instances, o.flip_instances, gen),
                                 dtype));
                 labels.push_back(bag.label);
+                ids.push_back(bag.id);
             }
             const int64_t nb = static_cast<int64_t>(xs.size());
             MilOutput out = nb == 1 ? model.forward(xs[0]) : [&] {

@@ -5,8 +5,9 @@
 //     remainder of an epoch discarded), early stopping on the mean validation cross-entropy
 //     (best starts at 10, patience 20, at most 150 epochs), the best state restored;
 //   the SSL-MIL seed (000, section 4.2): SGD Nesterov lr 0.015 with a cosine over the epochs,
-//     10 bags per step, at most 500 instances per bag (a fresh random subset each epoch),
-//     random horizontal and vertical flips of each instance, 50 epochs or a plateau of 20.
+//     the mean gradient of 10 bags per step (the seed does not say sum or mean), at most 500
+//     instances per bag (a fresh random subset each epoch), random horizontal and vertical flips of
+//     each instance, 50 epochs or a plateau of 20.
 // Masked batches of several bags (batch_bags > 1) and the mean-of-k accumulation rule are
 // there for ABMIL-style training. Every epoch's data order depends only on (seed, epoch), so a
 // run resumed from its last checkpoint (run_dir/checkpoints, written after every epoch)
