@@ -10,6 +10,7 @@
 //   aml_ssl_mil --synthetic 20 --out runs/aml                  (renders the cohort first)
 //   aml_ssl_mil --data /data/AML_Hehr --encoders dino,supervised --encoder mine=enc.safetensors
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <tuple>
@@ -39,6 +40,8 @@ int main(int argc, char** argv) try {
     cv.explain = true;
     cv.standardize = true;
     int64_t mil_epochs = 0, umap_cells = 3000;
+    std::vector<std::string> requirements;  // encoder=min balanced accuracy
+    double max_seconds = 0;
     CLI::App cli{"SSL encoders + attention MIL for AML subtypes, cross-validated over patients"};
     cli.add_option("--data", data_path, "an AML Hehr layout (data/<label>/<patient>/*.tif)");
     cli.add_option("--synthetic", synthetic,
@@ -91,10 +94,18 @@ int main(int argc, char** argv) try {
     cli.add_option("--standardize", cv.standardize,
                    "z-score the features with each run's training cells (default true)");
     cli.add_option("--umap-cells", umap_cells, "cells in each encoder's UMAP (0: none)");
+    cli.add_option("--require", requirements,
+                   "encoder=value: exit 1 when that row's mean "
+                   "balanced accuracy is below value (CI's demo)");
+    cli.add_option("--max-seconds", max_seconds,
+                   "exit 1 when the whole run takes longer (0: no "
+                   "limit)");
     cli.add_option("--workers", recipe.workers, "loader threads");
     cli.add_option("--seed", recipe.seed, "cohort, encoders");
     cli.add_option("--out", out, "run directory");
     CLI11_PARSE(cli, argc, argv);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results interleave with stderr's progress
+    const auto start = std::chrono::steady_clock::now();
     MARROW_CHECK(synthetic > 0 || !data_path.empty(), "aml_ssl_mil: give --data or --synthetic N");
     recipe.stem = nn::models::parse_stem(stem);
     cv.train = preset == "scemila" ? mil::MilTrainOptions::scemila()
@@ -205,9 +216,35 @@ int main(int argc, char** argv) try {
     for (const auto& r : rows)
         summary[r.encoder] = {{"f1_macro", r.cv.summary.at("f1_macro").mean},
                               {"balanced_accuracy", r.cv.summary.at("balanced_accuracy").mean}};
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary["seconds"] = seconds;
     record.finish(summary);
-    std::printf("report: %s/report.html\n", out.c_str());
-    return 0;
+    std::printf("%.0f s\nreport: %s/report.html\n", seconds, out.c_str());
+    int status = 0;
+    for (const std::string& req : requirements) {
+        auto eq = req.find('=');
+        MARROW_CHECK(eq != std::string::npos,
+                     "aml_ssl_mil: --require wants encoder=value, got "
+                     "\"{}\"",
+                     req);
+        std::string name = req.substr(0, eq);
+        double want = std::stod(req.substr(eq + 1));
+        MARROW_CHECK(summary.contains(name), "aml_ssl_mil: --require names {}, which is not a row",
+                     name);
+        double got = summary[name]["balanced_accuracy"].get<double>();
+        if (got < want) {
+            std::fprintf(stderr, "aml_ssl_mil: %s's balanced accuracy %.3f is below %.3f\n",
+                         name.c_str(), got, want);
+            status = 1;
+        }
+    }
+    if (max_seconds > 0 && seconds > max_seconds) {
+        std::fprintf(stderr, "aml_ssl_mil: took %.0f s, more than --max-seconds %.0f\n", seconds,
+                     max_seconds);
+        status = 1;
+    }
+    return status;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "aml_ssl_mil: error: %s\n", e.what());
     return 1;
