@@ -70,6 +70,8 @@ int main(int argc, char** argv) try {
         ->check(CLI::Range(16, 512));
     cli.add_option("--epochs", recipe.epochs, "encoder training epochs")
         ->check(CLI::PositiveNumber);
+    cli.add_option("--supervised-epochs", recipe.supervised_epochs,
+                   "the supervised encoder's epochs (0: --epochs)");
     cli.add_option("--batch-size", recipe.batch_size, "encoder training batch")
         ->check(CLI::PositiveNumber);
     cli.add_option("--ssl-set", recipe.ssl_sets,
@@ -140,8 +142,12 @@ int main(int argc, char** argv) try {
                             {"arch", recipe.arch},
                             {"stem", stem},
                             {"image_size", recipe.image_size},
+                            {"supervised_epochs", recipe.supervised_epochs},
                             {"epochs", recipe.epochs},
                             {"batch_size", recipe.batch_size},
+                            {"ssl_sets", recipe.ssl_sets},
+                            {"features", feature_files},
+                            {"standardize", cv.standardize},
                             {"model", cv.model},
                             {"preset", preset},
                             {"folds", cv.folds},

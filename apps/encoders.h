@@ -39,6 +39,7 @@ struct EncoderRecipe {
     nn::models::ResNetStem stem = nn::models::ResNetStem::small_pool;
     int64_t image_size = 32;  // training crops and extraction
     int64_t epochs = 2;
+    int64_t supervised_epochs = 0;  // the supervised encoder's (0: epochs)
     int64_t batch_size = 32;
     int workers = 2;
     uint64_t seed = 0;
