@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # aml_ssl_mil end to end on a tiny synthetic cohort: every encoder kind (one epoch, 16 px
 # crops), one MIL seed over SCEMILA's 5 folds, every promised file and its content; a second
-# run reuses a written encoder (--encoder) and an extracted features file (--features); bad
-# input stops with a message naming it.
-#   aml_ssl_mil_test.sh <aml_ssl_mil> <extract_features> <work dir>
+# run reuses a written encoder (--encoder) and an extracted features file (--features);
+# dinobloom_eval scores one of the encoders on the cells and the patients; bad input stops
+# with a message naming it.
+#   aml_ssl_mil_test.sh <aml_ssl_mil> <extract_features> <dinobloom_eval> <work dir>
 set -euo pipefail
 app=$1
 extract=$2
-work=$3
+dinobloom=$3
+work=$4
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "aml_ssl_mil_test: $*" >&2; exit 1; }
 py=/usr/bin/python3
@@ -53,6 +55,20 @@ PY
 grep -q "^rnd " "$work/reuse.log" && grep -q "^sup " "$work/reuse.log" ||
     fail "the reuse run lacks a row: $(cat "$work/reuse.log")"
 
+# dinobloom_eval on the same cohort: kNN / probe on the cell types, ABMIL on the patients
+"$dinobloom" --encoder "$run/encoders/dino/encoder.safetensors" --cells "$run/cohort" \
+    --cell-labels cell_type --aml "$run/cohort" --mil-epochs 1 --out "$work/dbe" \
+    >"$work/dbe.log" 2>&1 || { cat "$work/dbe.log" >&2; fail "dinobloom_eval failed"; }
+for f in run.json cells/report.html cells/results.json abmil/report.html abmil/results.json \
+    abmil/attention.csv; do
+    [ -s "$work/dbe/$f" ] || fail "dinobloom_eval: $f missing or empty"
+done
+grep -q "^ABMIL: weighted F1" "$work/dbe.log" && grep -q "^20-NN" "$work/dbe.log" ||
+    fail "dinobloom_eval did not print its tables: $(cat "$work/dbe.log")"
+if "$dinobloom" --encoder "$run/encoders/dino/encoder.safetensors" --out "$work/x" \
+    >"$work/err.log" 2>&1; then fail "dinobloom_eval without data succeeded"; fi
+grep -q "give --cells, --aml or both" "$work/err.log" || fail "dinobloom_eval: $(cat "$work/err.log")"
+
 # bad input
 expect() {  # expect <text> <args...>: the app fails and says <text>
     local text=$1
@@ -64,4 +80,5 @@ expect "give --data or --synthetic" --out "$work/x"
 expect "$work/nowhere" --data "$work/nowhere" --out "$work/x"
 expect "--encoder wants name=path" --data "$run/cohort" --encoders "" --encoder broken --out "$work/x"
 expect "unknown encoder \"byol\"" --data "$run/cohort" --encoders byol --out "$work/x"
-echo "aml_ssl_mil: 5 encoders x 5 folds wrote run.json, metrics, results, attention CSVs, report"
+echo "aml_ssl_mil: 5 encoders x 5 folds wrote run.json, metrics, results, attention CSVs, report;"
+echo "dinobloom_eval: cells and patients scored"
