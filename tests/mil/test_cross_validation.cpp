@@ -52,8 +52,11 @@ mil::MilCvOptions quick(const std::string& folds, int k) {
 
 TEST_CASE("run_mil_cv: each bag tested once per seed; metrics per run and as mean +- sd") {
     auto bags = key_bags(40, 1);
-    for (auto [folds, k] :
+    for (const auto& rule :
          {std::pair{std::string("stratified"), 5}, std::pair{std::string("scemila"), 5}}) {
+        // (named copies: clang 14 cannot capture structured bindings in lambdas, CAPTURE's too)
+        const std::string folds = rule.first;
+        const int k = rule.second;
         CAPTURE(folds);
         int calls = 0;
         mil::MilCvResult r = mil::run_mil_cv(bags, {"normal", "key"}, quick(folds, k),

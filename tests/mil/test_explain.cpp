@@ -136,10 +136,10 @@ TEST_CASE("attention_audit and attention_by_cell_type on hand-made attention") {
     CHECK(j["per_class"]["AML"]["mean"].get<double>() == doctest::Approx(0.5));
     CHECK(j["per_class"]["control"]["mean"].is_null());
 
-    auto by_type = mil::attention_by_cell_type(preds,
-                                               {{"blast", "promyelocyte", "blast", "lymphocyte"},
-                                                {"blast", "promyelocyte", "blast", "lymphocyte"},
-                                                {"neutrophil", "neutrophil"}});
+    auto by_type =
+        mil::attention_by_cell_type(preds, {{"blast", "promyelocyte", "blast", "lymphocyte"},
+                                            {"blast", "promyelocyte", "blast", "lymphocyte"},
+                                            {"neutrophil", "neutrophil"}});
     // relative attention = a x N: promyelocyte 0.6 x 4 and 0.1 x 4
     CHECK(by_type["promyelocyte"].mean == doctest::Approx((2.4 + 0.4) / 2));
     CHECK(by_type["neutrophil"].mean == doctest::Approx(1.0));

@@ -69,7 +69,9 @@ nn::StateDict fixture_state(const std::string& name, const std::string& part) {
 // AMiL branch not used) must have none here either.
 void check_gradients(const mil::MilModel& model, const std::string& prefix) {
     const SafetensorsFile& file = golden_fixture("mil");
-    for (const auto& [key, p] : model.named_parameters()) {
+    for (const auto& named : model.named_parameters()) {
+        const std::string& key = named.first;  // (not a structured binding: CAPTURE's lambda)
+        const Tensor& p = named.second;
         CAPTURE(key);
         bool expected = file.tensors.count(prefix + key) > 0;
         REQUIRE(p.has_grad() == expected);
@@ -145,9 +147,10 @@ void check_config(const std::string& name) {
     check_close(from_vector(losses, {int64_t(losses.size())}), get(p + "train/losses"),
                 TolClass::trajectory, "losses");
     nn::StateDict after = fixture_state(name, "after");
-    for (const auto& [key, t] : model->state_dict()) {
+    for (const auto& entry : model->state_dict()) {
+        const std::string& key = entry.first;
         CAPTURE(key);
-        check_close(t, *after.find(key), TolClass::optimizer, "after " + key);
+        check_close(entry.second, *after.find(key), TolClass::optimizer, "after " + key);
     }
 }
 

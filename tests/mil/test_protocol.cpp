@@ -31,7 +31,9 @@ TEST_CASE("PythonRandom: CPython's MT19937 draws and shuffles for seed 42") {
               29, 10, 59, 22, 41, 24, 0,  44, 25, 52, 18, 28, 39, 26, 48, 12, 35, 42, 32, 53,
               13, 46, 57, 2,  27, 37, 5,  34, 51, 43, 6,  56, 8,  14, 15, 17, 47, 1,  7,  40}},
     };
-    for (const auto& [n, perm] : expected) {
+    for (const auto& entry : expected) {
+        const int n = entry.first;  // (not a structured binding: CAPTURE's lambda)
+        const std::vector<int>& perm = entry.second;
         CAPTURE(n);
         std::vector<int> x(n);
         for (int i = 0; i < n; ++i) x[i] = i;

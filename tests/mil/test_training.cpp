@@ -161,9 +161,10 @@ TEST_CASE("train_mil: a run resumed from its checkpoint continues bit-identicall
     }
     CHECK(b.steps == a.steps);
     CHECK(b.best_epoch == a.best_epoch);
-    for (const auto& [key, t] : whole->state_dict()) {
+    for (const auto& entry : whole->state_dict()) {
+        const std::string& key = entry.first;  // (not a structured binding: CAPTURE's lambda)
         CAPTURE(key);
-        CHECK(equal(t, resumed->state_dict().at(key)));
+        CHECK(equal(entry.second, resumed->state_dict().at(key)));
     }
     std::filesystem::remove_all(dir);
 }
