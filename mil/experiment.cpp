@@ -256,16 +256,24 @@ void write_report(const std::filesystem::path& run_dir, const std::vector<Encode
                 }
                 std::sort(cells.begin(), cells.end(), std::greater<>());
                 std::vector<eval::MontageItem> items;
+                std::string unreadable;
                 for (const auto& [v, b, i] : cells) {
                     if (int(items.size()) >= options.top_k) break;
                     const Bag& bag = r.bags[b];
                     if (bag.instance_names.empty()) break;
-                    items.push_back({data::read_image(bag.instance_names[size_t(i)]),
-                                     fmt::format("{} a*N={:.1f}", bag.id, v)});
+                    try {  // a moved dataset costs the montage, not the report
+                        items.push_back({data::read_image(bag.instance_names[size_t(i)]),
+                                         fmt::format("{} a*N={:.1f}", bag.id, v)});
+                    } catch (const std::exception& e) {
+                        unreadable = e.what();
+                        break;
+                    }
                 }
                 if (!items.empty())
                     s.montage(items, fmt::format("Most attended cells of {} patients",
                                                  classes[size_t(c)]));
+                if (!unreadable.empty())
+                    s.paragraph("Most attended cells not shown: " + unreadable);
             }
         }
     }
