@@ -294,8 +294,11 @@ MilTrainResult train_mil(MilModel& model, const std::vector<Bag>& train,
             if (!std::isfinite(value)) {
                 fail(
                     "train_mil: epoch {}, micro-batch {} (bags {}): the cross-entropy is {}; "
-                    "logits {}",
-                    epoch, m, fmt::join(labels.begin(), labels.end(), ", "), value,
+                    "logits {} (lower the learning rate?)",
+                    epoch, m, fmt::join(ids.begin(), ids.end(), ", "),
+                    std::isnan(value) ? "NaN"
+                    : value > 0       ? "inf"
+                                      : "-inf",
                     fmt::join(to_doubles(out.logits), ", "));
             }
             const int64_t group_start = m / o.accumulate * o.accumulate;

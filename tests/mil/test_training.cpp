@@ -212,5 +212,5 @@ TEST_CASE("train_mil: errors name the bag, the label, the shape and a non-finite
     mil::MilTrainOptions o;
     o.balanced_sampling = false;
     CHECK_THROWS_WITH_AS(mil::train_mil(*model, bags, {}, o),
-                         doctest::Contains("the cross-entropy is nan"), Error);
+                         doctest::Contains("(bags patient_3): the cross-entropy is NaN"), Error);
 }
