@@ -25,7 +25,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=["amil", "abmil_gated"])
-    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--python", default="/usr/bin/python3")
     args = ap.parse_args()
     ours_bin = ensure_built(args.build, "bench_mil")
