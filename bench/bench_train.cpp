@@ -10,8 +10,12 @@
 // it against bench/peer_train.py. --device cuda (nvcc builds on a GPU; a simulator build
 // refuses) runs the model there and reports the device allocator's peak instead.
 //
+// --inference times the forward alone in eval mode under no_grad instead (feature extraction's
+// throughput).
+//
 //   bench_train [--model resnet18|resnet50|vit_s14] [--batch 32] [--size 144] [--steps 5]
 //               [--warmup 2] [--checkpoint] [--autocast none|bf16] [--device cpu|cuda]
+//               [--inference]
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -29,11 +33,12 @@ int main(int argc, char** argv) try {
     std::string model_name = "resnet18";
     int64_t batch = 32, size = 144;
     int steps = 5, warmup = 2;
-    bool checkpointing = false;
+    bool checkpointing = false, inference = false;
     CLI::App cli{"Training-step time and peak memory"};
     cli.add_option("--model", model_name)
         ->check(CLI::IsMember({"resnet18", "resnet50", "vit_s14"}));
     cli.add_flag("--checkpoint", checkpointing, "activation checkpointing per block (ViT)");
+    cli.add_flag("--inference", inference, "forward only, eval mode, no_grad");
     cli.add_option("--batch", batch)->check(CLI::PositiveNumber);
     cli.add_option("--size", size)->check(CLI::PositiveNumber);
     cli.add_option("--steps", steps)->check(CLI::PositiveNumber);
@@ -72,7 +77,7 @@ int main(int argc, char** argv) try {
         optimizer = std::make_unique<nn::SGD>(
             model->parameters(), nn::SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
     }
-    model->train();
+    model->train(!inference);
     Tensor images = to(randn({batch, 3, size, size}, DType::f32, Device::cpu(), gen), device);
     Tensor labels = to(randint(0, 1000, {batch}, DType::i64, Device::cpu(), gen), device);
 
@@ -86,11 +91,16 @@ int main(int argc, char** argv) try {
         auto t0 = std::chrono::steady_clock::now();
         std::optional<autograd::AutocastGuard> amp;
         if (autocast == "bf16") amp.emplace(DType::bf16);
-        Tensor l = nn::cross_entropy(model->forward(images), labels);
-        amp.reset();
-        l.backward();
-        optimizer->step();
-        loss = l.item();  // on a GPU: waits for the step
+        if (inference) {
+            autograd::NoGradGuard no_grad;
+            loss = model->forward(images).sum().item();  // on a GPU: waits for the forward
+        } else {
+            Tensor l = nn::cross_entropy(model->forward(images), labels);
+            amp.reset();
+            l.backward();
+            optimizer->step();
+            loss = l.item();  // on a GPU: waits for the step
+        }
         auto t1 = std::chrono::steady_clock::now();
         if (s >= warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
         size_t peak = memory_stats(device).peak_allocated_bytes;
@@ -105,11 +115,11 @@ int main(int argc, char** argv) try {
         "{\"bench\": \"train_step\", \"model\": \"%s\", \"batch\": %lld, \"size\": %lld, "
         "\"step_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, "
         "\"step_tensor_mb\": %.1f, \"checkpoint\": %s, \"autocast\": \"%s\", \"loss\": %.6f, "
-        "\"steps\": %d, \"device\": \"%s\", \"device_peak_mb\": %.1f}\n",
+        "\"steps\": %d, \"device\": \"%s\", \"device_peak_mb\": %.1f, \"inference\": %s}\n",
         model_name.c_str(), static_cast<long long>(batch), static_cast<long long>(size), median,
         double(batch) / median, double(usage.ru_maxrss) / 1024.0, double(step_peak) / 1048576.0,
         checkpointing ? "true" : "false", autocast.c_str(), loss, steps, device_name.c_str(),
-        double(device_peak) / 1048576.0);
+        double(device_peak) / 1048576.0, inference ? "true" : "false");
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_train: error: %s\n", e.what());

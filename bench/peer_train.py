@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--autocast", default="none", choices=["none", "bf16"])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--inference", action="store_true", help="forward only, eval, no_grad")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -68,7 +69,7 @@ def main():
     else:
         model = getattr(torchvision.models, args.model)()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    model.train()
+    model.train(not args.inference)
     model.to(args.device)
     images = torch.randn(args.batch, 3, args.size, args.size).to(args.device)
     labels = torch.randint(0, 1000, (args.batch,)).to(args.device)
@@ -77,12 +78,17 @@ def main():
     times = []
     for s in range(args.warmup + args.steps):
         t0 = time.perf_counter()
-        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.autocast == "bf16"):
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = loss.item()  # on a GPU: waits for the step
+        if args.inference:
+            with torch.no_grad():
+                value = model(images).sum().item()  # on a GPU: waits for the forward
+        else:
+            with torch.autocast(args.device, dtype=torch.bfloat16,
+                                enabled=args.autocast == "bf16"):
+                loss = torch.nn.functional.cross_entropy(model(images), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            value = loss.item()  # on a GPU: waits for the step
         t1 = time.perf_counter()
         if s >= args.warmup:
             times.append(t1 - t0)

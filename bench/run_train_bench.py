@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--ssl", action="store_true",
                     help="self-supervised steps: bench_ssl_step vs peer_ssl_step.py")
+    ap.add_argument("--inference", action="store_true",
+                    help="forward only in eval mode under no_grad (feature extraction)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                     help="cuda: an nvcc build on a GPU against PyTorch CUDA (AMP for bf16)")
     args = ap.parse_args()
@@ -60,7 +62,8 @@ def main():
             model, batch, size, flags, _ = parse_spec(spec, args.size)
             common = ["--model", model, "--batch", batch, "--size", size,
                       "--steps", str(args.steps)] + flags + \
-                ([] if args.ssl else ["--device", args.device])
+                ([] if args.ssl else ["--device", args.device]) + \
+                (["--inference"] if args.inference else [])
             ours = run_lines([ours_bin] + common, env=env)[0]
             peer = run_lines([args.python, os.path.join(HERE, peer_script), "--threads",
                               str(args.threads)] + common, env=env)[0]
