@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -158,8 +157,10 @@ int main(int argc, char** argv) try {
     if (synthetic > 0) flags["domain_strength"] = cohort.domain_strength;
     apps::RunRecord record(out, "aml_ssl_mil", flags, recipe.seed, source.files);
 
-    // (name, encoder file or "", features file or "")
-    std::vector<std::tuple<std::string, std::string, std::string>> todo;
+    struct Row {
+        std::string name, encoder_file, features_file;  // neither file: train or build it
+    };
+    std::vector<Row> todo;
     auto split = [](const std::string& g, const char* flag) {
         auto eq = g.find('=');
         MARROW_CHECK(eq != std::string::npos && eq > 0,
@@ -167,17 +168,20 @@ int main(int argc, char** argv) try {
         return std::pair{g.substr(0, eq), g.substr(eq + 1)};
     };
     for (const std::string& e : encoders)
-        if (!e.empty()) todo.emplace_back(e, "", "");  // (--encoders "" trains none)
+        if (!e.empty()) todo.push_back({e, "", ""});  // (--encoders "" trains none)
     for (const std::string& g : given) {
         auto named = split(g, "--encoder");
-        todo.emplace_back(named.first, named.second, "");
+        todo.push_back({named.first, named.second, ""});
     }
     for (const std::string& g : feature_files) {
         auto named = split(g, "--features");
-        todo.emplace_back(named.first, "", named.second);
+        todo.push_back({named.first, "", named.second});
     }
     std::vector<mil::EncoderRow> rows;
-    for (auto& [name, path, features_path] : todo) {
+    for (Row& r : todo) {
+        const std::string& name = r.name;
+        std::string& path = r.encoder_file;
+        const std::string& features_path = r.features_file;
         mil::FeatureBags fb;
         if (!features_path.empty()) {
             fb = mil::load_feature_bags(features_path);

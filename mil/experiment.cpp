@@ -20,16 +20,23 @@ namespace marrow::mil {
 
 namespace {
 
-// The first seed's test predictions (each bag once) and their bag indices in row.bags.
-std::pair<std::vector<BagPrediction>, std::vector<size_t>> first_seed_tests(const EncoderRow& row) {
-    std::pair<std::vector<BagPrediction>, std::vector<size_t>> out;
+// The first seed's test predictions (each bag once), their bag indices in row.bags and, when
+// the CV explained them, their explanations.
+struct FirstSeedTests {
+    std::vector<BagPrediction> preds;
+    std::vector<size_t> index;
+    std::vector<CellExplanation> explanations;
+};
+FirstSeedTests first_seed_tests(const EncoderRow& row) {
+    FirstSeedTests out;
     if (row.cv.runs.empty()) return out;
     const uint64_t seed = row.cv.runs.front().seed;
     for (const MilFoldRun& r : row.cv.runs) {
         if (r.seed != seed) continue;
         for (size_t i = 0; i < r.test.size(); ++i) {
-            out.first.push_back(r.predictions[i]);
-            out.second.push_back(size_t(r.test[i]));
+            out.preds.push_back(r.predictions[i]);
+            out.index.push_back(size_t(r.test[i]));
+            if (!r.explanations.empty()) out.explanations.push_back(r.explanations[i]);
         }
     }
     return out;
@@ -59,11 +66,12 @@ void analyze_cells(EncoderRow& row, const CellAnnotations& cells, int64_t umap_c
     MARROW_CHECK(cells.cell_type.size() == row.bags.size(),
                  "analyze_cells: annotations for {} bags, the row has {}", cells.cell_type.size(),
                  row.bags.size());
-    auto [preds, index] = first_seed_tests(row);
+    FirstSeedTests tests = first_seed_tests(row);
+    const std::vector<BagPrediction>& preds = tests.preds;
     std::vector<std::vector<std::string>> types;
     std::vector<std::vector<bool>> diagnostic;
     bool any_diagnostic = false;
-    for (size_t b : index) {
+    for (size_t b : tests.index) {
         types.push_back(cells.cell_type[b]);
         diagnostic.push_back(cells.diagnostic[b]);
         any_diagnostic |= std::find(diagnostic.back().begin(), diagnostic.back().end(), true) !=
@@ -103,22 +111,12 @@ void analyze_cells(EncoderRow& row, const CellAnnotations& cells, int64_t umap_c
 }
 
 void write_attention(const std::filesystem::path& path, const EncoderRow& row) {
+    FirstSeedTests tests = first_seed_tests(row);
     std::vector<Bag> bags;
-    std::vector<BagPrediction> preds;
-    std::vector<CellExplanation> explanations;
-    if (!row.cv.runs.empty()) {
-        const uint64_t seed = row.cv.runs.front().seed;
-        for (const MilFoldRun& r : row.cv.runs) {
-            if (r.seed != seed) continue;
-            for (size_t i = 0; i < r.test.size(); ++i) {
-                bags.push_back(row.bags[size_t(r.test[i])]);
-                preds.push_back(r.predictions[i]);
-                if (!r.explanations.empty()) explanations.push_back(r.explanations[i]);
-            }
-        }
-    }
-    bool explained = !explanations.empty() && explanations.size() == preds.size();
-    write_attention_csv(path, bags, preds, row.cv.class_names, explained ? &explanations : nullptr);
+    for (size_t b : tests.index) bags.push_back(row.bags[b]);
+    bool explained = !tests.explanations.empty() && tests.explanations.size() == tests.preds.size();
+    write_attention_csv(path, bags, tests.preds, row.cv.class_names,
+                        explained ? &tests.explanations : nullptr);
 }
 
 nlohmann::json results_json(const std::vector<EncoderRow>& rows) {
@@ -244,7 +242,9 @@ void write_report(const std::filesystem::path& run_dir, const std::vector<Encode
                                         {.title = "UMAP of the cell features"}),
                      fmt::format("{} cells, coloured by cell type", r.umap_x.size()));
         if (options.top_k > 0 && options.images) {
-            auto [preds, index] = first_seed_tests(r);
+            FirstSeedTests tests = first_seed_tests(r);
+            const std::vector<BagPrediction>& preds = tests.preds;
+            const std::vector<size_t>& index = tests.index;
             for (int64_t c = 0; c < k; ++c) {
                 std::vector<std::tuple<double, size_t, int64_t>> cells;  // (a x N, bag, cell)
                 for (size_t j = 0; j < preds.size(); ++j) {

@@ -17,8 +17,15 @@ std::shared_ptr<nn::Linear> linear(int64_t in, int64_t out, Generator* gen) {
     return std::make_shared<nn::Linear>(in, out, true, gen);
 }
 
-// Linear(in, hidden) - ReLU - Linear(hidden, out), or Linear(in, out) when hidden is 0.
-std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, Generator* gen) {
+// Linear(in, hidden) - ReLU - Linear(hidden, out), or Linear(in, out) when hidden is 0; with
+// `relu_last`, a ReLU after the last Linear too (the instance networks).
+std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out, Generator* gen,
+                                    bool relu_last = false) {
+    if (relu_last) {
+        auto net = mlp(in, hidden, out, gen);
+        net->push_back(std::make_shared<nn::ReLU>());
+        return net;
+    }
     if (hidden == 0)
         return std::make_shared<nn::Sequential>(
             std::vector<std::shared_ptr<nn::Layer>>{linear(in, out, gen)});
@@ -156,8 +163,7 @@ Amil::Amil(AmilOptions options, Generator* gen) : MilModel("AMiL"), options_(opt
             std::make_shared<nn::AdaptiveMaxPool2d>(1), std::make_shared<nn::Flatten>(),
             linear(c2, o.embed, gen), std::make_shared<nn::ReLU>()});
     } else {
-        ftr_proc_ = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Layer>>{
-            linear(o.in, o.embed, gen), std::make_shared<nn::ReLU>()});
+        ftr_proc_ = mlp(o.in, 0, o.embed, gen, true);
     }
     register_module("ftr_proc", ftr_proc_);
     // upstream's registration order (its state_dict order)
@@ -210,10 +216,7 @@ AttentionMil::AttentionMil(AttentionMilOptions options, Generator* gen)
         check_positive("AttentionMil", what, v);
     int64_t m = o.embed > 0 ? o.embed : o.in;
     if (o.embed > 0) {
-        feature_extractor_ = register_module(
-            "feature_extractor",
-            std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Layer>>{
-                linear(o.in, o.embed, gen), std::make_shared<nn::ReLU>()}));
+        feature_extractor_ = register_module("feature_extractor", mlp(o.in, 0, o.embed, gen, true));
     }
     if (o.gated) {
         attention_v_ = register_module(
@@ -255,10 +258,7 @@ MeanPoolMil::MeanPoolMil(AttentionMilOptions options, Generator* gen)
     check_positive("MeanPoolMil", "classes", o.classes);
     int64_t m = o.embed > 0 ? o.embed : o.in;
     if (o.embed > 0) {
-        feature_extractor_ = register_module(
-            "feature_extractor",
-            std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Layer>>{
-                linear(o.in, o.embed, gen), std::make_shared<nn::ReLU>()}));
+        feature_extractor_ = register_module("feature_extractor", mlp(o.in, 0, o.embed, gen, true));
     }
     classifier_ = register_module("classifier", mlp(m, o.classifier_hidden, o.classes, gen));
 }

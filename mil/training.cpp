@@ -83,14 +83,10 @@ Generator epoch_generator(uint64_t seed, int64_t epoch) {
     return Generator(z ^ (z >> 31));
 }
 
-// A uniformly random permutation of 0..n-1 (argsort of n uniform draws).
+// A uniformly random permutation of 0..n-1 (randperm), as a vector.
 std::vector<int64_t> permutation(int64_t n, Generator& gen) {
-    Tensor u = rand({n}, DType::f64, Device::cpu(), gen);
-    const double* v = u.data<double>();
-    std::vector<int64_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return v[a] < v[b]; });
-    return order;
+    Tensor p = randperm(n, gen);
+    return {p.data<int64_t>(), p.data<int64_t>() + n};
 }
 
 void check_bags(const MilModel& model, const std::vector<Bag>& bags, const char* which) {
