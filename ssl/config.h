@@ -25,8 +25,9 @@ namespace marrow::ssl {
 enum class Centering { center, sinkhorn_knopp, none };
 
 // How the base lr is scaled with the total batch: DINO/SwAV/SimCLR linear (lr x B / 256),
-// DINOv2 sqrt_wrt_1024 (lr x sqrt(B / 1024)), none: as given.
-enum class LrScaling { linear, sqrt_wrt_1024, none };
+// SimCLR's sqrt (lr x sqrt(B), its rule for small batches), DINOv2 sqrt_wrt_1024
+// (lr x sqrt(B / 1024)), none: as given.
+enum class LrScaling { linear, sqrt, sqrt_wrt_1024, none };
 
 struct SslConfig {
     Method method = Method::dino;

@@ -18,6 +18,11 @@ TEST_CASE("SSL presets are valid and carry the seeds' stated values") {
     CHECK(simclr.method == Method::simclr);
     CHECK(simclr.temperature == 0.1);
     CHECK(simclr.projection == std::vector<int64_t>{512, 64});  // [512, 512] + [512, 64]
+    // SimCLR's square-root rule meets its linear one (0.3 B / 256) at B = 4096.
+    simclr.batch_size = 4096;
+    CHECK(simclr.scaled_lr() == doctest::Approx(0.3 * 4096 / 256));
+    simclr.batch_size = 64;
+    CHECK(simclr.scaled_lr() == doctest::Approx(0.6));
     SslConfig swav = preset("seed000-swav");
     CHECK(swav.out_dim == 300);
     CHECK(swav.epochs == 500);
