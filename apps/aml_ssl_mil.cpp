@@ -59,8 +59,9 @@ int main(int argc, char** argv) try {
         ->delimiter(',');
     cli.add_option("--encoder", given, "an encoder file as name=path (repeatable)");
     cli.add_option("--features", feature_files,
-                   "a features file of this data (extract_features "
-                   "--per-bag) as name=path (repeatable)");
+                   "a features file of this data (extract_features --per-bag) or a folder "
+                   "in SCEMILA's layout (data/<label>/<patient>/fnl34_bn_features_layer_7.npy) "
+                   "as name=path (repeatable)");
     cli.add_option("--arch", recipe.arch, "encoder backbone");
     cli.add_option("--stem", stem, "ResNet stem: imagenet, small or small_pool");
     cli.add_option("--image-size", recipe.image_size,
@@ -74,8 +75,8 @@ int main(int argc, char** argv) try {
     cli.add_option("--batch-size", recipe.batch_size, "encoder training batch")
         ->check(CLI::PositiveNumber);
     cli.add_option("--ssl-set", recipe.ssl_sets,
-                   "a self-supervised config field as key=value "
-                   "(e.g. out_dim=4096; repeatable)");
+                   "a self-supervised config field as key=value, or method:key=value for "
+                   "one method (e.g. out_dim=4096 dino:lr=2e-3; repeatable)");
     cli.add_option("--model", cv.model,
                    "amil (SCEMILA), amil_single, abmil, abmil_plain, meanpool");
     cli.add_option("--preset", preset,
@@ -184,7 +185,8 @@ int main(int argc, char** argv) try {
         const std::string& features_path = r.features_file;
         mil::FeatureBags fb;
         if (!features_path.empty()) {
-            fb = mil::load_feature_bags(features_path);
+            fb = fs::is_directory(features_path) ? mil::load_scemila_features(features_path)
+                                                 : mil::load_feature_bags(features_path);
         } else {
             if (path.empty())
                 path = apps::obtain_encoder(name, source, cells_csv, recipe,

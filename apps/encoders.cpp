@@ -82,7 +82,20 @@ ssl::EncoderSpec spec_of(const EncoderRecipe& r) {
 
 std::string self_supervised(const std::string& name, const ssl::ImageSource& source,
                             const EncoderRecipe& r, const std::string& run_dir) {
-    ssl::SslConfig c = ssl::resolve_config("seed000-" + name, "", r.ssl_sets);
+    std::vector<std::string> sets;  // the shared overrides and this method's own
+    for (const std::string& set : r.ssl_sets) {
+        const size_t colon = set.find(':'), equals = set.find('=');
+        if (colon == std::string::npos || colon > equals) {
+            sets.push_back(set);
+            continue;
+        }
+        const std::string method = set.substr(0, colon);
+        MARROW_CHECK(method == "simclr" || method == "swav" || method == "dino",
+                     "--ssl-set '{}': '{}' is not a self-supervised method (simclr, swav, dino)",
+                     set, method);
+        if (method == name) sets.push_back(set.substr(colon + 1));
+    }
+    ssl::SslConfig c = ssl::resolve_config("seed000-" + name, "", sets);
     c.arch = r.arch;
     c.stem = r.stem;
     c.epochs = r.epochs;

@@ -44,7 +44,8 @@ struct EncoderRecipe {
     int workers = 2;
     uint64_t seed = 0;
     // Self-supervised config fields as key=value (ssl::resolve_config's overrides, e.g.
-    // out_dim=4096 local_crops=4), applied to the seed-000 preset before the fields above.
+    // out_dim=4096 local_crops=4), applied to the seed-000 preset before the fields above;
+    // method:key=value applies to that method only (dino:lr=2e-3).
     std::vector<std::string> ssl_sets = {};
 };
 

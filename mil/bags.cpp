@@ -1,10 +1,12 @@
 #include "mil/bags.h"
 
+#include <algorithm>
 #include <map>
 
 #include "autograd/ops.h"
 #include "data/csv.h"
 #include "tensor/error.h"
+#include "tensor/npy.h"
 #include "tensor/safetensors.h"
 
 namespace marrow::mil {
@@ -67,6 +69,60 @@ FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* droppe
             {ids[b], label, narrow(features, 0, off[b], off[b + 1] - off[b]),
              std::vector<std::string>(paths.begin() + off[b], paths.begin() + off[b + 1])});
     }
+    if (dropped) *dropped = skipped;
+    return out;
+}
+
+FeatureBags load_scemila_features(const std::filesystem::path& root, const std::string& prefix,
+                                  int64_t* dropped) {
+    namespace fs = std::filesystem;
+    const fs::path data = root / "data";
+    MARROW_CHECK(fs::is_directory(data),
+                 "load_scemila_features: {} is not a folder (SCEMILA's layout: "
+                 "data/<label>/<patient>/{}bn_features_layer_7.npy)",
+                 data.string(), prefix);
+    auto sorted_folders = [](const fs::path& dir) {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.is_directory() && e.path().filename().string().rfind("._", 0) != 0)
+                out.push_back(e.path());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    FeatureBags out;
+    out.path = root.string();
+    int64_t skipped = 0;
+    const std::string file = prefix + "bn_features_layer_7.npy";
+    for (const fs::path& class_dir : sorted_folders(data)) {
+        const int64_t label = int64_t(out.class_names.size());
+        out.class_names.push_back(class_dir.filename().string());
+        for (const fs::path& patient : sorted_folders(class_dir)) {
+            if (!fs::exists(patient / file)) {
+                ++skipped;
+                continue;
+            }
+            Tensor x = load_npy((patient / file).string());
+            MARROW_CHECK(
+                x.dim() >= 2 && x.size(0) > 0 &&
+                    (x.dtype() == DType::f32 || x.dtype() == DType::f64 || x.dtype() == DType::f16),
+                "load_scemila_features: {}: {} {} is not a float array of (N, ...) "
+                "features with N > 0",
+                (patient / file).string(), x.shape(), x.dtype());
+            if (!out.bags.empty())
+                MARROW_CHECK(x.dim() == out.bags[0].instances.dim() &&
+                                 std::equal(x.shape().begin() + 1, x.shape().end(),
+                                            out.bags[0].instances.shape().begin() + 1),
+                             "load_scemila_features: {}: cells of shape {}, but {} has {}",
+                             (patient / file).string(), x.shape(), out.bags[0].id,
+                             out.bags[0].instances.shape());
+            std::vector<std::string> names;
+            for (int64_t i = 0; i < x.size(0); ++i)
+                names.push_back((patient / fmt::format("{:03d}.TIF", i)).string());
+            out.bags.push_back({patient.filename().string(), label, to(x, DType::f32), names});
+        }
+    }
+    MARROW_CHECK(!out.bags.empty(), "load_scemila_features: no {} under {}/<label>/<patient>/",
+                 file, data.string());
     if (dropped) *dropped = skipped;
     return out;
 }

@@ -27,6 +27,15 @@ struct FeatureBags {
 // what is missing or inconsistent (a file written without --per-bag, offsets out of range).
 FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* dropped = nullptr);
 
+// SCEMILA's feature layout (its ml_pipeline reads nothing else): one NumPy file per patient,
+// <root>/data/<label>/<patient>/<prefix>bn_features_layer_7.npy of shape (N, 512, 5, 5)
+// (or any (N, ...) float array), the classes being the label folders in sorted order. Row i
+// is the cell image <patient>/NNN.TIF with NNN = i zero-padded to 3 digits (SCEMILA's
+// generate_tiffname), which names the instances. Patient folders without the file are
+// skipped (`dropped` says how many); none at all is an Error naming the expected path.
+FeatureBags load_scemila_features(const std::filesystem::path& root,
+                                  const std::string& prefix = "fnl34_", int64_t* dropped = nullptr);
+
 // The bags of a bag-layout source (ssl::ImageSource with bag entries) from its features (N, D)
 // in the source's row order (ssl::extract_features); unlabelled bags are dropped.
 FeatureBags bags_from_source(const ssl::ImageSource& source, const Tensor& features);

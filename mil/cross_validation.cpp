@@ -49,7 +49,8 @@ namespace {
 // (sd 0: left unscaled).
 void standardize(const std::vector<Bag>& fit, std::initializer_list<std::vector<Bag>*> apply) {
     MARROW_CHECK(fit.front().instances.dim() == 2,
-                 "run_mil_cv: standardize needs feature vectors (N, D), got instances {}",
+                 "run_mil_cv: standardize needs feature vectors (N, D), got instances {} (feature "
+                 "maps such as SCEMILA's (N, 512, 5, 5) are used as they are: standardize off)",
                  fit.front().instances.shape());
     std::vector<Tensor> all;
     for (const Bag& b : fit) all.push_back(to(b.instances, DType::f64));

@@ -17,7 +17,7 @@ py=/usr/bin/python3
 
 tiny=(--image-size 16 --cells 6 --epochs 1 --batch-size 8 --workers 0 --mil-epochs 2 --seeds 0
       --umap-cells 40 --ssl-set out_dim=32 --ssl-set head_hidden=32 --ssl-set bottleneck=16
-      --ssl-set 'projection=[32,16]' --ssl-set local_crops=2 --ssl-set freeze_prototypes_iters=0)
+      --ssl-set 'projection=[32,16]' --ssl-set local_crops=2 --ssl-set swav:freeze_prototypes_iters=0)
 run=$work/run
 "$app" --synthetic 5 "${tiny[@]}" --out "$run" >"$work/run.log" 2>&1 ||
     { cat "$work/run.log" >&2; fail "the run failed"; }

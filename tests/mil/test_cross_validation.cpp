@@ -13,6 +13,7 @@
 #include "mil/cross_validation.h"
 #include "tensor/error.h"
 #include "tensor/factory.h"
+#include "tensor/npy.h"
 #include "tensor/safetensors.h"
 
 using namespace marrow;
@@ -159,4 +160,56 @@ TEST_CASE("load_feature_bags and read_cell_annotations") {
     CHECK_THROWS_WITH_AS(mil::read_cell_annotations(dir / "cells.csv", fb.bags),
                          doctest::Contains("no row for d/NPM1/AAA/001.TIF"), Error);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "load_scemila_features: SCEMILA's per-patient .npy layout, and AMiL cross-validated on it") {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / "marrow_scemila_features_test";
+    fs::remove_all(root);
+    // 2 classes x 5 patients of 4-7 cells with (8, 5, 5) maps; class 1's cells are shifted so
+    // AMiL can tell them apart; one patient folder without features.
+    Generator gen(3);
+    for (int64_t p = 0; p < 10; ++p) {
+        const std::string label = p % 2 ? "PML_RARA" : "control";
+        const fs::path dir = root / "data" / label / fmt::format("P{:02d}", p);
+        fs::create_directories(dir);
+        Tensor x = randn({4 + p % 4, 8, 5, 5}, DType::f32, Device::cpu(), gen);
+        if (p % 2) x = add(x, scalar_tensor(1.5));
+        save_npy((dir / "fnl34_bn_features_layer_7.npy").string(), x);
+    }
+    fs::create_directories(root / "data" / "control" / "P99");  // images only
+    int64_t dropped = 0;
+    mil::FeatureBags fb = mil::load_scemila_features(root, "fnl34_", &dropped);
+    CHECK(dropped == 1);
+    CHECK(fb.class_names == std::vector<std::string>{"PML_RARA", "control"});
+    REQUIRE(fb.bags.size() == 10);
+    CHECK(fb.bags[0].id == "P01");
+    CHECK(fb.bags[0].label == 0);
+    CHECK(fb.bags[0].instances.shape() == Shape{5, 8, 5, 5});
+    CHECK(fb.bags[5].label == 1);
+    CHECK(fb.bags[0].instance_names[4] == (root / "data/PML_RARA/P01/004.TIF").string());
+    Tensor p03 = load_npy((root / "data/PML_RARA/P03/fnl34_bn_features_layer_7.npy").string());
+    CHECK(equal(fb.bags[1].instances, p03));
+
+    mil::MilCvOptions o = quick("stratified", 5);
+    o.model = "amil";
+    o.seeds = {0};
+    o.train.max_epochs = 10;
+    o.standardize = false;  // SCEMILA feeds the maps as they are
+    mil::MilCvResult r = mil::run_mil_cv(fb.bags, fb.class_names, o);
+    CHECK(r.runs.size() == 5);
+    CHECK(r.summary.at("balanced_accuracy").mean == doctest::Approx(1.0));
+    o.standardize = true;
+    CHECK_THROWS_WITH_AS(mil::run_mil_cv(fb.bags, fb.class_names, o),
+                         doctest::Contains("standardize off"), Error);
+
+    // A patient whose maps differ from the others' is named.
+    save_npy((root / "data/control/P99/fnl34_bn_features_layer_7.npy").string(),
+             zeros({3, 8, 4, 4}));
+    CHECK_THROWS_WITH_AS(mil::load_scemila_features(root),
+                         doctest::Contains("cells of shape [3, 8, 4, 4], but P01 has"), Error);
+    CHECK_THROWS_WITH_AS(mil::load_scemila_features(root, "dinobloom_"),
+                         doctest::Contains("no dinobloom_bn_features_layer_7.npy under"), Error);
+    fs::remove_all(root);
 }
