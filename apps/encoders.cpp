@@ -129,7 +129,8 @@ std::string supervised(const ssl::ImageSource& source, const std::string& cells_
     const ssl::ImageSource held_source = ssl::select_images(cells, held_rows);
     ssl::ViewsDataset train_set(train_source, single_view(r.image_size, true));
     ssl::ViewsDataset held_set(held_source, single_view(r.image_size, false));
-    ClassifierTrainingOptions o{.epochs = r.epochs,
+    const int64_t epochs = r.supervised_epochs > 0 ? r.supervised_epochs : r.epochs;
+    ClassifierTrainingOptions o{.epochs = epochs,
                                 .batch_size = r.batch_size,
                                 .lr = 0.1,
                                 .workers = r.workers,
@@ -137,7 +138,7 @@ std::string supervised(const ssl::ImageSource& source, const std::string& cells_
     o.warmup_steps = std::max<int64_t>(1, int64_t(train_rows.size()) / r.batch_size / 2);
     RunRecord record(
         run_dir, "aml_ssl_mil/supervised",
-        {{"spec", spec_of(r).to_json()}, {"epochs", r.epochs}, {"classes", cells.classes}}, r.seed,
+        {{"spec", spec_of(r).to_json()}, {"epochs", epochs}, {"classes", cells.classes}}, r.seed,
         cells.files);
     Generator gen(r.seed);
     auto encoder = ssl::make_encoder(spec_of(r), &gen);
