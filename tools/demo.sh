@@ -21,6 +21,6 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target aml_ssl_mil
 out=(--out runs/aml_demo)
 for a in "$@"; do [ "$a" = --out ] && out=(); done
-exec build/apps/aml_ssl_mil --synthetic 16 --cells 48 --image-size 32 --epochs 2 --supervised-epochs 6 \
+exec build/apps/aml_ssl_mil --synthetic 16 --cells 48 --image-size 32 --epochs 2 --supervised-epochs 2 \
     --batch-size 64 --ssl-set out_dim=1024 --ssl-set local_crops=2 --preset seed000 --mil-epochs 60 \
     --seeds 0 --umap-cells 1000 "${out[@]}" "$@"
