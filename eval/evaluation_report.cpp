@@ -1,9 +1,9 @@
 // The files of an evaluation run; see evaluation_report.h.
 #include "eval/evaluation_report.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -20,9 +20,9 @@ namespace {
 
 // The headline metrics, in table order, with their column titles.
 const std::vector<std::pair<std::string, std::string>> kColumns = {
-    {"accuracy", "accuracy"},       {"balanced_accuracy", "balanced acc."},
-    {"f1_macro", "macro F1"},       {"f1_weighted", "weighted F1"},
-    {"roc_auc_macro", "ROC AUC"},   {"pr_auc_macro", "PR AUC"},
+    {"accuracy", "accuracy"},        {"balanced_accuracy", "balanced acc."},
+    {"f1_macro", "macro F1"},        {"f1_weighted", "weighted F1"},
+    {"roc_auc_macro", "ROC AUC"},    {"pr_auc_macro", "PR AUC"},
     {"cohen_kappa", "Cohen's kappa"}};
 
 std::string method_title(const std::string& m) {
@@ -85,13 +85,16 @@ void write_results_json(const std::filesystem::path& path, const ProtocolResult&
     for (const SummaryRow& row : summarize(r)) {
         nlohmann::json m;
         for (const auto& [name, ms] : row.metrics) {
-            auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+            auto num = [](double v) {
+                return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+            };
             m[name] = {{"mean", num(ms.mean)}, {"sd", num(ms.sd)}, {"n", ms.n}};
         }
         nlohmann::json folds = nlohmann::json::array();
         for (const FoldResult& f : r.results)
             if (f.method == row.method) {
-                nlohmann::json fold = {{"repeat", f.repeat}, {"fold", f.fold}, {"seconds", f.seconds}};
+                nlohmann::json fold = {
+                    {"repeat", f.repeat}, {"fold", f.fold}, {"seconds", f.seconds}};
                 for (const auto& [name, v] : f.metrics)
                     fold[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
                 folds.push_back(fold);
@@ -99,11 +102,10 @@ void write_results_json(const std::filesystem::path& path, const ProtocolResult&
         nlohmann::json ci;
         for (const auto& [name, c] : intervals.at(row.method))
             ci[name] = {{"estimate", c.estimate}, {"lower", c.lower}, {"upper", c.upper}};
-        j["methods"][row.method] = {{"summary", m},
-                                    {"folds", folds},
-                                    {"bootstrap_ci95_pooled", ci}};
+        j["methods"][row.method] = {
+            {"summary", m}, {"folds", folds}, {"bootstrap_ci95_pooled", ci}};
     }
-    write_file_atomic(path, j.dump(2) + "\n", "write_evaluation");
+    write_file_atomic(path.string(), j.dump(2) + "\n", "write_evaluation");
 }
 
 void write_predictions_csv(const std::filesystem::path& path, const FoldResult& p,
@@ -113,10 +115,11 @@ void write_predictions_csv(const std::filesystem::path& path, const FoldResult& 
     csv += "\n";
     for (size_t i = 0; i < p.rows.size(); ++i) {
         csv += fmt::format("{},{},{}", p.rows[i], p.y_true[i], p.y_pred[i]);
-        for (int64_t c = 0; c < p.proba.cols; ++c) csv += fmt::format(",{:.6g}", p.proba(int64_t(i), c));
+        for (int64_t c = 0; c < p.proba.cols; ++c)
+            csv += fmt::format(",{:.6g}", p.proba(int64_t(i), c));
         csv += "\n";
     }
-    write_file_atomic(path, csv, "write_evaluation");
+    write_file_atomic(path.string(), csv, "write_evaluation");
 }
 
 // The points of a curve that move it by more than `step` in x or y since the last point
@@ -252,7 +255,8 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
     table.columns.push_back("seconds / fit");
     for (const SummaryRow& row : summary) {
         std::vector<std::string> cells = {method_title(row.method)};
-        for (const auto& [key, title] : kColumns) cells.push_back(format_mean_sd(row.metrics.at(key)));
+        for (const auto& [key, title] : kColumns)
+            cells.push_back(format_mean_sd(row.metrics.at(key)));
         double seconds = 0;
         int fits = 0;
         for (const FoldResult& f : r.results)
@@ -262,8 +266,9 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
     }
     Table ci_table{.columns = {"method"},
                    .rows = {},
-                   .caption = "95% percentile-bootstrap intervals: 1000 resamples of the "
-                              "pooled test predictions (repeat 0)"};
+                   .caption =
+                       "95% percentile-bootstrap intervals: 1000 resamples of the "
+                       "pooled test predictions (repeat 0)"};
     for (const auto& [name, metric] : kBootstrapped)
         for (const auto& [key, title] : kColumns)
             if (key == name) ci_table.columns.push_back(title);
@@ -288,22 +293,24 @@ void write_evaluation(const std::filesystem::path& run_dir, const ProtocolResult
             confusion_matrix(p.y_true, p.y_pred, int64_t(r.class_names.size())), r.class_names,
             {.title = "Confusion matrix, " + method_title(method)});
         cm.save(figures / ("confusion_" + method + ".svg"));
-        s.figure(cm, "Rows: true class; columns: predicted class; cells: fraction of the row "
-                     "(count).");
-        ClassificationReport cr = classification_report(p.y_true, p.y_pred,
-                                                        class_range(int64_t(r.class_names.size())));
+        s.figure(cm,
+                 "Rows: true class; columns: predicted class; cells: fraction of the row "
+                 "(count).");
+        ClassificationReport cr =
+            classification_report(p.y_true, p.y_pred, class_range(int64_t(r.class_names.size())));
         std::vector<double> f1;
         for (const ClassScores& c : cr.per_class) f1.push_back(c.f1);
-        Svg bars = bar_chart(r.class_names, f1,
-                             {.title = "Per-class F1", .x_label = "class", .y_label = "F1",
-                              .y_min = 0, .y_max = 1});
+        Svg bars = bar_chart(
+            r.class_names, f1,
+            {.title = "Per-class F1", .x_label = "class", .y_label = "F1", .y_min = 0, .y_max = 1});
         bars.save(figures / ("f1_" + method + ".svg"));
         s.figure(bars);
         auto [roc, pr] = class_curves(p, r.class_names);
         if (!roc.empty()) {
             Svg roc_svg = roc_plot(roc, {.title = "ROC, " + method_title(method)});
             Svg pr_svg = pr_plot(pr, {.title = "Precision-recall, " + method_title(method),
-                                      .x_label = "Recall", .y_label = "Precision"});
+                                      .x_label = "Recall",
+                                      .y_label = "Precision"});
             roc_svg.save(figures / ("roc_" + method + ".svg"));
             pr_svg.save(figures / ("pr_" + method + ".svg"));
             s.figure(roc_svg).figure(pr_svg);

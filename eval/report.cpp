@@ -290,7 +290,7 @@ std::string Report::html() const {
 }
 
 void Report::save(const std::filesystem::path& path) const {
-    write_file_atomic(path, html(), "Report::save");
+    write_file_atomic(path.string(), html(), "Report::save");
 }
 
 }  // namespace marrow::eval

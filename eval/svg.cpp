@@ -160,24 +160,8 @@ std::string Svg::document() const {
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element();
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::string& text,
-                       const char* what) {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        MARROW_CHECK(out.good(), "{}: cannot open {}", what, tmp.string());
-        out.write(text.data(), std::streamsize(text.size()));
-        MARROW_CHECK(out.good(), "{}: cannot write {}", what, tmp.string());
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    MARROW_CHECK(!ec, "{}: cannot rename {} to {}: {}", what, tmp.string(), path.string(),
-                 ec.message());
-}
-
 void Svg::save(const std::filesystem::path& path) const {
-    write_file_atomic(path, document(), "Svg::save");
+    write_file_atomic(path.string(), document(), "Svg::save");
 }
 
 // ---- ticks ----

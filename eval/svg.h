@@ -16,13 +16,9 @@
 #include <vector>
 
 #include "eval/colormap.h"
+#include "tensor/file_io.h"  // write_file_atomic: reports, figures, results
 
 namespace marrow::eval {
-
-// Writes text to `path`.tmp, then renames it over `path`, so a reader never sees half a file
-// (reports, figures, results). `what` names the caller in errors.
-void write_file_atomic(const std::filesystem::path& path, const std::string& text,
-                       const char* what);
 
 // Text with & < > " ' replaced by entities, safe in XML/HTML text and attribute values.
 std::string xml_escape(std::string_view text);

@@ -136,8 +136,8 @@ nlohmann::json results_json(const std::vector<EncoderRow>& rows) {
 }
 
 void write_results(const std::filesystem::path& run_dir, const std::vector<EncoderRow>& rows) {
-    eval::write_file_atomic(run_dir / "results.json", results_json(rows).dump(2) + "\n",
-                            "write_results");
+    write_file_atomic((run_dir / "results.json").string(), results_json(rows).dump(2) + "\n",
+                      "write_results");
 }
 
 void write_report(const std::filesystem::path& run_dir, const std::vector<EncoderRow>& rows,

@@ -8,9 +8,9 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "eval/ranking_metrics.h"
-#include "eval/svg.h"  // write_file_atomic
 #include "tensor/error.h"
 #include "tensor/factory.h"
+#include "tensor/file_io.h"
 
 namespace marrow::mil {
 
@@ -119,7 +119,7 @@ void write_attention_csv(const std::filesystem::path& path, const std::vector<Ba
             }
         }
     }
-    eval::write_file_atomic(path, text, "write_attention_csv");
+    write_file_atomic(path.string(), text, "write_attention_csv");
 }
 
 std::map<std::string, eval::MeanSd> attention_by_cell_type(

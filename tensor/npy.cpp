@@ -7,13 +7,14 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <sstream>
 
 #include "tensor/factory.h"
+#include "tensor/file_io.h"
 #include "tensor/ops/copy.h"
 #include "tensor/ops/view.h"
-#include "tensor/safetensors.h"
 #include "tensor/shape.h"
 
 namespace marrow {
@@ -22,7 +23,8 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = 6;
 constexpr uint64_t kMaxHeader = 1u << 20;
-constexpr size_t kMaxDims = 64;  // NumPy 2's NPY_MAXDIMS (32 before)  // np.load refuses headers past 10,000 bytes
+constexpr size_t kMaxDims =
+    64;  // NumPy 2's NPY_MAXDIMS (32 before)  // np.load refuses headers past 10,000 bytes
 
 // The header's Python literal, {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), },
 // read by a small scanner: string literals, True / False, and tuples of integers (with
@@ -186,6 +188,14 @@ uint64_t load_unsigned(const unsigned char* p, size_t width, bool swap) {
 // The elements converted into `out` (contiguous, of f.dtype).
 void convert(const unsigned char* data, int64_t count, const ElementFormat& f, Tensor& out,
              const std::string& name) {
+    // Stored as marrow stores it (a float, a signed integer of the same width, or uint8, in
+    // the host's order): one copy. SCEMILA's float32 features take this path.
+    const bool verbatim = !f.swap && dtype_size(f.dtype) == f.width &&
+                          (f.kind == 'f' || f.kind == 'i' || f.dtype == DType::u8);
+    if (verbatim) {
+        if (count > 0) std::memcpy(out.raw_data(), data, size_t(count) * f.width);
+        return;
+    }
     for (int64_t k = 0; k < count; ++k) {
         const uint64_t bits = load_unsigned(data + size_t(k) * f.width, f.width, f.swap);
         switch (f.dtype) {
@@ -274,32 +284,12 @@ Tensor load_npy(const std::string& path) {
 }
 
 void save_npy(const std::string& path, const Tensor& tensor) {
-    const char* descr = nullptr;
-    switch (tensor.dtype()) {
-        case DType::f32:
-            descr = "<f4";
-            break;
-        case DType::f64:
-            descr = "<f8";
-            break;
-        case DType::f16:
-            descr = "<f2";
-            break;
-        case DType::i32:
-            descr = "<i4";
-            break;
-        case DType::i64:
-            descr = "<i8";
-            break;
-        case DType::u8:
-            descr = "|u1";
-            break;
-        case DType::b8:
-            descr = "|b1";
-            break;
-        default:
-            fail("save_npy: \"{}\": NumPy has no {}", path, tensor.dtype());
-    }
+    static const std::map<DType, const char*> kDescr = {
+        {DType::f32, "<f4"}, {DType::f64, "<f8"}, {DType::f16, "<f2"}, {DType::i32, "<i4"},
+        {DType::i64, "<i8"}, {DType::u8, "|u1"},  {DType::b8, "|b1"}};
+    const auto found = kDescr.find(tensor.dtype());
+    MARROW_CHECK(found != kDescr.end(), "save_npy: \"{}\": NumPy has no {}", path, tensor.dtype());
+    const char* descr = found->second;
     static_assert(std::endian::native == std::endian::little, "save_npy writes the host's bytes");
     std::string shape;  // () for a scalar, (5,) for one dimension, (2, 3) for more
     for (int64_t d = 0; d < tensor.dim(); ++d)
@@ -315,28 +305,17 @@ void save_npy(const std::string& path, const Tensor& tensor) {
     const bool v1 = padded(10) <= 65535;
     header.resize(padded(v1 ? 10 : 12) - 1, ' ');
     header += '\n';
-    std::string bytes(kMagic, kMagicSize);
-    bytes += char(v1 ? 1 : 2);
-    bytes += char(0);
-    for (size_t b = 0; b < (v1 ? 2u : 4u); ++b) bytes += char((header.size() >> (8 * b)) & 0xff);
-    bytes += header;
+    std::string preamble(kMagic, kMagicSize);
+    preamble += char(v1 ? 1 : 2);
+    preamble += char(0);
+    for (size_t b = 0; b < (v1 ? 2u : 4u); ++b) preamble += char((header.size() >> (8 * b)) & 0xff);
+    preamble += header;
     const Tensor host = op::contiguous(op::to_device(tensor, Device::cpu()));
-    bytes.append(static_cast<const char*>(host.raw_data()),
-                 size_t(host.numel()) * host.element_size());
-
-    const std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        MARROW_CHECK(out.good(), "save_npy: cannot write \"{}\"", tmp);
-        out.write(bytes.data(), int64_t(bytes.size()));
-        out.flush();
-        MARROW_CHECK(out.good(), "save_npy: write to \"{}\" failed", tmp);
-    }
-    sync_path(tmp, "save_npy");
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail("save_npy: cannot rename \"{}\" to \"{}\"", tmp, path);
-    }
+    write_file_atomic(path, "save_npy", [&](std::ostream& out) {
+        out.write(preamble.data(), std::streamsize(preamble.size()));
+        out.write(static_cast<const char*>(host.raw_data()),
+                  std::streamsize(size_t(host.numel()) * host.element_size()));
+    });
 }
 
 }  // namespace marrow

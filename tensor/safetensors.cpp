@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "tensor/factory.h"
+#include "tensor/file_io.h"
 #include "tensor/ops/copy.h"
 
 namespace marrow {
@@ -177,14 +178,6 @@ SafetensorsFile load_safetensors(const std::string& path) {
     return parse_safetensors(buffer.str(), path);
 }
 
-void sync_path(const std::string& path, std::string_view what) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    MARROW_CHECK(fd >= 0, "{}: cannot open \"{}\" to sync it", what, path);
-    int rc = ::fsync(fd);
-    ::close(fd);
-    MARROW_CHECK(rc == 0, "{}: fsync of \"{}\" failed", what, path);
-}
-
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
     nlohmann::json header = nlohmann::json::object();
@@ -202,10 +195,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
     }
     std::string json = header.dump();
     json.append((8 - json.size() % 8) % 8, ' ');  // align the data section to 8 bytes
-    std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        MARROW_CHECK(out.good(), "save_safetensors: cannot write \"{}\"", tmp);
+    write_file_atomic(path, "save_safetensors", [&](std::ostream& out) {
         uint64_t n = json.size();
         char len[8];
         for (int i = 0; i < 8; ++i) len[i] = char((n >> (8 * i)) & 0xff);
@@ -214,18 +204,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
         for (const Tensor& t : payload)
             out.write(static_cast<const char*>(t.raw_data()),
                       int64_t(uint64_t(t.numel()) * t.element_size()));
-        out.flush();
-        MARROW_CHECK(out.good(), "save_safetensors: write to \"{}\" failed", tmp);
-    }
-    // The data reaches the disk before the rename makes it the file, and the rename before
-    // we return: a crash leaves the old file or the new one, never a torn one.
-    sync_path(tmp, "save_safetensors");
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail("save_safetensors: cannot rename \"{}\" to \"{}\"", tmp, path);
-    }
-    std::string dir = path.substr(0, path.find_last_of('/') + 1);
-    sync_path(dir.empty() ? "." : dir, "save_safetensors");
+    });
 }
 
 }  // namespace marrow

@@ -25,8 +25,6 @@ struct SafetensorsFile {
 SafetensorsFile load_safetensors(const std::string& path);
 // Parses an in-memory file image; `name` is used in error messages.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& name);
-// fsync of a file or folder (opened read-only); an Error naming `what` and the path.
-void sync_path(const std::string& path, std::string_view what);
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
