@@ -376,7 +376,8 @@ TEST_CASE("report: escaped, self-contained, saved atomically") {
     report.add_metadata("note", "<b>");
     auto& s = report.section(kNasty);
     s.paragraph(kNasty);
-    s.table({.columns = {"method", kNasty}, .rows = {{"1-NN", eval::format_mean_sd({0.8, 0.01, 5})}}});
+    s.table(
+        {.columns = {"method", kNasty}, .rows = {{"1-NN", eval::format_mean_sd({0.8, 0.01, 5})}}});
     s.figure(eval::bar_chart({"a"}, {1}, {}), kNasty);
     std::string html = report.html();
     CHECK(html.starts_with("<!DOCTYPE html>"));
@@ -406,7 +407,8 @@ TEST_CASE("report: escaped, self-contained, saved atomically") {
     std::ifstream sin(dir / "bar.svg", std::ios::binary);
     std::string svg_text{std::istreambuf_iterator<char>(sin), std::istreambuf_iterator<char>()};
     CHECK(svg_text == svg.document());
-    CHECK_THROWS_WITH_AS(report.save("/nonexistent/dir/report.html"),
-                         doctest::Contains("cannot open /nonexistent/dir/report.html.tmp"), Error);
+    CHECK_THROWS_WITH_AS(
+        report.save("/nonexistent/dir/report.html"),
+        doctest::Contains("Report::save: cannot write \"/nonexistent/dir/report.html.tmp."), Error);
     std::filesystem::remove_all(dir);
 }
