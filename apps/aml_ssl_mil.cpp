@@ -53,10 +53,11 @@ int main(int argc, char** argv) try {
         ->check(CLI::Range(2, 500));
     cli.add_option("--domain-strength", cohort.domain_strength,
                    "synthetic: how different the three acquisition sites look");
-    cli.add_option("--encoders", encoders,
-                   "encoders to train or build: simclr, swav, dino, "
-                   "supervised, random")
-        ->delimiter(',');
+    CLI::Option* encoders_flag = cli.add_option("--encoders", encoders,
+                                                "encoders to train or build: simclr, swav, dino, "
+                                                "supervised, random (default: all five, or none "
+                                                "when --encoder or --features is given)")
+                                     ->delimiter(',');
     cli.add_option("--encoder", given, "an encoder file as name=path (repeatable)");
     cli.add_option("--features", feature_files,
                    "a features file of this data (extract_features --per-bag) or a folder "
@@ -110,6 +111,8 @@ int main(int argc, char** argv) try {
     const auto start = std::chrono::steady_clock::now();
     MARROW_CHECK(synthetic > 0 || !data_path.empty(), "aml_ssl_mil: give --data or --synthetic N");
     recipe.stem = nn::models::parse_stem(stem);
+    if (encoders_flag->count() == 0 && (!given.empty() || !feature_files.empty()))
+        encoders.clear();  // only the rows asked for
     cv.train = preset == "scemila" ? mil::MilTrainOptions::scemila()
                                    : mil::MilTrainOptions::ssl_mil_seed();
     cv.train.flip_instances = false;  // the instances are feature vectors

@@ -44,16 +44,23 @@ for r in rows:
     assert r["attention_audit"]["overall"]["n"] >= 1, r["attention_audit"]
     assert r["relative_attention_by_cell_type"], r
 PY
+"$py" - "$run/encoders" <<'PY' || fail "the encoders' global crops do not follow the crop rule"
+import json, sys
+for name, scale in [("simclr", [0.5, 1]), ("swav", [0.5, 1]), ("dino", [0, 0])]:
+    config = json.load(open(f"{sys.argv[1]}/{name}/run.json"))["flags"]["config"]
+    assert config["global_scale"] == scale, (name, config["global_scale"])
+PY
 
-# reuse: an encoder file and a features file
+# reuse: an encoder file and a features file (the default encoders are then not trained)
 "$extract" --encoder "$run/encoders/supervised/encoder.safetensors" --data "$run/cohort" \
     --per-bag --out "$work/supervised.safetensors" >/dev/null 2>&1 || fail "extract_features failed"
-"$app" --data "$run/cohort" --encoders "" --features sup="$work/supervised.safetensors" \
+"$app" --data "$run/cohort" --features sup="$work/supervised.safetensors" \
     --encoder rnd="$run/encoders/random/encoder.safetensors" --image-size 16 --mil-epochs 1 \
     --seeds 0 --umap-cells 0 --workers 0 --out "$work/reuse" >"$work/reuse.log" 2>&1 ||
     { cat "$work/reuse.log" >&2; fail "the reuse run failed"; }
 grep -q "^rnd " "$work/reuse.log" && grep -q "^sup " "$work/reuse.log" ||
     fail "the reuse run lacks a row: $(cat "$work/reuse.log")"
+[ ! -d "$work/reuse/encoders" ] || fail "the reuse run trained encoders: $(ls "$work/reuse/encoders")"
 
 # dinobloom_eval on the same cohort: kNN / probe on the cell types, ABMIL on the patients
 "$dinobloom" --encoder "$run/encoders/dino/encoder.safetensors" --cells "$run/cohort" \
