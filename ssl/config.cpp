@@ -67,7 +67,8 @@ void from_json(const nlohmann::json& j, LrScaling& s) {
 // Every field once: the JSON round trip and the unknown-key check come from this list.
 #define MARROW_SSL_CONFIG_FIELDS(X)                                                             \
     X(arch) X(patch_size) X(stem) X(drop_path_rate) X(views) X(global_size) X(local_size)       \
-    X(local_crops) X(global_scale) X(color_strength) X(epochs) X(epoch_length) X(batch_size)    \
+    X(local_crops) X(global_scale) X(color_strength) X(cell_rotations) X(epochs)                \
+    X(epoch_length) X(batch_size)                                                               \
     X(accumulate) X(optimizer) X(lr) X(lr_scaling) X(min_lr) X(warmup_epochs)                   \
     X(start_warmup_lr) X(weight_decay) X(weight_decay_end) X(momentum) X(larc_trust)            \
     X(clip_grad) X(freeze_last_layer_epochs) X(autocast_bf16) X(projection) X(out_dim)          \

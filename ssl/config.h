@@ -50,6 +50,9 @@ struct SslConfig {
     // white cell in a field of red ones) in most crops.
     std::array<double, 2> global_scale = {0, 0};
     double color_strength = 1.0;
+    // Every view also flips vertically (p 0.5) and turns by 90, 180 or 270 degrees (p 0.5),
+    // DinoBloom's additions for smears, where a cell has no up (the dinobloom views have them).
+    bool cell_rotations = false;
 
     // ---- optimization (per-iteration schedules; epochs of `epoch_length` iterations when
     // > 0, as DINOv2's OFFICIAL_EPOCH_LENGTH, else one pass over the data)

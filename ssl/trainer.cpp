@@ -37,6 +37,8 @@ data::MultiCropSpec view_recipe(const SslConfig& c) {
     if (c.global_scale[1] > 0)
         for (int64_t v = 0; v < spec.global_views; ++v)
             spec.views[size_t(v)].scale = c.global_scale;
+    if (c.cell_rotations)
+        for (data::ViewSpec& view : spec.views) view.vflip_p = view.rot90_p = 0.5;
     return spec;
 }
 

@@ -247,6 +247,24 @@ TEST_CASE("global_scale replaces the global crops' area range and leaves the loc
     CHECK(recipe.views[0].scale == std::array<double, 2>{0.4, 1.0});  // DINO's own
 }
 
+TEST_CASE("cell_rotations adds vertical flips and quarter turns to every view, global and local") {
+    SslConfig c = tiny_config(Method::dino);  // 2 global + 2 local crops
+    for (const data::ViewSpec& view : view_recipe(c).views) {
+        CHECK(view.vflip_p == 0);  // DINO's own: horizontal flips only
+        CHECK(view.rot90_p == 0);
+    }
+    c.cell_rotations = true;
+    const data::MultiCropSpec rotated = view_recipe(c);
+    REQUIRE(rotated.views.size() == 4);
+    for (const data::ViewSpec& view : rotated.views) {
+        CHECK(view.hflip_p == 0.5);
+        CHECK(view.vflip_p == 0.5);
+        CHECK(view.rot90_p == 0.5);
+    }
+    CHECK(nlohmann::json(c).at("cell_rotations") == true);  // in run.json, read back
+    CHECK(nlohmann::json(c).get<SslConfig>().cell_rotations);
+}
+
 TEST_CASE("a DINO teacher at temperature 1.0 raises the collapse warning; 0.04 does not") {
     ImageSource images = tiny_images(8);
     SslConfig good = tiny_config(Method::dino);
