@@ -1,7 +1,8 @@
 // The encoders of the SSL-MIL experiment (seed 000), trained or built on a dataset's cell
 // images, each in its own run directory with its own run.json and metrics.jsonl:
 //   simclr | swav | dino   ssl_pretrain's library (ssl::train) with the seed-000 preset,
-//                          shrunk to the recipe's arch, crop size, epochs and batch;
+//                          shrunk to the recipe's arch, crop size, epochs and batch
+//                          (SimCLR's and SwAV's global crops keep >= 50% of the image);
 //   supervised             a backbone + linear classifier on the cells' types (cells.csv's
 //                          cell_type), SGD Nesterov with warm-up + cosine (train_classifier);
 //   random                 the backbone as initialized (the floor any training must beat).
