@@ -66,7 +66,9 @@ TEST_CASE("npy: every dtype, order and version NumPy writes reads as NumPy reads
         {"scalar", DType::f64},       {"vector", DType::i64},  {"empty", DType::f32},
         {"v2", DType::f32},           {"v3", DType::f32}};
     REQUIRE(expected().size() == dtypes.size());
-    for (const auto& [name, dtype] : dtypes) {
+    for (const auto& entry : dtypes) {  // (no structured binding: clang 14 cannot capture one)
+        const std::string& name = entry.first;
+        const DType dtype = entry.second;
         CAPTURE(name);
         const nlohmann::json& want = expected().at(name);
         Tensor t = load_npy(fixture(name + ".npy"));
@@ -112,7 +114,9 @@ TEST_CASE("npy: object arrays, structured dtypes and broken files are refused by
          "overflow"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,) ", "malformed header"},
         {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "structured"}};
-    for (const auto& [header, message] : bad_headers) {
+    for (const auto& bad : bad_headers) {
+        const std::string& header = bad.first;
+        const std::string& message = bad.second;
         CAPTURE(header);
         CHECK_THROWS_WITH_AS(parse_npy(npy_file(header, eight), "bad.npy"),
                              doctest::Contains(message.c_str()), Error);
