@@ -27,14 +27,6 @@ bool is_image_file(const fs::path& p) {
     return !hidden(p) && kExtensions.count(lower(p.extension().string())) > 0;
 }
 
-std::vector<fs::path> subdirectories(const fs::path& dir) {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_directory() && !hidden(e.path())) out.push_back(e.path());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 std::vector<fs::path> image_files(const fs::path& dir, bool recursive) {
     std::vector<fs::path> out;
     if (recursive) {
@@ -122,6 +114,14 @@ double parse_number(const std::string& text, const std::string& what) {
 }
 
 }  // namespace
+
+std::vector<fs::path> subdirectories(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_directory() && !hidden(e.path())) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 std::vector<int64_t> CellDataset::class_counts() const {
     std::vector<int> labels;

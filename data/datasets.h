@@ -18,6 +18,9 @@ namespace marrow::data {
 
 namespace fs = std::filesystem;
 
+// The folders directly under `dir`, sorted, without hidden ones (`.*`, macOS `._*`).
+std::vector<fs::path> subdirectories(const fs::path& dir);
+
 // ----- single-cell datasets: one labelled image per sample -----
 
 struct CellSample {

@@ -5,6 +5,7 @@
 
 #include "autograd/ops.h"
 #include "data/csv.h"
+#include "data/datasets.h"
 #include "tensor/error.h"
 #include "tensor/npy.h"
 #include "tensor/safetensors.h"
@@ -76,27 +77,19 @@ FeatureBags load_feature_bags(const std::filesystem::path& path, int64_t* droppe
 FeatureBags load_scemila_features(const std::filesystem::path& root, const std::string& prefix,
                                   int64_t* dropped) {
     namespace fs = std::filesystem;
-    const fs::path data = root / "data";
-    MARROW_CHECK(fs::is_directory(data),
+    const fs::path data_dir = root / "data";
+    MARROW_CHECK(fs::is_directory(data_dir),
                  "load_scemila_features: {} is not a folder (SCEMILA's layout: "
                  "data/<label>/<patient>/{}bn_features_layer_7.npy)",
-                 data.string(), prefix);
-    auto sorted_folders = [](const fs::path& dir) {
-        std::vector<fs::path> out;
-        for (const auto& e : fs::directory_iterator(dir))
-            if (e.is_directory() && e.path().filename().string().rfind("._", 0) != 0)
-                out.push_back(e.path());
-        std::sort(out.begin(), out.end());
-        return out;
-    };
+                 data_dir.string(), prefix);
     FeatureBags out;
     out.path = root.string();
     int64_t skipped = 0;
     const std::string file = prefix + "bn_features_layer_7.npy";
-    for (const fs::path& class_dir : sorted_folders(data)) {
+    for (const fs::path& class_dir : data::subdirectories(data_dir)) {
         const int64_t label = int64_t(out.class_names.size());
         out.class_names.push_back(class_dir.filename().string());
-        for (const fs::path& patient : sorted_folders(class_dir)) {
+        for (const fs::path& patient : data::subdirectories(class_dir)) {
             if (!fs::exists(patient / file)) {
                 ++skipped;
                 continue;
@@ -122,7 +115,7 @@ FeatureBags load_scemila_features(const std::filesystem::path& root, const std::
         }
     }
     MARROW_CHECK(!out.bags.empty(), "load_scemila_features: no {} under {}/<label>/<patient>/",
-                 file, data.string());
+                 file, data_dir.string());
     if (dropped) *dropped = skipped;
     return out;
 }

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "autograd/ops.h"
 #include "data/image.h"
@@ -15,6 +13,7 @@
 #include "eval/svg.h"
 #include "eval/umap.h"
 #include "tensor/error.h"
+#include "tensor/file_io.h"
 
 namespace marrow::mil {
 
@@ -143,12 +142,9 @@ void write_results(const std::filesystem::path& run_dir, const std::vector<Encod
 void write_report(const std::filesystem::path& run_dir, const std::vector<EncoderRow>& rows,
                   const ReportOptions& options) {
     eval::Report report(options.title);
-    if (std::filesystem::exists(run_dir / "run.json")) {
-        std::ifstream in(run_dir / "run.json");
-        std::stringstream text;
-        text << in.rdbuf();
-        report.add_metadata(nlohmann::json::parse(text.str()));
-    }
+    if (std::filesystem::exists(run_dir / "run.json"))
+        report.add_metadata(
+            nlohmann::json::parse(read_file((run_dir / "run.json").string(), "write_report")));
     // Table 1: one row per encoder
     eval::Table table{{"encoder", "macro F1", "balanced accuracy", "ROC AUC (macro)",
                        "PR AUC (macro)", "weighted F1", "accuracy", "runs"},

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "tensor/error.h"
 
@@ -17,6 +18,14 @@ void sync_path(const std::string& path, std::string_view what) {
     int rc = ::fsync(fd);
     ::close(fd);
     MARROW_CHECK(rc == 0, "{}: fsync of \"{}\" failed", what, path);
+}
+
+std::string read_file(const std::string& path, std::string_view what) {
+    std::ifstream in(path, std::ios::binary);
+    MARROW_CHECK(in.good(), "{}: cannot open \"{}\"", what, path);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
 }
 
 void write_file_atomic(const std::string& path, std::string_view what,

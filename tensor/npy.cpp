@@ -5,11 +5,9 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "tensor/factory.h"
 #include "tensor/file_io.h"
@@ -275,13 +273,7 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
     return op::contiguous(op::permute(out, reverse));
 }
 
-Tensor load_npy(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    MARROW_CHECK(in.good(), "load_npy: cannot open \"{}\"", path);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return parse_npy(buffer.str(), path);
-}
+Tensor load_npy(const std::string& path) { return parse_npy(read_file(path, "load_npy"), path); }
 
 void save_npy(const std::string& path, const Tensor& tensor) {
     static const std::map<DType, const char*> kDescr = {

@@ -6,11 +6,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "tensor/factory.h"
 #include "tensor/file_io.h"
@@ -171,11 +169,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& n
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    MARROW_CHECK(in.good(), "load_safetensors: cannot open \"{}\"", path);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return parse_safetensors(buffer.str(), path);
+    return parse_safetensors(read_file(path, "load_safetensors"), path);
 }
 
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
