@@ -60,6 +60,8 @@ def main():
     ap.add_argument("--autocast", default="none", choices=["none", "bf16"])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--inference", action="store_true", help="forward only, eval, no_grad")
+    ap.add_argument("--freeze", action="store_true",
+                    help="with --inference: torch.jit.freeze (folds each batch norm into its conv)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -71,6 +73,9 @@ def main():
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     model.train(not args.inference)
     model.to(args.device)
+    if args.freeze:
+        assert args.inference, "--freeze needs --inference"
+        model = torch.jit.freeze(torch.jit.script(model))
     images = torch.randn(args.batch, 3, args.size, args.size).to(args.device)
     labels = torch.randint(0, 1000, (args.batch,)).to(args.device)
     if args.device == "cuda":
@@ -97,7 +102,8 @@ def main():
     print(json.dumps({"bench": "train_step", "model": args.model, "batch": args.batch,
                       "size": args.size, "step_s": median, "images_per_s": args.batch / median,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "loss": value, "steps": args.steps, "checkpoint": args.checkpoint, "threads": args.threads,
+                      "loss": value, "steps": args.steps, "checkpoint": args.checkpoint,
+                      "freeze": args.freeze, "threads": args.threads,
                       "torch": torch.__version__, "device": args.device,
                       "cuda_peak_mb": torch.cuda.max_memory_allocated() / 2**20
                       if args.device == "cuda" else None}))

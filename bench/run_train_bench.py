@@ -9,7 +9,8 @@ and peak resident memory side by side. One JSON line per model.
       [--models resnet18:32 resnet50:16] [--size 144]
   ViT-S/14 (issue 14): --models vit_s14:8:224 vit_s14:16:144 vit_s14:8:224:ckpt vit_s14:8:224:bf16
   (model:batch[:size[:flags]]; flags ckpt = activation checkpointing, bf16 = bf16 autocast
-  (torch.autocast("cpu") in PyTorch), both as ckpt+bf16)
+  (torch.autocast("cpu") in PyTorch), both as ckpt+bf16; with --inference, freeze = the peer
+  under torch.jit.freeze, which folds batch norms into convs as our eval forward does)
   SSL steps (issue 15): --ssl --models simclr_resnet18:32:144 dino_vit_small:8:224
   (bench_ssl_step against peer_ssl_step.py; images per second counts every crop)
 """
@@ -25,14 +26,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_spec(spec, default_size):
-    """model:batch[:size[:flags]], flags "ckpt", "bf16" or "ckpt+bf16" -> (model, batch, size,
-    the flags' command-line arguments, a label)."""
+    """model:batch[:size[:flags]], flags "ckpt", "bf16", "freeze" joined by "+" -> (model, batch,
+    size, the flags' command-line arguments for both sides, the peer's own, a label)."""
     parts = spec.split(":")
     size = parts[2] if len(parts) > 2 else str(default_size)
     flags = parts[3].split("+") if len(parts) > 3 else []
     args = (["--checkpoint"] if "ckpt" in flags else []) + \
         (["--autocast", "bf16"] if "bf16" in flags else [])
-    return parts[0], parts[1], size, args, "+".join(flags) or "-"
+    peer_args = ["--freeze"] if "freeze" in flags else []
+    return parts[0], parts[1], size, args, peer_args, "+".join(flags) or "-"
 
 
 def main():
@@ -59,14 +61,14 @@ def main():
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         for spec in args.models:
-            model, batch, size, flags, _ = parse_spec(spec, args.size)
+            model, batch, size, flags, peer_flags, _ = parse_spec(spec, args.size)
             common = ["--model", model, "--batch", batch, "--size", size,
                       "--steps", str(args.steps)] + flags + \
                 ([] if args.ssl else ["--device", args.device]) + \
                 (["--inference"] if args.inference else [])
             ours = run_lines([ours_bin] + common, env=env)[0]
             peer = run_lines([args.python, os.path.join(HERE, peer_script), "--threads",
-                              str(args.threads)] + common, env=env)[0]
+                              str(args.threads)] + common + peer_flags, env=env)[0]
             runs.setdefault(spec, []).append((ours, peer))
     print(f"{args.threads} thread(s), {args.device}; ratio = ours / torch img/s; "
           f"MB = peak {'device memory' if args.device == 'cuda' else 'RSS'}; "
@@ -75,7 +77,7 @@ def main():
           f"{'torch img/s':>12s} {'ratio':>6s} {'ours MB':>8s} {'torch MB':>9s} {'step MB':>8s}")
     rows = []
     for spec, pairs in runs.items():
-        model, batch, size, _, label = parse_spec(spec, args.size)
+        model, batch, size, _, _, label = parse_spec(spec, args.size)
         ours_ips = statistics.median(o["images_per_s"] for o, _ in pairs)
         peer_ips = statistics.median(p["images_per_s"] for _, p in pairs)
         # On a GPU: the device allocators' peaks (weights, optimizer state, the step).

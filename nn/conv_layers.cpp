@@ -4,8 +4,10 @@
 
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "nn/init.h"
+#include "nn/norm_layers.h"
 #include "tensor/error.h"
 #include "tensor/factory.h"
 
@@ -50,7 +52,10 @@ void Conv2d::reset_parameters(Generator* gen) {
     }
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
+Tensor Conv2d::forward(const Tensor& x) { return forward_with(x, weight, bias); }
+
+Tensor Conv2d::forward_with(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b,
+                            bool relu) const {
     const Conv2dOptions& o = options_;
     Conv2dParams params;
     params.stride = {o.stride.h, o.stride.w};
@@ -58,7 +63,22 @@ Tensor Conv2d::forward(const Tensor& x) {
     params.dilation = {o.dilation.h, o.dilation.w};
     params.groups = o.groups;
     params.padding_same = o.same_padding;
-    return conv2d(x, weight, bias, params);
+    params.relu = relu;
+    return conv2d(x, w, b, params);
+}
+
+Tensor conv_bn(const Conv2d& conv, BatchNorm& bn, const Tensor& x, bool relu) {
+    if (bn.is_training() || !bn.running_mean || autograd::grad_enabled()) {
+        Tensor y = bn.forward(conv.forward_with(x, conv.weight, conv.bias));
+        return relu ? marrow::relu(y) : y;
+    }
+    // s, shift: (out); the weight scaled per output channel (out, in / groups, kH, kW).
+    Tensor s = rsqrt(*bn.running_var + bn.eps());
+    if (bn.weight) s = s * *bn.weight;
+    Tensor shift = ((conv.bias ? *conv.bias : zeros_like(s)) - *bn.running_mean) * s;
+    if (bn.bias) shift = shift + *bn.bias;
+    Tensor w = conv.weight * reshape(s, {s.size(0), 1, 1, 1});
+    return conv.forward_with(x, w, shift, relu);
 }
 
 std::string Conv2d::extra_repr() const {

@@ -41,6 +41,10 @@ public:
     Conv2d(int64_t in_channels, int64_t out_channels, Conv2dOptions options,
            Generator* gen = nullptr);
     Tensor forward(const Tensor& x) override;
+    // The convolution with other weights (and bias) of the same shapes; `relu`: max(0, y) fused
+    // into the convolution (inference only, Conv2dParams::relu).
+    Tensor forward_with(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias,
+                        bool relu = false) const;
     void reset_parameters(Generator* gen = nullptr);
     const Conv2dOptions& options() const { return options_; }
     Tensor weight;
@@ -53,6 +57,15 @@ private:
     int64_t in_, out_;
     Conv2dOptions options_;
 };
+
+class BatchNorm;
+// bn.forward(conv.forward(x)) (then relu() when `relu`), with the norm folded into the
+// convolution when it normalizes with running statistics (eval mode) and no gradient is
+// recorded, as torch.jit.freeze does: per output channel s = gamma / sqrt(running_var + eps),
+// weight' = weight * s, bias' = (bias - running_mean) * s + beta, and the ReLU fused into the
+// convolution's output pass. The same numbers up to float rounding, two passes over the
+// activations fewer.
+Tensor conv_bn(const Conv2d& conv, BatchNorm& bn, const Tensor& x, bool relu = false);
 
 struct MaxPool2dOptions {
     Size2 kernel_size = 1;

@@ -26,6 +26,7 @@ public:
     Tensor forward(const Tensor& x) override;
     std::optional<Tensor> weight, bias;
     std::optional<Tensor> running_mean, running_var, num_batches_tracked;
+    double eps() const { return options_.eps; }
 
 protected:
     // `dims`: the input ranks the layer accepts (BatchNorm1d: 2 or 3, BatchNorm2d: 4).

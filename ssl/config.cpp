@@ -144,6 +144,7 @@ void SslConfig::validate() const {
          fmt::format("optimizer '{}' (expected sgd, lars, larc or adamw)", optimizer));
     need(view_sets.count(views_name()) > 0,
          fmt::format("views '{}' (expected simclr, swav, dino or dinobloom)", views));
+    need(color_strength >= 0, fmt::format("color_strength {} (>= 0)", color_strength));
     need(epochs >= 1, fmt::format("epochs {} (>= 1)", epochs));
     need(epoch_length >= 0, fmt::format("epoch_length {} (>= 0)", epoch_length));
     need(batch_size >= 2, fmt::format("batch_size {} (>= 2: contrastive and KoLeo terms need "

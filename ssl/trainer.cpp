@@ -1,5 +1,6 @@
 #include "ssl/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -30,13 +31,18 @@ data::MultiCropSpec view_recipe(const SslConfig& c) {
     if (c.method == Method::dinov2 && locals <= 1) locals = 0;  // DinoBloom never uses one
     if (c.method == Method::simclr) locals = 0;
     data::MultiCropSpec spec;
-    if (name == "simclr") spec = data::simclr_views(c.global_size, c.color_strength);
+    if (name == "simclr") spec = data::simclr_views(c.global_size);
     else if (name == "swav") spec = data::swav_views(c.global_size, c.local_size, int(locals));
     else if (name == "dino") spec = data::dino_views(c.global_size, c.local_size, int(locals));
     else spec = data::dinobloom_views(c.global_size, c.local_size, int(locals));
     if (c.global_scale[1] > 0)
         for (int64_t v = 0; v < spec.global_views; ++v)
             spec.views[size_t(v)].scale = c.global_scale;
+    for (data::ViewSpec& view : spec.views) {
+        view.brightness *= c.color_strength, view.contrast *= c.color_strength;
+        view.saturation *= c.color_strength;
+        view.hue = std::min(0.5, view.hue * c.color_strength);
+    }
     if (c.cell_rotations)
         for (data::ViewSpec& view : spec.views) view.vflip_p = view.rot90_p = 0.5;
     return spec;

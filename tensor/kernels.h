@@ -193,8 +193,9 @@ using RandomKernel = void(RandomDist, uint64_t seed, uint64_t offset, const Tens
 struct Conv2dGeometry {
     int64_t n, c, h, w, o, kh, kw, ho, wo;
     int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+    bool relu;  // forward only: y = max(0, y), fused (Conv2dParams::relu)
 };
-// y = conv2d(x, weight) (+ bias: (o,) contiguous, or null).
+// y = conv2d(x, weight) (+ bias: (o,) contiguous, or null), then max(0, y) when g.relu.
 using Conv2dKernel = void(const Conv2dGeometry&, const Tensor& x, const Tensor& weight,
                           const Tensor* bias, const Tensor& y);
 // gx = dL/dx from gy = dL/dy (n, o, ho, wo) and the weight; gx (n, c, h, w) is overwritten.

@@ -1,7 +1,7 @@
 // conv2d: the CPU kernels (implicit GEMM and direct paths, tensor/cpu/conv.cpp) against the
 // readable loops (tensor/cpu/conv_reference.h) across tile and block edges, threads and
 // ISAs (ctest runs this per ISA and on one thread); gradients computed only where needed;
-// PyTorch's argument errors.
+// PyTorch's argument errors; the fused ReLU on every path, and on CUDA (suite "cuda").
 #include <doctest/doctest.h>
 
 #include "autograd/node.h"
@@ -47,8 +47,11 @@ void check_against_reference(const Geo& geo, DType dtype) {
         Tensor ours, ref;
     };
     // (A struct, not structured bindings: clang 14 cannot capture those in INFO's lambda.)
+    Conv2dParams fused = geo.p;
+    fused.relu = true;
     for (const Check& check :
          {Check{"forward", y, y_ref},
+          Check{"forward with the fused ReLU", op::conv2d(x, w, b, fused), relu(y_ref)},
           Check{"input gradient", op::conv2d_backward_input(gy, w, geo.x, geo.p), gx_ref},
           Check{"weight gradient", op::conv2d_backward_weight(x, gy, geo.w, geo.p), gw_ref}}) {
         test::Comparison c = test::compare(check.ours, check.ref, tol);
@@ -193,7 +196,36 @@ TEST_CASE("conv2d argument errors name the op and the shapes, as PyTorch's do") 
                          Error);
     CHECK_THROWS_WITH_AS(conv2d(x, randn({6, 4, 3, 3}, DType::f64)), doctest::Contains("conv2d"),
                          Error);
+    // the fused ReLU has no backward
+    Conv2dParams fused;
+    fused.relu = true;
+    CHECK_THROWS_WITH_AS(conv2d(x, w.requires_grad_(), std::nullopt, fused),
+                         doctest::Contains("the fused ReLU (Conv2dParams::relu) is for inference"),
+                         Error);
+    autograd::NoGradGuard no_grad;
+    CHECK(conv2d(x, w, std::nullopt, fused).shape() == Shape{2, 6, 6, 6});
 }
+
+TEST_SUITE_BEGIN("cuda");
+
+TEST_CASE("conv2d's fused ReLU on CUDA: as relu(conv2d) on the CPU") {
+    Generator gen(7);
+    Conv2dParams fused;
+    fused.padding = {1, 1};
+    fused.relu = true;
+    Tensor x = randn({2, 5, 9, 8}, DType::f32, Device::cpu(), gen),
+           w = randn({70, 5, 3, 3}, DType::f32, Device::cpu(), gen),
+           b = randn({70}, DType::f32, Device::cpu(), gen);
+    Tensor expected = relu(op::conv2d(x, w, b, {.padding = {1, 1}}));
+    Tensor y =
+        op::conv2d(to(x, Device::cuda()), to(w, Device::cuda()), to(b, Device::cuda()), fused);
+    test::Comparison c = test::compare(to(y, Device::cpu()), expected,
+                                       test::tolerance(test::TolClass::matmul_deep, DType::f32));
+    INFO(c.detail);
+    CHECK(c.ok);
+}
+
+TEST_SUITE_END();
 
 TEST_CASE("conv2d output shapes follow PyTorch") {
     Tensor x = randn({2, 3, 10, 9});

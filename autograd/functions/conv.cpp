@@ -34,6 +34,11 @@ using autograd::SavedTensor;
 // the gradients flow to x and w unrounded (straight through the rounding).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias,
               const Conv2dParams& params) {
+    const bool recorded = needs_grad(x) || needs_grad(weight) || (bias && needs_grad(*bias));
+    MARROW_CHECK(!(params.relu && recorded),
+                 "conv2d: the fused ReLU (Conv2dParams::relu) is for inference and has no "
+                 "backward; input {} and weight {} need gradients (use relu(conv2d(...)))",
+                 x.shape(), weight.shape());
     GemmPrecision p = gemm_precision(x.dtype());
     SavedTensor sx = save_if(needs_grad(weight), x, "conv2d");
     SavedTensor sw = save_if(needs_grad(x), weight, "conv2d");

@@ -58,7 +58,8 @@ struct Forward {  // M = Og, N = n P, K = Cg taps
     }
     __device__ void store(int64_t grp, int64_t m, int64_t col, T acc) const {
         int64_t o = grp * d.og + m;
-        y[(col / d.p * d.g.o + o) * d.p + col % d.p] = bias ? acc + bias[o] : acc;
+        T v = bias ? acc + bias[o] : acc;
+        y[(col / d.p * d.g.o + o) * d.p + col % d.p] = d.g.relu && v < T(0) ? T(0) : v;
     }
 };
 

@@ -15,6 +15,12 @@ std::shared_ptr<Conv2d> conv3x3(int64_t in, int64_t out, int64_t stride, int64_t
                                     gen);
 }
 
+// A block's shortcut, Sequential(conv1x1, BatchNorm2d), through conv_bn.
+Tensor downsample(const Sequential& shortcut, const Tensor& x) {
+    return conv_bn(dynamic_cast<const Conv2d&>(shortcut[0]), dynamic_cast<BatchNorm&>(shortcut[1]),
+                   x);
+}
+
 std::shared_ptr<Conv2d> conv1x1(int64_t in, int64_t out, int64_t stride, Generator* gen) {
     return std::make_shared<Conv2d>(
         in, out, Conv2dOptions{.kernel_size = 1, .stride = stride, .bias = false}, gen);
@@ -56,9 +62,9 @@ BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride,
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-    Tensor out = relu(bn1_->forward(conv1_->forward(x)));
-    out = bn2_->forward(conv2_->forward(out));
-    return relu(out + (downsample_ ? downsample_->forward(x) : x));
+    Tensor out = conv_bn(*conv1_, *bn1_, x, /*relu=*/true);
+    out = conv_bn(*conv2_, *bn2_, out);
+    return relu(out + (downsample_ ? downsample(*downsample_, x) : x));
 }
 
 void BasicBlock::zero_init_last_bn() { init::zeros_(bn2_->weight.value()); }
@@ -78,10 +84,10 @@ Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride,
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-    Tensor out = relu(bn1_->forward(conv1_->forward(x)));
-    out = relu(bn2_->forward(conv2_->forward(out)));
-    out = bn3_->forward(conv3_->forward(out));
-    return relu(out + (downsample_ ? downsample_->forward(x) : x));
+    Tensor out = conv_bn(*conv1_, *bn1_, x, /*relu=*/true);
+    out = conv_bn(*conv2_, *bn2_, out, /*relu=*/true);
+    out = conv_bn(*conv3_, *bn3_, out);
+    return relu(out + (downsample_ ? downsample(*downsample_, x) : x));
 }
 
 void Bottleneck::zero_init_last_bn() { init::zeros_(bn3_->weight.value()); }
@@ -147,7 +153,7 @@ std::shared_ptr<Sequential> ResNet::make_stage(BlockKind block, int64_t planes, 
 Tensor ResNet::feature_map(const Tensor& x) {
     MARROW_CHECK(x.dim() == 4 && x.size(1) == in_channels_,
                  "ResNet: expected input of shape (N, {}, H, W), got {}", in_channels_, x.shape());
-    Tensor y = maxpool_->forward(relu(bn1_->forward(conv1_->forward(x))));
+    Tensor y = maxpool_->forward(conv_bn(*conv1_, *bn1_, x, /*relu=*/true));
     return layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(y))));
 }
 

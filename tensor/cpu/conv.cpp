@@ -492,6 +492,12 @@ void scatter_pixels(const Conv2dGeometry& g, const T* gxs, T* gx) {
     for_each_read_pixel(g, [&](int64_t full, int64_t sub) { gx[full] = gxs[sub]; });
 }
 
+template <typename T>
+void relu_in_place(T* y, int64_t n) {
+#pragma omp parallel for if (n > (int64_t(1) << 16))
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+}
+
 }  // namespace
 
 void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, const Tensor* bias,
@@ -511,6 +517,7 @@ void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, cons
             forward_gemm<T>(g, x.data<T>(), w, b, y.data<T>());
         else
             forward_direct<T>(g, x.data<T>(), w, b, y.data<T>());
+        if (g.relu) relu_in_place(y.data<T>(), y.numel());  // Winograd's is in its output pass
     });
 }
 

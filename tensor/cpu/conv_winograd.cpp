@@ -61,6 +61,7 @@ struct WinogradGeometry {
     int64_t th, tw;         // tiles down / across an image
     int64_t hp, wp;         // the padded channels-last input: 2 th + 2 rows, 2 tw + 2 columns
     int64_t nr, blocks_o;   // output channels per register tile, and NR-wide blocks of them
+    bool relu = false;      // the output transform stores max(0, y)
     int64_t opad() const { return blocks_o * nr; }
 };
 
@@ -147,8 +148,9 @@ MARROW_TARGET_AVX512 void transform_input(const WinogradGeometry& d, const float
     }
 }
 
-// out[(q - first) opad + o] = (A^T M A) + bias for the output pixels q (flattened n, h, w) of
-// the block's tiles; m[((e blocks_o + b) stride + t) nr + j] is M_e of tile t, channel b nr + j.
+// out[(q - first) opad + o] = (A^T M A) + bias (then max(0, .) when d.relu) for the output
+// pixels q (flattened n, h, w) of the block's tiles; m[((e blocks_o + b) stride + t) nr + j] is M_e
+// of tile t, channel b nr + j.
 MARROW_TARGET_AVX512 void transform_output(const WinogradGeometry& d, const float* m, int64_t row0,
                                            int64_t tiles, int64_t stride, const float* bias,
                                            int64_t first, float* out) {
@@ -173,6 +175,8 @@ MARROW_TARGET_AVX512 void transform_output(const WinogradGeometry& d, const floa
             if (bias) std::memcpy(&bv, bias + o0, sizeof(Vec));
             for (int64_t i = 0; i < rows; ++i) {  // (A^T s) A: columns combined
                 Vec y[2] = {a[i][0] + a[i][1] + a[i][2] + bv, a[i][1] - a[i][2] - a[i][3] + bv};
+                if (d.relu)
+                    for (Vec& v : y) v = v > Vec{} ? v : Vec{};
                 for (int64_t j = 0; j < cols; ++j)
                     std::memcpy(px + (i * d.w + j) * opad + o0, &y[j], sizeof(Vec));
             }
@@ -364,7 +368,7 @@ MARROW_TARGET_AVX512 void weight_from_products(const WinogradGeometry& d, const 
 
 WinogradGeometry winograd_geometry(int64_t n, int64_t c, int64_t o, int64_t h, int64_t w) {
     int64_t th = (h + 1) / 2, tw = (w + 1) / 2, nr = tile_choice<float>().nr;
-    return {n, c, o, h, w, th, tw, 2 * th + 2, 2 * tw + 2, nr, (o + nr - 1) / nr};
+    return {n, c, o, h, w, th, tw, 2 * th + 2, 2 * tw + 2, nr, (o + nr - 1) / nr, false};
 }
 
 }  // namespace
@@ -377,8 +381,9 @@ bool winograd_applies(const Conv2dGeometry& g) {
 
 void forward_winograd(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                       float* y) {
-    winograd_conv(winograd_geometry(g.n, g.c, g.o, g.h, g.w), x, w, WeightRead{g.c * 9, 9, false},
-                  bias, y);
+    WinogradGeometry d = winograd_geometry(g.n, g.c, g.o, g.h, g.w);
+    d.relu = g.relu;
+    winograd_conv(d, x, w, WeightRead{g.c * 9, 9, false}, bias, y);
 }
 
 // gx[n, c, h, w] = sum over o, i, j of gy[n, o, h + 1 - i, w + 1 - j] W[o, c, i, j]: the

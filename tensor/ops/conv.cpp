@@ -48,6 +48,7 @@ Conv2dGeometry conv2d_geometry(const Shape& x_shape, const Shape& w_shape, const
     g.n = n, g.c = c, g.h = h, g.w = w, g.o = o, g.kh = w_shape[2], g.kw = w_shape[3];
     g.stride_h = p.stride[0], g.stride_w = p.stride[1];
     g.dil_h = p.dilation[0], g.dil_w = p.dilation[1], g.groups = p.groups;
+    g.relu = p.relu;
     // Padding per side: PyTorch's "same" pads total = dil (k - 1), total / 2 at the top/left
     // and the rest (one more when odd) at the bottom/right.
     int64_t total_h = p.padding_same ? g.dil_h * (g.kh - 1) : 2 * p.padding[0];

@@ -17,6 +17,9 @@ struct Conv2dParams {
     std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
     int64_t groups = 1;
     bool padding_same = false;
+    // y = max(0, conv(x) + bias) in the convolution's own output pass: inference's fused
+    // conv + ReLU (no backward: autograd rejects it when a gradient is recorded).
+    bool relu = false;
 };
 
 namespace op {

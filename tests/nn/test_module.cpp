@@ -6,10 +6,12 @@
 
 #include <filesystem>
 
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "nn/conv_layers.h"
 #include "nn/layers.h"
 #include "nn/module.h"
+#include "nn/norm_layers.h"
 #include "nn/optim.h"
 #include "nn/state_dict.h"
 #include "tensor/error.h"
@@ -207,6 +209,40 @@ TEST_CASE("AdaptiveMaxPool2d: equal windows as max_pool2d; other sizes are an er
     CHECK(equal(y, from_vector<float>({7, 9, 11, 19, 21, 23}, {1, 2, 3})));
     CHECK_THROWS_WITH_AS(nn::AdaptiveMaxPool2d(2).forward(zeros({1, 1, 5, 5})),
                          doctest::Contains("does not tile into (2, 2) equal windows"), Error);
+}
+
+TEST_CASE("conv_bn: the norm (and ReLU) folded into the conv in eval mode without gradients") {
+    for (bool conv_bias : {false, true})
+        for (bool affine : {false, true})
+            for (DType dtype : {DType::f64, DType::f32}) {
+                CAPTURE(conv_bias);
+                CAPTURE(affine);
+                // 16 channels in and out at stride 1: the f32 convolution is the Winograd one
+                nn::Conv2d conv(16, 16, {.kernel_size = 3, .padding = 1, .bias = conv_bias});
+                nn::BatchNorm2d bn(16, {.affine = affine});
+                {
+                    autograd::NoGradGuard no_grad;
+                    copy_(*bn.running_mean, randn({16}));
+                    copy_(*bn.running_var, rand({16}) + 0.5);
+                    if (affine) copy_(*bn.weight, randn({16})), copy_(*bn.bias, randn({16}));
+                }
+                conv.to(dtype), bn.to(dtype);
+                Tensor x = randn({2, 16, 7, 9}, dtype);
+                bn.eval();
+                Tensor unfused = bn.forward(conv.forward(x));
+                // gradients on: not folded
+                CHECK(equal(nn::conv_bn(conv, bn, x), unfused));
+                CHECK(equal(nn::conv_bn(conv, bn, x, /*relu=*/true), relu(unfused)));
+                autograd::NoGradGuard no_grad;
+                double tol = dtype == DType::f64 ? 1e-12 : 1e-5;
+                CHECK(allclose(nn::conv_bn(conv, bn, x), unfused, tol, tol));
+                CHECK(allclose(nn::conv_bn(conv, bn, x, /*relu=*/true), relu(unfused), tol, tol));
+                // in training the batch's statistics, and the running ones move, as unfused
+                bn.train();
+                Tensor mean = bn.running_mean->clone();
+                CHECK(equal(nn::conv_bn(conv, bn, x), bn.forward(conv.forward(x))));
+                CHECK_FALSE(equal(*bn.running_mean, mean));
+            }
 }
 
 TEST_CASE("StateDict: prefixes and renames for published checkpoints") {

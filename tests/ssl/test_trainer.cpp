@@ -247,6 +247,32 @@ TEST_CASE("global_scale replaces the global crops' area range and leaves the loc
     CHECK(recipe.views[0].scale == std::array<double, 2>{0.4, 1.0});  // DINO's own
 }
 
+TEST_CASE("color_strength scales every view's colour jitter, hue at most 0.5") {
+    SslConfig c = tiny_config(Method::dino);  // 2 global + 2 local crops
+    const data::MultiCropSpec recipe = view_recipe(c);
+    CHECK(recipe.views[0].brightness == doctest::Approx(0.4));  // DINO's own jitter
+    CHECK(recipe.views[0].hue == doctest::Approx(0.1));
+    c.color_strength = 6;
+    const data::MultiCropSpec strong = view_recipe(c);
+    REQUIRE(strong.views.size() == 4);
+    for (size_t v = 0; v < 4; ++v) {
+        CAPTURE(v);
+        CHECK(strong.views[v].brightness == doctest::Approx(6 * recipe.views[v].brightness));
+        CHECK(strong.views[v].contrast == doctest::Approx(6 * recipe.views[v].contrast));
+        CHECK(strong.views[v].saturation == doctest::Approx(6 * recipe.views[v].saturation));
+        CHECK(strong.views[v].hue == doctest::Approx(0.5));  // 0.6 capped
+    }
+    c.method = Method::simclr;  // SimCLR's s: 0.8 s and 0.2 s
+    c.views = "";
+    c.color_strength = 1.5;
+    c.local_crops = 0;
+    const data::MultiCropSpec simclr = view_recipe(c);
+    CHECK(simclr.views[0].saturation == doctest::Approx(1.2));
+    CHECK(simclr.views[1].hue == doctest::Approx(0.3));
+    c.color_strength = -1;
+    CHECK_THROWS_WITH(c.validate(), doctest::Contains("color_strength -1 (>= 0)"));
+}
+
 TEST_CASE("cell_rotations adds vertical flips and quarter turns to every view, global and local") {
     SslConfig c = tiny_config(Method::dino);  // 2 global + 2 local crops
     for (const data::ViewSpec& view : view_recipe(c).views) {
