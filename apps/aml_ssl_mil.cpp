@@ -33,7 +33,7 @@ int main(int argc, char** argv) try {
     std::vector<std::string> given, feature_files;  // name=path
     std::string accumulation;
     double mil_lr = 0;
-    int64_t accumulate = 0;
+    int64_t accumulate = 0, max_instances = -1;
     apps::EncoderRecipe recipe;
     mil::MilCvOptions cv;
     cv.explain = true;
@@ -87,6 +87,9 @@ int main(int argc, char** argv) try {
     cli.add_option("--mil-epochs", mil_epochs, "MIL epochs (0: the preset's)");
     cli.add_option("--mil-lr", mil_lr, "MIL learning rate (0: the preset's)");
     cli.add_option("--accumulate", accumulate, "bags per MIL step (0: the preset's)");
+    cli.add_option("--max-instances", max_instances,
+                   "MIL training: at most this many cells per bag, a fresh random subset each "
+                   "epoch (-1: the preset's, 500; 0: all); evaluation sees every cell");
     cli.add_option("--accumulation", accumulation,
                    "sum (SCEMILA: the sum of the bags' gradients, "
                    "an epoch's rest dropped) or mean")
@@ -119,6 +122,7 @@ int main(int argc, char** argv) try {
     if (mil_epochs > 0) cv.train.max_epochs = mil_epochs;
     if (mil_lr > 0) cv.train.lr = mil_lr;
     if (accumulate > 0) cv.train.accumulate = accumulate;
+    if (max_instances >= 0) cv.train.max_instances = max_instances;
     if (!accumulation.empty())
         cv.train.accumulation =
             accumulation == "sum" ? mil::Accumulation::sum_drop_remainder : mil::Accumulation::mean;

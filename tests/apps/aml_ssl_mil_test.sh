@@ -56,11 +56,14 @@ PY
     --per-bag --out "$work/supervised.safetensors" >/dev/null 2>&1 || fail "extract_features failed"
 "$app" --data "$run/cohort" --features sup="$work/supervised.safetensors" \
     --encoder rnd="$run/encoders/random/encoder.safetensors" --image-size 16 --mil-epochs 1 \
-    --seeds 0 --umap-cells 0 --workers 0 --out "$work/reuse" >"$work/reuse.log" 2>&1 ||
+    --seeds 0 --umap-cells 0 --workers 0 --max-instances 3 --out "$work/reuse" \
+    >"$work/reuse.log" 2>&1 ||
     { cat "$work/reuse.log" >&2; fail "the reuse run failed"; }
 grep -q "^rnd " "$work/reuse.log" && grep -q "^sup " "$work/reuse.log" ||
     fail "the reuse run lacks a row: $(cat "$work/reuse.log")"
 [ ! -d "$work/reuse/encoders" ] || fail "the reuse run trained encoders: $(ls "$work/reuse/encoders")"
+"$py" -c 'import json, sys; assert json.load(open(sys.argv[1]))["flags"]["mil"]["max_instances"] == 3' \
+    "$work/reuse/run.json" || fail "run.json does not record --max-instances 3"
 
 # dinobloom_eval on the same cohort: kNN / probe on the cell types, ABMIL on the patients
 "$dinobloom" --encoder "$run/encoders/dino/encoder.safetensors" --cells "$run/cohort" \
